@@ -1,0 +1,219 @@
+//! The cost model of DESIGN §2: the bill of a fleet under an assignment of plans to SIMs.
+//!
+//! For a pool (the SIMs sharing one allowance) with members S:
+//! * base = Σ monthly_charge × f(s), f(s) = days billed / days in period (proration), per SIM
+//!   rounded to the minor unit;
+//! * allowance = Σ included × f(s), per SIM rounded to the byte;
+//! * overage = ceil(max(0, Σ usage − allowance) / block) × rate, rounded to the minor unit, and
+//!   split over the members in proportion to each one's usage beyond its own allowance
+//!   (largest remainder, so the shares add up to the pool's overage exactly);
+//! * SMS = sms_count × sms_rate per SIM, rounded to the minor unit.
+//!
+//! A non-pooled plan is a pool per SIM. The charge type decides whether the rate charge and the
+//! overage are billed. Every total is a sum of per-SIM lines, so everything reconciles.
+
+mod split;
+
+use serde::Serialize;
+
+use crate::fleet::{Fleet, PlanId, PoolId, Pooling};
+use crate::money::{Bytes, Money};
+
+/// What one SIM is billed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SimCharge {
+    /// Its (prorated) monthly rate charge.
+    pub base: Money,
+    /// Its overage, or its share of its pool's overage.
+    pub overage: Money,
+    /// Its SMS charge.
+    pub sms: Money,
+    /// Its allowance (prorated).
+    #[serde(skip)]
+    pub allowance: Bytes,
+}
+
+impl SimCharge {
+    /// base + overage + SMS.
+    pub fn total(&self) -> Money {
+        self.base + self.overage + self.sms
+    }
+}
+
+/// Totals over the SIMs on one plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanTotals {
+    /// SIMs on the plan.
+    pub sims: u64,
+    /// Their usage as billed.
+    pub usage: Bytes,
+    /// Their allowance (prorated).
+    pub allowance: Bytes,
+    /// Rate charges.
+    pub base: Money,
+    /// Overage (shares, for pooled plans).
+    pub overage: Money,
+    /// SMS charges.
+    pub sms: Money,
+}
+
+impl PlanTotals {
+    /// base + overage + SMS.
+    pub fn total(&self) -> Money {
+        self.base + self.overage + self.sms
+    }
+}
+
+/// One shared pool's account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolTotals {
+    /// Member SIMs.
+    pub sims: u64,
+    /// Their usage as billed.
+    pub usage: Bytes,
+    /// The pooled allowance.
+    pub allowance: Bytes,
+    /// Usage beyond the allowance.
+    pub excess: Bytes,
+    /// Overage blocks started.
+    pub blocks: u64,
+    /// The overage charge (zero when the charge type bills no overage).
+    pub overage: Money,
+}
+
+/// The bill of a fleet under one assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bill {
+    /// Per SIM, in fleet order.
+    pub sims: Vec<SimCharge>,
+    /// Per plan, in plan order.
+    pub plans: Vec<PlanTotals>,
+    /// Per shared pool, in pool order.
+    pub pools: Vec<PoolTotals>,
+    /// Σ rate charges.
+    pub base: Money,
+    /// Σ overage.
+    pub overage: Money,
+    /// Σ SMS.
+    pub sms: Money,
+}
+
+impl Bill {
+    /// The amount due.
+    pub fn total(&self) -> Money {
+        self.base + self.overage + self.sms
+    }
+}
+
+/// Bills `fleet` with SIM `i` on plan `assignment[i]`.
+///
+/// # Panics
+/// If `assignment` does not have one plan per SIM, or names a plan the fleet lacks (both are
+/// programming errors: assignments come from the fleet).
+pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
+    assert_eq!(assignment.len(), fleet.sims.len(), "one plan per SIM");
+    let settings = &fleet.settings;
+    let decimals = settings.currency_decimals;
+    let bills_rate = settings.charge_type.bills_rate();
+    let bills_overage = settings.charge_type.bills_overage();
+
+    let mut sims = Vec::with_capacity(fleet.sims.len());
+    let mut pools = vec![PoolTotals::default(); fleet.pools.len()];
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); fleet.pools.len()];
+    for (index, (sim, &plan_id)) in fleet.sims.iter().zip(assignment).enumerate() {
+        let plan = fleet.plan(plan_id);
+        let (days, period_days) = fleet.billed_fraction(sim);
+        let base = if bills_rate {
+            plan.monthly_charge
+                .mul_ratio_round(days as i64, period_days as i64, decimals)
+        } else {
+            Money::ZERO
+        };
+        let allowance = plan.included.mul_ratio_round(days, period_days);
+        let sms = plan
+            .sms_rate
+            .mul_ratio_round(sim.sms_count as i64, 1, decimals);
+        let overage = match (plan.pooling, plan.overage) {
+            (Pooling::Shared(pool), _) => {
+                let p = &mut pools[pool.0 as usize];
+                p.sims += 1;
+                p.usage += sim.usage;
+                p.allowance += allowance;
+                members[pool.0 as usize].push(index as u32);
+                Money::ZERO // its share is set below
+            }
+            (Pooling::PerSim, Some(terms)) if bills_overage => {
+                let excess = Bytes(sim.usage.0.saturating_sub(allowance.0));
+                terms
+                    .rate
+                    .mul_ratio_round(terms.blocks(excess) as i64, 1, decimals)
+            }
+            (Pooling::PerSim, _) => Money::ZERO,
+        };
+        sims.push(SimCharge {
+            base,
+            overage,
+            sms,
+            allowance,
+        });
+    }
+
+    for (pool_index, totals) in pools.iter_mut().enumerate() {
+        let Some(terms) = fleet.pools[pool_index].overage else {
+            continue;
+        };
+        totals.excess = Bytes(totals.usage.0.saturating_sub(totals.allowance.0));
+        totals.blocks = terms.blocks(totals.excess);
+        if !bills_overage || totals.blocks == 0 {
+            continue;
+        }
+        totals.overage = terms
+            .rate
+            .mul_ratio_round(totals.blocks as i64, 1, decimals);
+        let member_ids = &members[pool_index];
+        let weights: Vec<u64> = member_ids
+            .iter()
+            .map(|&i| {
+                let i = i as usize;
+                fleet.sims[i].usage.0.saturating_sub(sims[i].allowance.0)
+            })
+            .collect();
+        let shares = split::largest_remainder(totals.overage.minor_units(decimals), &weights);
+        for (&i, share) in member_ids.iter().zip(shares) {
+            sims[i as usize].overage = Money::from_minor(share, decimals);
+        }
+    }
+
+    let mut plans = vec![PlanTotals::default(); fleet.plans.len()];
+    for ((sim, charge), plan_id) in fleet.sims.iter().zip(&sims).zip(assignment) {
+        let t = &mut plans[plan_id.0 as usize];
+        t.sims += 1;
+        t.usage += sim.usage;
+        t.allowance += charge.allowance;
+        t.base += charge.base;
+        t.overage += charge.overage;
+        t.sms += charge.sms;
+    }
+    Bill {
+        base: plans.iter().map(|p| p.base).sum(),
+        overage: plans.iter().map(|p| p.overage).sum(),
+        sms: plans.iter().map(|p| p.sms).sum(),
+        sims,
+        plans,
+        pools,
+    }
+}
+
+/// The bill of the fleet as it stands: every SIM on its current plan.
+pub fn current(fleet: &Fleet) -> Bill {
+    let assignment: Vec<PlanId> = fleet.sims.iter().map(|s| s.current_plan).collect();
+    bill(fleet, &assignment)
+}
+
+/// The pool a plan belongs to, if it shares one.
+pub fn pool_of(fleet: &Fleet, plan: PlanId) -> Option<PoolId> {
+    match fleet.plan(plan).pooling {
+        Pooling::Shared(p) => Some(p),
+        Pooling::PerSim => None,
+    }
+}

@@ -1,0 +1,208 @@
+//! The domain: rate plans, pools, SIMs, eligibility — a validated [`Fleet`] ready to be billed.
+//!
+//! Names (plan codes, communication plans) are interned: SIMs refer to plans by [`PlanId`], an
+//! index into [`Fleet::plans`], so a million SIMs cost about 100 bytes each.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::money::{Bytes, Money};
+use crate::period::Projection;
+use crate::settings::Settings;
+
+/// Index of a plan in [`Fleet::plans`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PlanId(pub u32);
+
+/// Index of a shared pool in [`Fleet::pools`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PoolId(pub u32);
+
+/// Index of a communication plan in [`Fleet::comm_plans`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CommPlanId(pub u32);
+
+/// Overage terms: `rate` per started `block` of data beyond the allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overage {
+    /// Price of one block.
+    pub rate: Money,
+    /// Block size in bytes (> 0).
+    pub block: Bytes,
+}
+
+impl Overage {
+    /// The charge for `excess` bytes beyond the allowance: `ceil(excess / block) × rate`.
+    pub fn blocks(&self, excess: Bytes) -> u64 {
+        excess.0.div_ceil(self.block.0)
+    }
+}
+
+/// How a plan's SIMs share an allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// Each SIM has its own allowance.
+    PerSim,
+    /// The SIMs of every plan in the pool share one allowance.
+    Shared(PoolId),
+}
+
+/// A carrier rate plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The carrier's plan code (`plan_id`).
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Monthly rate charge.
+    pub monthly_charge: Money,
+    /// Data included per SIM per month.
+    pub included: Bytes,
+    /// Overage terms; `None` for unlimited or hard-capped plans.
+    pub overage: Option<Overage>,
+    /// How the allowance is shared.
+    pub pooling: Pooling,
+    /// Price per SMS.
+    pub sms_rate: Money,
+    /// Rate plan type (SIMs only move between plans of their type).
+    pub plan_type: Option<String>,
+    /// The carrier no longer offers the plan: SIMs may stay but not move to it.
+    pub retired: bool,
+    /// Excluded from optimization: SIMs may stay but not move to it.
+    pub excluded: bool,
+}
+
+/// A shared allowance: the SIMs on any of its plans pool their data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    /// The pool's name: its `pool_id`, or the plan code for a pooled plan without one.
+    pub name: String,
+    /// The plans that share it.
+    pub plans: Vec<PlanId>,
+    /// The pool's overage terms (the same on each of its plans).
+    pub overage: Option<Overage>,
+}
+
+/// A SIM's status at the carrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SimStatus {
+    /// In service (also the default when the file says nothing).
+    Active,
+    /// Ready to test / to activate, or in inventory: may still use data.
+    Ready,
+    /// Deactivated: usage is final.
+    Deactivated,
+    /// Retired, purged or replaced: usage is final.
+    Retired,
+}
+
+impl SimStatus {
+    /// Reads a carrier status (`ACTIVATED`, `Deactivated`, `retired`, `TEST_READY`...).
+    pub fn parse(text: &str) -> Option<SimStatus> {
+        let t = text.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Some(match t.as_str() {
+            "" | "active" | "activated" | "live" | "in_service" => SimStatus::Active,
+            "test_ready" | "activation_ready" | "inventory" | "ready" | "suspended" => {
+                SimStatus::Ready
+            }
+            "deactivated" | "inactive" | "terminated" => SimStatus::Deactivated,
+            "retired" | "purged" | "replaced" => SimStatus::Retired,
+            _ => return None,
+        })
+    }
+
+    /// Whether the SIM can still use data this period.
+    pub fn in_service(self) -> bool {
+        matches!(self, SimStatus::Active | SimStatus::Ready)
+    }
+}
+
+/// One SIM, with its usage as billed (projected to the period end when that applies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sim {
+    /// ICCID, the key.
+    pub iccid: Box<str>,
+    /// Phone number, if known.
+    pub msisdn: Option<Box<str>>,
+    /// Communication plan, if known.
+    pub comm_plan: Option<CommPlanId>,
+    /// The plan the SIM is on now.
+    pub current_plan: PlanId,
+    /// Carrier status.
+    pub status: SimStatus,
+    /// Activation date, if known.
+    pub activated_on: Option<NaiveDate>,
+    /// Cycle-to-date usage as reported.
+    pub usage_reported: Bytes,
+    /// Usage as billed: projected to the period end, or as reported.
+    pub usage: Bytes,
+    /// What happened to the usage on the way.
+    pub projection: Projection,
+    /// SMS sent this cycle.
+    pub sms_count: u64,
+    /// Days billed when activated inside the period (proration on); `None` = the whole period.
+    pub active_days: Option<u16>,
+    /// Rate plan type, if known.
+    pub plan_type: Option<Box<str>>,
+}
+
+/// Which plans each communication plan may use. Without an eligibility file every plan is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Eligibility {
+    /// Per communication plan, the allowed plans (sorted); `None` = every plan.
+    pub allowed: Option<Vec<Vec<PlanId>>>,
+}
+
+/// A validated fleet: everything needed to bill and optimize it.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// Rate plans, in the order of the plans file.
+    pub plans: Vec<Plan>,
+    /// Shared pools, in order of first appearance in the plans file.
+    pub pools: Vec<Pool>,
+    /// Communication plan names.
+    pub comm_plans: Vec<String>,
+    /// SIMs, in the order of the SIMs file.
+    pub sims: Vec<Sim>,
+    /// Which plans each communication plan may use.
+    pub eligibility: Eligibility,
+    /// The account settings the fleet was read with.
+    pub settings: Settings,
+}
+
+impl Fleet {
+    /// The plan with this id.
+    pub fn plan(&self, id: PlanId) -> &Plan {
+        &self.plans[id.0 as usize]
+    }
+
+    /// The plans a SIM may move to: allowed for its communication plan, of its rate plan type,
+    /// neither retired nor excluded. Its current plan is where it stays when this is empty.
+    pub fn eligible_plans(&self, sim: &Sim) -> Vec<PlanId> {
+        let candidates: Vec<PlanId> = match (&self.eligibility.allowed, sim.comm_plan) {
+            (None, _) => (0..self.plans.len() as u32).map(PlanId).collect(),
+            (Some(allowed), Some(c)) => allowed[c.0 as usize].clone(),
+            (Some(_), None) => Vec::new(),
+        };
+        candidates
+            .into_iter()
+            .filter(|&p| {
+                let plan = self.plan(p);
+                !plan.retired
+                    && !plan.excluded
+                    && match (&plan.plan_type, &sim.plan_type) {
+                        (Some(a), Some(b)) => a.as_str() == &**b,
+                        _ => true,
+                    }
+            })
+            .collect()
+    }
+
+    /// The share of a whole month a SIM is billed for, as `(days billed, days in period)`.
+    pub fn billed_fraction(&self, sim: &Sim) -> (u64, u64) {
+        let days = u64::from(self.settings.period.days());
+        (sim.active_days.map_or(days, u64::from), days)
+    }
+}

@@ -1,0 +1,160 @@
+//! Reading the interchange files (DESIGN §7) into a validated [`Fleet`].
+//!
+//! Every problem in every file is collected before giving up, so a user fixes a file once, not
+//! once per error. Errors come back as [`InputErrors`]; warnings travel with the fleet.
+
+mod eligibility;
+mod fields;
+mod plans;
+mod sims;
+mod table;
+
+use std::collections::HashMap;
+
+use crate::diagnostics::{Code, Collector, InputErrors, Location, Warned};
+use crate::fleet::{CommPlanId, Eligibility, Fleet, Sim};
+use crate::settings::{Settings, SettingsInput};
+
+/// One input file: the name the user knows it by (for messages) and its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceFile<'a> {
+    /// File name as shown in messages (`sims.csv`).
+    pub name: &'a str,
+    /// Contents: CSV, or JSON when the name ends in `.json` or the text starts with `[` or `{`.
+    pub bytes: &'a [u8],
+}
+
+impl SourceFile<'_> {
+    fn is_json(&self) -> bool {
+        if self.name.to_ascii_lowercase().ends_with(".json") {
+            return true;
+        }
+        let start = self.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(self.bytes);
+        matches!(
+            start.iter().find(|b| !b.is_ascii_whitespace()),
+            Some(b'[' | b'{')
+        )
+    }
+}
+
+/// The files of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct InputFiles<'a> {
+    /// The SIMs (`sims.csv`).
+    pub sims: SourceFile<'a>,
+    /// The rate plans (`plans.csv`).
+    pub plans: SourceFile<'a>,
+    /// Which plans each communication plan may use (`eligibility.csv`); absent = every plan.
+    pub eligibility: Option<SourceFile<'a>>,
+}
+
+/// Gives each distinct name a small dense id.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    names: Vec<String>,
+    ids: HashMap<String, CommPlanId>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, name: &str) -> CommPlanId {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = CommPlanId(self.names.len() as u32);
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+}
+
+/// Reads and validates the files of a run with the given settings.
+///
+/// # Errors
+/// [`InputErrors`] with every error found in the settings and in each file (with file, row,
+/// column and a hint), when any is found. Warnings alone do not fail: they come back in
+/// [`Warned::warnings`].
+pub fn load(files: &InputFiles<'_>, settings: &SettingsInput) -> Result<Warned<Fleet>, InputErrors> {
+    let mut diagnostics = Collector::default();
+    let settings = Settings::resolve_into(settings, &mut diagnostics);
+    let plans = plans::read(&files.plans, &mut diagnostics);
+    let mut comm_plans = Interner::default();
+    let eligibility = files
+        .eligibility
+        .as_ref()
+        .map(|file| (file.name, eligibility::read(file, &plans, &mut comm_plans, &mut diagnostics)));
+    let sims = sims::read(
+        &files.sims,
+        &plans,
+        &mut comm_plans,
+        settings.as_ref(),
+        &mut diagnostics,
+    );
+    let (Some(settings), false) = (settings, diagnostics.has_errors()) else {
+        return Err(InputErrors {
+            diagnostics: diagnostics.finish(),
+        });
+    };
+    let mut allowed = None;
+    if let Some((name, mut table)) = eligibility {
+        table.allowed.resize(comm_plans.names.len(), Vec::new());
+        report_unused_comm_plans(name, &table.first_row, &sims.sims, &mut diagnostics);
+        allowed = Some(table.allowed);
+    }
+    let fleet = Fleet {
+        plans: plans.plans,
+        pools: plans.pools,
+        comm_plans: comm_plans.names,
+        sims: sims.sims,
+        eligibility: Eligibility { allowed },
+        settings,
+    };
+    report_sims_without_eligible_plans(&fleet, files.sims.name, &sims.rows, &mut diagnostics);
+    Ok(Warned {
+        output: fleet,
+        warnings: diagnostics.finish(),
+    })
+}
+
+fn report_unused_comm_plans(file: &str, first_row: &[u64], sims: &[Sim], out: &mut Collector) {
+    let mut used = vec![false; first_row.len()];
+    for sim in sims {
+        if let Some(c) = sim.comm_plan.filter(|c| (c.0 as usize) < used.len()) {
+            used[c.0 as usize] = true;
+        }
+    }
+    for (index, row) in first_row.iter().enumerate() {
+        if *row > 0 && !used[index] {
+            out.warning(
+                Code::UnusedCommPlan,
+                &Location::row(file, *row).column("comm_plan"),
+                "no SIM uses this communication plan",
+                "check its spelling against the SIMs file's comm_plan column",
+            );
+        }
+    }
+}
+
+fn report_sims_without_eligible_plans(fleet: &Fleet, file: &str, rows: &[u64], out: &mut Collector) {
+    // SIMs sharing a communication plan and plan type share the answer: compute it once.
+    let mut known: HashMap<(Option<CommPlanId>, Option<&str>), bool> = HashMap::new();
+    for (sim, row) in fleet.sims.iter().zip(rows) {
+        let key = (sim.comm_plan, sim.plan_type.as_deref());
+        let has_plan = *known
+            .entry(key)
+            .or_insert_with(|| !fleet.eligible_plans(sim).is_empty());
+        if !has_plan {
+            let comm = sim
+                .comm_plan
+                .map_or("(none)", |c| fleet.comm_plans[c.0 as usize].as_str());
+            out.warning(
+                Code::NoEligiblePlan,
+                &Location::row(file, *row).column("comm_plan"),
+                format!(
+                    "no plan is eligible for communication plan {comm}; the SIM stays on {}",
+                    fleet.plan(sim.current_plan).code
+                ),
+                "list the plans it may use in the eligibility file",
+            );
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! `sims.csv`: the fleet, with usage projected to the period end and proration applied.
+
+use super::fields::FieldReader;
+use super::plans::PlanTable;
+use super::table::{read_rows, Schema};
+use super::{Interner, SourceFile};
+use crate::diagnostics::{Code, Collector, Location};
+use crate::fleet::{Sim, SimStatus};
+use crate::money::Bytes;
+use crate::period::{project_usage, Projection};
+use crate::settings::Settings;
+
+pub(crate) const SCHEMA: Schema = Schema {
+    kind: "sims",
+    required: &["iccid", "current_plan", "usage_mb"],
+    optional: &[
+        "usage_bytes",
+        "msisdn",
+        "comm_plan",
+        "status",
+        "activated_on",
+        "usage_as_of",
+        "sms_count",
+        "plan_type",
+    ],
+};
+
+/// The SIMs file, read: SIMs and the row each came from.
+pub(crate) struct SimTable {
+    pub sims: Vec<Sim>,
+    pub rows: Vec<u64>,
+}
+
+pub(crate) fn read(
+    file: &SourceFile<'_>,
+    plans: &PlanTable,
+    comm_plans: &mut Interner,
+    settings: Option<&Settings>,
+    errors: &mut Collector,
+) -> SimTable {
+    let mut table = SimTable {
+        sims: Vec::new(),
+        rows: Vec::new(),
+    };
+    let zone = settings.map_or(chrono_tz::Tz::UTC, |s| s.period.zone);
+    read_rows(file, &SCHEMA, errors, |row, errors| {
+        let s = &SCHEMA;
+        let mut f = FieldReader {
+            at: Location::row(file.name, row.number),
+            errors,
+        };
+        let iccid = f.required("iccid", row.get(s, "iccid"), "the SIM's ICCID");
+        let plan_code = f.required(
+            "current_plan",
+            row.get(s, "current_plan"),
+            "the plan the SIM is on now (current_plan)",
+        );
+        let plan = plan_code.as_deref().and_then(|code| match plans.lookup(code) {
+            Ok(id) => Some(id),
+            Err(hint) => {
+                if !plans.broken.contains(code) {
+                    let at = Location::row(file.name, row.number).column("current_plan");
+                    f.errors.error(
+                        Code::UnknownPlan,
+                        &at,
+                        format!("plan {code} is not in the plans file"),
+                        hint,
+                    );
+                }
+                None
+            }
+        });
+        let usage = if row.has_column(s, "usage_bytes") && !row.get(s, "usage_bytes").is_empty() {
+            f.bytes("usage_bytes", row.get(s, "usage_bytes"))
+        } else {
+            f.megabytes("usage_mb", row.get(s, "usage_mb"))
+        };
+        let sms_count = f.count("sms_count", row.get(s, "sms_count"));
+        let activated_on = f.date("activated_on", row.get(s, "activated_on"));
+        let usage_as_of = f.instant("usage_as_of", row.get(s, "usage_as_of"), zone);
+        let status_text = row.get(s, "status");
+        let status = SimStatus::parse(status_text).unwrap_or_else(|| {
+            let at = Location::row(file.name, row.number).column("status");
+            f.errors.warning(
+                Code::UnknownStatus,
+                &at,
+                format!("status {status_text:?} is not one simopt knows; the SIM is treated as active"),
+                "use active, deactivated, retired, test_ready or inventory",
+            );
+            SimStatus::Active
+        });
+        let (Some(iccid), Some(plan), Ok(usage), Ok(sms_count), Ok(activated_on), Ok(usage_as_of)) =
+            (iccid, plan, usage, sms_count, activated_on, usage_as_of)
+        else {
+            return;
+        };
+        let usage_reported = usage.unwrap_or_else(|| {
+            let at = Location::row(file.name, row.number).column("usage_mb");
+            f.errors.warning(
+                Code::MissingUsage,
+                &at,
+                "the SIM has no usage; it is billed as zero",
+                "fill in usage_mb (or usage_bytes) if the SIM used data",
+            );
+            Bytes::ZERO
+        });
+        let (usage, projection, active_days) = match settings {
+            None => (usage_reported, Projection::Off, None),
+            Some(settings) => {
+                let (usage, projection) =
+                    projected(usage_reported, usage_as_of, status, settings);
+                if projection == Projection::OutsidePeriod {
+                    let at = Location::row(file.name, row.number).column("usage_as_of");
+                    f.errors.warning(
+                        Code::UsageOutsidePeriod,
+                        &at,
+                        "the usage was read outside the billing period; it is not projected",
+                        "check the period end and the time the usage was read",
+                    );
+                }
+                let active_days = activated_on.filter(|_| settings.proration).and_then(|day| {
+                    if day >= settings.period.end_date {
+                        let at = Location::row(file.name, row.number).column("activated_on");
+                        f.errors.warning(
+                            Code::ActivatedAfterPeriod,
+                            &at,
+                            format!("the SIM was activated on {day}, at or after the period's last day; it is billed for one day"),
+                            "check the activation date and the period end",
+                        );
+                    }
+                    settings.period.active_days(day).map(|d| d as u16)
+                });
+                (usage, projection, active_days)
+            }
+        };
+        table.rows.push(row.number);
+        table.sims.push(Sim {
+            iccid: iccid.into_boxed_str(),
+            msisdn: Some(row.get(s, "msisdn"))
+                .filter(|t| !t.is_empty())
+                .map(Box::from),
+            comm_plan: Some(row.get(s, "comm_plan"))
+                .filter(|t| !t.is_empty())
+                .map(|name| comm_plans.intern(name)),
+            current_plan: plan,
+            status,
+            activated_on,
+            usage_reported,
+            usage,
+            projection,
+            sms_count: sms_count.unwrap_or(0),
+            active_days,
+            plan_type: Some(row.get(s, "plan_type"))
+                .filter(|t| !t.is_empty())
+                .map(Box::from),
+        });
+    });
+    report_duplicate_iccids(file.name, &table, errors);
+    table
+}
+
+/// Usage as billed, per DESIGN §2: projected to the period end unless projection is off, the
+/// period is closed, the SIM is out of service, or the usage was read outside the period.
+fn projected(
+    usage: Bytes,
+    read_at: Option<i64>,
+    status: SimStatus,
+    settings: &Settings,
+) -> (Bytes, Projection) {
+    if !settings.projection {
+        (usage, Projection::Off)
+    } else if settings.period_closed() {
+        (usage, Projection::PeriodClosed)
+    } else if !status.in_service() {
+        (usage, Projection::Inactive)
+    } else {
+        project_usage(
+            usage,
+            read_at.unwrap_or(settings.as_of),
+            &settings.period,
+            settings.margin_ppm,
+        )
+    }
+}
+
+/// Reports each ICCID that appears more than once, naming the rows. Sorting indices keeps memory
+/// at four bytes a SIM.
+fn report_duplicate_iccids(file: &str, table: &SimTable, errors: &mut Collector) {
+    let mut order: Vec<u32> = (0..table.sims.len() as u32).collect();
+    order.sort_unstable_by(|a, b| {
+        table.sims[*a as usize]
+            .iccid
+            .cmp(&table.sims[*b as usize].iccid)
+            .then(a.cmp(b))
+    });
+    for pair in order.windows(2) {
+        let (first, second) = (pair[0] as usize, pair[1] as usize);
+        if table.sims[first].iccid == table.sims[second].iccid {
+            errors.error(
+                Code::DuplicateIccid,
+                &Location::row(file, table.rows[second]).column("iccid"),
+                format!(
+                    "ICCID {} is listed again (also on row {})",
+                    table.sims[second].iccid, table.rows[first]
+                ),
+                "keep one row per SIM",
+            );
+        }
+    }
+}

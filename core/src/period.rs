@@ -1,0 +1,242 @@
+//! The billing period, time stamps in the account's zone, proration and usage projection.
+//!
+//! The period ends at a local day and hour in the account's time zone and starts one calendar
+//! month earlier (the day clamped to the month's length: a period ending 31 March starts on the
+//! last day of February). Instants are kept as Unix seconds; calendar days come from the zone.
+
+use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+
+use crate::money::{round_div, Bytes};
+
+/// Parts per million: the unit of the projection margin (1 % = 10,000).
+pub const PPM: u64 = 1_000_000;
+
+/// One billing period of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BillingPeriod {
+    /// The account's time zone.
+    pub zone: Tz,
+    /// First instant of the period (Unix seconds).
+    pub start: i64,
+    /// The instant the period ends (Unix seconds, exclusive).
+    pub end: i64,
+    /// Local calendar date the period starts on.
+    pub start_date: NaiveDate,
+    /// Local calendar date the period ends on.
+    pub end_date: NaiveDate,
+}
+
+impl BillingPeriod {
+    /// The period ending at local date-time `end` in `zone`.
+    pub fn ending_at(end: NaiveDateTime, zone: Tz) -> Option<Self> {
+        let start = end.checked_sub_months(Months::new(1))?;
+        Some(BillingPeriod {
+            zone,
+            start: local_to_instant(start, zone),
+            end: local_to_instant(end, zone),
+            start_date: start.date(),
+            end_date: end.date(),
+        })
+    }
+
+    /// The period that ends at the first midnight of the month after the one holding `instant`:
+    /// the default when an account names no period end.
+    pub fn calendar_month_of(instant: i64, zone: Tz) -> Option<Self> {
+        let local = DateTime::from_timestamp(instant, 0)?.with_timezone(&zone).naive_local();
+        let first = chrono::Datelike::with_day(&local.date(), 1)?;
+        let next = first.checked_add_months(Months::new(1))?;
+        Self::ending_at(next.and_time(NaiveTime::MIN), zone)
+    }
+
+    /// Calendar days in the period (28–31).
+    pub fn days(&self) -> u32 {
+        (self.end_date - self.start_date).num_days().max(1) as u32
+    }
+
+    /// Length in seconds.
+    pub fn seconds(&self) -> i64 {
+        self.end - self.start
+    }
+
+    /// Days a SIM activated on `activated_on` is billed for, when that falls inside the period;
+    /// `None` when the SIM is billed for the whole period. A SIM activated on the last day (or
+    /// later) is billed for one day.
+    pub fn active_days(&self, activated_on: NaiveDate) -> Option<u32> {
+        if activated_on <= self.start_date {
+            return None;
+        }
+        let days = (self.end_date - activated_on).num_days();
+        Some(days.clamp(1, i64::from(self.days())) as u32)
+    }
+
+    /// Formats an instant as RFC 3339 in the account's zone (`2026-11-22T00:00:00-05:00`).
+    pub fn format_instant(&self, instant: i64) -> String {
+        DateTime::from_timestamp(instant, 0)
+            .map(|t| t.with_timezone(&self.zone).to_rfc3339())
+            .unwrap_or_default()
+    }
+}
+
+/// A local date-time in `zone` as Unix seconds. A time skipped by a daylight-saving change maps to
+/// the first instant after the gap; a repeated time to its first occurrence.
+pub fn local_to_instant(local: NaiveDateTime, zone: Tz) -> i64 {
+    let mut probe = local;
+    for _ in 0..4 {
+        if let Some(t) = zone.from_local_datetime(&probe).earliest() {
+            return t.timestamp();
+        }
+        probe += chrono::Duration::minutes(30);
+    }
+    local.and_utc().timestamp()
+}
+
+/// Parses a time stamp: `YYYY-MM-DDTHH:MM[:SS]` (or with a space) in `zone`, RFC 3339 with an
+/// offset, or a bare date (its midnight in `zone`). Returns Unix seconds.
+pub fn parse_instant(text: &str, zone: Tz) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp());
+    }
+    parse_local(text).map(|local| local_to_instant(local, zone))
+}
+
+/// Parses a local date-time without offset: `YYYY-MM-DDTHH:MM[:SS]`, a space instead of `T`, or a
+/// bare date (midnight).
+pub fn parse_local(text: &str) -> Option<NaiveDateTime> {
+    let text = text.trim();
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(t);
+        }
+    }
+    parse_date(text).map(|d| d.and_time(NaiveTime::MIN))
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
+/// Why a SIM's usage was or was not projected to the end of the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    /// Scaled up to the period end (with the margin).
+    Projected,
+    /// Projection is switched off for the account.
+    Off,
+    /// The run is at or after the period end: usage is final.
+    PeriodClosed,
+    /// The SIM is deactivated or retired: it will not use more.
+    Inactive,
+    /// The usage was read before the period started or after it ended.
+    OutsidePeriod,
+    /// The usage was read at the very end of the period: it is final.
+    Complete,
+}
+
+/// Projects usage read at `read_at` to the period end:
+/// `usage × period length / elapsed at read_at × (1 + margin)`, rounded to the nearest byte.
+pub fn project_usage(
+    usage: Bytes,
+    read_at: i64,
+    period: &BillingPeriod,
+    margin_ppm: u64,
+) -> (Bytes, Projection) {
+    if read_at < period.start || read_at > period.end {
+        return (usage, Projection::OutsidePeriod);
+    }
+    let elapsed = read_at - period.start;
+    if read_at == period.end || elapsed <= 0 {
+        return (usage, Projection::Complete);
+    }
+    let numerator = i128::from(usage.0) * i128::from(period.seconds()) * i128::from(PPM + margin_ppm);
+    let denominator = i128::from(elapsed) * i128::from(PPM);
+    (Bytes(round_div(numerator, denominator) as u64), Projection::Projected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dt(text: &str) -> NaiveDateTime {
+        parse_local(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn period_is_one_calendar_month_in_the_zone() {
+        let ny: Tz = "America/New_York".parse().unwrap_or(Tz::UTC);
+        let p = BillingPeriod::ending_at(dt("2026-11-22T00:00"), ny);
+        let p = p.expect("valid period");
+        assert_eq!(p.start_date.to_string(), "2026-10-22");
+        assert_eq!(p.days(), 31);
+        // 31 days plus the hour gained when DST ends on 1 November.
+        assert_eq!(p.seconds(), 31 * 86_400 + 3_600);
+        assert_eq!(p.format_instant(p.end), "2026-11-22T00:00:00-05:00");
+        assert_eq!(p.format_instant(p.start), "2026-10-22T00:00:00-04:00");
+    }
+
+    #[test]
+    fn month_end_clamps() {
+        let p = BillingPeriod::ending_at(dt("2026-03-31T00:00"), Tz::UTC).expect("period");
+        assert_eq!(p.start_date.to_string(), "2026-02-28");
+        assert_eq!(p.days(), 31);
+    }
+
+    #[test]
+    fn default_period_is_the_calendar_month() {
+        let at = parse_instant("2026-02-10T12:00", Tz::UTC).unwrap_or_default();
+        let p = BillingPeriod::calendar_month_of(at, Tz::UTC).expect("period");
+        assert_eq!((p.start_date.to_string(), p.end_date.to_string()), ("2026-02-01".into(), "2026-03-01".into()));
+        assert_eq!(p.days(), 28);
+    }
+
+    #[test]
+    fn active_days_count_the_activation_day() {
+        let p = BillingPeriod::ending_at(dt("2026-11-01T00:00"), Tz::UTC).expect("period");
+        let d = |s: &str| parse_date(s).unwrap_or_default();
+        assert_eq!(p.active_days(d("2026-10-01")), None); // on the first day: whole period
+        assert_eq!(p.active_days(d("2026-09-15")), None);
+        assert_eq!(p.active_days(d("2026-10-25")), Some(7)); // 25..31 October
+        assert_eq!(p.active_days(d("2026-10-31")), Some(1));
+        assert_eq!(p.active_days(d("2026-11-05")), Some(1)); // after the end: one day
+    }
+
+    #[test]
+    fn projection_scales_by_elapsed_time_and_margin() {
+        let p = BillingPeriod::ending_at(dt("2026-11-01T00:00"), Tz::UTC).expect("period");
+        let halfway = p.start + p.seconds() / 2;
+        // 100 MB at half time, 1 % margin: 100 × 2 × 1.01 = 202 MB
+        assert_eq!(
+            project_usage(Bytes::from_mb(100), halfway, &p, 10_000),
+            (Bytes::from_mb(202), Projection::Projected)
+        );
+        assert_eq!(project_usage(Bytes::from_mb(100), p.end, &p, 10_000).1, Projection::Complete);
+        assert_eq!(
+            project_usage(Bytes::from_mb(100), p.start - 1, &p, 10_000).1,
+            Projection::OutsidePeriod
+        );
+    }
+
+    #[test]
+    fn timestamps_accept_offsets_and_local_forms() {
+        let ny: Tz = "America/New_York".parse().unwrap_or(Tz::UTC);
+        let a = parse_instant("2026-11-10T08:30", ny);
+        let b = parse_instant("2026-11-10T13:30:00Z", ny);
+        let c = parse_instant("2026-11-10 08:30:00", ny);
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(parse_instant("10/11/2026", ny), None);
+        // 02:30 on 8 March 2026 does not exist in New York: the first instant after the gap.
+        assert_eq!(
+            parse_instant("2026-03-08T02:30", ny),
+            parse_instant("2026-03-08T03:00", ny)
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The JSON contract (DESIGN §8): written the same way by the CLI (`--json`), the browser and the
+//! Worker, so the three give byte-identical documents for the same input.
+//!
+//! Money is decimal text with two to six decimals; data is given in MB as an exact decimal
+//! number (`usage_mb`) and in bytes (`usage_bytes`). SIMs are streamed, so a million-SIM
+//! document needs no more memory than the bill.
+
+use std::io;
+
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
+
+use crate::cost::Bill;
+use crate::diagnostics::Diagnostics;
+use crate::fleet::{Fleet, PlanId};
+use crate::money::{Bytes, Money};
+
+/// Version of the document's shape; bumped when a field changes meaning or disappears.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// An exact MB amount written as a JSON number.
+struct Mb(Bytes);
+
+impl Serialize for Mb {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // The decimal text of bytes/2^20 is exact; written verbatim, it is a JSON number.
+        serde_json::value::RawValue::from_string(self.0.to_mb_string())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
+}
+
+#[derive(Serialize)]
+struct Period {
+    start: String,
+    end: String,
+    time_zone: &'static str,
+    days: u32,
+    as_of: String,
+    closed: bool,
+}
+
+#[derive(Serialize)]
+struct SettingsOut {
+    proration: bool,
+    charge_type: &'static str,
+    projection: bool,
+    margin_pct: String,
+    currency_decimals: u32,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    base: Money,
+    overage: Money,
+    sms: Money,
+    total: Money,
+}
+
+#[derive(Serialize)]
+struct PlanLine<'a> {
+    plan: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<&'a str>,
+    sim_count: u64,
+    usage_mb: Mb,
+    allowance_mb: Mb,
+    base: Money,
+    overage: Money,
+    sms: Money,
+    total: Money,
+}
+
+#[derive(Serialize)]
+struct PoolLine<'a> {
+    pool: &'a str,
+    plans: Vec<&'a str>,
+    sim_count: u64,
+    usage_mb: Mb,
+    allowance_mb: Mb,
+    overage_mb: Mb,
+    overage_blocks: u64,
+    overage: Money,
+}
+
+#[derive(Serialize)]
+struct SimLine<'a> {
+    iccid: &'a str,
+    current_plan: &'a str,
+    plan: &'a str,
+    usage_mb: Mb,
+    usage_bytes: u64,
+    base: Money,
+    overage: Money,
+    sms: Money,
+    cost: Money,
+}
+
+/// The SIM lines, streamed.
+struct SimLines<'a> {
+    fleet: &'a Fleet,
+    bill: &'a Bill,
+    assignment: &'a [PlanId],
+}
+
+impl Serialize for SimLines<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.fleet.sims.len()))?;
+        for ((sim, charge), plan) in self.fleet.sims.iter().zip(&self.bill.sims).zip(self.assignment) {
+            seq.serialize_element(&SimLine {
+                iccid: &sim.iccid,
+                current_plan: &self.fleet.plan(sim.current_plan).code,
+                plan: &self.fleet.plan(*plan).code,
+                usage_mb: Mb(sim.usage),
+                usage_bytes: sim.usage.0,
+                base: charge.base,
+                overage: charge.overage,
+                sms: charge.sms,
+                cost: charge.total(),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct CostDocument<'a> {
+    simopt: &'static str,
+    format_version: u32,
+    period: Period,
+    settings: SettingsOut,
+    sim_count: usize,
+    current_cost: Money,
+    totals: Totals,
+    plans: Vec<PlanLine<'a>>,
+    pools: Vec<PoolLine<'a>>,
+    warnings: &'a Diagnostics,
+    sims: SimLines<'a>,
+}
+
+fn document<'a>(
+    fleet: &'a Fleet,
+    bill: &'a Bill,
+    assignment: &'a [PlanId],
+    warnings: &'a Diagnostics,
+) -> CostDocument<'a> {
+    let s = &fleet.settings;
+    let plans = fleet
+        .plans
+        .iter()
+        .zip(&bill.plans)
+        .enumerate()
+        .map(|(index, (plan, t))| PlanLine {
+            plan: &plan.code,
+            name: &plan.name,
+            pool: crate::cost::pool_of(fleet, PlanId(index as u32))
+                .map(|p| fleet.pools[p.0 as usize].name.as_str()),
+            sim_count: t.sims,
+            usage_mb: Mb(t.usage),
+            allowance_mb: Mb(t.allowance),
+            base: t.base,
+            overage: t.overage,
+            sms: t.sms,
+            total: t.total(),
+        })
+        .collect();
+    let pools = fleet
+        .pools
+        .iter()
+        .zip(&bill.pools)
+        .map(|(pool, t)| PoolLine {
+            pool: &pool.name,
+            plans: pool.plans.iter().map(|p| fleet.plan(*p).code.as_str()).collect(),
+            sim_count: t.sims,
+            usage_mb: Mb(t.usage),
+            allowance_mb: Mb(t.allowance),
+            overage_mb: Mb(t.excess),
+            overage_blocks: t.blocks,
+            overage: t.overage,
+        })
+        .collect();
+    CostDocument {
+        simopt: "cost",
+        format_version: FORMAT_VERSION,
+        period: Period {
+            start: s.period.format_instant(s.period.start),
+            end: s.period.format_instant(s.period.end),
+            time_zone: s.period.zone.name(),
+            days: s.period.days(),
+            as_of: s.period.format_instant(s.as_of),
+            closed: s.period_closed(),
+        },
+        settings: SettingsOut {
+            proration: s.proration,
+            charge_type: s.charge_type.as_str(),
+            projection: s.projection,
+            margin_pct: s.margin_pct_text(),
+            currency_decimals: s.currency_decimals,
+        },
+        sim_count: fleet.sims.len(),
+        current_cost: bill.total(),
+        totals: Totals {
+            base: bill.base,
+            overage: bill.overage,
+            sms: bill.sms,
+            total: bill.total(),
+        },
+        plans,
+        pools,
+        warnings,
+        sims: SimLines {
+            fleet,
+            bill,
+            assignment,
+        },
+    }
+}
+
+/// Writes the cost document of `bill` (the fleet's bill under `assignment`) as pretty JSON.
+///
+/// # Errors
+/// Whatever the writer returns.
+pub fn write_cost(
+    out: impl io::Write,
+    fleet: &Fleet,
+    bill: &Bill,
+    assignment: &[PlanId],
+    warnings: &Diagnostics,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, &document(fleet, bill, assignment, warnings))?;
+    io::Write::write_all(&mut out, b"\n")?;
+    io::Write::flush(&mut out)
+}

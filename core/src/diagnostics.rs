@@ -223,11 +223,24 @@ impl Collector {
         }
     }
 
-    /// Finishes into a sorted report.
+    /// Finishes into a sorted report: errors first, then files in the order they were read, then
+    /// rows.
     pub fn finish(mut self) -> Diagnostics {
-        self.kept.sort_by(|a, b| {
-            (a.severity, &a.file, a.row, a.code).cmp(&(b.severity, &b.file, b.row, b.code))
-        });
+        let mut files: Vec<&str> = Vec::new();
+        for d in &self.kept {
+            if !files.contains(&d.file.as_str()) {
+                files.push(&d.file);
+            }
+        }
+        let order: Vec<usize> = self
+            .kept
+            .iter()
+            .map(|d| files.iter().position(|f| *f == d.file).unwrap_or(0))
+            .collect();
+        let mut indices: Vec<usize> = (0..self.kept.len()).collect();
+        indices.sort_by_key(|&i| (self.kept[i].severity, order[i], self.kept[i].row));
+        let mut slots: Vec<Option<Diagnostic>> = self.kept.into_iter().map(Some).collect();
+        self.kept = indices.into_iter().filter_map(|i| slots[i].take()).collect();
         let counts = self
             .counts
             .into_iter()

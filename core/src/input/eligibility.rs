@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::plans::PlanTable;
+use super::plans::{Lookup, PlanTable};
 use super::table::{read_rows, Schema};
 use super::{Interner, SourceFile};
 use crate::diagnostics::{Code, Collector, Location};
@@ -34,6 +34,9 @@ pub(crate) fn read(
     let mut seen: HashSet<(u32, PlanId)> = HashSet::new();
     read_rows(file, &SCHEMA, errors, |row, errors| {
         let s = &SCHEMA;
+        if row.ragged {
+            return;
+        }
         let at = Location::row(file.name, row.number);
         let comm = row.get(s, "comm_plan");
         let code = row.get(s, "plan_id");
@@ -51,16 +54,15 @@ pub(crate) fn read(
             return;
         }
         let plan = match plans.lookup(code) {
-            Ok(id) => id,
-            Err(hint) => {
-                if !plans.broken.contains(code) {
-                    errors.error(
-                        Code::UnknownPlan,
-                        &at.column("plan_id"),
-                        format!("plan {code} is not in the plans file"),
-                        hint,
-                    );
-                }
+            Lookup::Found(id) => id,
+            Lookup::AlreadyReported => return,
+            Lookup::Unknown(hint) => {
+                errors.error(
+                    Code::UnknownPlan,
+                    &at.column("plan_id"),
+                    format!("plan {code} is not in the plans file"),
+                    hint,
+                );
                 return;
             }
         };

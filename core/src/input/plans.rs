@@ -33,13 +33,28 @@ pub(crate) struct PlanTable {
     /// Codes of plans whose rows had errors (already reported): SIMs on them are not reported
     /// again as naming an unknown plan.
     pub broken: HashSet<String>,
+    /// The file could not be read at all (already reported): no lookup is reported either.
+    pub unusable: bool,
+}
+
+/// The answer to a plan code lookup.
+pub(crate) enum Lookup {
+    /// The plan.
+    Found(PlanId),
+    /// Not usable, and already reported (a broken row or file): say nothing more.
+    AlreadyReported,
+    /// Unknown: report it, with this hint.
+    Unknown(String),
 }
 
 impl PlanTable {
-    /// Looks a plan code up, with a hint naming a plan that differs only in case.
-    pub fn lookup(&self, code: &str) -> Result<PlanId, String> {
+    /// Looks a plan code up; for an unknown one, a hint naming a plan that differs only in case.
+    pub fn lookup(&self, code: &str) -> Lookup {
         if let Some(id) = self.by_code.get(code) {
-            return Ok(*id);
+            return Lookup::Found(*id);
+        }
+        if self.unusable || self.broken.contains(code) {
+            return Lookup::AlreadyReported;
         }
         let near = self
             .plans
@@ -47,7 +62,7 @@ impl PlanTable {
             .find(|p| p.code.eq_ignore_ascii_case(code))
             .map(|p| format!("did you mean {}? ", p.code))
             .unwrap_or_default();
-        Err(format!(
+        Lookup::Unknown(format!(
             "{near}add the plan to the plans file, or correct the plan code"
         ))
     }
@@ -59,12 +74,17 @@ pub(crate) fn read(file: &SourceFile<'_>, errors: &mut Collector) -> PlanTable {
         pools: Vec::new(),
         by_code: HashMap::new(),
         broken: HashSet::new(),
+        unusable: false,
     };
     let mut first_row: HashMap<String, u64> = HashMap::new();
     // Pool key → (pool, row that set its overage terms).
     let mut pool_index: HashMap<String, (PoolId, u64)> = HashMap::new();
-    read_rows(file, &SCHEMA, errors, |row, errors| {
+    let readable = read_rows(file, &SCHEMA, errors, |row, errors| {
         let s = &SCHEMA;
+        if row.ragged {
+            table.broken.insert(row.get(&SCHEMA, "plan_id").to_owned());
+            return;
+        }
         let mut f = FieldReader {
             at: Location::row(file.name, row.number),
             errors,
@@ -207,5 +227,6 @@ pub(crate) fn read(file: &SourceFile<'_>, errors: &mut Collector) -> PlanTable {
             excluded: excluded.unwrap_or(false),
         });
     });
+    table.unusable = !readable;
     table
 }

@@ -1,7 +1,7 @@
 //! `sims.csv`: the fleet, with usage projected to the period end and proration applied.
 
 use super::fields::FieldReader;
-use super::plans::PlanTable;
+use super::plans::{Lookup, PlanTable};
 use super::table::{read_rows, Schema};
 use super::{Interner, SourceFile};
 use crate::diagnostics::{Code, Collector, Location};
@@ -45,6 +45,9 @@ pub(crate) fn read(
     let zone = settings.map_or(chrono_tz::Tz::UTC, |s| s.period.zone);
     read_rows(file, &SCHEMA, errors, |row, errors| {
         let s = &SCHEMA;
+        if row.ragged {
+            return;
+        }
         let mut f = FieldReader {
             at: Location::row(file.name, row.number),
             errors,
@@ -56,17 +59,16 @@ pub(crate) fn read(
             "the plan the SIM is on now (current_plan)",
         );
         let plan = plan_code.as_deref().and_then(|code| match plans.lookup(code) {
-            Ok(id) => Some(id),
-            Err(hint) => {
-                if !plans.broken.contains(code) {
-                    let at = Location::row(file.name, row.number).column("current_plan");
-                    f.errors.error(
-                        Code::UnknownPlan,
-                        &at,
-                        format!("plan {code} is not in the plans file"),
-                        hint,
-                    );
-                }
+            Lookup::Found(id) => Some(id),
+            Lookup::AlreadyReported => None,
+            Lookup::Unknown(hint) => {
+                let at = Location::row(file.name, row.number).column("current_plan");
+                f.errors.error(
+                    Code::UnknownPlan,
+                    &at,
+                    format!("plan {code} is not in the plans file"),
+                    hint,
+                );
                 None
             }
         });

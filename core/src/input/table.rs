@@ -33,6 +33,9 @@ impl Schema {
 pub(crate) struct Row<'r> {
     /// Row number: the file's line for CSV (header = 1), the item number for JSON (first = 1).
     pub number: u64,
+    /// The row has a different number of fields than the header (already reported): its values
+    /// may be in the wrong columns and serve only to limit follow-on messages.
+    pub ragged: bool,
     fields: &'r [&'r str],
     present: &'r [bool],
 }
@@ -144,6 +147,9 @@ fn read_csv(
     };
     let present: Vec<bool> = positions.iter().map(Option::is_some).collect();
     let mut empty_data = true;
+    // The csv crate miscounts lines in CRLF files, so lines are counted here from byte offsets.
+    let mut counted_to = 0usize;
+    let mut line = 1u64;
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
@@ -153,12 +159,24 @@ fn read_csv(
                 return false;
             }
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        let mut offset = record
+            .position()
+            .map_or(counted_to, |p| (p.byte() as usize).min(bytes.len()));
+        // In CRLF files a record's position is the `\n` ending the line before it.
+        while offset < bytes.len() && matches!(bytes[offset], b'\r' | b'\n') {
+            offset += 1;
+        }
+        line += bytes[counted_to.min(offset)..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        counted_to = offset;
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
         empty_data = false;
-        if record.len() != header.len() {
+        let ragged = record.len() != header.len();
+        if ragged {
             errors.error(
                 Code::RaggedRow,
                 &Location::row(name, line),
@@ -169,13 +187,12 @@ fn read_csv(
                 ),
                 "check for a missing or extra separator, or a value with a comma that is not in quotes",
             );
-            continue;
         }
         let mut fields: Vec<&str> = Vec::with_capacity(positions.len());
         let mut utf8_ok = true;
         for (i, position) in positions.iter().enumerate() {
-            let text = match position {
-                Some(p) => match std::str::from_utf8(&record[*p]) {
+            let text = match position.and_then(|p| record.get(p)) {
+                Some(field) => match std::str::from_utf8(field) {
                     Ok(t) => t,
                     Err(_) => {
                         let column = schema.columns().nth(i).unwrap_or("?");
@@ -197,6 +214,7 @@ fn read_csv(
             each(
                 &Row {
                     number: line,
+                    ragged,
                     fields: &fields,
                     present: &present,
                 },
@@ -380,6 +398,7 @@ fn read_json(
         each(
             &Row {
                 number,
+                ragged: false,
                 fields: &fields,
                 present: &present,
             },

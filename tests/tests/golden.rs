@@ -1,0 +1,51 @@
+//! Golden files: `simopt cost` on every case folder gives exactly the committed JSON document
+//! and summary, and every malformed input gives exit code 2 with the committed error text.
+//! `BLESS=1 cargo test -p simopt-tests --test golden` rewrites them (check the diff!).
+
+use simopt_tests::{cases, cost_args, golden, simopt};
+
+#[test]
+fn cost_cases_match_their_golden_files() {
+    let all = cases("cases");
+    assert!(!all.is_empty(), "no cases under tests/fixtures/cases");
+    for case in all {
+        let json = std::env::temp_dir().join(format!(
+            "simopt-golden-{}-{}.json",
+            std::process::id(),
+            case.file_name().and_then(|n| n.to_str()).unwrap_or("case")
+        ));
+        let mut args = cost_args(&case);
+        args.push("--json".into());
+        args.push(json.display().to_string());
+        let run = simopt(&args);
+        assert_eq!(run.code, 0, "{}: {}", case.display(), run.stderr);
+        let document = std::fs::read_to_string(&json).expect("the JSON document was written");
+        let _ = std::fs::remove_file(&json);
+        golden(&case.join("cost.json"), &document);
+        golden(&case.join("summary.txt"), &run.stdout);
+    }
+}
+
+#[test]
+fn malformed_inputs_exit_2_naming_row_and_column() {
+    let all = cases("invalid");
+    assert!(!all.is_empty(), "no cases under tests/fixtures/invalid");
+    for case in all {
+        let mut args = cost_args(&case);
+        args.push("--json".into());
+        args.push(std::env::temp_dir().join("simopt-never-written.json").display().to_string());
+        let run = simopt(&args);
+        let name = case.display();
+        assert_eq!(run.code, 2, "{name}: exit code; stderr: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{name}: nothing on stdout for bad input");
+        // Paths differ per machine: compare with the folder written as <case>.
+        let stderr = run.stderr.replace(&case.display().to_string(), "<case>");
+        golden(&case.join("stderr.txt"), &stderr);
+        let expects_location = std::fs::read_to_string(case.join("expect-location"))
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_default();
+        for wanted in expects_location.lines().filter(|l| !l.is_empty()) {
+            assert!(stderr.contains(wanted), "{name}: stderr lacks {wanted:?}:\n{stderr}");
+        }
+    }
+}

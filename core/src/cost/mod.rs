@@ -13,6 +13,8 @@
 //! overage are billed. Every total is a sum of per-SIM lines, so everything reconciles.
 
 mod split;
+#[cfg(test)]
+mod tests;
 
 use serde::Serialize;
 

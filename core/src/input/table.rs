@@ -1,6 +1,6 @@
 //! CSV and JSON files as rows of text fields addressed by column name.
 //!
-//! CSV: header-based, any column order, extra columns ignored, UTF-8 with or without BOM, LF or
+//! CSV: header-based, any column order, extra columns ignored, missing trailing fields empty, UTF-8 with or without BOM, LF or
 //! CRLF, comma (or, when the header has none, semicolon or tab) separated. JSON: an array of
 //! objects, or an object holding that array under the file's kind (`{"sims": [...]}`); values
 //! may be strings, numbers, booleans or null. Either way each row reaches the caller as the text
@@ -175,13 +175,15 @@ fn read_csv(
             continue;
         }
         empty_data = false;
-        let ragged = record.len() != header.len();
+        // Fewer fields than the header: the missing trailing fields are empty (some exports omit
+        // them). More fields: the values cannot be attributed to columns.
+        let ragged = record.len() > header.len();
         if ragged {
             errors.error(
                 Code::RaggedRow,
                 &Location::row(name, line),
                 format!(
-                    "the row has {} fields but the header has {}",
+                    "the row has {} fields but the header has only {}",
                     record.len(),
                     header.len()
                 ),

@@ -59,8 +59,11 @@ impl FleetSpec {
             let size = SIZES_MB[(step * (SIZES_MB.len() - 1)) / (n - 1).max(1)];
             // Price grows slower than size: cents = 150 + 60 × sqrt-ish(size); integer only.
             let cents = 150 + 60 * integer_sqrt(size * 100) / 10 + 25 * u64::from(family);
-            // Overage per MB falls as plans grow (cents).
-            let overage = (400 / (1 + integer_sqrt(size))).max(2);
+            // Overage per MB falls as plans grow (cents); a pool has one overage rate, that of
+            // its smallest plan (step 1).
+            let pooled = !last && step % 2 == 1;
+            let rate_size = if pooled { SIZES_MB[(SIZES_MB.len() - 1) / (n - 1).max(1)] } else { size };
+            let overage = (400 / (1 + integer_sqrt(rate_size))).max(2);
             plans.push(LadderPlan {
                 code: format!("{name}-{size}MB{}", if last { "-UNL" } else { "" }),
                 name: if last {
@@ -71,7 +74,7 @@ impl FleetSpec {
                 included_mb: size,
                 cents: if last { cents * 3 } else { cents },
                 overage_cents: if last { None } else { Some(overage) },
-                pooled: !last && step % 2 == 1,
+                pooled,
                 pool: format!("POOL-{name}"),
             });
         }

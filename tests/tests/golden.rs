@@ -49,3 +49,39 @@ fn malformed_inputs_exit_2_naming_row_and_column() {
         }
     }
 }
+
+#[test]
+fn the_bundled_sample_fleet_is_what_the_generator_makes() {
+    let out = std::env::temp_dir().join(format!("simopt-sample-{}", std::process::id()));
+    let run = simopt(&[
+        "gen".into(),
+        "--sims".into(),
+        "5000".into(),
+        "--seed".into(),
+        "2026".into(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sample = simopt_tests::fixtures().join("../../samples/fleet");
+    for file in ["sims.csv", "plans.csv", "eligibility.csv"] {
+        let made = std::fs::read(out.join(file)).expect("generated");
+        let kept = std::fs::read(sample.join(file)).expect("bundled");
+        assert!(made == kept, "samples/fleet/{file} differs from `simopt gen --sims 5000 --seed 2026`");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    // And it costs without errors through the README's account file.
+    let run = simopt(&[
+        "cost".into(),
+        "--sims".into(),
+        sample.join("sims.csv").display().to_string(),
+        "--plans".into(),
+        sample.join("plans.csv").display().to_string(),
+        "--eligibility".into(),
+        sample.join("eligibility.csv").display().to_string(),
+        "--account".into(),
+        sample.join("account.toml").display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Current bill: "), "{}", run.stdout);
+}

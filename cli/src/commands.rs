@@ -44,8 +44,10 @@ fn read_input(path: &Path, what: &str, flag: &str) -> Result<Vec<u8>, CliError> 
 }
 
 fn display_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// The current time as RFC 3339 (UTC): the CLI's "now" for `--as-of`.
@@ -58,7 +60,11 @@ fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-pub fn cost(args: &CostArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), CliError> {
+pub fn cost(
+    args: &CostArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), CliError> {
     let settings = args.account.settings(now_rfc3339)?;
     let sims = read_input(&args.sims, "SIMs", "--sims")?;
     let plans = read_input(&args.plans, "plans", "--plans")?;
@@ -70,12 +76,24 @@ pub fn cost(args: &CostArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let names = (
         display_name(&args.sims),
         display_name(&args.plans),
-        args.eligibility.as_deref().map(display_name).unwrap_or_default(),
+        args.eligibility
+            .as_deref()
+            .map(display_name)
+            .unwrap_or_default(),
     );
     let files = InputFiles {
-        sims: SourceFile { name: &names.0, bytes: &sims },
-        plans: SourceFile { name: &names.1, bytes: &plans },
-        eligibility: eligibility.as_deref().map(|bytes| SourceFile { name: &names.2, bytes }),
+        sims: SourceFile {
+            name: &names.0,
+            bytes: &sims,
+        },
+        plans: SourceFile {
+            name: &names.1,
+            bytes: &plans,
+        },
+        eligibility: eligibility.as_deref().map(|bytes| SourceFile {
+            name: &names.2,
+            bytes,
+        }),
     };
     let outcome = cost_current(&files, &settings).map_err(|e| CliError::BadInput(e.to_string()))?;
     drop((sims, plans, eligibility));

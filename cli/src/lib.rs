@@ -84,7 +84,11 @@ pub fn run(
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::BadInput } else { Exit::Ok };
+            let code = if e.use_stderr() {
+                Exit::BadInput
+            } else {
+                Exit::Ok
+            };
             let text = e.render().to_string();
             let _ = if e.use_stderr() {
                 write!(stderr, "{text}")

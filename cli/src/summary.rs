@@ -9,7 +9,9 @@ use simopt_core::{CostOutcome, Money};
 /// Money with thousands separators and the currency's decimals: `12,345.60`.
 pub(crate) fn money(amount: Money, decimals: u32) -> String {
     let text = amount.round_to_unit(decimals).to_string();
-    let (sign, digits) = text.strip_prefix('-').map_or(("", text.as_str()), |d| ("-", d));
+    let (sign, digits) = text
+        .strip_prefix('-')
+        .map_or(("", text.as_str()), |d| ("-", d));
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
     let mut frac = frac.to_owned();
     frac.truncate(decimals as usize);
@@ -60,7 +62,10 @@ pub fn write_cost(out: &mut dyn Write, run: &CostOutcome) -> io::Result<()> {
     } else if s.period_closed() {
         "usage as reported (the period has ended)".to_owned()
     } else {
-        format!("usage projected to the period end (+{} % margin)", s.margin_pct_text())
+        format!(
+            "usage projected to the period end (+{} % margin)",
+            s.margin_pct_text()
+        )
     };
     writeln!(
         out,
@@ -90,7 +95,9 @@ pub fn write_cost(out: &mut dyn Write, run: &CostOutcome) -> io::Result<()> {
             ]
         })
         .collect();
-    let header = ["Plan", "Pool", "SIMs", "Usage MB", "Base", "Overage", "SMS", "Total"];
+    let header = [
+        "Plan", "Pool", "SIMs", "Usage MB", "Base", "Overage", "SMS", "Total",
+    ];
     let totals = [
         "Total".to_owned(),
         String::new(),
@@ -157,7 +164,11 @@ pub fn write_cost(out: &mut dyn Write, run: &CostOutcome) -> io::Result<()> {
     let warnings = &run.warnings;
     let count = warnings.count(Severity::Warning);
     if count > 0 {
-        writeln!(out, "\n{count} warning{}:", if count == 1 { "" } else { "s" })?;
+        writeln!(
+            out,
+            "\n{count} warning{}:",
+            if count == 1 { "" } else { "s" }
+        )?;
         for c in &warnings.counts {
             let first = warnings.items.iter().find(|d| d.code == c.code);
             if let Some(first) = first {
@@ -174,7 +185,10 @@ mod tests {
 
     #[test]
     fn money_groups_thousands_and_keeps_decimals() {
-        assert_eq!(money(Money::from_micros(1_234_567_890_000), 2), "1,234,567.89");
+        assert_eq!(
+            money(Money::from_micros(1_234_567_890_000), 2),
+            "1,234,567.89"
+        );
         assert_eq!(money(Money::from_micros(5_000_000), 2), "5.00");
         assert_eq!(money(Money::from_micros(-1_500_000), 2), "-1.50");
         assert_eq!(money(Money::from_micros(999_500_000), 0), "1,000");

@@ -162,7 +162,11 @@ mod tests {
             (".5", 2, Ok(50)),
             ("5.", 2, Ok(500)),
             ("1.2300000", 2, Ok(123)),
-            ("1.234", 2, Err(DecimalError::TooPrecise { max_decimals: 2 })),
+            (
+                "1.234",
+                2,
+                Err(DecimalError::TooPrecise { max_decimals: 2 }),
+            ),
             ("", 2, Err(DecimalError::Syntax)),
             (".", 2, Err(DecimalError::Syntax)),
             ("1e5", 2, Err(DecimalError::Syntax)),
@@ -195,15 +199,21 @@ mod tests {
 
     #[test]
     fn negative_zero_is_not_negative() {
-        assert!(!Decimal::parse("-0.00").map(|d| d.is_negative()).unwrap_or(true));
-        assert!(Decimal::parse("-0.01").map(|d| d.is_negative()).unwrap_or(false));
+        assert!(!Decimal::parse("-0.00")
+            .map(|d| d.is_negative())
+            .unwrap_or(true));
+        assert!(Decimal::parse("-0.01")
+            .map(|d| d.is_negative())
+            .unwrap_or(false));
     }
 
     #[test]
     fn formats_with_decimal_bounds() {
         let f = |v: i128, d: u32, m: u32| {
             let mut s = String::new();
-            format_scaled(&mut s, v, d, m).map(|_| s).unwrap_or_default()
+            format_scaled(&mut s, v, d, m)
+                .map(|_| s)
+                .unwrap_or_default()
         };
         assert_eq!(f(12_500_000, 6, 2), "12.50");
         assert_eq!(f(12_345_678, 6, 2), "12.345678");

@@ -240,7 +240,10 @@ impl Collector {
         let mut indices: Vec<usize> = (0..self.kept.len()).collect();
         indices.sort_by_key(|&i| (self.kept[i].severity, order[i], self.kept[i].row));
         let mut slots: Vec<Option<Diagnostic>> = self.kept.into_iter().map(Some).collect();
-        self.kept = indices.into_iter().filter_map(|i| slots[i].take()).collect();
+        self.kept = indices
+            .into_iter()
+            .filter_map(|i| slots[i].take())
+            .collect();
         let counts = self
             .counts
             .into_iter()
@@ -455,7 +458,12 @@ mod tests {
     fn keeps_the_first_of_each_code_and_counts_all() {
         let mut c = Collector::default();
         for row in 0..(KEEP_PER_CODE as u64 + 50) {
-            c.warning(Code::MissingUsage, &Location::row("s.csv", row + 2), "m", "h");
+            c.warning(
+                Code::MissingUsage,
+                &Location::row("s.csv", row + 2),
+                "m",
+                "h",
+            );
         }
         let d = c.finish();
         assert_eq!(d.items.len(), KEEP_PER_CODE);

@@ -101,7 +101,10 @@ pub fn cost_current(
     files: &InputFiles<'_>,
     settings: &SettingsInput,
 ) -> Result<CostOutcome, InputErrors> {
-    let Warned { output: fleet, warnings } = input::load(files, settings)?;
+    let Warned {
+        output: fleet,
+        warnings,
+    } = input::load(files, settings)?;
     let bill = cost::current(&fleet);
     Ok(CostOutcome {
         fleet,

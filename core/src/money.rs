@@ -210,12 +210,7 @@ impl Bytes {
     pub fn to_mb_string(self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = format_scaled(
-            &mut out,
-            i128::from(self.0) * FIVE_POW_20,
-            MB_DECIMALS,
-            0,
-        );
+        let _ = format_scaled(&mut out, i128::from(self.0) * FIVE_POW_20, MB_DECIMALS, 0);
         out
     }
 
@@ -257,7 +252,10 @@ mod tests {
             ("$ 3", Ok(3_000_000)),
             ("€0.0025", Ok(2_500)),
             ("-1.5", Ok(-1_500_000)),
-            ("0.1234567", Err(DecimalError::TooPrecise { max_decimals: 6 })),
+            (
+                "0.1234567",
+                Err(DecimalError::TooPrecise { max_decimals: 6 }),
+            ),
             ("1000000000001", Err(DecimalError::TooLarge)),
             ("ten", Err(DecimalError::Syntax)),
         ];
@@ -275,10 +273,16 @@ mod tests {
         );
         // $0.005 → $0.01 (half away from zero); -$0.005 → -$0.01
         assert_eq!(Money::from_micros(5_000).round_to_unit(2).micros(), 10_000);
-        assert_eq!(Money::from_micros(-5_000).round_to_unit(2).micros(), -10_000);
+        assert_eq!(
+            Money::from_micros(-5_000).round_to_unit(2).micros(),
+            -10_000
+        );
         assert_eq!(Money::from_micros(4_999).round_to_unit(2).micros(), 0);
         // Whole currency units (decimals = 0): 2.5 → 3
-        assert_eq!(Money::from_micros(2_500_000).round_to_unit(0).micros(), 3_000_000);
+        assert_eq!(
+            Money::from_micros(2_500_000).round_to_unit(0).micros(),
+            3_000_000
+        );
     }
 
     #[test]

@@ -43,7 +43,9 @@ impl BillingPeriod {
     /// The period that ends at the first midnight of the month after the one holding `instant`:
     /// the default when an account names no period end.
     pub fn calendar_month_of(instant: i64, zone: Tz) -> Option<Self> {
-        let local = DateTime::from_timestamp(instant, 0)?.with_timezone(&zone).naive_local();
+        let local = DateTime::from_timestamp(instant, 0)?
+            .with_timezone(&zone)
+            .naive_local();
         let first = chrono::Datelike::with_day(&local.date(), 1)?;
         let next = first.checked_add_months(Months::new(1))?;
         Self::ending_at(next.and_time(NaiveTime::MIN), zone)
@@ -155,9 +157,13 @@ pub fn project_usage(
     if read_at == period.end || elapsed <= 0 {
         return (usage, Projection::Complete);
     }
-    let numerator = i128::from(usage.0) * i128::from(period.seconds()) * i128::from(PPM + margin_ppm);
+    let numerator =
+        i128::from(usage.0) * i128::from(period.seconds()) * i128::from(PPM + margin_ppm);
     let denominator = i128::from(elapsed) * i128::from(PPM);
-    (Bytes(round_div(numerator, denominator) as u64), Projection::Projected)
+    (
+        Bytes(round_div(numerator, denominator) as u64),
+        Projection::Projected,
+    )
 }
 
 #[cfg(test)]
@@ -192,7 +198,10 @@ mod tests {
     fn default_period_is_the_calendar_month() {
         let at = parse_instant("2026-02-10T12:00", Tz::UTC).unwrap_or_default();
         let p = BillingPeriod::calendar_month_of(at, Tz::UTC).expect("period");
-        assert_eq!((p.start_date.to_string(), p.end_date.to_string()), ("2026-02-01".into(), "2026-03-01".into()));
+        assert_eq!(
+            (p.start_date.to_string(), p.end_date.to_string()),
+            ("2026-02-01".into(), "2026-03-01".into())
+        );
         assert_eq!(p.days(), 28);
     }
 
@@ -216,7 +225,10 @@ mod tests {
             project_usage(Bytes::from_mb(100), halfway, &p, 10_000),
             (Bytes::from_mb(202), Projection::Projected)
         );
-        assert_eq!(project_usage(Bytes::from_mb(100), p.end, &p, 10_000).1, Projection::Complete);
+        assert_eq!(
+            project_usage(Bytes::from_mb(100), p.end, &p, 10_000).1,
+            Projection::Complete
+        );
         assert_eq!(
             project_usage(Bytes::from_mb(100), p.start - 1, &p, 10_000).1,
             Projection::OutsidePeriod

@@ -77,7 +77,12 @@ pub struct SettingsInput {
     #[serde(default, deserialize_with = "scalar")]
     pub projection: Option<String>,
     /// Projection margin in percent (`1` = 1 %, the default).
-    #[serde(default, alias = "marginPct", alias = "margin", deserialize_with = "scalar")]
+    #[serde(
+        default,
+        alias = "marginPct",
+        alias = "margin",
+        deserialize_with = "scalar"
+    )]
     pub margin_pct: Option<String>,
     /// Decimals of the currency's minor unit, 0–6 (default 2: cents).
     #[serde(default, alias = "currencyDecimals", deserialize_with = "scalar")]
@@ -234,7 +239,11 @@ impl Settings {
                 }
             },
         };
-        let margin_ppm = match input.margin_pct.as_deref().map(|t| t.trim().trim_end_matches('%')) {
+        let margin_ppm = match input
+            .margin_pct
+            .as_deref()
+            .map(|t| t.trim().trim_end_matches('%'))
+        {
             None | Some("") => Some(10_000),
             Some(text) => {
                 let ppm = Decimal::parse(text)
@@ -247,7 +256,9 @@ impl Settings {
                     errors.error(
                         Code::BadSetting,
                         &at("margin_pct"),
-                        format!("{text:?} is not a margin in percent between 0 and {MAX_MARGIN_PCT}"),
+                        format!(
+                            "{text:?} is not a margin in percent between 0 and {MAX_MARGIN_PCT}"
+                        ),
                         "write the margin in percent with at most 4 decimals, e.g. 1 or 2.5",
                     );
                 }
@@ -360,10 +371,7 @@ mod tests {
             currency_decimals: Some("9".into()),
         };
         let errors = Settings::resolve(&bad).expect_err("invalid");
-        let columns: Vec<_> = errors
-            .errors()
-            .filter_map(|d| d.column.clone())
-            .collect();
+        let columns: Vec<_> = errors.errors().filter_map(|d| d.column.clone()).collect();
         for name in [
             "period_end",
             "time_zone",
@@ -374,7 +382,10 @@ mod tests {
             "margin_pct",
             "currency_decimals",
         ] {
-            assert!(columns.iter().any(|c| c == name), "{name} not reported: {errors}");
+            assert!(
+                columns.iter().any(|c| c == name),
+                "{name} not reported: {errors}"
+            );
         }
     }
 

@@ -34,7 +34,14 @@ pub struct FleetSpec {
 
 /// The communication plan names used, in order (more are numbered).
 const FAMILIES: &[&str] = &[
-    "TELEMETRY", "TRACKER", "CAMERA", "POS", "METER", "GATEWAY", "WEARABLE", "VENDING",
+    "TELEMETRY",
+    "TRACKER",
+    "CAMERA",
+    "POS",
+    "METER",
+    "GATEWAY",
+    "WEARABLE",
+    "VENDING",
 ];
 
 /// Plan sizes in MB along a ladder; a ladder of n plans takes n of these spread over the range.
@@ -62,7 +69,11 @@ impl FleetSpec {
             // Overage per MB falls as plans grow (cents); a pool has one overage rate, that of
             // its smallest plan (step 1).
             let pooled = !last && step % 2 == 1;
-            let rate_size = if pooled { SIZES_MB[(SIZES_MB.len() - 1) / (n - 1).max(1)] } else { size };
+            let rate_size = if pooled {
+                SIZES_MB[(SIZES_MB.len() - 1) / (n - 1).max(1)]
+            } else {
+                size
+            };
             let overage = (400 / (1 + integer_sqrt(rate_size))).max(2);
             plans.push(LadderPlan {
                 code: format!("{name}-{size}MB{}", if last { "-UNL" } else { "" }),
@@ -140,10 +151,13 @@ impl FleetSpec {
         let mut rng = SplitMix64::new(self.seed);
         let ladders: Vec<Vec<LadderPlan>> = (0..self.comm_plans).map(|f| self.ladder(f)).collect();
         let period_start = self.period_end - chrono::Months::new(1);
-        let period_days = (self.period_end.date() - period_start.date()).num_days().max(1) as u64;
+        let period_days = (self.period_end.date() - period_start.date())
+            .num_days()
+            .max(1) as u64;
         let iccid_base = 8_901_260_000_000_000_000u64 + (self.seed % 1_000) * 10_000_000_000;
         for i in 0..self.sims {
-            let family = (rng.below(u64::from(self.comm_plans) * 10) % u64::from(self.comm_plans)) as usize;
+            let family =
+                (rng.below(u64::from(self.comm_plans) * 10) % u64::from(self.comm_plans)) as usize;
             let ladder = &ladders[family];
             let usage_bytes = usage_bytes(&mut rng);
             // Current plan: usually a plan a size or two off what the SIM needs, sometimes random.
@@ -168,7 +182,11 @@ impl FleetSpec {
                 period_start.date() - Duration::days(rng.between(1, 900) as i64)
             };
             let read_at = self.as_of - Duration::minutes(rng.below(48 * 60) as i64);
-            let sms = if rng.chance(200) { rng.between(1, 60) } else { 0 };
+            let sms = if rng.chance(200) {
+                rng.between(1, 60)
+            } else {
+                0
+            };
             writeln!(
                 out,
                 "{},1{:010},CP-{},{},{},{},{},{},{},M2M",
@@ -213,13 +231,16 @@ fn usage_bytes(rng: &mut SplitMix64) -> u64 {
 
 /// Bytes as MB text with up to six decimals (rounded), as carrier exports show it.
 fn mb_text(bytes: u64) -> String {
-    let micro_mb = (u128::from(bytes) * 1_000_000 + u128::from(BYTES_PER_MB) / 2) / u128::from(BYTES_PER_MB);
+    let micro_mb =
+        (u128::from(bytes) * 1_000_000 + u128::from(BYTES_PER_MB) / 2) / u128::from(BYTES_PER_MB);
     let whole = micro_mb / 1_000_000;
     let frac = micro_mb % 1_000_000;
     if frac == 0 {
         whole.to_string()
     } else {
-        format!("{whole}.{frac:06}").trim_end_matches('0').to_owned()
+        format!("{whole}.{frac:06}")
+            .trim_end_matches('0')
+            .to_owned()
     }
 }
 
@@ -253,7 +274,19 @@ mod tests {
 
     #[test]
     fn integer_sqrt_is_exact() {
-        for n in [0u64, 1, 2, 3, 4, 15, 16, 17, 999_999, 1_000_000, u32::MAX as u64] {
+        for n in [
+            0u64,
+            1,
+            2,
+            3,
+            4,
+            15,
+            16,
+            17,
+            999_999,
+            1_000_000,
+            u32::MAX as u64,
+        ] {
             let r = integer_sqrt(n);
             assert!(r * r <= n && (r + 1) * (r + 1) > n, "{n}");
         }

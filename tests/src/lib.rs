@@ -57,7 +57,11 @@ pub fn simopt(args: &[String]) -> Run {
 /// flags.
 pub fn cost_args(case: &Path) -> Vec<String> {
     let mut args = vec!["cost".to_owned()];
-    for (flag, file) in [("--sims", "sims"), ("--plans", "plans"), ("--eligibility", "eligibility")] {
+    for (flag, file) in [
+        ("--sims", "sims"),
+        ("--plans", "plans"),
+        ("--eligibility", "eligibility"),
+    ] {
         for ext in ["csv", "json"] {
             let path = case.join(format!("{file}.{ext}"));
             if path.exists() {
@@ -66,9 +70,10 @@ pub fn cost_args(case: &Path) -> Vec<String> {
             }
         }
     }
-    let settings = std::fs::read_to_string(case.join("settings.json")).unwrap_or_else(|_| "{}".into());
-    let settings: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&settings).unwrap_or_else(|e| panic!("{}: settings.json: {e}", case.display()));
+    let settings =
+        std::fs::read_to_string(case.join("settings.json")).unwrap_or_else(|_| "{}".into());
+    let settings: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&settings)
+        .unwrap_or_else(|e| panic!("{}: settings.json: {e}", case.display()));
     for (key, value) in settings {
         let flag = match key.as_str() {
             "period_end" => "--period-end",
@@ -96,9 +101,8 @@ pub fn golden(path: &Path, actual: &str) {
         std::fs::write(path, actual).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
         return;
     }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("{}: {e} (run with BLESS=1 to create it)", path.display())
-    });
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with BLESS=1 to create it)", path.display()));
     if expected != actual {
         let line = expected
             .lines()

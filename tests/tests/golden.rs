@@ -33,11 +33,19 @@ fn malformed_inputs_exit_2_naming_row_and_column() {
     for case in all {
         let mut args = cost_args(&case);
         args.push("--json".into());
-        args.push(std::env::temp_dir().join("simopt-never-written.json").display().to_string());
+        args.push(
+            std::env::temp_dir()
+                .join("simopt-never-written.json")
+                .display()
+                .to_string(),
+        );
         let run = simopt(&args);
         let name = case.display();
         assert_eq!(run.code, 2, "{name}: exit code; stderr: {}", run.stderr);
-        assert!(run.stdout.is_empty(), "{name}: nothing on stdout for bad input");
+        assert!(
+            run.stdout.is_empty(),
+            "{name}: nothing on stdout for bad input"
+        );
         // Paths differ per machine: compare with the folder written as <case>.
         let stderr = run.stderr.replace(&case.display().to_string(), "<case>");
         golden(&case.join("stderr.txt"), &stderr);
@@ -45,7 +53,10 @@ fn malformed_inputs_exit_2_naming_row_and_column() {
             .map(|t| t.trim().to_owned())
             .unwrap_or_default();
         for wanted in expects_location.lines().filter(|l| !l.is_empty()) {
-            assert!(stderr.contains(wanted), "{name}: stderr lacks {wanted:?}:\n{stderr}");
+            assert!(
+                stderr.contains(wanted),
+                "{name}: stderr lacks {wanted:?}:\n{stderr}"
+            );
         }
     }
 }
@@ -67,7 +78,10 @@ fn the_bundled_sample_fleet_is_what_the_generator_makes() {
     for file in ["sims.csv", "plans.csv", "eligibility.csv"] {
         let made = std::fs::read(out.join(file)).expect("generated");
         let kept = std::fs::read(sample.join(file)).expect("bundled");
-        assert!(made == kept, "samples/fleet/{file} differs from `simopt gen --sims 5000 --seed 2026`");
+        assert!(
+            made == kept,
+            "samples/fleet/{file} differs from `simopt gen --sims 5000 --seed 2026`"
+        );
     }
     let _ = std::fs::remove_dir_all(&out);
     // And it costs without errors through the README's account file.

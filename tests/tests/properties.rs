@@ -37,13 +37,15 @@ fn plan_spec() -> impl Strategy<Value = PlanSpec> {
         0u8..5,
         0u32..1_000,
     )
-        .prop_map(|(charge_cents, included_mb, overage, pool, sms_rate)| PlanSpec {
-            charge_cents,
-            included_mb,
-            overage,
-            pool,
-            sms_rate,
-        })
+        .prop_map(
+            |(charge_cents, included_mb, overage, pool, sms_rate)| PlanSpec {
+                charge_cents,
+                included_mb,
+                overage,
+                pool,
+                sms_rate,
+            },
+        )
 }
 
 fn sim_spec() -> impl Strategy<Value = SimSpec> {
@@ -70,7 +72,10 @@ fn fleet_of(plans: &[PlanSpec], sims: &[SimSpec], settings: &SettingsInput) -> F
     for (i, plan) in plans.iter().enumerate() {
         // Plans sharing a pool id share its overage terms (the file would be refused otherwise).
         let overage = if plan.pool >= 2 {
-            plans.iter().find(|q| q.pool == plan.pool).and_then(|q| q.overage)
+            plans
+                .iter()
+                .find(|q| q.pool == plan.pool)
+                .and_then(|q| q.overage)
         } else {
             plan.overage
         };
@@ -83,7 +88,11 @@ fn fleet_of(plans: &[PlanSpec], sims: &[SimSpec], settings: &SettingsInput) -> F
             plan.charge_cents % 100,
             plan.included_mb,
             plan.pool > 0,
-            if plan.pool >= 2 { format!("POOL{}", plan.pool) } else { String::new() },
+            if plan.pool >= 2 {
+                format!("POOL{}", plan.pool)
+            } else {
+                String::new()
+            },
             plan.sms_rate
         ));
     }
@@ -102,8 +111,14 @@ fn fleet_of(plans: &[PlanSpec], sims: &[SimSpec], settings: &SettingsInput) -> F
         ));
     }
     let files = InputFiles {
-        sims: SourceFile { name: "sims.csv", bytes: s.as_bytes() },
-        plans: SourceFile { name: "plans.csv", bytes: p.as_bytes() },
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: s.as_bytes(),
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: p.as_bytes(),
+        },
         eligibility: None,
     };
     match load(&files, settings) {
@@ -118,11 +133,18 @@ fn assert_reconciles(fleet: &Fleet, assignment: &[PlanId], bill: &Bill) {
     let lines: Money = bill.sims.iter().map(|c| c.total()).sum();
     assert_eq!(lines, bill.total(), "per-SIM lines add up to the bill");
     assert_eq!(bill.sims.iter().map(|c| c.base).sum::<Money>(), bill.base);
-    assert_eq!(bill.sims.iter().map(|c| c.overage).sum::<Money>(), bill.overage);
+    assert_eq!(
+        bill.sims.iter().map(|c| c.overage).sum::<Money>(),
+        bill.overage
+    );
     assert_eq!(bill.sims.iter().map(|c| c.sms).sum::<Money>(), bill.sms);
     for c in &bill.sims {
         for amount in [c.base, c.overage, c.sms] {
-            assert_eq!(amount.micros() % unit, 0, "every line is in whole minor units");
+            assert_eq!(
+                amount.micros() % unit,
+                0,
+                "every line is in whole minor units"
+            );
             assert!(amount >= Money::ZERO);
         }
     }
@@ -142,18 +164,26 @@ fn assert_reconciles(fleet: &Fleet, assignment: &[PlanId], bill: &Bill) {
         let members: Vec<usize> = assignment
             .iter()
             .enumerate()
-            .filter(|(_, p)| fleet.plan(**p).pooling == Pooling::Shared(simopt_core::fleet::PoolId(pool_index as u32)))
+            .filter(|(_, p)| {
+                fleet.plan(**p).pooling
+                    == Pooling::Shared(simopt_core::fleet::PoolId(pool_index as u32))
+            })
             .map(|(i, _)| i)
             .collect();
         let shares: Money = members.iter().map(|&i| bill.sims[i].overage).sum();
-        assert_eq!(shares, totals.overage, "pool shares add up to the pool's overage");
+        assert_eq!(
+            shares, totals.overage,
+            "pool shares add up to the pool's overage"
+        );
         for &i in &members {
             if fleet.sims[i].usage.0 <= bill.sims[i].allowance.0 {
                 assert_eq!(bill.sims[i].overage, Money::ZERO, "no share without excess");
             }
         }
         if let Some(terms) = fleet.pools[pool_index].overage {
-            let expected = terms.rate.mul_ratio_round(totals.blocks as i64, 1, decimals);
+            let expected = terms
+                .rate
+                .mul_ratio_round(totals.blocks as i64, 1, decimals);
             if fleet.settings.charge_type.bills_overage() {
                 assert_eq!(totals.overage, expected);
             }
@@ -191,14 +221,24 @@ proptest! {
 const VALID_SIMS: &str = "iccid,current_plan,usage_mb,usage_as_of,activated_on,status,sms_count\n\
 1,S5,3.5,2026-11-20T10:00,2025-01-10,active,4\n\
 2,P100,\"12.25\",2026-11-20T10:00,2026-11-12,deactivated,0\n";
-const VALID_PLANS: &str = "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb,pooled,pool_id\n\
+const VALID_PLANS: &str =
+    "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb,pooled,pool_id\n\
 S5,2.50,5,0.50,1,false,\nP100,8.00,100,2.00,10,true,A\n";
 
 fn try_load(sims: &[u8], plans: &[u8]) {
     let files = InputFiles {
-        sims: SourceFile { name: "sims.csv", bytes: sims },
-        plans: SourceFile { name: "plans.csv", bytes: plans },
-        eligibility: Some(SourceFile { name: "eligibility.json", bytes: sims }),
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: sims,
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: plans,
+        },
+        eligibility: Some(SourceFile {
+            name: "eligibility.json",
+            bytes: sims,
+        }),
     };
     let settings = SettingsInput {
         period_end: Some("2026-11-22T00:00".into()),
@@ -206,10 +246,14 @@ fn try_load(sims: &[u8], plans: &[u8]) {
         ..SettingsInput::default()
     };
     if let Err(errors) = load(&files, &settings) {
-        assert!(errors.errors().next().is_some(), "an Err carries at least one error");
+        assert!(
+            errors.errors().next().is_some(),
+            "an Err carries at least one error"
+        );
         for d in &errors.diagnostics.items {
             assert!(
-                ["sims.csv", "plans.csv", "eligibility.json", "settings"].contains(&d.file.as_str()),
+                ["sims.csv", "plans.csv", "eligibility.json", "settings"]
+                    .contains(&d.file.as_str()),
                 "diagnostic names a file: {d}"
             );
             assert!(!d.message.is_empty() && !d.hint.is_empty(), "{d}");
@@ -251,8 +295,14 @@ proptest! {
 #[test]
 fn the_valid_fixture_of_the_damage_test_loads() {
     let files = InputFiles {
-        sims: SourceFile { name: "sims.csv", bytes: VALID_SIMS.as_bytes() },
-        plans: SourceFile { name: "plans.csv", bytes: VALID_PLANS.as_bytes() },
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: VALID_SIMS.as_bytes(),
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: VALID_PLANS.as_bytes(),
+        },
         eligibility: None,
     };
     let settings = SettingsInput {

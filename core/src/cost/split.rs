@@ -43,11 +43,26 @@ mod tests {
     fn table() {
         // (total, weights, shares, how)
         let cases: &[(i64, &[u64], &[i64], &str)] = &[
-            (100, &[1, 1, 1], &[34, 33, 33], "100/3 = 33.33 each; the 1 left goes to the first"),
-            (10, &[3, 1], &[8, 2], "7.5 and 2.5: equal remainders, the earlier wins"),
+            (
+                100,
+                &[1, 1, 1],
+                &[34, 33, 33],
+                "100/3 = 33.33 each; the 1 left goes to the first",
+            ),
+            (
+                10,
+                &[3, 1],
+                &[8, 2],
+                "7.5 and 2.5: equal remainders, the earlier wins",
+            ),
             (7, &[0, 5, 0], &[0, 7, 0], "only one member has weight"),
             (5, &[2, 3], &[2, 3], "exact"),
-            (1, &[1, 2], &[0, 1], "0.33 vs 0.67: the larger remainder wins"),
+            (
+                1,
+                &[1, 2],
+                &[0, 1],
+                "0.33 vs 0.67: the larger remainder wins",
+            ),
             (0, &[4, 4], &[0, 0], "nothing to split"),
         ];
         for (total, weights, want, how) in cases {

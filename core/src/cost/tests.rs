@@ -24,8 +24,14 @@ fn bill_of(plans: &str, sims: &str, settings: SettingsInput) -> (Fleet, Bill) {
     let plans = format!("{PLANS_HEADER}{plans}");
     let sims = format!("{SIMS_HEADER}{sims}");
     let files = InputFiles {
-        sims: SourceFile { name: "sims.csv", bytes: sims.as_bytes() },
-        plans: SourceFile { name: "plans.csv", bytes: plans.as_bytes() },
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: sims.as_bytes(),
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: plans.as_bytes(),
+        },
         eligibility: None,
     };
     let fleet = load(&files, &settings)
@@ -60,13 +66,48 @@ fn check(cases: &[Case<'_>], settings: impl Fn() -> SettingsInput) {
 fn non_pooled_overage_is_block_rounded() {
     check(
         &[
-            ("S,5,100,1,1,false,,0\n", "1,S,80,0\n", &[(500, 0, 0)], "80 ≤ 100 MB: $5 base, no overage"),
-            ("S,5,100,1,1,false,,0\n", "1,S,100,0\n", &[(500, 0, 0)], "exactly the allowance: no overage"),
-            ("S,5,100,1,1,false,,0\n", "1,S,102.5,0\n", &[(500, 300, 0)], "2.5 MB over, 1 MB blocks: ceil(2.5) = 3 × $1"),
-            ("S,5,100,1,1,false,,0\n", "1,S,100.000001,0\n", &[(500, 100, 0)], "one byte over still starts a block: 1 × $1"),
-            ("S,5,100,2,10,false,,0\n", "1,S,101,0\n", &[(500, 200, 0)], "1 MB over, 10 MB blocks: 1 × $2"),
-            ("S,5,100,2,10,false,,0\n", "1,S,120.5,0\n", &[(500, 600, 0)], "20.5 MB over / 10: ceil = 3 × $2 = $6"),
-            ("S,5,0.5,0.0025,0.001,false,,0\n", "1,S,0.503,0\n", &[(500, 1, 0)], "3 KB-ish blocks × $0.0025 = $0.0075 → $0.01"),
+            (
+                "S,5,100,1,1,false,,0\n",
+                "1,S,80,0\n",
+                &[(500, 0, 0)],
+                "80 ≤ 100 MB: $5 base, no overage",
+            ),
+            (
+                "S,5,100,1,1,false,,0\n",
+                "1,S,100,0\n",
+                &[(500, 0, 0)],
+                "exactly the allowance: no overage",
+            ),
+            (
+                "S,5,100,1,1,false,,0\n",
+                "1,S,102.5,0\n",
+                &[(500, 300, 0)],
+                "2.5 MB over, 1 MB blocks: ceil(2.5) = 3 × $1",
+            ),
+            (
+                "S,5,100,1,1,false,,0\n",
+                "1,S,100.000001,0\n",
+                &[(500, 100, 0)],
+                "one byte over still starts a block: 1 × $1",
+            ),
+            (
+                "S,5,100,2,10,false,,0\n",
+                "1,S,101,0\n",
+                &[(500, 200, 0)],
+                "1 MB over, 10 MB blocks: 1 × $2",
+            ),
+            (
+                "S,5,100,2,10,false,,0\n",
+                "1,S,120.5,0\n",
+                &[(500, 600, 0)],
+                "20.5 MB over / 10: ceil = 3 × $2 = $6",
+            ),
+            (
+                "S,5,0.5,0.0025,0.001,false,,0\n",
+                "1,S,0.503,0\n",
+                &[(500, 1, 0)],
+                "3 KB-ish blocks × $0.0025 = $0.0075 → $0.01",
+            ),
         ],
         closed_period,
     );
@@ -76,10 +117,30 @@ fn non_pooled_overage_is_block_rounded() {
 fn unlimited_plans_have_no_overage() {
     check(
         &[
-            ("U,45,0,,,false,,0\n", "1,U,20480,0\n", &[(4500, 0, 0)], "no overage rate: 20 GB costs the $45 charge only"),
-            ("U,45,10,,5,false,,0\n", "1,U,999,0\n", &[(4500, 0, 0)], "a block size without a rate is still unlimited"),
-            ("U,45,10,0,1,false,,0\n", "1,U,999,0\n", &[(4500, 0, 0)], "a zero rate bills nothing"),
-            ("U,45,10,,,true,,0\n", "1,U,999,0\n2,U,999,0\n", &[(4500, 0, 0), (4500, 0, 0)], "a pooled unlimited plan"),
+            (
+                "U,45,0,,,false,,0\n",
+                "1,U,20480,0\n",
+                &[(4500, 0, 0)],
+                "no overage rate: 20 GB costs the $45 charge only",
+            ),
+            (
+                "U,45,10,,5,false,,0\n",
+                "1,U,999,0\n",
+                &[(4500, 0, 0)],
+                "a block size without a rate is still unlimited",
+            ),
+            (
+                "U,45,10,0,1,false,,0\n",
+                "1,U,999,0\n",
+                &[(4500, 0, 0)],
+                "a zero rate bills nothing",
+            ),
+            (
+                "U,45,10,,,true,,0\n",
+                "1,U,999,0\n2,U,999,0\n",
+                &[(4500, 0, 0), (4500, 0, 0)],
+                "a pooled unlimited plan",
+            ),
         ],
         closed_period,
     );
@@ -244,13 +305,10 @@ fn charge_types_decide_what_is_billed() {
         ("overage-only", (0, 300, 15)),
         ("rate-only", (500, 0, 15)),
     ] {
-        check(
-            &[(plans, sims, &[want], charge_type)],
-            || SettingsInput {
-                charge_type: Some(charge_type.into()),
-                ..closed_period()
-            },
-        );
+        check(&[(plans, sims, &[want], charge_type)], || SettingsInput {
+            charge_type: Some(charge_type.into()),
+            ..closed_period()
+        });
     }
 }
 
@@ -258,10 +316,30 @@ fn charge_types_decide_what_is_billed() {
 fn sms_is_priced_per_message_and_rounded_per_sim() {
     check(
         &[
-            ("S,0,0,,,false,,0.05\n", "1,S,0,7\n", &[(0, 0, 35)], "7 × $0.05 = $0.35"),
-            ("S,0,0,,,false,,0.0025\n", "1,S,0,3\n", &[(0, 0, 1)], "3 × $0.0025 = $0.0075 → $0.01"),
-            ("S,0,0,,,false,,0.0025\n", "1,S,0,1\n", &[(0, 0, 0)], "1 × $0.0025 = $0.0025 → $0.00"),
-            ("S,0,0,,,false,,\n", "1,S,0,100\n", &[(0, 0, 0)], "no SMS rate: free"),
+            (
+                "S,0,0,,,false,,0.05\n",
+                "1,S,0,7\n",
+                &[(0, 0, 35)],
+                "7 × $0.05 = $0.35",
+            ),
+            (
+                "S,0,0,,,false,,0.0025\n",
+                "1,S,0,3\n",
+                &[(0, 0, 1)],
+                "3 × $0.0025 = $0.0075 → $0.01",
+            ),
+            (
+                "S,0,0,,,false,,0.0025\n",
+                "1,S,0,1\n",
+                &[(0, 0, 0)],
+                "1 × $0.0025 = $0.0025 → $0.00",
+            ),
+            (
+                "S,0,0,,,false,,\n",
+                "1,S,0,100\n",
+                &[(0, 0, 0)],
+                "no SMS rate: free",
+            ),
         ],
         closed_period,
     );
@@ -279,7 +357,10 @@ fn currency_without_minor_units_rounds_to_whole_units() {
     );
     // ¥1000 × 7/31 = 225.8 → 226; allowance 22.58 MB, 78.42 over → 79 × 7.5 = 592.5 → 593.
     assert_eq!(bill.sims[0].base, Money::parse("226").unwrap_or_default());
-    assert_eq!(bill.sims[0].overage, Money::parse("593").unwrap_or_default());
+    assert_eq!(
+        bill.sims[0].overage,
+        Money::parse("593").unwrap_or_default()
+    );
 }
 
 #[test]
@@ -292,14 +373,38 @@ fn usage_is_projected_to_the_period_end() {
     };
     let cases: &[(&str, &str, &str)] = &[
         // 100 MB at 15.5 of 31 days → × 2 × 1.01 = 202 MB.
-        ("1,S,100,0,,active,2026-10-16T12:00\n", "202", "projected with the 1 % margin"),
+        (
+            "1,S,100,0,,active,2026-10-16T12:00\n",
+            "202",
+            "projected with the 1 % margin",
+        ),
         // No usage_as_of: read at the run's time, the same here.
-        ("1,S,100,0,,active,\n", "202", "the run's time stands in for a missing read time"),
+        (
+            "1,S,100,0,,active,\n",
+            "202",
+            "the run's time stands in for a missing read time",
+        ),
         // Read at 8 Oct 18:00 = 7.75 days: × 4 × 1.01 = 404 MB.
-        ("1,S,100,0,,active,2026-10-08T18:00\n", "404", "scaled by the time elapsed at the read"),
-        ("1,S,100,0,,deactivated,2026-10-16T12:00\n", "100", "deactivated: not projected"),
-        ("1,S,100,0,,retired,2026-10-16T12:00\n", "100", "retired: not projected"),
-        ("1,S,100,0,,active,2026-09-20T00:00\n", "100", "read before the period: not projected"),
+        (
+            "1,S,100,0,,active,2026-10-08T18:00\n",
+            "404",
+            "scaled by the time elapsed at the read",
+        ),
+        (
+            "1,S,100,0,,deactivated,2026-10-16T12:00\n",
+            "100",
+            "deactivated: not projected",
+        ),
+        (
+            "1,S,100,0,,retired,2026-10-16T12:00\n",
+            "100",
+            "retired: not projected",
+        ),
+        (
+            "1,S,100,0,,active,2026-09-20T00:00\n",
+            "100",
+            "read before the period: not projected",
+        ),
     ];
     for (sims, want_mb, how) in cases {
         let (fleet, _) = bill_of("S,5,100,1,1,false,,0\n", sims, open());
@@ -324,8 +429,16 @@ fn usage_is_projected_to_the_period_end() {
         },
     );
     assert_eq!(fleet.sims[0].usage.to_mb_string(), "100", "projection off");
-    let (fleet, _) = bill_of("S,5,100,1,1,false,,0\n", "1,S,100,0,,active,2026-10-16T12:00\n", closed_period());
-    assert_eq!(fleet.sims[0].usage.to_mb_string(), "100", "closed period: final usage");
+    let (fleet, _) = bill_of(
+        "S,5,100,1,1,false,,0\n",
+        "1,S,100,0,,active,2026-10-16T12:00\n",
+        closed_period(),
+    );
+    assert_eq!(
+        fleet.sims[0].usage.to_mb_string(),
+        "100",
+        "closed period: final usage"
+    );
 }
 
 #[test]
@@ -333,8 +446,14 @@ fn usage_bytes_take_precedence_over_megabytes() {
     let plans = format!("{PLANS_HEADER}S,5,1,1,1,false,,0\n");
     let sims = "iccid,current_plan,usage_mb,usage_bytes\n1,S,999,1048577\n2,S,2,\n";
     let files = InputFiles {
-        sims: SourceFile { name: "sims.csv", bytes: sims.as_bytes() },
-        plans: SourceFile { name: "plans.csv", bytes: plans.as_bytes() },
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: sims.as_bytes(),
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: plans.as_bytes(),
+        },
         eligibility: None,
     };
     let fleet = load(&files, &closed_period()).expect("loads").output;

@@ -68,7 +68,12 @@ impl FieldReader<'_, '_> {
 
     /// An optional amount of data in MB, at least zero.
     pub fn megabytes(&mut self, column: &str, text: &str) -> Result<Option<Bytes>, ()> {
-        self.data(column, text, Bytes::parse_mb, "a number of MB such as 512 or 0.75")
+        self.data(
+            column,
+            text,
+            Bytes::parse_mb,
+            "a number of MB such as 512 or 0.75",
+        )
     }
 
     /// An optional amount of data in whole bytes.
@@ -88,7 +93,10 @@ impl FieldReader<'_, '_> {
         }
         match parse(text) {
             Ok(b) => Ok(Some(b)),
-            Err(_) if text.trim_start().starts_with('-') && parse(&text.replacen('-', "", 1)).is_ok() => {
+            Err(_)
+                if text.trim_start().starts_with('-')
+                    && parse(&text.replacen('-', "", 1)).is_ok() =>
+            {
                 let at = self.here(column);
                 self.errors.error(
                     Code::NegativeAmount,
@@ -116,9 +124,15 @@ impl FieldReader<'_, '_> {
                 let at = self.here(column);
                 let negative = text.starts_with('-') && text[1..].parse::<u64>().is_ok();
                 let (code, message) = if negative {
-                    (Code::NegativeAmount, format!("{column} is {text}, below zero"))
+                    (
+                        Code::NegativeAmount,
+                        format!("{column} is {text}, below zero"),
+                    )
                 } else {
-                    (Code::BadNumber, format!("{column} is {text:?}, not a whole number"))
+                    (
+                        Code::BadNumber,
+                        format!("{column} is {text:?}, not a whole number"),
+                    )
                 };
                 self.errors
                     .error(code, &at, message, "write a whole number such as 0 or 42");
@@ -193,9 +207,9 @@ impl FieldReader<'_, '_> {
         let hint = match error {
             DecimalError::TooPrecise { .. } => "round the value to at most 6 decimals".to_owned(),
             DecimalError::TooLarge => "check the value and its unit".to_owned(),
-            DecimalError::Syntax => format!(
-                "write {example}, with a point for decimals and no thousands separators"
-            ),
+            DecimalError::Syntax => {
+                format!("write {example}, with a point for decimals and no thousands separators")
+            }
         };
         self.errors.error(
             Code::BadNumber,

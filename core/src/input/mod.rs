@@ -29,7 +29,10 @@ impl SourceFile<'_> {
         if self.name.to_ascii_lowercase().ends_with(".json") {
             return true;
         }
-        let start = self.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(self.bytes);
+        let start = self
+            .bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(self.bytes);
         matches!(
             start.iter().find(|b| !b.is_ascii_whitespace()),
             Some(b'[' | b'{')
@@ -73,15 +76,20 @@ impl Interner {
 /// [`InputErrors`] with every error found in the settings and in each file (with file, row,
 /// column and a hint), when any is found. Warnings alone do not fail: they come back in
 /// [`Warned::warnings`].
-pub fn load(files: &InputFiles<'_>, settings: &SettingsInput) -> Result<Warned<Fleet>, InputErrors> {
+pub fn load(
+    files: &InputFiles<'_>,
+    settings: &SettingsInput,
+) -> Result<Warned<Fleet>, InputErrors> {
     let mut diagnostics = Collector::default();
     let settings = Settings::resolve_into(settings, &mut diagnostics);
     let plans = plans::read(&files.plans, &mut diagnostics);
     let mut comm_plans = Interner::default();
-    let eligibility = files
-        .eligibility
-        .as_ref()
-        .map(|file| (file.name, eligibility::read(file, &plans, &mut comm_plans, &mut diagnostics)));
+    let eligibility = files.eligibility.as_ref().map(|file| {
+        (
+            file.name,
+            eligibility::read(file, &plans, &mut comm_plans, &mut diagnostics),
+        )
+    });
     let sims = sims::read(
         &files.sims,
         &plans,
@@ -134,7 +142,12 @@ fn report_unused_comm_plans(file: &str, first_row: &[u64], sims: &[Sim], out: &m
     }
 }
 
-fn report_sims_without_eligible_plans(fleet: &Fleet, file: &str, rows: &[u64], out: &mut Collector) {
+fn report_sims_without_eligible_plans(
+    fleet: &Fleet,
+    file: &str,
+    rows: &[u64],
+    out: &mut Collector,
+) {
     // SIMs sharing a communication plan and plan type share the answer: compute it once.
     let mut known: HashMap<(Option<CommPlanId>, Option<&str>), bool> = HashMap::new();
     for (sim, row) in fleet.sims.iter().zip(rows) {

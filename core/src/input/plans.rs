@@ -147,7 +147,9 @@ pub(crate) fn read(file: &SourceFile<'_>, errors: &mut Collector) -> PlanTable {
             Ok(sms_rate),
             Ok(retired),
             Ok(excluded),
-        ) = (code, charge, included, overage, pooled, sms_rate, retired, excluded)
+        ) = (
+            code, charge, included, overage, pooled, sms_rate, retired, excluded,
+        )
         else {
             table.broken.extend(code_text);
             return;
@@ -215,7 +217,11 @@ pub(crate) fn read(file: &SourceFile<'_>, errors: &mut Collector) -> PlanTable {
         first_row.insert(code.clone(), row.number);
         table.by_code.insert(code.clone(), id);
         table.plans.push(Plan {
-            name: if name.is_empty() { code.clone() } else { name.to_owned() },
+            name: if name.is_empty() {
+                code.clone()
+            } else {
+                name.to_owned()
+            },
             code,
             monthly_charge,
             included: included.unwrap_or(Bytes::ZERO),

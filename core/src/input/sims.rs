@@ -58,20 +58,22 @@ pub(crate) fn read(
             row.get(s, "current_plan"),
             "the plan the SIM is on now (current_plan)",
         );
-        let plan = plan_code.as_deref().and_then(|code| match plans.lookup(code) {
-            Lookup::Found(id) => Some(id),
-            Lookup::AlreadyReported => None,
-            Lookup::Unknown(hint) => {
-                let at = Location::row(file.name, row.number).column("current_plan");
-                f.errors.error(
-                    Code::UnknownPlan,
-                    &at,
-                    format!("plan {code} is not in the plans file"),
-                    hint,
-                );
-                None
-            }
-        });
+        let plan = plan_code
+            .as_deref()
+            .and_then(|code| match plans.lookup(code) {
+                Lookup::Found(id) => Some(id),
+                Lookup::AlreadyReported => None,
+                Lookup::Unknown(hint) => {
+                    let at = Location::row(file.name, row.number).column("current_plan");
+                    f.errors.error(
+                        Code::UnknownPlan,
+                        &at,
+                        format!("plan {code} is not in the plans file"),
+                        hint,
+                    );
+                    None
+                }
+            });
         let usage = if row.has_column(s, "usage_bytes") && !row.get(s, "usage_bytes").is_empty() {
             f.bytes("usage_bytes", row.get(s, "usage_bytes"))
         } else {
@@ -86,7 +88,9 @@ pub(crate) fn read(
             f.errors.warning(
                 Code::UnknownStatus,
                 &at,
-                format!("status {status_text:?} is not one simopt knows; the SIM is treated as active"),
+                format!(
+                    "status {status_text:?} is not one simopt knows; the SIM is treated as active"
+                ),
                 "use active, deactivated, retired, test_ready or inventory",
             );
             SimStatus::Active
@@ -109,8 +113,7 @@ pub(crate) fn read(
         let (usage, projection, active_days) = match settings {
             None => (usage_reported, Projection::Off, None),
             Some(settings) => {
-                let (usage, projection) =
-                    projected(usage_reported, usage_as_of, status, settings);
+                let (usage, projection) = projected(usage_reported, usage_as_of, status, settings);
                 if projection == Projection::OutsidePeriod {
                     let at = Location::row(file.name, row.number).column("usage_as_of");
                     f.errors.warning(

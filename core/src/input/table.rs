@@ -285,7 +285,11 @@ fn map_columns(
                     format!("the required column {column} is missing"),
                     format!(
                         "the header has: {}; a {} file needs: {}",
-                        if header.is_empty() { "nothing".into() } else { header.join(", ") },
+                        if header.is_empty() {
+                            "nothing".into()
+                        } else {
+                            header.join(", ")
+                        },
                         schema.kind,
                         schema.required.join(", ")
                     ),
@@ -329,7 +333,10 @@ fn read_json(
                     Code::UnreadableFile,
                     &Location::file(name),
                     format!("the JSON object has no array under \"{}\"", schema.kind),
-                    format!("write {{\"{}\": [{{...}}, ...]}} or a plain array", schema.kind),
+                    format!(
+                        "write {{\"{}\": [{{...}}, ...]}} or a plain array",
+                        schema.kind
+                    ),
                 );
                 return false;
             }
@@ -363,7 +370,10 @@ fn read_json(
                 Code::UnreadableFile,
                 &Location::row(name, number),
                 "the item is not an object",
-                format!("each item is an object with keys such as {}", schema.required.join(", ")),
+                format!(
+                    "each item is an object with keys such as {}",
+                    schema.required.join(", ")
+                ),
             );
             continue;
         };

@@ -107,7 +107,13 @@ struct SimLines<'a> {
 impl Serialize for SimLines<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.fleet.sims.len()))?;
-        for ((sim, charge), plan) in self.fleet.sims.iter().zip(&self.bill.sims).zip(self.assignment) {
+        for ((sim, charge), plan) in self
+            .fleet
+            .sims
+            .iter()
+            .zip(&self.bill.sims)
+            .zip(self.assignment)
+        {
             seq.serialize_element(&SimLine {
                 iccid: &sim.iccid,
                 current_plan: &self.fleet.plan(sim.current_plan).code,
@@ -171,7 +177,11 @@ fn document<'a>(
         .zip(&bill.pools)
         .map(|(pool, t)| PoolLine {
             pool: &pool.name,
-            plans: pool.plans.iter().map(|p| fleet.plan(*p).code.as_str()).collect(),
+            plans: pool
+                .plans
+                .iter()
+                .map(|p| fleet.plan(*p).code.as_str())
+                .collect(),
             sim_count: t.sims,
             usage_mb: Mb(t.usage),
             allowance_mb: Mb(t.allowance),

@@ -1,0 +1,131 @@
+//! The installed `simopt` binary: exit codes and streams, as scripts see them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn fixture(file: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/cases/basic")
+        .join(file)
+        .display()
+        .to_string()
+}
+
+fn simopt(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_simopt"))
+        .args(args)
+        .output()
+        .expect("simopt runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const FLAGS: &[&str] = &[
+    "--period-end",
+    "2026-11-22T00:00",
+    "--tz",
+    "America/New_York",
+    "--as-of",
+    "2026-11-20T12:00",
+];
+
+#[test]
+fn json_to_stdout_keeps_the_summary_on_stderr() {
+    let (sims, plans) = (fixture("sims.csv"), fixture("plans.csv"));
+    let mut args = vec!["cost", "--sims", &sims, "--plans", &plans, "--json", "-"];
+    args.extend(FLAGS);
+    let (code, stdout, stderr) = simopt(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with('{') && stdout.contains("\"current_cost\""),
+        "{stdout}"
+    );
+    assert!(stderr.contains("Current bill:"), "{stderr}");
+}
+
+#[test]
+fn a_missing_file_is_bad_input() {
+    let plans = fixture("plans.csv");
+    let (code, stdout, stderr) = simopt(&["cost", "--sims", "no-such-sims.csv", "--plans", &plans]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("cannot read the SIMs file no-such-sims.csv"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: check the path given to --sims"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    let (code, _, stderr) = simopt(&["cost", "--sims"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = simopt(&["frobnicate"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, stdout, _) = simopt(&["cost", "--help"]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--period-end",
+        "--tz",
+        "--as-of",
+        "--proration",
+        "--charge-type",
+        "--projection",
+        "--margin",
+        "--json",
+    ] {
+        assert!(stdout.contains(flag), "help lists {flag}");
+    }
+}
+
+#[test]
+fn an_unwritable_json_path_is_an_internal_failure() {
+    let (sims, plans) = (fixture("sims.csv"), fixture("plans.csv"));
+    let mut args = vec![
+        "cost",
+        "--sims",
+        &sims,
+        "--plans",
+        &plans,
+        "--json",
+        "/nonexistent-dir/out.json",
+    ];
+    args.extend(FLAGS);
+    let (code, _, stderr) = simopt(&args);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot write /nonexistent-dir/out.json"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_account_file_is_bad_input() {
+    let dir = std::env::temp_dir().join(format!("simopt-account-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let account = dir.join("account.toml");
+    std::fs::write(&account, "period_end = \"2026-11-22T00:00\"\nbogus = 1\n").expect("write");
+    let (sims, plans, account) = (
+        fixture("sims.csv"),
+        fixture("plans.csv"),
+        account.display().to_string(),
+    );
+    let (code, _, stderr) = simopt(&[
+        "cost",
+        "--sims",
+        &sims,
+        "--plans",
+        &plans,
+        "--account",
+        &account,
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bogus"), "{stderr}");
+}

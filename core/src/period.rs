@@ -97,6 +97,9 @@ pub fn local_to_instant(local: NaiveDateTime, zone: Tz) -> i64 {
 /// offset, or a bare date (its midnight in `zone`). Returns Unix seconds.
 pub fn parse_instant(text: &str, zone: Tz) -> Option<i64> {
     let text = text.trim();
+    if let Some(local) = parse_local_fast(text.as_bytes()) {
+        return Some(local_to_instant(local, zone));
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp());
     }
@@ -107,6 +110,9 @@ pub fn parse_instant(text: &str, zone: Tz) -> Option<i64> {
 /// bare date (midnight).
 pub fn parse_local(text: &str) -> Option<NaiveDateTime> {
     let text = text.trim();
+    if let Some(t) = parse_local_fast(text.as_bytes()) {
+        return Some(t);
+    }
     for format in [
         "%Y-%m-%dT%H:%M:%S",
         "%Y-%m-%dT%H:%M",
@@ -122,7 +128,48 @@ pub fn parse_local(text: &str) -> Option<NaiveDateTime> {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+    let text = text.trim();
+    parse_date_fast(text.as_bytes()).or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+}
+
+/// The documented forms, read byte by byte (a million SIMs carry two time stamps each); anything
+/// else falls back to chrono's parser, which gives the same answers more slowly.
+fn parse_local_fast(b: &[u8]) -> Option<NaiveDateTime> {
+    let date = parse_date_fast(b.get(..10)?)?;
+    match b.len() {
+        10 => Some(date.and_time(NaiveTime::MIN)),
+        16 | 19 if matches!(b[10], b'T' | b' ') && b[13] == b':' => {
+            let hour = two_digits(b[11], b[12])?;
+            let minute = two_digits(b[14], b[15])?;
+            let second = if b.len() == 19 {
+                if b[16] != b':' {
+                    return None;
+                }
+                two_digits(b[17], b[18])?
+            } else {
+                0
+            };
+            date.and_hms_opt(hour, minute, second)
+        }
+        _ => None,
+    }
+}
+
+fn parse_date_fast(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = two_digits(b[0], b[1])? * 100 + two_digits(b[2], b[3])?;
+    NaiveDate::from_ymd_opt(
+        year as i32,
+        two_digits(b[5], b[6])?,
+        two_digits(b[8], b[9])?,
+    )
+}
+
+fn two_digits(a: u8, b: u8) -> Option<u32> {
+    (a.is_ascii_digit() && b.is_ascii_digit())
+        .then(|| u32::from(a - b'0') * 10 + u32::from(b - b'0'))
 }
 
 /// Why a SIM's usage was or was not projected to the end of the period.
@@ -233,6 +280,40 @@ mod tests {
             project_usage(Bytes::from_mb(100), p.start - 1, &p, 10_000).1,
             Projection::OutsidePeriod
         );
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_chrono() {
+        for text in [
+            "2026-11-10",
+            "2026-11-10T08:30",
+            "2026-11-10 08:30",
+            "2026-11-10T08:30:59",
+            "2026-02-29",
+            "2026-13-01",
+            "2026-11-10T24:00",
+            "2026-11-10T08:60",
+            "2026-11-1",
+            "2026/11/10",
+            "2026-11-10T08:30:5",
+            "2024-02-29T23:59:59",
+            "0999-01-01",
+        ] {
+            let slow = [
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%dT%H:%M",
+                "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%d %H:%M",
+            ]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+            .or_else(|| {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .ok()
+                    .map(|d| d.and_time(NaiveTime::MIN))
+            });
+            assert_eq!(parse_local(text), slow, "{text}");
+        }
     }
 
     #[test]

@@ -1,1 +1,213 @@
-//! Placeholder.
+//! # simopt-wasm
+//!
+//! The browser's door to [`simopt_core`]: a thin wasm-bindgen layer, nothing more. One handle
+//! type, [`CostRun`] (`CostRun` in JavaScript), reads the SIMs, plans and eligibility files with
+//! the account settings and bills the fleet as it stands; its getters hand the bill back as plain
+//! JavaScript objects, and `toJson()` returns the same JSON contract document the command line
+//! and the Worker write, byte for byte.
+//!
+//! * Arguments come in and results go out through `serde-wasm-bindgen` ([`args`]).
+//! * Failures are `Error` objects with a stable `name` ([`error`]): `InputError` when the files
+//!   or settings are invalid (with the core's diagnostics attached), `ArgumentError` when the
+//!   arguments themselves have the wrong shape.
+//! * The TypeScript declarations of the API live in [`typescript`].
+//!
+//! Money is always exact decimal text (`"1234.50"`): JavaScript formats it, never does arithmetic
+//! on it.
+#![forbid(unsafe_code)]
+
+pub mod args;
+pub mod error;
+mod typescript;
+
+use serde::Serialize;
+use simopt_core::cost::pool_of;
+use simopt_core::{cost_current, CostOutcome, Diagnostics, PlanId, Severity};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::args::{FilesArg, SettingsArg};
+use crate::error::{internal_error, to_js_error};
+pub use crate::typescript::{
+    CostFiles, CostSettings, DiagnosticList, PeriodInfo, PlanLineList, TotalsInfo,
+};
+
+/// A fleet read from its files and billed as it stands (every SIM on its current plan).
+#[wasm_bindgen(js_name = CostRun)]
+#[derive(Debug)]
+pub struct CostRun {
+    outcome: CostOutcome,
+}
+
+#[wasm_bindgen(js_class = CostRun)]
+impl CostRun {
+    /// Reads the files with the settings and computes the current bill.
+    ///
+    /// `files` is `{ sims, plans, eligibility? }`, each `{ name, text }` or `{ name, bytes }`
+    /// (`bytes` a `Uint8Array` or `ArrayBuffer`); `settings` holds the account settings as in
+    /// `settings.json` (snake_case or camelCase keys). `asOf`, the time of the run, is required:
+    /// pass the current time.
+    ///
+    /// # Errors
+    /// An `Error` named `InputError` (with `diagnostics`) when the input is invalid, or
+    /// `ArgumentError` when an argument has the wrong shape.
+    #[wasm_bindgen(constructor)]
+    pub fn new(files: CostFiles, settings: CostSettings) -> Result<CostRun, js_sys::Error> {
+        let files = FilesArg::from_js(files.into())?;
+        let settings = SettingsArg::from_js(settings.into())?;
+        let outcome = cost_current(&files.as_input(), &settings).map_err(|e| to_js_error(&e))?;
+        Ok(CostRun { outcome })
+    }
+
+    /// The amount due, as exact decimal text (`"123.45"`).
+    #[wasm_bindgen(getter)]
+    pub fn total(&self) -> String {
+        self.outcome.total().to_decimal_string()
+    }
+
+    /// How many SIMs were billed.
+    #[wasm_bindgen(getter, js_name = simCount)]
+    pub fn sim_count(&self) -> usize {
+        self.outcome.fleet.sims.len()
+    }
+
+    /// One line per rate plan, in the plans file's order (plans without SIMs included).
+    ///
+    /// # Errors
+    /// `InternalError` if the lines cannot be converted (a bug).
+    #[wasm_bindgen(getter)]
+    pub fn plans(&self) -> Result<PlanLineList, js_sys::Error> {
+        let fleet = &self.outcome.fleet;
+        let lines: Vec<PlanLine<'_>> = fleet
+            .plans
+            .iter()
+            .zip(&self.outcome.bill.plans)
+            .enumerate()
+            .map(|(index, (plan, t))| PlanLine {
+                plan: &plan.code,
+                name: &plan.name,
+                pool: pool_of(fleet, PlanId(index as u32))
+                    .map(|p| fleet.pools[p.0 as usize].name.as_str()),
+                sim_count: t.sims,
+                usage_mb: t.usage.to_mb_string(),
+                allowance_mb: t.allowance.to_mb_string(),
+                base: t.base.to_decimal_string(),
+                overage: t.overage.to_decimal_string(),
+                sms: t.sms.to_decimal_string(),
+                total: t.total().to_decimal_string(),
+            })
+            .collect();
+        to_js(&lines).map(JsCast::unchecked_into)
+    }
+
+    /// The bill's totals: the sums of the plan lines.
+    ///
+    /// # Errors
+    /// `InternalError` if the totals cannot be converted (a bug).
+    #[wasm_bindgen(getter)]
+    pub fn totals(&self) -> Result<TotalsInfo, js_sys::Error> {
+        let bill = &self.outcome.bill;
+        let usage = bill
+            .plans
+            .iter()
+            .fold(simopt_core::Bytes::ZERO, |sum, p| sum + p.usage);
+        to_js(&Totals {
+            sim_count: self.outcome.fleet.sims.len(),
+            usage_mb: usage.to_mb_string(),
+            base: bill.base.to_decimal_string(),
+            overage: bill.overage.to_decimal_string(),
+            sms: bill.sms.to_decimal_string(),
+            total: bill.total().to_decimal_string(),
+        })
+        .map(JsCast::unchecked_into)
+    }
+
+    /// The billing period the bill covers, as the JSON document states it.
+    ///
+    /// # Errors
+    /// `InternalError` if the period cannot be converted (a bug).
+    #[wasm_bindgen(getter)]
+    pub fn period(&self) -> Result<PeriodInfo, js_sys::Error> {
+        let s = &self.outcome.fleet.settings;
+        to_js(&Period {
+            start: s.period.format_instant(s.period.start),
+            end: s.period.format_instant(s.period.end),
+            time_zone: s.period.zone.name(),
+            days: s.period.days(),
+            as_of: s.period.format_instant(s.as_of),
+            closed: s.period_closed(),
+        })
+        .map(JsCast::unchecked_into)
+    }
+
+    /// The data-quality warnings kept (the first of each kind), in file and row order.
+    ///
+    /// # Errors
+    /// `InternalError` if the warnings cannot be converted (a bug).
+    #[wasm_bindgen(getter)]
+    pub fn warnings(&self) -> Result<DiagnosticList, js_sys::Error> {
+        diagnostics_to_js(&self.outcome.warnings).map(JsCast::unchecked_into)
+    }
+
+    /// How many warnings were found, including those not kept in `warnings`.
+    #[wasm_bindgen(getter, js_name = warningCount)]
+    pub fn warning_count(&self) -> f64 {
+        self.outcome.warnings.count(Severity::Warning) as f64
+    }
+
+    /// The JSON contract document, identical to the command line's `--json` output.
+    #[wasm_bindgen(js_name = toJson)]
+    pub fn to_json(&self) -> String {
+        self.outcome.to_json()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanLine<'a> {
+    plan: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<&'a str>,
+    sim_count: u64,
+    usage_mb: String,
+    allowance_mb: String,
+    base: String,
+    overage: String,
+    sms: String,
+    total: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Totals {
+    sim_count: usize,
+    usage_mb: String,
+    base: String,
+    overage: String,
+    sms: String,
+    total: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Period {
+    start: String,
+    end: String,
+    time_zone: &'static str,
+    days: u32,
+    as_of: String,
+    closed: bool,
+}
+
+/// Converts a result value to plain JavaScript objects (objects, not `Map`s).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, js_sys::Error> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| internal_error(&e.to_string()))
+}
+
+/// The kept diagnostics as an array of `Diagnostic` objects.
+fn diagnostics_to_js(diagnostics: &Diagnostics) -> Result<JsValue, js_sys::Error> {
+    to_js(&diagnostics.items)
+}

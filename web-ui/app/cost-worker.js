@@ -1,0 +1,44 @@
+// Runs the simopt core (WebAssembly) off the page's main thread, so a large fleet never freezes
+// the page. Receives { id, files, settings }; answers { id, ok: true, result } with plain data,
+// or { id, ok: false, error: { name, message, diagnostics? } }. Errors are flattened by hand
+// because structured cloning keeps only an Error's name and message.
+import init, { CostRun } from "./pkg/simopt_wasm.js";
+
+const ready = init();
+
+self.addEventListener("message", async (event) => {
+  const { id, files, settings } = event.data;
+  try {
+    await ready;
+    const run = new CostRun(files, settings);
+    try {
+      self.postMessage({
+        id,
+        ok: true,
+        result: {
+          total: run.total,
+          simCount: run.simCount,
+          plans: run.plans,
+          totals: run.totals,
+          period: run.period,
+          warnings: run.warnings,
+          warningCount: run.warningCount,
+          json: run.toJson(),
+        },
+      });
+    } finally {
+      run.free();
+    }
+  } catch (error) {
+    self.postMessage({
+      id,
+      ok: false,
+      error: {
+        name: error?.name ?? "Error",
+        message: error?.message ?? String(error),
+        diagnostics: Array.isArray(error?.diagnostics) ? error.diagnostics : undefined,
+        errorCount: error?.errorCount,
+      },
+    });
+  }
+});

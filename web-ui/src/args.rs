@@ -1,0 +1,185 @@
+//! The constructor's arguments as they arrive from JavaScript, read with `serde-wasm-bindgen`.
+
+use serde::de::{Deserializer, Visitor};
+use serde::Deserialize;
+use simopt_core::{InputFiles, SettingsInput, SourceFile};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::argument_error;
+
+/// One file: its name (for messages and to tell JSON from CSV) and its contents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileArg {
+    /// The name the user knows the file by (`sims.csv`).
+    pub name: String,
+    /// Contents as text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Contents as bytes (`Uint8Array` or `ArrayBuffer`), so the core can report bad encodings.
+    #[serde(default, deserialize_with = "byte_buf")]
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl FileArg {
+    fn contents(&self) -> &[u8] {
+        match (&self.text, &self.bytes) {
+            (_, Some(bytes)) => bytes,
+            (Some(text), None) => text.as_bytes(),
+            (None, None) => &[],
+        }
+    }
+
+    fn as_source(&self) -> SourceFile<'_> {
+        SourceFile {
+            name: &self.name,
+            bytes: self.contents(),
+        }
+    }
+
+    fn check(&self, field: &str) -> Result<(), js_sys::Error> {
+        match (&self.text, &self.bytes) {
+            (Some(_), None) | (None, Some(_)) => Ok(()),
+            _ => Err(argument_error(&format!(
+                "files.{field} needs exactly one of `text` (a string) or `bytes` (a Uint8Array)"
+            ))),
+        }
+    }
+}
+
+/// The files of a run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesArg {
+    /// The SIMs file.
+    pub sims: FileArg,
+    /// The rate plans file.
+    pub plans: FileArg,
+    /// The eligibility file; absent, `null` or `undefined` means every plan is allowed.
+    #[serde(default)]
+    pub eligibility: Option<FileArg>,
+}
+
+impl FilesArg {
+    /// Reads the `files` argument.
+    ///
+    /// # Errors
+    /// `ArgumentError` when it is not `{ sims, plans, eligibility? }` of `{ name, text | bytes }`.
+    pub fn from_js(value: JsValue) -> Result<Self, js_sys::Error> {
+        // serde-wasm-bindgen reads only the fields it expects: check the keys first, so that a
+        // misspelt `eligibility` is an error rather than a silently missing file.
+        check_keys(&value, "files", &["sims", "plans", "eligibility"])?;
+        for field in ["sims", "plans", "eligibility"] {
+            let file = js_sys::Reflect::get(&value, &JsValue::from_str(field)).unwrap_or_default();
+            check_keys(&file, &format!("files.{field}"), &["name", "text", "bytes"])?;
+        }
+        let files: FilesArg = serde_wasm_bindgen::from_value(value)
+            .map_err(|e| argument_error(&format!("files: {e}")))?;
+        files.sims.check("sims")?;
+        files.plans.check("plans")?;
+        if let Some(eligibility) = &files.eligibility {
+            eligibility.check("eligibility")?;
+        }
+        Ok(files)
+    }
+
+    /// The files as the core takes them.
+    pub fn as_input(&self) -> InputFiles<'_> {
+        InputFiles {
+            sims: self.sims.as_source(),
+            plans: self.plans.as_source(),
+            eligibility: self.eligibility.as_ref().map(FileArg::as_source),
+        }
+    }
+}
+
+/// The `settings` argument.
+pub struct SettingsArg;
+
+impl SettingsArg {
+    /// Reads the `settings` argument into the core's [`SettingsInput`] (unknown keys refused;
+    /// `null`/`undefined` = all defaults, which the core then rejects for the missing `asOf`).
+    ///
+    /// # Errors
+    /// `ArgumentError` when it is not an object of known settings with string, number or
+    /// boolean values.
+    pub fn from_js(value: JsValue) -> Result<SettingsInput, js_sys::Error> {
+        if value.is_null() || value.is_undefined() {
+            return Ok(SettingsInput::default());
+        }
+        // Through a JSON value, not straight from the object: serde-wasm-bindgen reads only the
+        // fields it expects, so it would silently ignore a misspelt key.
+        let bad = |e: &dyn std::fmt::Display| argument_error(&format!("settings: {e}"));
+        let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| bad(&e))?;
+        if !json.is_object() {
+            return Err(bad(&"expected an object of account settings"));
+        }
+        serde_json::from_value(json).map_err(|e| bad(&e))
+    }
+}
+
+/// Refuses keys of a plain object other than `allowed` (anything but an object passes: the
+/// deserializer reports those).
+fn check_keys(value: &JsValue, what: &str, allowed: &[&str]) -> Result<(), js_sys::Error> {
+    let Some(object) = value.dyn_ref::<js_sys::Object>() else {
+        return Ok(());
+    };
+    if js_sys::Array::is_array(value) {
+        return Ok(());
+    }
+    for key in js_sys::Object::keys(object) {
+        let key = key.as_string().unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            return Err(argument_error(&format!(
+                "{what}: unknown field `{key}`, expected one of {}",
+                allowed
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a `Uint8Array`/`ArrayBuffer` (or an array of byte values) into a `Vec<u8>`.
+fn byte_buf<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+    struct Bytes;
+    impl<'de> Visitor<'de> for Bytes {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a Uint8Array")
+        }
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(byte) = seq.next_element::<u8>()? {
+                out.push(byte);
+            }
+            Ok(out)
+        }
+    }
+    struct MaybeBytes;
+    impl<'de> Visitor<'de> for MaybeBytes {
+        type Value = Option<Vec<u8>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a Uint8Array")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_byte_buf(Bytes).map(Some)
+        }
+    }
+    deserializer.deserialize_option(MaybeBytes)
+}

@@ -1,0 +1,132 @@
+//! TypeScript declarations of the API's plain objects, appended to the generated `.d.ts`, and
+//! the typed `JsValue` wrappers that let wasm-bindgen name them in signatures.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** One input file: its name (used in messages; `.json` selects JSON) and its contents. */
+export type SourceFileInput =
+  | { name: string; text: string; bytes?: undefined }
+  | { name: string; bytes: Uint8Array | ArrayBuffer; text?: undefined };
+
+/** The files of a run. Without `eligibility`, every plan is allowed for every SIM. */
+export interface CostFilesInput {
+  sims: SourceFileInput;
+  plans: SourceFileInput;
+  eligibility?: SourceFileInput | null;
+}
+
+/** Account settings, as in `settings.json` (snake_case keys are accepted too). */
+export interface CostSettingsInput {
+  /** Time of the run, `YYYY-MM-DDTHH:MM` in the zone or RFC 3339. Required. */
+  asOf: string;
+  /** Local end of the billing period, `YYYY-MM-DDTHH:MM`. Default: end of `asOf`'s month. */
+  periodEnd?: string | null;
+  /** IANA time zone. Default `UTC`. */
+  timeZone?: string | null;
+  /** `on`/`off`. Default on. */
+  proration?: string | boolean | null;
+  /** `rate-and-overage` (default), `overage-only` or `rate-only`. */
+  chargeType?: string | null;
+  /** `on`/`off`. Default on. */
+  projection?: string | boolean | null;
+  /** Projection margin in percent. Default 1. */
+  marginPct?: string | number | null;
+  /** Decimals of the currency's minor unit, 0–6. Default 2. */
+  currencyDecimals?: string | number | null;
+}
+
+/** Money is exact decimal text with 2 to 6 decimals (`"1234.50"`); data sizes are exact MB text. */
+export type DecimalString = string;
+
+/** The bill of one rate plan. */
+export interface PlanLine {
+  plan: string;
+  name: string;
+  /** The shared pool the plan belongs to, if pooled. */
+  pool?: string;
+  simCount: number;
+  usageMb: DecimalString;
+  allowanceMb: DecimalString;
+  base: DecimalString;
+  overage: DecimalString;
+  sms: DecimalString;
+  total: DecimalString;
+}
+
+/** The sums of the plan lines. */
+export interface BillTotals {
+  simCount: number;
+  usageMb: DecimalString;
+  base: DecimalString;
+  overage: DecimalString;
+  sms: DecimalString;
+  total: DecimalString;
+}
+
+/** The billing period, in its time zone. */
+export interface BillingPeriodInfo {
+  start: string;
+  end: string;
+  timeZone: string;
+  days: number;
+  asOf: string;
+  /** Whether the run is at or after the period's end (usage is final, nothing projected). */
+  closed: boolean;
+}
+
+/** A problem found in the input. `row` counts like a spreadsheet (header = 1). */
+export interface Diagnostic {
+  severity: "error" | "warning";
+  /** Stable identifier, e.g. `negative-amount`, `unknown-plan`. */
+  code: string;
+  /** The file's name, or `settings`. */
+  file: string;
+  row?: number;
+  column?: string;
+  message: string;
+  hint: string;
+}
+
+/** Thrown by `new CostRun(...)` when the files or settings are invalid. */
+export interface InputError extends Error {
+  name: "InputError";
+  code: "invalid-input";
+  /** Every kept diagnostic, errors first. */
+  diagnostics: Diagnostic[];
+  errorCount: number;
+}
+
+/** Thrown when an argument has the wrong shape (`name` is `ArgumentError`). */
+export interface ArgumentError extends Error {
+  name: "ArgumentError";
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `CostFilesInput` in TypeScript.
+    #[wasm_bindgen(typescript_type = "CostFilesInput")]
+    pub type CostFiles;
+
+    /// `CostSettingsInput` in TypeScript.
+    #[wasm_bindgen(typescript_type = "CostSettingsInput")]
+    pub type CostSettings;
+
+    /// `PlanLine[]` in TypeScript.
+    #[wasm_bindgen(typescript_type = "PlanLine[]")]
+    pub type PlanLineList;
+
+    /// `BillTotals` in TypeScript.
+    #[wasm_bindgen(typescript_type = "BillTotals")]
+    pub type TotalsInfo;
+
+    /// `BillingPeriodInfo` in TypeScript.
+    #[wasm_bindgen(typescript_type = "BillingPeriodInfo")]
+    pub type PeriodInfo;
+
+    /// `Diagnostic[]` in TypeScript.
+    #[wasm_bindgen(typescript_type = "Diagnostic[]")]
+    pub type DiagnosticList;
+}

@@ -1,0 +1,33 @@
+//! The current time: the core has no clock, so the Worker supplies "now" for runs that do not
+//! say when they happen.
+
+use worker::js_sys::Date;
+
+/// Now, as RFC 3339 in UTC to the second (`2026-11-20T17:00:00Z`).
+pub fn now_rfc3339() -> String {
+    let iso: String = Date::new_0().to_iso_string().into(); // 2026-11-20T17:00:00.123Z
+    whole_seconds(&iso)
+}
+
+/// Drops the milliseconds of a JS ISO time stamp.
+fn whole_seconds(iso: &str) -> String {
+    match iso.split_once('.') {
+        Some((seconds, _)) => format!("{seconds}Z"),
+        None => iso.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_seconds() {
+        assert_eq!(
+            super::whole_seconds("2026-11-20T17:00:00.123Z"),
+            "2026-11-20T17:00:00Z"
+        );
+        assert_eq!(
+            super::whole_seconds("2026-11-20T17:00:00Z"),
+            "2026-11-20T17:00:00Z"
+        );
+    }
+}

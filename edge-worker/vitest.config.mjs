@@ -1,0 +1,12 @@
+// Tests of the Worker inside workerd (@cloudflare/vitest-plugin), against the module that
+// scripts/build-worker wrote to build/ and the root wrangler.toml. Run by scripts/test-worker.
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [cloudflareTest({ wrangler: { configPath: "../wrangler.toml" } })],
+  test: {
+    include: ["test/**/*.test.mjs"],
+    testTimeout: 30_000,
+  },
+});

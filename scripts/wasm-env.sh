@@ -7,9 +7,9 @@ _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$_root/tools/node22/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 export CHROMEDRIVER=/usr/bin/chromedriver
-if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+if [ "${SIMOPT_WASM_TOOLCHAIN:-}" != debian ] \
+   && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   export SIMOPT_WASM_TOOLCHAIN=rustup
-  export CLIPPY_WASM="cargo clippy"
 else
   export SIMOPT_WASM_TOOLCHAIN=debian
   # Tools that spawn plain `cargo`/`rustc` (worker-build) must find Debian's first.

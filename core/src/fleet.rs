@@ -199,10 +199,4 @@ impl Fleet {
             })
             .collect()
     }
-
-    /// The share of a whole month a SIM is billed for, as `(days billed, days in period)`.
-    pub fn billed_fraction(&self, sim: &Sim) -> (u64, u64) {
-        let days = u64::from(self.settings.period.days());
-        (sim.active_days.map_or(days, u64::from), days)
-    }
 }

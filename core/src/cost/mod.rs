@@ -12,6 +12,7 @@
 //! A non-pooled plan is a pool per SIM. The charge type decides whether the rate charge and the
 //! overage are billed. Every total is a sum of per-SIM lines, so everything reconciles.
 
+mod lines;
 mod split;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,8 @@ use serde::Serialize;
 
 use crate::fleet::{Fleet, PlanId, PoolId, Pooling};
 use crate::money::{Bytes, Money};
+
+pub use lines::LineRules;
 
 /// What one SIM is billed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -114,29 +117,17 @@ impl Bill {
 /// programming errors: assignments come from the fleet).
 pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
     assert_eq!(assignment.len(), fleet.sims.len(), "one plan per SIM");
-    let settings = &fleet.settings;
-    let decimals = settings.currency_decimals;
-    let bills_rate = settings.charge_type.bills_rate();
-    let bills_overage = settings.charge_type.bills_overage();
+    let rules = LineRules::of(&fleet.settings);
+    let decimals = rules.decimals;
 
     let mut sims = Vec::with_capacity(fleet.sims.len());
     let mut pools = vec![PoolTotals::default(); fleet.pools.len()];
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); fleet.pools.len()];
     for (index, (sim, &plan_id)) in fleet.sims.iter().zip(assignment).enumerate() {
         let plan = fleet.plan(plan_id);
-        let (days, period_days) = fleet.billed_fraction(sim);
-        let base = if bills_rate {
-            plan.monthly_charge
-                .mul_ratio_round(days as i64, period_days as i64, decimals)
-        } else {
-            Money::ZERO
-        };
-        let allowance = plan.included.mul_ratio_round(days, period_days);
-        let sms = plan
-            .sms_rate
-            .mul_ratio_round(sim.sms_count as i64, 1, decimals);
-        let overage = match (plan.pooling, plan.overage) {
-            (Pooling::Shared(pool), _) => {
+        let allowance = rules.allowance(plan, sim.active_days);
+        let overage = match plan.pooling {
+            Pooling::Shared(pool) => {
                 let p = &mut pools[pool.0 as usize];
                 p.sims += 1;
                 p.usage += sim.usage;
@@ -144,18 +135,12 @@ pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
                 members[pool.0 as usize].push(index as u32);
                 Money::ZERO // its share is set below
             }
-            (Pooling::PerSim, Some(terms)) if bills_overage => {
-                let excess = Bytes(sim.usage.0.saturating_sub(allowance.0));
-                terms
-                    .rate
-                    .mul_ratio_round(terms.blocks(excess) as i64, 1, decimals)
-            }
-            (Pooling::PerSim, _) => Money::ZERO,
+            Pooling::PerSim => rules.overage(plan.overage, sim.usage, allowance),
         };
         sims.push(SimCharge {
-            base,
+            base: rules.base(plan, sim.active_days),
             overage,
-            sms,
+            sms: rules.sms(plan, sim.sms_count),
             allowance,
         });
     }
@@ -166,12 +151,10 @@ pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
         };
         totals.excess = Bytes(totals.usage.0.saturating_sub(totals.allowance.0));
         totals.blocks = terms.blocks(totals.excess);
-        if !bills_overage || totals.blocks == 0 {
+        totals.overage = rules.overage(Some(terms), totals.usage, totals.allowance);
+        if totals.overage == Money::ZERO {
             continue;
         }
-        totals.overage = terms
-            .rate
-            .mul_ratio_round(totals.blocks as i64, 1, decimals);
         let member_ids = &members[pool_index];
         let weights: Vec<u64> = member_ids
             .iter()

@@ -1,0 +1,66 @@
+//! The formulas of the bill lines, in one place: the bill ([`super::bill`]) and the optimizer's
+//! model use these and nothing else, so an optimized cost is always the cost engine's bill.
+
+use crate::fleet::{Overage, Plan};
+use crate::money::{Bytes, Money};
+use crate::settings::Settings;
+
+/// How an account's bill lines are computed: charge type, currency unit, period length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRules {
+    /// Decimals of the currency's minor unit.
+    pub decimals: u32,
+    /// Whether the monthly rate charge is billed.
+    pub bills_rate: bool,
+    /// Whether overage is billed.
+    pub bills_overage: bool,
+    /// Days in the billing period.
+    pub period_days: u64,
+}
+
+impl LineRules {
+    /// The rules of an account.
+    pub fn of(settings: &Settings) -> Self {
+        LineRules {
+            decimals: settings.currency_decimals,
+            bills_rate: settings.charge_type.bills_rate(),
+            bills_overage: settings.charge_type.bills_overage(),
+            period_days: u64::from(settings.period.days()),
+        }
+    }
+
+    /// A SIM's base line: the monthly charge for `days` of the period (`None` = all of it),
+    /// rounded to the minor unit.
+    pub fn base(&self, plan: &Plan, days: Option<u16>) -> Money {
+        if !self.bills_rate {
+            return Money::ZERO;
+        }
+        let days = days.map_or(self.period_days, u64::from);
+        plan.monthly_charge
+            .mul_ratio_round(days as i64, self.period_days as i64, self.decimals)
+    }
+
+    /// A SIM's allowance for `days` of the period, rounded to the byte.
+    pub fn allowance(&self, plan: &Plan, days: Option<u16>) -> Bytes {
+        let days = days.map_or(self.period_days, u64::from);
+        plan.included.mul_ratio_round(days, self.period_days)
+    }
+
+    /// A SIM's SMS line, rounded to the minor unit.
+    pub fn sms(&self, plan: &Plan, count: u64) -> Money {
+        plan.sms_rate
+            .mul_ratio_round(count as i64, 1, self.decimals)
+    }
+
+    /// The overage line of `usage` against `allowance` (a non-pooled SIM, or a whole pool):
+    /// `ceil(max(0, usage − allowance) / block) × rate`, rounded to the minor unit.
+    pub fn overage(&self, terms: Option<Overage>, usage: Bytes, allowance: Bytes) -> Money {
+        match terms {
+            Some(terms) if self.bills_overage => {
+                let blocks = terms.blocks(Bytes(usage.0.saturating_sub(allowance.0)));
+                terms.rate.mul_ratio_round(blocks as i64, 1, self.decimals)
+            }
+            _ => Money::ZERO,
+        }
+    }
+}

@@ -44,6 +44,7 @@ pub mod diagnostics;
 pub mod fleet;
 pub mod input;
 pub mod money;
+pub mod optimize;
 pub mod period;
 pub mod random;
 pub mod report;

@@ -1,0 +1,273 @@
+//! The optimizer's view of a fleet, and the exact cost of any assignment with O(1) move deltas.
+//!
+//! SIMs that may use the same plans and are billed for the same days share a [`Class`]: its
+//! options (plan, prorated base, prorated allowance, pool) are stored once, so a SIM costs a few
+//! bytes however many plans it may use. A SIM's *fixed* cost on an option is its base and SMS
+//! lines plus, on a non-pooled plan, its own overage line; pooled options add the SIM's usage and
+//! allowance to their pool, whose overage line depends on the pool's totals. All lines come from
+//! [`LineRules`], so the cost of an assignment here is the cost engine's bill to the micro.
+
+use std::collections::HashMap;
+
+use crate::cost::LineRules;
+use crate::fleet::{CommPlanId, Fleet, Overage, PlanId, Pooling};
+use crate::money::Bytes;
+
+/// "Not in a shared pool".
+pub(crate) const NO_POOL: u32 = u32::MAX;
+
+/// One plan a class of SIMs may be on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OptionTerms {
+    pub plan: PlanId,
+    /// Base line (prorated, rounded), micros.
+    pub base: i64,
+    /// Allowance (prorated), bytes.
+    pub allowance: u64,
+    /// Shared pool index, or [`NO_POOL`].
+    pub pool: u32,
+}
+
+/// SIMs with the same options and billed days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Class {
+    /// Index of the first option in [`Model::options`].
+    pub first: u32,
+    /// How many options.
+    pub len: u32,
+}
+
+/// What the optimizer knows of one SIM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SimTerms {
+    /// Usage as billed, bytes.
+    pub usage: u64,
+    /// SMS count.
+    pub sms: u64,
+    /// Its class.
+    pub class: u32,
+    /// Its current plan, as an option index within the class.
+    pub current: u32,
+}
+
+/// The whole optimization problem.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub(crate) rules: LineRules,
+    pub(crate) plan_overage: Vec<Option<Overage>>,
+    pub(crate) plan_sms_rate: Vec<crate::money::Money>,
+    pub(crate) pool_terms: Vec<Option<Overage>>,
+    pub(crate) options: Vec<OptionTerms>,
+    pub(crate) classes: Vec<Class>,
+    pub(crate) sims: Vec<SimTerms>,
+}
+
+impl Model {
+    /// Builds the model of a fleet: every SIM may stay on its current plan or move to any plan
+    /// eligible for it ([`Fleet::eligible_plans`]).
+    pub fn new(fleet: &Fleet) -> Model {
+        let rules = LineRules::of(&fleet.settings);
+        let mut options = Vec::new();
+        let mut classes: Vec<Class> = Vec::new();
+        let mut class_of: HashMap<(Vec<PlanId>, Option<u16>), u32> = HashMap::new();
+        let mut eligible: HashMap<(Option<CommPlanId>, Option<&str>), Vec<PlanId>> = HashMap::new();
+        let mut sims = Vec::with_capacity(fleet.sims.len());
+        for sim in &fleet.sims {
+            let allowed = eligible
+                .entry((sim.comm_plan, sim.plan_type.as_deref()))
+                .or_insert_with(|| fleet.eligible_plans(sim));
+            let mut plans = allowed.clone();
+            if let Err(at) = plans.binary_search(&sim.current_plan) {
+                plans.insert(at, sim.current_plan);
+            }
+            let current = plans.binary_search(&sim.current_plan).unwrap_or_default() as u32;
+            let key = (plans, sim.active_days);
+            let class = match class_of.get(&key) {
+                Some(c) => *c,
+                None => {
+                    let c = classes.len() as u32;
+                    classes.push(Class {
+                        first: options.len() as u32,
+                        len: key.0.len() as u32,
+                    });
+                    for &plan_id in &key.0 {
+                        let plan = fleet.plan(plan_id);
+                        options.push(OptionTerms {
+                            plan: plan_id,
+                            base: rules.base(plan, sim.active_days).micros(),
+                            allowance: rules.allowance(plan, sim.active_days).0,
+                            pool: match plan.pooling {
+                                Pooling::Shared(p) => p.0,
+                                Pooling::PerSim => NO_POOL,
+                            },
+                        });
+                    }
+                    class_of.insert(key, c);
+                    c
+                }
+            };
+            sims.push(SimTerms {
+                usage: sim.usage.0,
+                sms: sim.sms_count,
+                class,
+                current,
+            });
+        }
+        Model {
+            rules,
+            plan_overage: fleet.plans.iter().map(|p| p.overage).collect(),
+            plan_sms_rate: fleet.plans.iter().map(|p| p.sms_rate).collect(),
+            pool_terms: fleet.pools.iter().map(|p| p.overage).collect(),
+            options,
+            classes,
+            sims,
+        }
+    }
+
+    /// Number of SIMs.
+    pub fn sim_count(&self) -> usize {
+        self.sims.len()
+    }
+
+    /// The options of SIM `i`.
+    pub(crate) fn options_of(&self, i: usize) -> &[OptionTerms] {
+        let class = &self.classes[self.sims[i].class as usize];
+        &self.options[class.first as usize..(class.first + class.len) as usize]
+    }
+
+    /// SIM `i`'s fixed cost on option `o` (micros): base, SMS and, off pools, its own overage.
+    pub(crate) fn fixed(&self, i: usize, o: &OptionTerms) -> i64 {
+        let sim = &self.sims[i];
+        let plan = o.plan.0 as usize;
+        let sms = self.plan_sms_rate[plan]
+            .mul_ratio_round(sim.sms as i64, 1, self.rules.decimals)
+            .micros();
+        let own_overage = if o.pool == NO_POOL {
+            self.rules
+                .overage(
+                    self.plan_overage[plan],
+                    Bytes(sim.usage),
+                    Bytes(o.allowance),
+                )
+                .micros()
+        } else {
+            0
+        };
+        o.base + sms + own_overage
+    }
+
+    /// A pool's overage line (micros) for its usage and allowance totals.
+    pub(crate) fn pool_charge(&self, pool: u32, usage: u64, allowance: u64) -> i64 {
+        self.rules
+            .overage(
+                self.pool_terms[pool as usize],
+                Bytes(usage),
+                Bytes(allowance),
+            )
+            .micros()
+    }
+
+    /// The assignment that leaves every SIM where it is.
+    pub fn current(&self) -> Assignment {
+        Assignment::new(self, self.sims.iter().map(|s| s.current).collect())
+    }
+}
+
+/// A plan for every SIM (as option indices), with the pool totals kept up to date so the cost of
+/// a move is known in O(1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub(crate) choice: Vec<u32>,
+    pub(crate) pool_usage: Vec<u64>,
+    pub(crate) pool_allowance: Vec<u64>,
+    pub(crate) fixed_total: i64,
+}
+
+impl Assignment {
+    /// An assignment from option indices (one per SIM, within its class).
+    pub(crate) fn new(model: &Model, choice: Vec<u32>) -> Assignment {
+        let mut a = Assignment {
+            choice,
+            pool_usage: vec![0; model.pool_terms.len()],
+            pool_allowance: vec![0; model.pool_terms.len()],
+            fixed_total: 0,
+        };
+        for i in 0..model.sims.len() {
+            let o = model.options_of(i)[a.choice[i] as usize];
+            a.fixed_total += model.fixed(i, &o);
+            if o.pool != NO_POOL {
+                a.pool_usage[o.pool as usize] += model.sims[i].usage;
+                a.pool_allowance[o.pool as usize] += o.allowance;
+            }
+        }
+        a
+    }
+
+    /// The bill of this assignment, in micros.
+    pub fn cost(&self, model: &Model) -> i64 {
+        self.fixed_total
+            + (0..model.pool_terms.len())
+                .map(|p| model.pool_charge(p as u32, self.pool_usage[p], self.pool_allowance[p]))
+                .sum::<i64>()
+    }
+
+    /// How the bill changes (micros) if SIM `i` moves to option `to`.
+    pub(crate) fn delta(&self, model: &Model, i: usize, to: u32) -> i64 {
+        let from = self.choice[i];
+        if from == to {
+            return 0;
+        }
+        let options = model.options_of(i);
+        let (a, b) = (options[from as usize], options[to as usize]);
+        let usage = model.sims[i].usage;
+        let mut delta = model.fixed(i, &b) - model.fixed(i, &a);
+        if a.pool != NO_POOL && a.pool == b.pool {
+            let p = a.pool as usize;
+            let (u, al) = (self.pool_usage[p], self.pool_allowance[p]);
+            delta += model.pool_charge(a.pool, u, al - a.allowance + b.allowance)
+                - model.pool_charge(a.pool, u, al);
+            return delta;
+        }
+        if a.pool != NO_POOL {
+            let p = a.pool as usize;
+            let (u, al) = (self.pool_usage[p], self.pool_allowance[p]);
+            delta += model.pool_charge(a.pool, u - usage, al - a.allowance)
+                - model.pool_charge(a.pool, u, al);
+        }
+        if b.pool != NO_POOL {
+            let p = b.pool as usize;
+            let (u, al) = (self.pool_usage[p], self.pool_allowance[p]);
+            delta += model.pool_charge(b.pool, u + usage, al + b.allowance)
+                - model.pool_charge(b.pool, u, al);
+        }
+        delta
+    }
+
+    /// Moves SIM `i` to option `to`.
+    pub(crate) fn apply(&mut self, model: &Model, i: usize, to: u32) {
+        let from = self.choice[i];
+        if from == to {
+            return;
+        }
+        let options = model.options_of(i);
+        let (a, b) = (options[from as usize], options[to as usize]);
+        let usage = model.sims[i].usage;
+        self.fixed_total += model.fixed(i, &b) - model.fixed(i, &a);
+        if a.pool != NO_POOL {
+            self.pool_usage[a.pool as usize] -= usage;
+            self.pool_allowance[a.pool as usize] -= a.allowance;
+        }
+        if b.pool != NO_POOL {
+            self.pool_usage[b.pool as usize] += usage;
+            self.pool_allowance[b.pool as usize] += b.allowance;
+        }
+        self.choice[i] = to;
+    }
+
+    /// The plan of every SIM, for [`crate::cost::bill`].
+    pub fn plans(&self, model: &Model) -> Vec<PlanId> {
+        (0..model.sims.len())
+            .map(|i| model.options_of(i)[self.choice[i] as usize].plan)
+            .collect()
+    }
+}

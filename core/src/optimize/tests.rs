@@ -1,0 +1,198 @@
+//! The optimizer against brute force on tiny fleets, and known hard cases.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::cost;
+use crate::input::{load, InputFiles, SourceFile};
+use crate::settings::SettingsInput;
+
+fn fleet(plans: &str, sims: &str, eligibility: Option<&str>) -> Fleet {
+    let plans = format!(
+        "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb,pooled,pool_id,sms_rate\n{plans}"
+    );
+    let sims = format!("iccid,comm_plan,current_plan,usage_mb,sms_count,activated_on\n{sims}");
+    let eligibility = eligibility.map(|e| format!("comm_plan,plan_id\n{e}"));
+    let files = InputFiles {
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: sims.as_bytes(),
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: plans.as_bytes(),
+        },
+        eligibility: eligibility.as_deref().map(|e| SourceFile {
+            name: "eligibility.csv",
+            bytes: e.as_bytes(),
+        }),
+    };
+    let settings = SettingsInput {
+        period_end: Some("2026-11-01T00:00".into()),
+        as_of: Some("2026-11-02T00:00".into()),
+        ..SettingsInput::default()
+    };
+    load(&files, &settings)
+        .unwrap_or_else(|e| panic!("fixture: {e}"))
+        .output
+}
+
+/// The cheapest bill over every assignment (each SIM on one of its options).
+fn brute_force(model: &Model) -> i64 {
+    let n = model.sims.len();
+    let sizes: Vec<u32> = (0..n).map(|i| model.options_of(i).len() as u32).collect();
+    let mut choice = vec![0u32; n];
+    let mut best = i64::MAX;
+    loop {
+        best = best.min(Assignment::new(model, choice.clone()).cost(model));
+        let mut k = 0;
+        loop {
+            if k == n {
+                return best;
+            }
+            choice[k] += 1;
+            if choice[k] < sizes[k] {
+                break;
+            }
+            choice[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+#[test]
+fn contiguous_usage_ranges_are_not_enough() {
+    // Usages 0, 50, 200 MB; A: $10 with 100 MB, B: $6 with 50 MB, both pooled per plan, $1/MB.
+    // {0, 200} on A and {50} on B: $20 + $6 = $26, no overage. Every split that gives each plan a
+    // contiguous range of the usage-sorted SIMs costs at least $30 (all three on A).
+    let f = fleet(
+        "A,10,100,1,1,true,,0\nB,6,50,1,1,true,,0\n",
+        "1,,B,0,0\n2,,B,50,0\n3,,B,200,0\n",
+        None,
+    );
+    let result = optimize(&f);
+    assert_eq!(result.cost, Money::parse("26").unwrap_or_default());
+    assert_eq!(brute_force(&Model::new(&f)), result.cost.micros());
+    assert!(result.lower_bound <= result.cost);
+    assert_eq!(cost::bill(&f, &result.plans).total(), result.cost);
+}
+
+#[test]
+fn separable_fleets_are_solved_exactly_with_a_tight_bound() {
+    // No pools: each SIM takes its cheapest plan; the bound equals the optimum.
+    let f = fleet(
+        "S,2,5,0.5,1,false,,0\nM,6,50,0.1,1,false,,0\nL,20,500,0.05,1,false,,0\n",
+        "1,,L,1,0\n2,,S,40,0\n3,,S,600,0\n4,,M,0,0\n",
+        None,
+    );
+    let result = optimize(&f);
+    // 1 → S $2; 40 MB: S = 2 + 35 × 0.5 = $19.50, M = $6 → M; 600: L = 20 + 5 = $25; 0 → S $2.
+    assert_eq!(result.cost, Money::parse("35").unwrap_or_default());
+    assert_eq!(result.lower_bound, result.cost);
+    assert_eq!(result.current_cost, cost::current(&f).total());
+}
+
+#[derive(Debug, Clone)]
+struct TinyPlan {
+    charge: u32,
+    mb: u32,
+    rate: Option<(u32, u32)>,
+    pool: u8,
+}
+
+fn tiny_plan() -> impl Strategy<Value = TinyPlan> {
+    (
+        0u32..40,
+        0u32..300,
+        prop::option::of((1u32..300, 1u32..50)),
+        0u8..4,
+    )
+        .prop_map(|(charge, mb, rate, pool)| TinyPlan {
+            charge,
+            mb,
+            rate,
+            pool,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    #[test]
+    fn bound_below_optimum_and_result_at_least_as_good_as_current(
+        plans in prop::collection::vec(tiny_plan(), 1..=4),
+        sims in prop::collection::vec((0u32..600, 0usize..4, any::<bool>(), 0u8..3), 1..=8),
+    ) {
+        let mut p = String::new();
+        for (k, plan) in plans.iter().enumerate() {
+            // Plans sharing a pool id share the first one's overage terms.
+            let rate = if plan.pool >= 2 {
+                plans.iter().find(|q| q.pool == plan.pool).and_then(|q| q.rate)
+            } else {
+                plan.rate
+            };
+            let (r, b) = rate.map_or((String::new(), String::new()), |(r, b)| (format!("{}.{:02}", r / 100, r % 100), b.to_string()));
+            let pool_id = if plan.pool >= 2 { format!("X{}", plan.pool) } else { String::new() };
+            p.push_str(&format!("P{k},{},{},{r},{b},{},{pool_id},0\n", plan.charge, plan.mb, plan.pool > 0));
+        }
+        let mut s = String::new();
+        let mut e = String::new();
+        for (k, (usage, plan, prorated, comm)) in sims.iter().enumerate() {
+            let activated = if *prorated { "2026-10-20" } else { "" };
+            s.push_str(&format!("{k},C{comm},P{},{usage},0,{activated}\n", plan % plans.len()));
+        }
+        // Communication plan C0 may use every plan, C1 the first two, C2 only the first.
+        for (k, _) in plans.iter().enumerate() {
+            e.push_str(&format!("C0,P{k}\n"));
+            if k < 2 { e.push_str(&format!("C1,P{k}\n")); }
+            if k < 1 { e.push_str(&format!("C2,P{k}\n")); }
+        }
+        let f = fleet(&p, &s, Some(&e));
+        let model = Model::new(&f);
+        let optimum = brute_force(&model);
+        let result = optimize(&f);
+        prop_assert!(result.lower_bound.micros() <= optimum, "bound {} > optimum {optimum}", result.lower_bound.micros());
+        prop_assert!(result.cost.micros() >= optimum);
+        prop_assert!(result.cost <= result.current_cost);
+        prop_assert_eq!(cost::bill(&f, &result.plans).total(), result.cost, "the engine's bill of the result");
+        for (i, plan) in result.plans.iter().enumerate() {
+            let sim = &f.sims[i];
+            prop_assert!(*plan == sim.current_plan || f.eligible_plans(sim).contains(plan), "SIM {i} moved to an ineligible plan");
+        }
+    }
+
+    #[test]
+    fn model_costs_and_deltas_match_the_cost_engine(
+        plans in prop::collection::vec(tiny_plan(), 1..=4),
+        sims in prop::collection::vec((0u32..600, 0usize..4, any::<bool>(), prop::collection::vec(0u32..4, 3)), 1..=12),
+    ) {
+        let mut p = String::new();
+        for (k, plan) in plans.iter().enumerate() {
+            let rate = if plan.pool >= 2 { plans.iter().find(|q| q.pool == plan.pool).and_then(|q| q.rate) } else { plan.rate };
+            let (r, b) = rate.map_or((String::new(), String::new()), |(r, b)| (format!("0.{r:04}"), b.to_string()));
+            let pool_id = if plan.pool >= 2 { format!("X{}", plan.pool) } else { String::new() };
+            p.push_str(&format!("P{k},{}.99,{},{r},{b},{},{pool_id},0.013\n", plan.charge, plan.mb, plan.pool > 0));
+        }
+        let mut s = String::new();
+        for (k, (usage, plan, prorated, _)) in sims.iter().enumerate() {
+            let activated = if *prorated { "2026-10-11" } else { "" };
+            s.push_str(&format!("{k},,P{},{usage}.5,{},{activated}\n", plan % plans.len(), k % 5));
+        }
+        let f = fleet(&p, &s, None);
+        let model = Model::new(&f);
+        let mut a = model.current();
+        prop_assert_eq!(a.cost(&model), cost::current(&f).total().micros());
+        // A walk of random moves: each delta is exactly the change of the engine's bill.
+        for (i, (_, _, _, moves)) in sims.iter().enumerate() {
+            for m in moves {
+                let to = *m % model.options_of(i).len() as u32;
+                let before = cost::bill(&f, &a.plans(&model)).total().micros();
+                let d = a.delta(&model, i, to);
+                a.apply(&model, i, to);
+                let after = cost::bill(&f, &a.plans(&model)).total().micros();
+                prop_assert_eq!(after - before, d);
+                prop_assert_eq!(a.cost(&model), after);
+            }
+        }
+    }
+}

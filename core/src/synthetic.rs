@@ -4,7 +4,8 @@
 //! The shape follows real IoT fleets: most SIMs use almost nothing, a heavy tail uses a lot;
 //! each communication plan (device family) may use a ladder of plans of one carrier family,
 //! some pooled (one pool per family), some per-SIM, one unlimited; SIMs sit on plans chosen
-//! without much care (the overpayment simopt finds); a share was activated inside the period.
+//! mostly the smallest plan that covers them, often one size off, now and then anything (the
+//! overpayment simopt finds); a share was activated inside the period.
 
 use std::io::{self, Write};
 
@@ -74,7 +75,7 @@ impl FleetSpec {
             } else {
                 size
             };
-            let overage = (400 / (1 + integer_sqrt(rate_size))).max(2);
+            let overage = (100 / (1 + integer_sqrt(rate_size))).max(2);
             plans.push(LadderPlan {
                 code: format!("{name}-{size}MB{}", if last { "-UNL" } else { "" }),
                 name: if last {
@@ -160,16 +161,18 @@ impl FleetSpec {
                 (rng.below(u64::from(self.comm_plans) * 10) % u64::from(self.comm_plans)) as usize;
             let ladder = &ladders[family];
             let usage_bytes = usage_bytes(&mut rng);
-            // Current plan: usually a plan a size or two off what the SIM needs, sometimes random.
+            // Current plan: usually the smallest that covers the SIM (what a careful person picks
+            // without looking at pools), often one size off either way, now and then anything.
             let fit = ladder
                 .iter()
                 .position(|p| p.included_mb * BYTES_PER_MB >= usage_bytes)
                 .unwrap_or(ladder.len() - 1);
-            let current = if rng.chance(300) {
-                rng.below(ladder.len() as u64) as usize
-            } else {
-                let shift = rng.between(0, 2) as i64 - 1;
-                (fit as i64 + shift).clamp(0, ladder.len() as i64 - 1) as usize
+            let last = ladder.len() as i64 - 1;
+            let current = match rng.below(100) {
+                0..=54 => fit,
+                55..=74 => (fit as i64 - 1).clamp(0, last) as usize,
+                75..=94 => (fit as i64 + 1).clamp(0, last) as usize,
+                _ => rng.below(ladder.len() as u64) as usize,
             };
             let status = match rng.below(100) {
                 0..=91 => "active",

@@ -50,6 +50,8 @@ pub mod random;
 pub mod report;
 pub mod settings;
 pub mod synthetic;
+#[cfg(test)]
+mod test_fleet;
 
 pub use cost::Bill;
 pub use decimal::DecimalError;

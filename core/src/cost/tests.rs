@@ -6,6 +6,7 @@
 use super::*;
 use crate::input::{load, InputFiles, SourceFile};
 use crate::settings::SettingsInput;
+use crate::test_fleet::fleet_from_text;
 
 const PLANS_HEADER: &str =
     "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb,pooled,pool_id,sms_rate\n";
@@ -21,22 +22,12 @@ fn closed_period() -> SettingsInput {
 
 /// Bills the fleet as it stands. `plans` and `sims` are rows without their header.
 fn bill_of(plans: &str, sims: &str, settings: SettingsInput) -> (Fleet, Bill) {
-    let plans = format!("{PLANS_HEADER}{plans}");
-    let sims = format!("{SIMS_HEADER}{sims}");
-    let files = InputFiles {
-        sims: SourceFile {
-            name: "sims.csv",
-            bytes: sims.as_bytes(),
-        },
-        plans: SourceFile {
-            name: "plans.csv",
-            bytes: plans.as_bytes(),
-        },
-        eligibility: None,
-    };
-    let fleet = load(&files, &settings)
-        .unwrap_or_else(|e| panic!("fixture does not load: {e}"))
-        .output;
+    let fleet = fleet_from_text(
+        &format!("{PLANS_HEADER}{plans}"),
+        &format!("{SIMS_HEADER}{sims}"),
+        None,
+        &settings,
+    );
     let bill = current(&fleet);
     (fleet, bill)
 }
@@ -411,34 +402,33 @@ fn usage_is_projected_to_the_period_end() {
         assert_eq!(fleet.sims[0].usage.to_mb_string(), *want_mb, "{how}");
         assert_eq!(fleet.sims[0].usage_reported, Bytes::from_mb(100), "{how}");
     }
-    let (fleet, _) = bill_of(
-        "S,5,100,1,1,false,,0\n",
-        "1,S,100,0,,active,2026-10-16T12:00\n",
-        SettingsInput {
-            margin_pct: Some("0".into()),
-            ..open()
-        },
-    );
-    assert_eq!(fleet.sims[0].usage.to_mb_string(), "200", "no margin: × 2");
-    let (fleet, _) = bill_of(
-        "S,5,100,1,1,false,,0\n",
-        "1,S,100,0,,active,2026-10-16T12:00\n",
-        SettingsInput {
-            projection: Some("off".into()),
-            ..open()
-        },
-    );
-    assert_eq!(fleet.sims[0].usage.to_mb_string(), "100", "projection off");
-    let (fleet, _) = bill_of(
-        "S,5,100,1,1,false,,0\n",
-        "1,S,100,0,,active,2026-10-16T12:00\n",
-        closed_period(),
-    );
-    assert_eq!(
-        fleet.sims[0].usage.to_mb_string(),
-        "100",
-        "closed period: final usage"
-    );
+    let variants: [(SettingsInput, &str, &str); 3] = [
+        (
+            SettingsInput {
+                margin_pct: Some("0".into()),
+                ..open()
+            },
+            "200",
+            "no margin: × 2",
+        ),
+        (
+            SettingsInput {
+                projection: Some("off".into()),
+                ..open()
+            },
+            "100",
+            "projection off",
+        ),
+        (closed_period(), "100", "closed period: final usage"),
+    ];
+    for (settings, want_mb, how) in variants {
+        let (fleet, _) = bill_of(
+            "S,5,100,1,1,false,,0\n",
+            "1,S,100,0,,active,2026-10-16T12:00\n",
+            settings,
+        );
+        assert_eq!(fleet.sims[0].usage.to_mb_string(), want_mb, "{how}");
+    }
 }
 
 #[test]

@@ -4,8 +4,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::cost;
-use crate::input::{load, InputFiles, SourceFile};
 use crate::settings::SettingsInput;
+use crate::test_fleet::fleet_from_text;
 
 fn fleet(plans: &str, sims: &str, eligibility: Option<&str>) -> Fleet {
     let plans = format!(
@@ -13,28 +13,12 @@ fn fleet(plans: &str, sims: &str, eligibility: Option<&str>) -> Fleet {
     );
     let sims = format!("iccid,comm_plan,current_plan,usage_mb,sms_count,activated_on\n{sims}");
     let eligibility = eligibility.map(|e| format!("comm_plan,plan_id\n{e}"));
-    let files = InputFiles {
-        sims: SourceFile {
-            name: "sims.csv",
-            bytes: sims.as_bytes(),
-        },
-        plans: SourceFile {
-            name: "plans.csv",
-            bytes: plans.as_bytes(),
-        },
-        eligibility: eligibility.as_deref().map(|e| SourceFile {
-            name: "eligibility.csv",
-            bytes: e.as_bytes(),
-        }),
-    };
     let settings = SettingsInput {
         period_end: Some("2026-11-01T00:00".into()),
         as_of: Some("2026-11-02T00:00".into()),
         ..SettingsInput::default()
     };
-    load(&files, &settings)
-        .unwrap_or_else(|e| panic!("fixture: {e}"))
-        .output
+    fleet_from_text(&plans, &sims, eligibility.as_deref(), &settings)
 }
 
 /// The cheapest bill over every assignment (each SIM on one of its options).

@@ -5,7 +5,10 @@
 //! resumable job, the classic method and the command line come next.
 
 mod bound;
+pub mod checkpoint;
 pub mod model;
+#[allow(dead_code)] // used by the job and the methods, landing next
+mod phase;
 mod search;
 #[cfg(test)]
 mod tests;

@@ -11,9 +11,11 @@
 //!
 //! Prices are fixed-point integers (micros per byte × 2^32) and `L` is computed in `i128` and
 //! rounded down, so the bound is exact, valid, and the same on every platform. `L` is concave in
-//! the prices; [`ascend`] climbs it with Polyak subgradient steps.
+//! the prices; [`Ascent`] climbs it with Polyak subgradient steps, a quantum of SIMs at a time.
 
-use super::model::{Model, NO_POOL};
+use super::checkpoint::{DecodeError, Reader, Writer};
+use super::model::{Assignment, Model, NO_POOL};
+use super::phase::{Phase, QUANTUM_SIMS};
 
 /// Fractional bits of a price.
 pub(crate) const SCALE_BITS: u32 = 32;
@@ -47,78 +49,178 @@ fn rounding_slack(model: &Model) -> i128 {
         .sum()
 }
 
-/// `L(λ)` at some prices, its subgradient, and each SIM's cheapest option at those prices.
-#[derive(Debug, Clone)]
-pub(crate) struct Evaluation {
-    /// The bound, micros, rounded down.
-    pub bound: i64,
-    /// Per pool: Σ (usage − allowance) over the SIMs whose cheapest option is in it, bytes.
-    pub subgradient: Vec<i128>,
-    /// Per SIM, its cheapest option (ties: its current plan, then the first).
-    pub choice: Vec<u32>,
+/// One pass over the SIMs at fixed prices, a quantum at a time: the partial sum of `L` and of
+/// its subgradient, and (when asked) each SIM's cheapest option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sweep {
+    next: usize,
+    total: i128,
+    subgradient: Vec<i128>,
+    choice: Option<Vec<u32>>,
 }
 
-/// Evaluates `L` at `prices`.
-pub(crate) fn evaluate(model: &Model, prices: &[i128]) -> Evaluation {
-    let mut total: i128 = -rounding_slack(model) * SCALE;
-    let mut subgradient = vec![0i128; prices.len()];
-    let mut choice = Vec::with_capacity(model.sims.len());
-    for (i, sim) in model.sims.iter().enumerate() {
-        let options = model.options_of(i);
-        let mut best = (i128::MAX, 0u32);
-        for (index, o) in options.iter().enumerate() {
-            let mut value = i128::from(model.fixed(i, o)) * SCALE;
+impl Sweep {
+    fn new(model: &Model, record_choice: bool) -> Self {
+        Sweep {
+            next: 0,
+            total: -rounding_slack(model) * SCALE,
+            subgradient: vec![0; model.pool_terms.len()],
+            choice: record_choice.then(|| Vec::with_capacity(model.sims.len())),
+        }
+    }
+
+    /// Evaluates the next quantum of SIMs; true when the pass is complete.
+    fn quantum(&mut self, model: &Model, prices: &[i128]) -> bool {
+        let end = (self.next + QUANTUM_SIMS).min(model.sims.len());
+        for i in self.next..end {
+            let sim = &model.sims[i];
+            let options = model.options_of(i);
+            let mut best = (i128::MAX, 0u32);
+            for (index, o) in options.iter().enumerate() {
+                let mut value = i128::from(model.fixed(i, o)) * SCALE;
+                if o.pool != NO_POOL {
+                    value +=
+                        prices[o.pool as usize] * (i128::from(sim.usage) - i128::from(o.allowance));
+                }
+                let index = index as u32;
+                if value < best.0 || (value == best.0 && index == sim.current) {
+                    best = (value, index);
+                }
+            }
+            self.total += best.0;
+            let o = options[best.1 as usize];
             if o.pool != NO_POOL {
-                value +=
-                    prices[o.pool as usize] * (i128::from(sim.usage) - i128::from(o.allowance));
+                self.subgradient[o.pool as usize] +=
+                    i128::from(sim.usage) - i128::from(o.allowance);
             }
-            let index = index as u32;
-            if value < best.0 || (value == best.0 && index == sim.current) {
-                best = (value, index);
+            if let Some(choice) = &mut self.choice {
+                choice.push(best.1);
             }
         }
-        total += best.0;
-        let o = options[best.1 as usize];
-        if o.pool != NO_POOL {
-            subgradient[o.pool as usize] += i128::from(sim.usage) - i128::from(o.allowance);
-        }
-        choice.push(best.1);
+        self.next = end;
+        self.next == model.sims.len()
     }
-    Evaluation {
-        bound: total.div_euclid(SCALE) as i64,
-        subgradient,
-        choice,
+
+    /// `L` at the sweep's prices, micros, rounded down (once complete).
+    fn bound(&self) -> i64 {
+        self.total.div_euclid(SCALE) as i64
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.next as u64);
+        w.i128(self.total);
+        for g in &self.subgradient {
+            w.i128(*g);
+        }
+        w.bool(self.choice.is_some());
+        if let Some(choice) = &self.choice {
+            w.u64s(choice.iter().map(|c| u64::from(*c)));
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
+        let total = r.i128()?;
+        let subgradient = (0..model.pool_terms.len())
+            .map(|_| r.i128())
+            .collect::<Result<Vec<_>, _>>()?;
+        let choice = if r.bool()? {
+            let c = r.u64s(next as u64)?;
+            if c.len() != next {
+                return Err(DecodeError::Invalid(
+                    "a partial choice does not match its cursor",
+                ));
+            }
+            Some(c.into_iter().map(|v| v as u32).collect())
+        } else {
+            None
+        };
+        Ok(Sweep {
+            next,
+            total,
+            subgradient,
+            choice,
+        })
     }
 }
 
-/// The best prices' evaluation.
-#[derive(Debug, Clone)]
-pub(crate) struct Dual {
-    pub best: Evaluation,
+/// Polyak subgradient ascent of `L` from zero prices towards `target` (a known bill: the bound
+/// cannot pass it), halving the step length after three steps that do not improve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ascent {
+    target: i64,
+    iterations_left: u32,
+    prices: Vec<i128>,
+    theta_halvings: u32,
+    stalled: u32,
+    sweep: Sweep,
+    /// The best bound so far, micros.
+    pub best_bound: i64,
+    /// The prices that gave it.
+    pub best_prices: Vec<i128>,
 }
 
-/// Climbs `L` from zero prices for `iterations` Polyak steps towards `target` (a known bill, the
-/// bound cannot pass it), halving the step length after steps that do not improve.
-pub(crate) fn ascend(model: &Model, target: i64, iterations: u32) -> Dual {
-    let max = max_prices(model);
-    let mut prices = vec![0i128; max.len()];
-    let mut best = Dual {
-        best: evaluate(model, &prices),
-    };
-    if max.iter().all(|m| *m == 0) {
-        return best; // no pool bills overage: the bound is already exact
+/// Step length factor halvings after which the ascent stops (2^-20 ≈ 1e-6).
+const MAX_HALVINGS: u32 = 20;
+
+impl Ascent {
+    pub fn new(model: &Model, target: i64, iterations: u32) -> Self {
+        let prices = vec![0; model.pool_terms.len()];
+        Ascent {
+            target,
+            iterations_left: iterations,
+            best_prices: prices.clone(),
+            prices,
+            theta_halvings: 0,
+            stalled: 0,
+            sweep: Sweep::new(model, false),
+            best_bound: i64::MIN,
+        }
     }
-    let mut current = best.best.clone();
-    let mut theta = 1.0f64;
-    let mut stalled = 0;
-    for _ in 0..iterations {
-        let g: Vec<f64> = current
+
+    /// Share done, 0–1 (rough: the ascent often stops early).
+    pub fn done_fraction(&self, model: &Model, iterations: u32) -> f64 {
+        let done = iterations.saturating_sub(self.iterations_left);
+        (f64::from(done) + self.sweep.next as f64 / model.sims.len().max(1) as f64)
+            / f64::from(iterations.max(1))
+    }
+}
+
+impl Phase for Ascent {
+    fn quantum(&mut self, model: &Model) -> bool {
+        if !self.sweep.quantum(model, &self.prices) {
+            return false;
+        }
+        let bound = self.sweep.bound();
+        let first = self.best_bound == i64::MIN;
+        if bound > self.best_bound {
+            self.best_bound = bound;
+            self.best_prices.clone_from(&self.prices);
+            self.stalled = 0;
+        } else {
+            self.stalled += 1;
+            if self.stalled >= 3 {
+                self.theta_halvings += 1;
+                self.stalled = 0;
+            }
+        }
+        let max = max_prices(model);
+        if (first && max.iter().all(|m| *m == 0))
+            || self.iterations_left == 0
+            || self.best_bound >= self.target
+            || self.theta_halvings > MAX_HALVINGS
+        {
+            return true; // no pool bills overage (the bound is exact), or done
+        }
+        self.iterations_left -= 1;
+        let g: Vec<f64> = self
+            .sweep
             .subgradient
             .iter()
-            .zip(&prices)
+            .zip(&self.prices)
             .zip(&max)
             .map(|((g, p), m)| {
-                // Project: a price at a bound cannot move outwards.
+                // Projected: a price at a limit cannot move outwards.
                 if (*p == 0 && *g < 0) || (*p == *m && *g > 0) {
                     0.0
                 } else {
@@ -127,31 +229,105 @@ pub(crate) fn ascend(model: &Model, target: i64, iterations: u32) -> Dual {
             })
             .collect();
         let norm2: f64 = g.iter().map(|x| x * x).sum();
-        let gap = (target - current.bound).max(1) as f64;
         if norm2 == 0.0 {
-            break; // a zero subgradient: these prices are optimal
+            return true; // a zero subgradient: these prices are optimal
         }
+        let theta = 1.0 / f64::from(1u32 << self.theta_halvings.min(31));
+        let gap = (self.target - bound).max(1) as f64;
         let step = theta * gap / norm2 * SCALE as f64;
-        for ((p, gi), m) in prices.iter_mut().zip(&g).zip(&max) {
+        for ((p, gi), m) in self.prices.iter_mut().zip(&g).zip(&max) {
             let moved = *p as f64 + step * gi;
             *p = (moved.max(0.0) as i128).min(*m);
         }
-        current = evaluate(model, &prices);
-        if current.bound > best.best.bound {
-            best = Dual {
-                best: current.clone(),
-            };
-            stalled = 0;
-        } else {
-            stalled += 1;
-            if stalled >= 3 {
-                theta *= 0.5;
-                stalled = 0;
-            }
+        self.sweep = Sweep::new(model, false);
+        false
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.i64(self.target);
+        w.u64(u64::from(self.iterations_left));
+        for p in self.prices.iter().chain(&self.best_prices) {
+            w.i128(*p);
         }
-        if best.best.bound >= target || theta < 1e-6 {
-            break;
+        w.u64(u64::from(self.theta_halvings));
+        w.u64(u64::from(self.stalled));
+        w.i64(self.best_bound);
+        self.sweep.encode(w);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let pools = model.pool_terms.len();
+        let target = r.i64()?;
+        let iterations_left =
+            r.below(u64::from(u32::MAX), "an iteration count is out of range")? as u32;
+        let mut prices = (0..2 * pools)
+            .map(|_| r.i128())
+            .collect::<Result<Vec<_>, _>>()?;
+        let best_prices = prices.split_off(pools);
+        let max = max_prices(model);
+        if prices
+            .iter()
+            .chain(&best_prices)
+            .zip(max.iter().chain(&max))
+            .any(|(p, m)| *p < 0 || p > m)
+        {
+            return Err(DecodeError::Invalid("a price is out of range"));
+        }
+        Ok(Ascent {
+            target,
+            iterations_left,
+            prices,
+            best_prices,
+            theta_halvings: r.below(u64::from(MAX_HALVINGS) + 2, "a step length is out of range")?
+                as u32,
+            stalled: r.below(3, "a stall count is out of range")? as u32,
+            best_bound: r.i64()?,
+            sweep: Sweep::decode(r, model)?,
+        })
+    }
+}
+
+/// Each SIM's cheapest option at fixed prices: the assignment the prices suggest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Argmin {
+    prices: Vec<i128>,
+    sweep: Sweep,
+}
+
+impl Argmin {
+    pub fn new(model: &Model, prices: Vec<i128>) -> Self {
+        Argmin {
+            prices,
+            sweep: Sweep::new(model, true),
         }
     }
-    best
+
+    /// The choices, once the phase is finished.
+    pub fn into_assignment(self, model: &Model) -> Assignment {
+        Assignment::new(model, self.sweep.choice.unwrap_or_default())
+    }
+}
+
+impl Phase for Argmin {
+    fn quantum(&mut self, model: &Model) -> bool {
+        self.sweep.quantum(model, &self.prices)
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        for p in &self.prices {
+            w.i128(*p);
+        }
+        self.sweep.encode(w);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let prices = (0..model.pool_terms.len())
+            .map(|_| r.i128())
+            .collect::<Result<Vec<_>, _>>()?;
+        let sweep = Sweep::decode(r, model)?;
+        if sweep.choice.is_none() {
+            return Err(DecodeError::Invalid("a recovery pass lost its choices"));
+        }
+        Ok(Argmin { prices, sweep })
+    }
 }

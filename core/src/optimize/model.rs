@@ -167,6 +167,48 @@ impl Model {
             .micros()
     }
 
+    /// A 64-bit FNV-1a digest of everything the optimizer reads: a checkpoint records it, so it
+    /// is never resumed against another input.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |v: u64| {
+            for b in v.to_le_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        let r = &self.rules;
+        eat(u64::from(r.decimals));
+        eat(u64::from(r.bills_rate) << 1 | u64::from(r.bills_overage));
+        eat(r.period_days);
+        for t in self.plan_overage.iter().chain(&self.pool_terms) {
+            match t {
+                Some(t) => {
+                    eat(t.rate.micros() as u64);
+                    eat(t.block.0);
+                }
+                None => eat(u64::MAX),
+            }
+        }
+        for rate in &self.plan_sms_rate {
+            eat(rate.micros() as u64);
+        }
+        for o in &self.options {
+            eat(u64::from(o.plan.0));
+            eat(o.base as u64);
+            eat(o.allowance);
+            eat(u64::from(o.pool));
+        }
+        for c in &self.classes {
+            eat(u64::from(c.first) << 32 | u64::from(c.len));
+        }
+        for s in &self.sims {
+            eat(s.usage);
+            eat(s.sms);
+            eat(u64::from(s.class) << 32 | u64::from(s.current));
+        }
+        h
+    }
+
     /// The assignment that leaves every SIM where it is.
     pub fn current(&self) -> Assignment {
         Assignment::new(self, self.sims.iter().map(|s| s.current).collect())

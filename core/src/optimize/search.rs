@@ -1,14 +1,77 @@
-//! Exact local search: moves that lower the bill, costed with the model's O(1) deltas.
+//! Exact local search as resumable phases: moves and swaps that lower the bill, costed with the
+//! model's O(1) deltas.
 
+use super::checkpoint::{DecodeError, Reader, Writer};
 use super::model::{Assignment, Model, NO_POOL};
+use super::phase::{Phase, QUANTUM_SIMS};
 
-/// Moves single SIMs to their best option while that lowers the bill, pass after pass, until a
-/// pass changes nothing or `max_passes` is reached. Returns how many moves were made.
-pub(crate) fn single_moves(model: &Model, a: &mut Assignment, max_passes: u32) -> u64 {
-    let mut moves = 0;
-    for _ in 0..max_passes {
-        let mut moved = false;
-        for i in 0..model.sims.len() {
+/// Writes an assignment: one option index per SIM (the pool totals are derived on decode).
+pub(crate) fn encode_assignment(a: &Assignment, w: &mut Writer) {
+    w.u64s(a.choice.iter().map(|c| u64::from(*c)));
+}
+
+/// Reads an assignment of `model` written by [`encode_assignment`].
+pub(crate) fn decode_assignment(
+    r: &mut Reader<'_>,
+    model: &Model,
+) -> Result<Assignment, DecodeError> {
+    let n = model.sims.len();
+    let choice = r.u64s(n as u64)?;
+    if choice.len() != n {
+        return Err(DecodeError::Invalid(
+            "the assignment is not one of this fleet",
+        ));
+    }
+    let mut out = Vec::with_capacity(n);
+    for (i, c) in choice.into_iter().enumerate() {
+        if c >= model.options_of(i).len() as u64 {
+            return Err(DecodeError::Invalid(
+                "an assignment names an option the SIM lacks",
+            ));
+        }
+        out.push(c as u32);
+    }
+    Ok(Assignment::new(model, out))
+}
+
+/// Single moves: each SIM to its best option while that lowers the bill, pass after pass, until
+/// a pass changes nothing or `max_passes` passes ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Descent {
+    pub assignment: Assignment,
+    max_passes: u32,
+    pass: u32,
+    next: usize,
+    moved_this_pass: bool,
+    /// Moves made in total.
+    pub moves: u64,
+}
+
+impl Descent {
+    pub fn new(assignment: Assignment, max_passes: u32) -> Self {
+        Descent {
+            assignment,
+            max_passes,
+            pass: 0,
+            next: 0,
+            moved_this_pass: false,
+            moves: 0,
+        }
+    }
+
+    /// Share of the phase done, 0–1.
+    pub fn done_fraction(&self, model: &Model) -> f64 {
+        (f64::from(self.pass) + self.next as f64 / model.sims.len().max(1) as f64)
+            / f64::from(self.max_passes.max(1))
+    }
+}
+
+impl Phase for Descent {
+    fn quantum(&mut self, model: &Model) -> bool {
+        let n = model.sims.len();
+        let a = &mut self.assignment;
+        let end = (self.next + QUANTUM_SIMS).min(n);
+        for i in self.next..end {
             let options = model.options_of(i).len() as u32;
             let mut best = (0i64, a.choice[i]);
             for to in 0..options {
@@ -19,31 +82,91 @@ pub(crate) fn single_moves(model: &Model, a: &mut Assignment, max_passes: u32) -
             }
             if best.0 < 0 {
                 a.apply(model, i, best.1);
-                moves += 1;
-                moved = true;
+                self.moves += 1;
+                self.moved_this_pass = true;
             }
         }
-        if !moved {
-            break;
+        self.next = end;
+        if self.next < n {
+            return false;
         }
+        self.pass += 1;
+        self.next = 0;
+        let again = self.moved_this_pass && self.pass < self.max_passes;
+        self.moved_this_pass = false;
+        !again
     }
-    moves
+
+    fn encode(&self, w: &mut Writer) {
+        encode_assignment(&self.assignment, w);
+        w.u64(u64::from(self.max_passes));
+        w.u64(u64::from(self.pass));
+        w.u64(self.next as u64);
+        w.bool(self.moved_this_pass);
+        w.u64(self.moves);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        Ok(Descent {
+            assignment: decode_assignment(r, model)?,
+            max_passes: r.below(u64::from(u32::MAX), "a pass limit is out of range")? as u32,
+            pass: r.below(u64::from(u32::MAX), "a pass number is out of range")? as u32,
+            next: r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize,
+            moved_this_pass: r.bool()?,
+            moves: r.u64()?,
+        })
+    }
 }
 
-/// Swaps the options of two SIMs of the same class in different pools when that lowers the bill
-/// (a heavy SIM into a pool with room, a light one out). Tries each SIM against the `window`
-/// SIMs nearest to it in usage within its class. Returns how many swaps were made.
-pub(crate) fn swaps(model: &Model, a: &mut Assignment, window: usize) -> u64 {
-    let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); model.classes.len()];
-    for (i, sim) in model.sims.iter().enumerate() {
-        by_class[sim.class as usize].push(i as u32);
+/// SIMs of each class in increasing usage: the neighbourhoods swaps look in. Derived from the
+/// model alone, so it is rebuilt rather than stored.
+fn members_by_usage(model: &Model) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..model.sims.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| {
+        let s = &model.sims[i as usize];
+        (s.class, s.usage, i)
+    });
+    order
+}
+
+/// Swaps: two SIMs of one class on options in different pools exchange options when that
+/// lowers the bill (a heavy SIM into a pool with room, a light one out). Each SIM is tried
+/// against the `window` SIMs after it in its class's usage order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Swaps {
+    pub assignment: Assignment,
+    window: u32,
+    next: usize,
+    order: Vec<u32>,
+    /// Swaps made in total.
+    pub swaps: u64,
+}
+
+impl Swaps {
+    pub fn new(model: &Model, assignment: Assignment, window: u32) -> Self {
+        Swaps {
+            assignment,
+            window,
+            next: 0,
+            order: members_by_usage(model),
+            swaps: 0,
+        }
     }
-    let mut swaps = 0;
-    for members in &mut by_class {
-        members.sort_unstable_by_key(|&i| (model.sims[i as usize].usage, i));
-        for x in 0..members.len() {
-            for y in (x + 1)..members.len().min(x + 1 + window) {
-                let (i, j) = (members[x] as usize, members[y] as usize);
+}
+
+impl Phase for Swaps {
+    fn quantum(&mut self, model: &Model) -> bool {
+        let n = self.order.len();
+        let end = (self.next + QUANTUM_SIMS).min(n);
+        let a = &mut self.assignment;
+        for x in self.next..end {
+            let i = self.order[x] as usize;
+            let class = model.sims[i].class;
+            for y in (x + 1)..n.min(x + 1 + self.window as usize) {
+                let j = self.order[y] as usize;
+                if model.sims[j].class != class {
+                    break;
+                }
                 let (oi, oj) = (a.choice[i], a.choice[j]);
                 if oi == oj {
                     continue;
@@ -52,17 +175,151 @@ pub(crate) fn swaps(model: &Model, a: &mut Assignment, window: usize) -> u64 {
                 if options[oi as usize].pool == NO_POOL && options[oj as usize].pool == NO_POOL {
                     continue; // separable: single moves already handle these
                 }
-                let before = a.cost(model);
+                let d1 = a.delta(model, i, oj);
                 a.apply(model, i, oj);
-                a.apply(model, j, oi);
-                if a.cost(model) < before {
-                    swaps += 1;
+                let d2 = a.delta(model, j, oi);
+                if d1 + d2 < 0 {
+                    a.apply(model, j, oi);
+                    self.swaps += 1;
                 } else {
-                    a.apply(model, j, oj);
                     a.apply(model, i, oi);
                 }
             }
         }
+        self.next = end;
+        self.next == n
     }
-    swaps
+
+    fn encode(&self, w: &mut Writer) {
+        encode_assignment(&self.assignment, w);
+        w.u64(u64::from(self.window));
+        w.u64(self.next as u64);
+        w.u64(self.swaps);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let assignment = decode_assignment(r, model)?;
+        let window = r.below(u64::from(u32::MAX), "a window is out of range")? as u32;
+        let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
+        let swaps = r.u64()?;
+        Ok(Swaps {
+            assignment,
+            window,
+            next,
+            order: members_by_usage(model),
+            swaps,
+        })
+    }
+}
+
+/// Rounds of descent then swaps until a round improves nothing (or `max_rounds`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Improve {
+    Descending { round: u32, descent: Descent },
+    Swapping { round: u32, swaps: Swaps },
+    Done(Assignment),
+}
+
+const MAX_ROUNDS: u32 = 10;
+const MAX_PASSES: u32 = 20;
+const SWAP_WINDOW: u32 = 8;
+
+impl Improve {
+    pub fn new(assignment: Assignment) -> Self {
+        Improve::Descending {
+            round: 0,
+            descent: Descent::new(assignment, MAX_PASSES),
+        }
+    }
+
+    /// The assignment as it stands (the result once done).
+    pub fn assignment(&self) -> &Assignment {
+        match self {
+            Improve::Descending { descent, .. } => &descent.assignment,
+            Improve::Swapping { swaps, .. } => &swaps.assignment,
+            Improve::Done(a) => a,
+        }
+    }
+
+    /// Share done, 0–1 (rough: rounds usually end early).
+    pub fn done_fraction(&self, model: &Model) -> f64 {
+        match self {
+            Improve::Descending { round, descent, .. } => {
+                (f64::from(*round) + 0.5 * descent.done_fraction(model)) / f64::from(MAX_ROUNDS)
+            }
+            Improve::Swapping { round, swaps, .. } => {
+                (f64::from(*round)
+                    + 0.5
+                    + 0.5 * swaps.next as f64 / swaps.order.len().max(1) as f64)
+                    / f64::from(MAX_ROUNDS)
+            }
+            Improve::Done(_) => 1.0,
+        }
+    }
+}
+
+impl Phase for Improve {
+    fn quantum(&mut self, model: &Model) -> bool {
+        let next = match self {
+            Improve::Done(_) => return true,
+            Improve::Descending { round, descent } => {
+                if !descent.quantum(model) {
+                    return false;
+                }
+                Improve::Swapping {
+                    round: *round,
+                    swaps: Swaps::new(model, descent.assignment.clone(), SWAP_WINDOW),
+                }
+            }
+            Improve::Swapping { round, swaps } => {
+                if !swaps.quantum(model) {
+                    return false;
+                }
+                // Another round only when swaps opened new single moves.
+                if swaps.swaps > 0 && *round + 1 < MAX_ROUNDS {
+                    Improve::Descending {
+                        round: *round + 1,
+                        descent: Descent::new(swaps.assignment.clone(), MAX_PASSES),
+                    }
+                } else {
+                    Improve::Done(swaps.assignment.clone())
+                }
+            }
+        };
+        *self = next;
+        matches!(self, Improve::Done(_))
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Improve::Descending { round, descent } => {
+                w.u64(0);
+                w.u64(u64::from(*round));
+                descent.encode(w);
+            }
+            Improve::Swapping { round, swaps } => {
+                w.u64(1);
+                w.u64(u64::from(*round));
+                swaps.encode(w);
+            }
+            Improve::Done(a) => {
+                w.u64(2);
+                encode_assignment(a, w);
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        Ok(match r.below(3, "an unknown search step")? {
+            0 => Improve::Descending {
+                round: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
+                descent: Descent::decode(r, model)?,
+            },
+            1 => Improve::Swapping {
+                round: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
+                swaps: Swaps::decode(r, model)?,
+            },
+            _ => Improve::Done(decode_assignment(r, model)?),
+        })
+    }
 }

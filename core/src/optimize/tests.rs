@@ -57,7 +57,7 @@ fn contiguous_usage_ranges_are_not_enough() {
     let result = optimize(&f);
     assert_eq!(result.cost, Money::parse("26").unwrap_or_default());
     assert_eq!(brute_force(&Model::new(&f)), result.cost.micros());
-    assert!(result.lower_bound <= result.cost);
+    assert!(result.lower_bound.expect("bound") <= result.cost);
     assert_eq!(cost::bill(&f, &result.plans).total(), result.cost);
 }
 
@@ -72,7 +72,7 @@ fn separable_fleets_are_solved_exactly_with_a_tight_bound() {
     let result = optimize(&f);
     // 1 → S $2; 40 MB: S = 2 + 35 × 0.5 = $19.50, M = $6 → M; 600: L = 20 + 5 = $25; 0 → S $2.
     assert_eq!(result.cost, Money::parse("35").unwrap_or_default());
-    assert_eq!(result.lower_bound, result.cost);
+    assert_eq!(result.lower_bound, Some(result.cost));
     assert_eq!(result.current_cost, cost::current(&f).total());
 }
 
@@ -135,7 +135,8 @@ proptest! {
         let model = Model::new(&f);
         let optimum = brute_force(&model);
         let result = optimize(&f);
-        prop_assert!(result.lower_bound.micros() <= optimum, "bound {} > optimum {optimum}", result.lower_bound.micros());
+        let bound = result.lower_bound.expect("a finished run has a bound").micros();
+        prop_assert!(bound <= optimum, "bound {bound} > optimum {optimum}");
         prop_assert!(result.cost.micros() >= optimum);
         prop_assert!(result.cost <= result.current_cost);
         prop_assert_eq!(cost::bill(&f, &result.plans).total(), result.cost, "the engine's bill of the result");
@@ -179,4 +180,103 @@ proptest! {
             }
         }
     }
+}
+
+/// A realistic fleet from the synthetic generator, large enough for many quanta.
+fn synthetic_fleet(sims: u64, seed: u64) -> Fleet {
+    let spec = crate::synthetic::FleetSpec {
+        sims,
+        comm_plans: 3,
+        plans_per_comm_plan: 5,
+        prorated_per_mille: 80,
+        seed,
+        period_end: crate::period::parse_local("2026-11-22T00:00").expect("date"),
+        as_of: crate::period::parse_local("2026-11-20T12:00").expect("date"),
+    };
+    let (mut p, mut s, mut e) = (Vec::new(), Vec::new(), Vec::new());
+    spec.write_plans(&mut p).expect("plans");
+    spec.write_sims(&mut s).expect("sims");
+    spec.write_eligibility(&mut e).expect("eligibility");
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8");
+    let settings = SettingsInput {
+        period_end: Some("2026-11-22T00:00".into()),
+        time_zone: Some("America/New_York".into()),
+        as_of: Some("2026-11-20T12:00".into()),
+        ..SettingsInput::default()
+    };
+    fleet_from_text(&text(p), &text(s), Some(&text(e)), &settings)
+}
+
+#[test]
+fn sliced_and_resumed_runs_equal_an_uninterrupted_run() {
+    let f = synthetic_fleet(5_000, 11);
+    let options = Options {
+        dual_iterations: 40,
+    };
+    let straight = Job::new(&f, options).run();
+    for seed in [1u64, 2, 3] {
+        let mut rng = crate::random::SplitMix64::new(seed);
+        let mut job = Job::new(&f, options);
+        let mut slices = 0;
+        let result = loop {
+            let mut quanta_left = rng.between(1, 12);
+            let step = job.run_slice(&mut || {
+                quanta_left -= 1;
+                quanta_left == 0
+            });
+            match step {
+                Step::Finished(result) => break result,
+                Step::Yielded(progress) => {
+                    slices += 1;
+                    assert!(progress.best_cost <= progress.current_cost);
+                    let bytes = job.encode();
+                    job = Job::decode(&f, &bytes).expect("decodes");
+                    assert_eq!(job.encode(), bytes, "encode ∘ decode is the identity");
+                }
+            }
+        };
+        assert!(slices > 20, "the run was cut into {slices} slices");
+        assert_eq!(result, straight, "slicing seed {seed}");
+    }
+    assert!(straight.cost <= straight.current_cost);
+    assert_eq!(cost::bill(&f, &straight.plans).total(), straight.cost);
+}
+
+#[test]
+fn damaged_foreign_and_future_checkpoints_are_refused() {
+    use super::checkpoint::DecodeError;
+    let f = synthetic_fleet(300, 5);
+    let mut job = Job::new(&f, Options::default());
+    let mut quanta = 0;
+    let _ = job.run_slice(&mut || {
+        quanta += 1;
+        quanta == 3
+    });
+    let bytes = job.encode();
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x10;
+    assert_eq!(Job::decode(&f, &damaged).err(), Some(DecodeError::Corrupt));
+    let mut future = bytes.clone();
+    future[8] = 99;
+    assert!(matches!(
+        Job::decode(&f, &future),
+        Err(DecodeError::FutureVersion { found: 99, .. })
+    ));
+    assert_eq!(
+        Job::decode(&f, &bytes[..bytes.len() - 3]).err(),
+        Some(DecodeError::Truncated)
+    );
+    assert_eq!(
+        Job::decode(&f, b"not a checkpoint").err(),
+        Some(DecodeError::BadMagic)
+    );
+    let other = synthetic_fleet(300, 6);
+    assert_eq!(
+        Job::decode(&other, &bytes).err(),
+        Some(DecodeError::Invalid(
+            "the checkpoint belongs to another input"
+        ))
+    );
+    assert!(Job::decode(&f, &bytes).is_ok());
 }

@@ -1,0 +1,294 @@
+//! The optimizer as a job stepped under a budget (DESIGN §3): `run_slice` does quanta of work
+//! until the caller's budget says stop, and answers `Yielded(progress)` or `Finished(result)`.
+//! The whole state encodes to checkpoint bytes and decodes to continue exactly where it
+//! stopped; a run cut into any slices, with encode/decode between them, gives the identical
+//! result to an uninterrupted run. No clock inside: the budget is the caller's.
+//!
+//! The default method, in stages:
+//! 1. improve the current assignment by exact local search (an upper bound);
+//! 2. climb the Lagrangian dual towards it (the certified lower bound);
+//! 3. take every SIM's cheapest option at the best prices, and improve that by local search;
+//! 4. keep the cheaper of the two assignments.
+
+use super::bound::{Argmin, Ascent};
+use super::checkpoint::{DecodeError, Reader, Writer};
+use super::model::{Assignment, Model};
+use super::phase::Phase;
+use super::search::{decode_assignment, encode_assignment, Improve};
+use super::Optimized;
+use crate::fleet::Fleet;
+use crate::money::Money;
+
+/// How to optimize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Dual ascent iterations at most (each is one pass over the SIMs).
+    pub dual_iterations: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dual_iterations: 200,
+        }
+    }
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// What the job is doing.
+    pub phase: &'static str,
+    /// Rough share of the job done, 0–1.
+    pub done: f64,
+    /// The bill as the fleet stands.
+    pub current_cost: Money,
+    /// The best bill found so far.
+    pub best_cost: Money,
+    /// The certified lower bound, once computed.
+    pub lower_bound: Option<Money>,
+}
+
+impl Progress {
+    /// `(best − bound) / best`, once a bound is known.
+    pub fn gap(&self) -> Option<f64> {
+        self.lower_bound.map(|b| gap(self.best_cost, b))
+    }
+}
+
+/// `(cost − bound) / cost` (zero for a zero cost).
+pub(crate) fn gap(cost: Money, bound: Money) -> f64 {
+    if cost.micros() <= 0 {
+        0.0
+    } else {
+        (cost.micros() - bound.micros()).max(0) as f64 / cost.micros() as f64
+    }
+}
+
+/// What a slice ended with.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Step {
+    /// The budget ran out; call `run_slice` again.
+    Yielded(Progress),
+    /// The job is done.
+    Finished(Optimized),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stage {
+    ImproveCurrent(Improve),
+    Bound(Ascent),
+    Recover(Argmin),
+    ImproveRecovered(Improve),
+    Done,
+}
+
+/// An optimization in progress.
+#[derive(Debug, Clone)]
+pub struct Job {
+    model: Model,
+    options: Options,
+    fingerprint: u64,
+    current_cost: i64,
+    best: Assignment,
+    bound: Option<i64>,
+    stage: Stage,
+}
+
+impl Job {
+    /// Starts optimizing `fleet`.
+    pub fn new(fleet: &Fleet, options: Options) -> Job {
+        let model = Model::new(fleet);
+        let current = model.current();
+        let current_cost = current.cost(&model);
+        Job {
+            fingerprint: model.fingerprint(),
+            options,
+            current_cost,
+            stage: Stage::ImproveCurrent(Improve::new(current.clone())),
+            best: current,
+            bound: None,
+            model,
+        }
+    }
+
+    /// Works until `should_yield` (polled after every quantum, at least one quantum per call)
+    /// says stop, or the job is done.
+    pub fn run_slice(&mut self, should_yield: &mut dyn FnMut() -> bool) -> Step {
+        loop {
+            if self.stage == Stage::Done {
+                return Step::Finished(self.result());
+            }
+            self.quantum();
+            if self.stage != Stage::Done && should_yield() {
+                return Step::Yielded(self.progress());
+            }
+        }
+    }
+
+    /// Runs to the end.
+    pub fn run(mut self) -> Optimized {
+        match self.run_slice(&mut || false) {
+            Step::Finished(result) => result,
+            Step::Yielded(_) => self.result(),
+        }
+    }
+
+    /// The best result so far, without finishing (for a time limit).
+    pub fn result(&self) -> Optimized {
+        let cost = self.best.cost(&self.model);
+        Optimized {
+            plans: self.best.plans(&self.model),
+            cost: Money::from_micros(cost),
+            current_cost: Money::from_micros(self.current_cost),
+            lower_bound: self.bound.map(|b| Money::from_micros(b.min(cost))),
+        }
+    }
+
+    /// Where the job stands.
+    pub fn progress(&self) -> Progress {
+        let m = &self.model;
+        let (phase, done) = match &self.stage {
+            Stage::ImproveCurrent(s) => ("improving the current plans", 0.2 * s.done_fraction(m)),
+            Stage::Bound(s) => (
+                "bounding",
+                0.2 + 0.5 * s.done_fraction(m, self.options.dual_iterations),
+            ),
+            Stage::Recover(_) => ("recovering plans from prices", 0.7),
+            Stage::ImproveRecovered(s) => (
+                "improving recovered plans",
+                0.75 + 0.25 * s.done_fraction(m),
+            ),
+            Stage::Done => ("done", 1.0),
+        };
+        let best = self.best.cost(m);
+        Progress {
+            phase,
+            done: done.clamp(0.0, 1.0),
+            current_cost: Money::from_micros(self.current_cost),
+            best_cost: Money::from_micros(best),
+            lower_bound: self.bound.map(|b| Money::from_micros(b.min(best))),
+        }
+    }
+
+    fn keep_if_better(&mut self, candidate: &Assignment) {
+        if candidate.cost(&self.model) < self.best.cost(&self.model) {
+            self.best = candidate.clone();
+        }
+    }
+
+    fn quantum(&mut self) {
+        let m = &self.model;
+        let finished = match &mut self.stage {
+            Stage::ImproveCurrent(s) => s.quantum(m),
+            Stage::Bound(s) => s.quantum(m),
+            Stage::Recover(s) => s.quantum(m),
+            Stage::ImproveRecovered(s) => s.quantum(m),
+            Stage::Done => true,
+        };
+        if !finished {
+            return;
+        }
+        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        self.stage = match stage {
+            Stage::ImproveCurrent(s) => {
+                self.keep_if_better(s.assignment());
+                let target = self.best.cost(&self.model);
+                Stage::Bound(Ascent::new(
+                    &self.model,
+                    target,
+                    self.options.dual_iterations,
+                ))
+            }
+            Stage::Bound(s) => {
+                self.bound = Some(s.best_bound);
+                Stage::Recover(Argmin::new(&self.model, s.best_prices))
+            }
+            Stage::Recover(s) => {
+                Stage::ImproveRecovered(Improve::new(s.into_assignment(&self.model)))
+            }
+            Stage::ImproveRecovered(s) => {
+                self.keep_if_better(s.assignment());
+                Stage::Done
+            }
+            Stage::Done => Stage::Done,
+        };
+    }
+
+    /// The whole state as checkpoint bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u64(self.fingerprint);
+        w.u64(u64::from(self.options.dual_iterations));
+        w.i64(self.current_cost);
+        w.bool(self.bound.is_some());
+        w.i64(self.bound.unwrap_or(0));
+        encode_assignment(&self.best, &mut w);
+        match &self.stage {
+            Stage::ImproveCurrent(s) => {
+                w.u64(0);
+                s.encode(&mut w);
+            }
+            Stage::Bound(s) => {
+                w.u64(1);
+                s.encode(&mut w);
+            }
+            Stage::Recover(s) => {
+                w.u64(2);
+                s.encode(&mut w);
+            }
+            Stage::ImproveRecovered(s) => {
+                w.u64(3);
+                s.encode(&mut w);
+            }
+            Stage::Done => w.u64(4),
+        }
+        w.finish()
+    }
+
+    /// Continues a job from its checkpoint. `fleet` must be the input the job was started with.
+    ///
+    /// # Errors
+    /// [`DecodeError`] for damaged, foreign or newer bytes, or a checkpoint of another input.
+    pub fn decode(fleet: &Fleet, bytes: &[u8]) -> Result<Job, DecodeError> {
+        let mut r = Reader::open(bytes)?;
+        let model = Model::new(fleet);
+        let fingerprint = r.u64()?;
+        if fingerprint != model.fingerprint() {
+            return Err(DecodeError::Invalid(
+                "the checkpoint belongs to another input",
+            ));
+        }
+        let options = Options {
+            dual_iterations: r.below(u64::from(u32::MAX), "an iteration limit is out of range")?
+                as u32,
+        };
+        let current_cost = r.i64()?;
+        let has_bound = r.bool()?;
+        let bound = r.i64()?;
+        let best = decode_assignment(&mut r, &model)?;
+        let stage = match r.below(5, "an unknown stage")? {
+            0 => Stage::ImproveCurrent(Improve::decode(&mut r, &model)?),
+            1 => Stage::Bound(Ascent::decode(&mut r, &model)?),
+            2 => Stage::Recover(Argmin::decode(&mut r, &model)?),
+            3 => Stage::ImproveRecovered(Improve::decode(&mut r, &model)?),
+            _ => Stage::Done,
+        };
+        r.finish()?;
+        if current_cost != model.current().cost(&model) {
+            return Err(DecodeError::Invalid(
+                "the checkpoint's current bill is not this input's",
+            ));
+        }
+        Ok(Job {
+            model,
+            options,
+            fingerprint,
+            current_cost,
+            best,
+            bound: has_bound.then_some(bound),
+            stage,
+        })
+    }
+}

@@ -1,30 +1,21 @@
-//! The commands: `cost` and `gen`.
+//! The `cost` and `gen` commands.
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
+use simopt_core::cost_current;
 use simopt_core::synthetic::FleetSpec;
-use simopt_core::{cost_current, InputFiles, SourceFile};
 
-use crate::account::AccountArgs;
+use crate::input::{summary_stream, write_json, InputArgs};
 use crate::{summary, CliError};
 
 /// `simopt cost`.
 #[derive(Args, Debug)]
 pub struct CostArgs {
-    /// The SIMs (CSV, or JSON).
-    #[arg(long, value_name = "FILE")]
-    sims: PathBuf,
-    /// The rate plans (CSV, or JSON).
-    #[arg(long, value_name = "FILE")]
-    plans: PathBuf,
-    /// Which plans each communication plan may use (CSV, or JSON) [default: every plan].
-    #[arg(long, value_name = "FILE")]
-    eligibility: Option<PathBuf>,
     #[command(flatten)]
-    account: AccountArgs,
+    input: InputArgs,
     /// Write the JSON document (DESIGN §8) to this file ("-" for standard output).
     #[arg(long, value_name = "OUT.json")]
     json: Option<PathBuf>,
@@ -33,87 +24,18 @@ pub struct CostArgs {
     quiet: bool,
 }
 
-/// Reads an input file whole, with a message naming it when that fails.
-fn read_input(path: &Path, what: &str, flag: &str) -> Result<Vec<u8>, CliError> {
-    fs::read(path).map_err(|e| {
-        CliError::BadInput(format!(
-            "error: cannot read the {what} file {}: {e}\n  hint: check the path given to {flag}",
-            path.display()
-        ))
-    })
-}
-
-fn display_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
-
-/// The current time as RFC 3339 (UTC): the CLI's "now" for `--as-of`.
-fn now_rfc3339() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    chrono::DateTime::from_timestamp(seconds, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
 pub fn cost(
     args: &CostArgs,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let settings = args.account.settings(now_rfc3339)?;
-    let sims = read_input(&args.sims, "SIMs", "--sims")?;
-    let plans = read_input(&args.plans, "plans", "--plans")?;
-    let eligibility = args
-        .eligibility
-        .as_deref()
-        .map(|p| read_input(p, "eligibility", "--eligibility"))
-        .transpose()?;
-    let names = (
-        display_name(&args.sims),
-        display_name(&args.plans),
-        args.eligibility
-            .as_deref()
-            .map(display_name)
-            .unwrap_or_default(),
-    );
-    let files = InputFiles {
-        sims: SourceFile {
-            name: &names.0,
-            bytes: &sims,
-        },
-        plans: SourceFile {
-            name: &names.1,
-            bytes: &plans,
-        },
-        eligibility: eligibility.as_deref().map(|bytes| SourceFile {
-            name: &names.2,
-            bytes,
-        }),
-    };
-    let outcome = cost_current(&files, &settings).map_err(|e| CliError::BadInput(e.to_string()))?;
-    drop((sims, plans, eligibility));
-
-    if let Some(path) = &args.json {
-        let written = if path.as_os_str() == "-" {
-            outcome.write_json(&mut *stdout)
-        } else {
-            fs::File::create(path).and_then(|f| outcome.write_json(f))
-        };
-        written.map_err(|e| {
-            CliError::Internal(format!("error: cannot write {}: {e}", path.display()))
-        })?;
-    }
+    let (files, settings) = args.input.read()?;
+    let outcome =
+        cost_current(&files.files(), &settings).map_err(|e| CliError::BadInput(e.to_string()))?;
+    drop(files);
+    write_json(args.json.as_deref(), stdout, |out| outcome.write_json(out))?;
     if !args.quiet {
-        let out: &mut dyn Write = if args.json.as_deref() == Some(Path::new("-")) {
-            stderr
-        } else {
-            stdout
-        };
+        let out = summary_stream(args.json.as_deref(), stdout, stderr);
         summary::write_cost(out, &outcome)
             .map_err(|e| CliError::Internal(format!("error: cannot write the summary: {e}")))?;
     }

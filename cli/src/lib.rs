@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! simopt cost --sims S.csv --plans P.csv [--eligibility E.csv] [account flags] [--json OUT.json]
+//! simopt optimize --sims S.csv --plans P.csv [--eligibility E.csv] [account flags]
+//!                 [--optimizer default] [--time-limit-ms N] [--json OUT.json]
 //! simopt gen  --sims N --out DIR [--seed S] [--comm-plans K] [--plans-per-comm-plan P] ...
 //! ```
 //!
@@ -10,6 +12,8 @@
 
 mod account;
 mod commands;
+mod input;
+mod optimize;
 mod summary;
 
 use std::ffi::OsString;
@@ -70,16 +74,28 @@ struct Cli {
 enum Command {
     /// Compute the current bill of a fleet exactly (every SIM on its current plan).
     Cost(commands::CostArgs),
+    /// Find the cheapest plan for every SIM, with a certified lower bound on the best bill.
+    Optimize(optimize::OptimizeArgs),
     /// Generate a realistic synthetic fleet (plans.csv, sims.csv, eligibility.csv).
     Gen(commands::GenArgs),
 }
 
 /// Runs the program with `args` (the first is the program name), writing to `stdout` and
-/// `stderr`; returns the exit code.
+/// `stderr`; returns the exit code. No progress line is drawn (see [`run_on_terminal`]).
 pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
+) -> i32 {
+    run_on_terminal(args, stdout, stderr, false)
+}
+
+/// [`run`], drawing a progress line on `stderr` when `stderr_is_terminal`.
+pub fn run_on_terminal(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    stderr_is_terminal: bool,
 ) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -100,6 +116,7 @@ pub fn run(
     };
     let result = match cli.command {
         Command::Cost(args) => commands::cost(&args, stdout, stderr),
+        Command::Optimize(args) => optimize::optimize(&args, stdout, stderr, stderr_is_terminal),
         Command::Gen(args) => commands::gen(&args, stdout),
     };
     match result {

@@ -129,3 +129,47 @@ fn a_bad_account_file_is_bad_input() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("bogus"), "{stderr}");
 }
+
+#[test]
+fn optimize_writes_the_contract_and_a_time_limit_stops_early() {
+    let (sims, plans) = (fixture("sims.csv"), fixture("plans.csv"));
+    let mut args = vec![
+        "optimize", "--sims", &sims, "--plans", &plans, "--json", "-",
+    ];
+    args.extend(FLAGS);
+    let (code, stdout, stderr) = simopt(&args);
+    assert_eq!(code, 0, "{stderr}");
+    for key in [
+        "\"current_cost\"",
+        "\"optimized_cost\"",
+        "\"lower_bound\"",
+        "\"gap\"",
+        "\"sim_count\"",
+        "\"sims\"",
+    ] {
+        assert!(stdout.contains(key), "{key} in {stdout}");
+    }
+    assert!(stderr.contains("Optimized bill:"), "{stderr}");
+
+    args.extend(["--time-limit-ms", "0"]);
+    let (code, stdout, stderr) = simopt(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"complete\": false"), "{stdout}");
+    assert!(stderr.contains("time limit"), "{stderr}");
+}
+
+#[test]
+fn optimize_rejects_an_unknown_method() {
+    let (sims, plans) = (fixture("sims.csv"), fixture("plans.csv"));
+    let (code, _, stderr) = simopt(&[
+        "optimize",
+        "--sims",
+        &sims,
+        "--plans",
+        &plans,
+        "--optimizer",
+        "magic",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("default"), "{stderr}");
+}

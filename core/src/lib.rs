@@ -92,7 +92,14 @@ impl CostOutcome {
     /// Whatever the writer returns.
     pub fn write_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
         let assignment: Vec<PlanId> = self.fleet.sims.iter().map(|s| s.current_plan).collect();
-        report::json::write_cost(out, &self.fleet, &self.bill, &assignment, &self.warnings)
+        report::json::write(
+            out,
+            &self.fleet,
+            &self.bill,
+            &assignment,
+            &self.warnings,
+            None,
+        )
     }
 }
 

@@ -23,6 +23,36 @@ fn cost_cases_match_their_golden_files() {
         let _ = std::fs::remove_file(&json);
         golden(&case.join("cost.json"), &document);
         golden(&case.join("summary.txt"), &run.stdout);
+
+        // The optimizer is deterministic: its document and summary are pinned too.
+        let mut args = cost_args(&case);
+        args[0] = "optimize".into();
+        args.push("--json".into());
+        args.push(json.display().to_string());
+        let run = simopt(&args);
+        assert_eq!(run.code, 0, "{}: {}", case.display(), run.stderr);
+        let document = std::fs::read_to_string(&json).expect("the JSON document was written");
+        let _ = std::fs::remove_file(&json);
+        golden(&case.join("optimize.json"), &document);
+        golden(&case.join("optimize.txt"), &run.stdout);
+        let parsed: serde_json::Value = serde_json::from_str(&document).expect("JSON");
+        let cost = |key: &str| {
+            parsed[key]
+                .as_str()
+                .unwrap_or_default()
+                .parse::<f64>()
+                .unwrap_or(f64::NAN)
+        };
+        assert!(
+            cost("lower_bound") <= cost("optimized_cost"),
+            "{}",
+            case.display()
+        );
+        assert!(
+            cost("optimized_cost") <= cost("current_cost"),
+            "{}",
+            case.display()
+        );
     }
 }
 

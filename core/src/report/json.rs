@@ -130,6 +130,25 @@ impl Serialize for SimLines<'_> {
     }
 }
 
+/// What an optimization adds to the document.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptimizationSummary {
+    /// The method used (`default`, `classic`).
+    pub optimizer: &'static str,
+    /// The bill of the returned assignment.
+    pub optimized_cost: Money,
+    /// No assignment costs less (null when a time limit stopped the run before bounding).
+    pub lower_bound: Option<Money>,
+    /// `(optimized − bound) / optimized`, a fraction (null without a bound).
+    pub gap: Option<f64>,
+    /// `current − optimized`.
+    pub savings: Money,
+    /// SIMs whose plan changes.
+    pub changes: u64,
+    /// Whether the run finished (false when a time limit stopped it).
+    pub complete: bool,
+}
+
 #[derive(Serialize)]
 struct CostDocument<'a> {
     simopt: &'static str,
@@ -138,6 +157,8 @@ struct CostDocument<'a> {
     settings: SettingsOut,
     sim_count: usize,
     current_cost: Money,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    optimization: Option<&'a OptimizationSummary>,
     totals: Totals,
     plans: Vec<PlanLine<'a>>,
     pools: Vec<PoolLine<'a>>,
@@ -150,6 +171,7 @@ fn document<'a>(
     bill: &'a Bill,
     assignment: &'a [PlanId],
     warnings: &'a Diagnostics,
+    optimization: Option<&'a OptimizationSummary>,
 ) -> CostDocument<'a> {
     let s = &fleet.settings;
     let plans = fleet
@@ -191,7 +213,11 @@ fn document<'a>(
         })
         .collect();
     CostDocument {
-        simopt: "cost",
+        simopt: if optimization.is_some() {
+            "optimize"
+        } else {
+            "cost"
+        },
         format_version: FORMAT_VERSION,
         period: Period {
             start: s.period.format_instant(s.period.start),
@@ -209,7 +235,8 @@ fn document<'a>(
             currency_decimals: s.currency_decimals,
         },
         sim_count: fleet.sims.len(),
-        current_cost: bill.total(),
+        current_cost: optimization.map_or(bill.total(), |o| o.optimized_cost + o.savings),
+        optimization,
         totals: Totals {
             base: bill.base,
             overage: bill.overage,
@@ -227,19 +254,25 @@ fn document<'a>(
     }
 }
 
-/// Writes the cost document of `bill` (the fleet's bill under `assignment`) as pretty JSON.
+/// Writes the document of `bill` (the fleet's bill under `assignment`) as pretty JSON: a cost
+/// document, or with `optimization`, an optimize document (DESIGN §8) whose totals, plans, pools
+/// and SIM lines are those of the optimized assignment.
 ///
 /// # Errors
 /// Whatever the writer returns.
-pub fn write_cost(
+pub fn write(
     out: impl io::Write,
     fleet: &Fleet,
     bill: &Bill,
     assignment: &[PlanId],
     warnings: &Diagnostics,
+    optimization: Option<&OptimizationSummary>,
 ) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
-    serde_json::to_writer_pretty(&mut out, &document(fleet, bill, assignment, warnings))?;
+    serde_json::to_writer_pretty(
+        &mut out,
+        &document(fleet, bill, assignment, warnings, optimization),
+    )?;
     io::Write::write_all(&mut out, b"\n")?;
     io::Write::flush(&mut out)
 }

@@ -1,0 +1,154 @@
+//! The `optimize` command: the cheapest plan for every SIM, with a certified lower bound.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use simopt_core::optimize::{Job, Optimized, Options, Progress, Step};
+use simopt_core::report::json::{self, OptimizationSummary};
+use simopt_core::{cost, input, Warned};
+
+use crate::input::{summary_stream, write_json, InputArgs};
+use crate::{summary, CliError};
+
+/// Which method to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerName {
+    /// Lagrangian bound and exact local search: near-optimal, with a certified gap.
+    Default,
+}
+
+impl OptimizerName {
+    fn as_str(self) -> &'static str {
+        match self {
+            OptimizerName::Default => "default",
+        }
+    }
+}
+
+/// `simopt optimize`.
+#[derive(Args, Debug)]
+pub struct OptimizeArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The method.
+    #[arg(long, value_enum, default_value = "default")]
+    optimizer: OptimizerName,
+    /// Stop after this many milliseconds with the best plans found so far.
+    #[arg(long, value_name = "N")]
+    time_limit_ms: Option<u64>,
+    /// Write the JSON document (DESIGN §8) to this file ("-" for standard output).
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+    /// Print no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// How long a slice runs before the progress line is redrawn.
+const SLICE: Duration = Duration::from_millis(100);
+
+pub fn optimize(
+    args: &OptimizeArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    show_progress: bool,
+) -> Result<(), CliError> {
+    let (files, settings) = args.input.read()?;
+    let Warned {
+        output: fleet,
+        warnings,
+    } = input::load(&files.files(), &settings).map_err(|e| CliError::BadInput(e.to_string()))?;
+    drop(files);
+
+    let started = Instant::now();
+    let deadline = args
+        .time_limit_ms
+        .map(|ms| started + Duration::from_millis(ms));
+    let mut job = Job::new(&fleet, Options::default());
+    let show_progress = show_progress && !args.quiet;
+    let (result, complete) = loop {
+        let slice_end = Instant::now() + SLICE;
+        let step = job.run_slice(&mut || {
+            let now = Instant::now();
+            now >= slice_end || deadline.is_some_and(|d| now >= d)
+        });
+        match step {
+            Step::Finished(result) => break (result, true),
+            Step::Yielded(progress) => {
+                if show_progress {
+                    let _ = write!(stderr, "\r{}", progress_line(&progress, started.elapsed()));
+                    let _ = stderr.flush();
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break (job.result(), false);
+                }
+            }
+        }
+    };
+    if show_progress {
+        let _ = write!(stderr, "\r{:80}\r", "");
+    }
+
+    let bill = cost::bill(&fleet, &result.plans);
+    let optimization = summary_of(&fleet, &result, args.optimizer, complete);
+    write_json(args.json.as_deref(), stdout, |out| {
+        json::write(
+            out,
+            &fleet,
+            &bill,
+            &result.plans,
+            &warnings,
+            Some(&optimization),
+        )
+    })?;
+    if !args.quiet {
+        let out = summary_stream(args.json.as_deref(), stdout, stderr);
+        let current = cost::current(&fleet);
+        summary::write_optimize(out, &fleet, &current, &bill, &optimization, &warnings)
+            .map_err(|e| CliError::Internal(format!("error: cannot write the summary: {e}")))?;
+    }
+    Ok(())
+}
+
+fn summary_of(
+    fleet: &simopt_core::Fleet,
+    result: &Optimized,
+    optimizer: OptimizerName,
+    complete: bool,
+) -> OptimizationSummary {
+    OptimizationSummary {
+        optimizer: optimizer.as_str(),
+        optimized_cost: result.cost,
+        lower_bound: result.lower_bound,
+        gap: result.gap(),
+        savings: result.current_cost - result.cost,
+        changes: fleet
+            .sims
+            .iter()
+            .zip(&result.plans)
+            .filter(|(s, p)| s.current_plan != **p)
+            .count() as u64,
+        complete,
+    }
+}
+
+fn progress_line(p: &Progress, elapsed: Duration) -> String {
+    let d = 2;
+    let mut line = format!(
+        "{:>3.0}% {:<30} best {}",
+        p.done * 100.0,
+        p.phase,
+        summary::money(p.best_cost, d)
+    );
+    if let (Some(bound), Some(gap)) = (p.lower_bound, p.gap()) {
+        line.push_str(&format!(
+            "  bound {}  gap {:.3}%",
+            summary::money(bound, d),
+            gap * 100.0
+        ));
+    }
+    line.push_str(&format!("  {:.1} s", elapsed.as_secs_f64()));
+    line
+}

@@ -1,0 +1,61 @@
+//! Committed checkpoints keep decoding: a stored optimizer state of an earlier build must resume
+//! in this one (the service keeps checkpoints across deploys). `BLESS=1` writes a missing blob.
+//! If the format changes, bump `checkpoint::VERSION`, keep reading the old version, and add a
+//! blob of the new one beside the old.
+
+use simopt_core::input::load;
+use simopt_core::optimize::{Job, Options, Step};
+use simopt_core::{Fleet, InputFiles, SettingsInput, SourceFile};
+use simopt_tests::fixtures;
+
+fn basic_fleet() -> Fleet {
+    let case = fixtures().join("cases/basic");
+    let read = |f: &str| std::fs::read(case.join(f)).expect("fixture");
+    let (sims, plans, eligibility) = (read("sims.csv"), read("plans.csv"), read("eligibility.csv"));
+    let settings: SettingsInput =
+        serde_json::from_slice(&read("settings.json")).expect("settings.json");
+    let files = InputFiles {
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: &sims,
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: &plans,
+        },
+        eligibility: Some(SourceFile {
+            name: "eligibility.csv",
+            bytes: &eligibility,
+        }),
+    };
+    load(&files, &settings)
+        .expect("the basic case loads")
+        .output
+}
+
+#[test]
+fn the_version_1_checkpoint_still_resumes_to_the_same_result() {
+    let fleet = basic_fleet();
+    let path = fixtures().join("checkpoints/basic-v1.ckpt");
+    if std::env::var_os("BLESS").is_some_and(|v| v == "1") && !path.exists() {
+        let mut job = Job::new(&fleet, Options::default());
+        let mut quanta = 0;
+        let step = job.run_slice(&mut || {
+            quanta += 1;
+            quanta == 3
+        });
+        assert!(
+            matches!(step, Step::Yielded(_)),
+            "the blob is taken mid-run"
+        );
+        std::fs::write(&path, job.encode()).expect("write the blob");
+    }
+    let blob =
+        std::fs::read(&path).expect("tests/fixtures/checkpoints/basic-v1.ckpt (BLESS=1 writes it)");
+    let resumed = Job::decode(&fleet, &blob)
+        .expect("the committed checkpoint decodes")
+        .run();
+    let fresh = Job::new(&fleet, Options::default()).run();
+    assert_eq!(resumed.cost, fresh.cost);
+    assert_eq!(resumed.lower_bound, fresh.lower_bound);
+}

@@ -154,10 +154,15 @@ pub(crate) struct Ascent {
     theta_halvings: u32,
     stalled: u32,
     sweep: Sweep,
+    sweeps: u32,
     /// The best bound so far, micros.
     pub best_bound: i64,
     /// The prices that gave it.
     pub best_prices: Vec<i128>,
+    /// The prices of sweeps 1, 2, 4, 8, …: the assignments they suggest differ, and near the
+    /// optimum, where many SIMs are indifferent, the best prices' choice is often not the best
+    /// start for the search; recovery tries them all.
+    pub snapshots: Vec<Vec<i128>>,
 }
 
 /// Step length factor halvings after which the ascent stops (2^-20 ≈ 1e-6).
@@ -174,8 +179,21 @@ impl Ascent {
             theta_halvings: 0,
             stalled: 0,
             sweep: Sweep::new(model, false),
+            sweeps: 0,
             best_bound: i64::MIN,
+            snapshots: Vec::new(),
         }
+    }
+
+    /// The price vectors recovery should start from: the best, then the snapshots, each once.
+    pub fn candidates(&self) -> Vec<Vec<i128>> {
+        let mut out = vec![self.best_prices.clone()];
+        for s in &self.snapshots {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
     }
 
     /// Share done, 0–1 (rough: the ascent often stops early).
@@ -193,6 +211,10 @@ impl Phase for Ascent {
         }
         let bound = self.sweep.bound();
         let first = self.best_bound == i64::MIN;
+        self.sweeps += 1;
+        if self.sweeps.is_power_of_two() && self.sweeps > 1 {
+            self.snapshots.push(self.prices.clone());
+        }
         if bound > self.best_bound {
             self.best_bound = bound;
             self.best_prices.clone_from(&self.prices);
@@ -252,6 +274,11 @@ impl Phase for Ascent {
         w.u64(u64::from(self.theta_halvings));
         w.u64(u64::from(self.stalled));
         w.i64(self.best_bound);
+        w.u64(u64::from(self.sweeps));
+        w.u64(self.snapshots.len() as u64);
+        for p in self.snapshots.iter().flatten() {
+            w.i128(*p);
+        }
         self.sweep.encode(w);
     }
 
@@ -282,6 +309,19 @@ impl Phase for Ascent {
                 as u32,
             stalled: r.below(3, "a stall count is out of range")? as u32,
             best_bound: r.i64()?,
+            sweeps: r.below(u64::from(u32::MAX), "a sweep count is out of range")? as u32,
+            snapshots: {
+                let n = r.below(33, "too many price snapshots")?;
+                let mut v = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    v.push(
+                        (0..pools)
+                            .map(|_| r.i128())
+                            .collect::<Result<Vec<_>, _>>()?,
+                    );
+                }
+                v
+            },
             sweep: Sweep::decode(r, model)?,
         })
     }

@@ -7,8 +7,9 @@
 //! The default method, in stages:
 //! 1. improve the current assignment by exact local search (an upper bound);
 //! 2. climb the Lagrangian dual towards it (the certified lower bound);
-//! 3. take every SIM's cheapest option at the best prices, and improve that by local search;
-//! 4. keep the cheaper of the two assignments.
+//! 3. for the best prices and the prices met on the way (sweeps 2, 4, 8, …), take every SIM's
+//!    cheapest option and improve that by local search;
+//! 4. keep the cheapest assignment found.
 
 use super::bound::{Argmin, Ascent};
 use super::checkpoint::{DecodeError, Reader, Writer};
@@ -79,9 +80,49 @@ pub enum Step {
 enum Stage {
     ImproveCurrent(Improve),
     Bound(Ascent),
-    Recover(Argmin),
-    ImproveRecovered(Improve),
+    Recover(Recovery, Argmin),
+    ImproveRecovered(Recovery, Improve),
     Done,
+}
+
+/// The price vectors to recover from, and which one is in hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Recovery {
+    candidates: Vec<Vec<i128>>,
+    current: usize,
+}
+
+impl Recovery {
+    /// Share of the job done, given the share of the candidate in hand.
+    fn done(&self, inner: f64) -> f64 {
+        0.7 + 0.3 * (self.current as f64 + inner) / self.candidates.len().max(1) as f64
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.candidates.len() as u64);
+        for p in self.candidates.iter().flatten() {
+            w.i128(*p);
+        }
+        w.u64(self.current as u64);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let n = r.below(64, "too many recovery candidates")? as usize;
+        let pools = model.pool_terms.len();
+        let mut candidates = Vec::with_capacity(n);
+        for _ in 0..n {
+            candidates.push(
+                (0..pools)
+                    .map(|_| r.i128())
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        let current = r.below(n as u64, "a recovery index is out of range")? as usize;
+        Ok(Recovery {
+            candidates,
+            current,
+        })
+    }
 }
 
 /// An optimization in progress.
@@ -155,11 +196,10 @@ impl Job {
                 "bounding",
                 0.2 + 0.5 * s.done_fraction(m, self.options.dual_iterations),
             ),
-            Stage::Recover(_) => ("recovering plans from prices", 0.7),
-            Stage::ImproveRecovered(s) => (
-                "improving recovered plans",
-                0.75 + 0.25 * s.done_fraction(m),
-            ),
+            Stage::Recover(r, _) => ("recovering plans from prices", r.done(0.0)),
+            Stage::ImproveRecovered(r, s) => {
+                ("recovering plans from prices", r.done(s.done_fraction(m)))
+            }
             Stage::Done => ("done", 1.0),
         };
         let best = self.best.cost(m);
@@ -183,8 +223,8 @@ impl Job {
         let finished = match &mut self.stage {
             Stage::ImproveCurrent(s) => s.quantum(m),
             Stage::Bound(s) => s.quantum(m),
-            Stage::Recover(s) => s.quantum(m),
-            Stage::ImproveRecovered(s) => s.quantum(m),
+            Stage::Recover(_, s) => s.quantum(m),
+            Stage::ImproveRecovered(_, s) => s.quantum(m),
             Stage::Done => true,
         };
         if !finished {
@@ -203,14 +243,23 @@ impl Job {
             }
             Stage::Bound(s) => {
                 self.bound = Some(s.best_bound);
-                Stage::Recover(Argmin::new(&self.model, s.best_prices))
+                let recovery = Recovery {
+                    candidates: s.candidates(),
+                    current: 0,
+                };
+                let argmin = Argmin::new(&self.model, recovery.candidates[0].clone());
+                Stage::Recover(recovery, argmin)
             }
-            Stage::Recover(s) => {
-                Stage::ImproveRecovered(Improve::new(s.into_assignment(&self.model)))
+            Stage::Recover(r, s) => {
+                Stage::ImproveRecovered(r, Improve::new(s.into_assignment(&self.model)))
             }
-            Stage::ImproveRecovered(s) => {
+            Stage::ImproveRecovered(mut r, s) => {
                 self.keep_if_better(s.assignment());
-                Stage::Done
+                r.current += 1;
+                match r.candidates.get(r.current).cloned() {
+                    Some(prices) => Stage::Recover(r, Argmin::new(&self.model, prices)),
+                    None => Stage::Done,
+                }
             }
             Stage::Done => Stage::Done,
         };
@@ -234,12 +283,14 @@ impl Job {
                 w.u64(1);
                 s.encode(&mut w);
             }
-            Stage::Recover(s) => {
+            Stage::Recover(r, s) => {
                 w.u64(2);
+                r.encode(&mut w);
                 s.encode(&mut w);
             }
-            Stage::ImproveRecovered(s) => {
+            Stage::ImproveRecovered(r, s) => {
                 w.u64(3);
+                r.encode(&mut w);
                 s.encode(&mut w);
             }
             Stage::Done => w.u64(4),
@@ -271,8 +322,14 @@ impl Job {
         let stage = match r.below(5, "an unknown stage")? {
             0 => Stage::ImproveCurrent(Improve::decode(&mut r, &model)?),
             1 => Stage::Bound(Ascent::decode(&mut r, &model)?),
-            2 => Stage::Recover(Argmin::decode(&mut r, &model)?),
-            3 => Stage::ImproveRecovered(Improve::decode(&mut r, &model)?),
+            2 => Stage::Recover(
+                Recovery::decode(&mut r, &model)?,
+                Argmin::decode(&mut r, &model)?,
+            ),
+            3 => Stage::ImproveRecovered(
+                Recovery::decode(&mut r, &model)?,
+                Improve::decode(&mut r, &model)?,
+            ),
             _ => Stage::Done,
         };
         r.finish()?;

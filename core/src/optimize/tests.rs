@@ -209,7 +209,7 @@ fn synthetic_fleet(sims: u64, seed: u64) -> Fleet {
 
 #[test]
 fn sliced_and_resumed_runs_equal_an_uninterrupted_run() {
-    let f = synthetic_fleet(5_000, 11);
+    let f = synthetic_fleet(3_000, 11);
     let options = Options {
         dual_iterations: 40,
     };

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use simopt_core::optimize::{Job, Optimized, Options, Progress, Step};
+use simopt_core::optimize::{Job, Method, Optimized, Options, Progress, Step};
 use simopt_core::report::json::{self, OptimizationSummary};
 use simopt_core::{cost, input, Warned};
 
@@ -15,14 +15,17 @@ use crate::{summary, CliError};
 /// Which method to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OptimizerName {
-    /// Lagrangian bound and exact local search: near-optimal, with a certified gap.
+    /// Classic, then a Lagrangian bound and exact local search: near-optimal, with a certified gap.
     Default,
+    /// The old system's method (rate-plan sequences × 4 strategies), for comparison; no bound.
+    Classic,
 }
 
 impl OptimizerName {
-    fn as_str(self) -> &'static str {
+    fn method(self) -> Method {
         match self {
-            OptimizerName::Default => "default",
+            OptimizerName::Default => Method::Default,
+            OptimizerName::Classic => Method::Classic,
         }
     }
 }
@@ -66,7 +69,11 @@ pub fn optimize(
     let deadline = args
         .time_limit_ms
         .map(|ms| started + Duration::from_millis(ms));
-    let mut job = Job::new(&fleet, Options::default());
+    let options = Options {
+        method: args.optimizer.method(),
+        ..Options::default()
+    };
+    let mut job = Job::new(&fleet, options);
     let show_progress = show_progress && !args.quiet;
     let (result, complete) = loop {
         let slice_end = Instant::now() + SLICE;
@@ -119,7 +126,7 @@ fn summary_of(
     complete: bool,
 ) -> OptimizationSummary {
     OptimizationSummary {
-        optimizer: optimizer.as_str(),
+        optimizer: optimizer.method().as_str(),
         optimized_cost: result.cost,
         lower_bound: result.lower_bound,
         gap: result.gap(),

@@ -267,6 +267,10 @@ pub fn write_optimize(
             money(bound, d),
             gap * 100.0
         )?,
+        _ if o.optimizer == "classic" => writeln!(
+            out,
+            "Lower bound:     not computed (the classic method gives none; use --optimizer default)"
+        )?,
         _ => writeln!(
             out,
             "Lower bound:     not computed (the time limit stopped the run first)"

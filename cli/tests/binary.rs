@@ -159,6 +159,43 @@ fn optimize_writes_the_contract_and_a_time_limit_stops_early() {
 }
 
 #[test]
+fn the_classic_method_runs_and_is_never_better_than_default() {
+    let (sims, plans) = (fixture("sims.csv"), fixture("plans.csv"));
+    let run = |method: &str| {
+        let mut args = vec![
+            "optimize",
+            "--sims",
+            &sims,
+            "--plans",
+            &plans,
+            "--json",
+            "-",
+            "-q",
+            "--optimizer",
+            method,
+        ];
+        args.extend(FLAGS);
+        let (code, stdout, stderr) = simopt(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let cost = stdout
+            .lines()
+            .find(|l| l.contains("\"optimized_cost\""))
+            .and_then(|l| l.split('"').nth(3))
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("optimized_cost");
+        (cost, stdout)
+    };
+    let (classic, document) = run("classic");
+    assert!(
+        document.contains("\"optimizer\": \"classic\"")
+            && document.contains("\"lower_bound\": null"),
+        "{document}"
+    );
+    let (default, _) = run("default");
+    assert!(default <= classic, "default {default} > classic {classic}");
+}
+
+#[test]
 fn optimize_rejects_an_unknown_method() {
     let (sims, plans) = (fixture("sims.csv"), fixture("plans.csv"));
     let (code, _, stderr) = simopt(&[

@@ -5,7 +5,9 @@
 //! result to an uninterrupted run. No clock inside: the budget is the caller's.
 //!
 //! The default method, in stages:
-//! 1. improve the current assignment by exact local search (an upper bound);
+//! 0. run the classic method (so the result is never worse than it), and start from the cheaper
+//!    of its result and the current assignment;
+//! 1. improve that by exact local search (an upper bound);
 //! 2. climb the Lagrangian dual towards it (the certified lower bound);
 //! 3. for the best prices and the prices met on the way (sweeps 2, 4, 8, …), take every SIM's
 //!    cheapest option and improve that by local search;
@@ -13,6 +15,7 @@
 
 use super::bound::{Argmin, Ascent};
 use super::checkpoint::{DecodeError, Reader, Writer};
+use super::classic::Classic;
 use super::model::{Assignment, Model};
 use super::phase::Phase;
 use super::search::{decode_assignment, encode_assignment, Improve};
@@ -20,9 +23,32 @@ use super::Optimized;
 use crate::fleet::Fleet;
 use crate::money::Money;
 
+/// Which method a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// Classic, then the Lagrangian bound and exact local search: near-optimal, with a
+    /// certified gap.
+    #[default]
+    Default,
+    /// The old system's method (rate-plan sequences × 4 strategies), for comparison; no bound.
+    Classic,
+}
+
+impl Method {
+    /// The name used on the command line and in documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Default => "default",
+            Method::Classic => "classic",
+        }
+    }
+}
+
 /// How to optimize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
+    /// The method.
+    pub method: Method,
     /// Dual ascent iterations at most (each is one pass over the SIMs).
     pub dual_iterations: u32,
 }
@@ -30,6 +56,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            method: Method::Default,
             dual_iterations: 200,
         }
     }
@@ -76,8 +103,9 @@ pub enum Step {
     Finished(Optimized),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Stage {
+    Classic(Classic),
     ImproveCurrent(Improve),
     Bound(Ascent),
     Recover(Recovery, Argmin),
@@ -147,7 +175,7 @@ impl Job {
             fingerprint: model.fingerprint(),
             options,
             current_cost,
-            stage: Stage::ImproveCurrent(Improve::new(current.clone())),
+            stage: Stage::Classic(Classic::new(&model)),
             best: current,
             bound: None,
             model,
@@ -158,11 +186,11 @@ impl Job {
     /// says stop, or the job is done.
     pub fn run_slice(&mut self, should_yield: &mut dyn FnMut() -> bool) -> Step {
         loop {
-            if self.stage == Stage::Done {
+            if matches!(self.stage, Stage::Done) {
                 return Step::Finished(self.result());
             }
             self.quantum();
-            if self.stage != Stage::Done && should_yield() {
+            if !matches!(self.stage, Stage::Done) && should_yield() {
                 return Step::Yielded(self.progress());
             }
         }
@@ -191,7 +219,15 @@ impl Job {
     pub fn progress(&self) -> Progress {
         let m = &self.model;
         let (phase, done) = match &self.stage {
-            Stage::ImproveCurrent(s) => ("improving the current plans", 0.2 * s.done_fraction(m)),
+            Stage::Classic(s) => {
+                let (done, total) = s.progress();
+                let share = done as f64 / total.max(1) as f64;
+                match self.options.method {
+                    Method::Classic => ("classic: plan sequences", share),
+                    Method::Default => ("classic start", 0.1 * share),
+                }
+            }
+            Stage::ImproveCurrent(s) => ("improving plans", 0.1 + 0.1 * s.done_fraction(m)),
             Stage::Bound(s) => (
                 "bounding",
                 0.2 + 0.5 * s.done_fraction(m, self.options.dual_iterations),
@@ -221,6 +257,7 @@ impl Job {
     fn quantum(&mut self) {
         let m = &self.model;
         let finished = match &mut self.stage {
+            Stage::Classic(s) => s.quantum(m),
             Stage::ImproveCurrent(s) => s.quantum(m),
             Stage::Bound(s) => s.quantum(m),
             Stage::Recover(_, s) => s.quantum(m),
@@ -232,6 +269,15 @@ impl Job {
         }
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         self.stage = match stage {
+            Stage::Classic(s) => {
+                if let Some(found) = s.into_best(&self.model) {
+                    self.keep_if_better(&found);
+                }
+                match self.options.method {
+                    Method::Classic => Stage::Done,
+                    Method::Default => Stage::ImproveCurrent(Improve::new(self.best.clone())),
+                }
+            }
             Stage::ImproveCurrent(s) => {
                 self.keep_if_better(s.assignment());
                 let target = self.best.cost(&self.model);
@@ -269,12 +315,20 @@ impl Job {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         w.u64(self.fingerprint);
+        w.u64(match self.options.method {
+            Method::Default => 0,
+            Method::Classic => 1,
+        });
         w.u64(u64::from(self.options.dual_iterations));
         w.i64(self.current_cost);
         w.bool(self.bound.is_some());
         w.i64(self.bound.unwrap_or(0));
         encode_assignment(&self.best, &mut w);
         match &self.stage {
+            Stage::Classic(s) => {
+                w.u64(5);
+                s.encode(&mut w);
+            }
             Stage::ImproveCurrent(s) => {
                 w.u64(0);
                 s.encode(&mut w);
@@ -311,7 +365,12 @@ impl Job {
                 "the checkpoint belongs to another input",
             ));
         }
+        let method = match r.below(2, "an unknown method")? {
+            0 => Method::Default,
+            _ => Method::Classic,
+        };
         let options = Options {
+            method,
             dual_iterations: r.below(u64::from(u32::MAX), "an iteration limit is out of range")?
                 as u32,
         };
@@ -319,7 +378,8 @@ impl Job {
         let has_bound = r.bool()?;
         let bound = r.i64()?;
         let best = decode_assignment(&mut r, &model)?;
-        let stage = match r.below(5, "an unknown stage")? {
+        let stage = match r.below(6, "an unknown stage")? {
+            5 => Stage::Classic(Classic::decode(&mut r, &model)?),
             0 => Stage::ImproveCurrent(Improve::decode(&mut r, &model)?),
             1 => Stage::Bound(Ascent::decode(&mut r, &model)?),
             2 => Stage::Recover(

@@ -6,11 +6,14 @@
 //! * inside: the Lagrangian lower bound (`bound`), exact local search (`search`), each a
 //!   resumable `phase`.
 //!
-//! Work in progress (issue 3): the classic method, constraints (locks, minimum saving, maximum
-//! changes) and the command line come next.
+//! * the classic method (the old system's, for comparison; also the default method's start, so
+//!   the default is never worse than it).
+//!
+//! Work in progress (issue 3): constraints (locks, minimum saving, maximum changes) come next.
 
 mod bound;
 pub mod checkpoint;
+mod classic;
 pub mod job;
 pub mod model;
 mod phase;
@@ -21,7 +24,7 @@ mod tests;
 use crate::fleet::{Fleet, PlanId};
 use crate::money::Money;
 
-pub use job::{Job, Options, Progress, Step};
+pub use job::{Job, Method, Options, Progress, Step};
 pub use model::{Assignment, Model};
 
 /// The result of an optimization.

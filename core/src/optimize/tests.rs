@@ -62,6 +62,31 @@ fn contiguous_usage_ranges_are_not_enough() {
 }
 
 #[test]
+fn the_default_method_is_never_worse_than_classic() {
+    // Two SIMs on P0 (160 and 20 MB): only moving both to P1 together pays ($8 instead of
+    // $48); each single move costs more, and swaps do not apply (both on one plan). Classic
+    // finds it; the default starts from classic's result.
+    let f = fleet(
+        "P0,4,70,1,1,true,,0\nP1,4,100,1,1,true,,0\nP2,5,70,1,1,false,,0\n",
+        "1,,P0,160,0\n2,,P0,20,0\n",
+        None,
+    );
+    let classic = Job::new(
+        &f,
+        Options {
+            method: Method::Classic,
+            ..Options::default()
+        },
+    )
+    .run();
+    assert_eq!(classic.cost, Money::parse("8").unwrap_or_default());
+    assert_eq!(classic.lower_bound, None, "classic computes no bound");
+    let default = optimize(&f);
+    assert_eq!(default.cost, classic.cost);
+    assert!(default.lower_bound.is_some());
+}
+
+#[test]
 fn separable_fleets_are_solved_exactly_with_a_tight_bound() {
     // No pools: each SIM takes its cheapest plan; the bound equals the optimum.
     let f = fleet(
@@ -139,6 +164,8 @@ proptest! {
         prop_assert!(bound <= optimum, "bound {bound} > optimum {optimum}");
         prop_assert!(result.cost.micros() >= optimum);
         prop_assert!(result.cost <= result.current_cost);
+        let classic = Job::new(&f, Options { method: Method::Classic, ..Options::default() }).run();
+        prop_assert!(result.cost <= classic.cost, "default {} is worse than classic {}", result.cost, classic.cost);
         prop_assert_eq!(cost::bill(&f, &result.plans).total(), result.cost, "the engine's bill of the result");
         for (i, plan) in result.plans.iter().enumerate() {
             let sim = &f.sims[i];
@@ -212,6 +239,7 @@ fn sliced_and_resumed_runs_equal_an_uninterrupted_run() {
     let f = synthetic_fleet(3_000, 11);
     let options = Options {
         dual_iterations: 40,
+        ..Options::default()
     };
     let straight = Job::new(&f, options).run();
     for seed in [1u64, 2, 3] {

@@ -11,6 +11,7 @@
 //! [`run`] is the whole program, so tests drive it in-process.
 
 mod account;
+mod bench;
 mod commands;
 mod input;
 mod optimize;
@@ -78,6 +79,8 @@ enum Command {
     Optimize(optimize::OptimizeArgs),
     /// Generate a realistic synthetic fleet (plans.csv, sims.csv, eligibility.csv).
     Gen(commands::GenArgs),
+    /// Benchmark the methods on generated fleets: bill, bound, gap, time, memory, checkpoint.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the program with `args` (the first is the program name), writing to `stdout` and
@@ -118,6 +121,7 @@ pub fn run_on_terminal(
         Command::Cost(args) => commands::cost(&args, stdout, stderr),
         Command::Optimize(args) => optimize::optimize(&args, stdout, stderr, stderr_is_terminal),
         Command::Gen(args) => commands::gen(&args, stdout),
+        Command::Bench(args) => bench::bench(&args, stdout),
     };
     match result {
         Ok(()) => Exit::Ok as i32,

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use crate::cost::LineRules;
 use crate::fleet::{CommPlanId, Fleet, Overage, PlanId, Pooling};
-use crate::money::Bytes;
 
 /// "Not in a shared pool".
 pub(crate) const NO_POOL: u32 = u32::MAX;
@@ -50,6 +49,61 @@ pub(crate) struct SimTerms {
     pub current: u32,
 }
 
+/// A price per unit (an SMS, an overage block), with whether every multiple of it is already a
+/// whole minor unit, so lines can skip the rounding division on the hot path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UnitPrice {
+    micros: i64,
+    whole: bool,
+}
+
+impl UnitPrice {
+    fn new(price: crate::money::Money, rules: &LineRules) -> Self {
+        let unit = 10i64.pow(crate::money::MONEY_DECIMALS - rules.decimals);
+        UnitPrice {
+            micros: price.micros(),
+            whole: price.micros() % unit == 0,
+        }
+    }
+
+    /// `count × price`, rounded to the minor unit exactly as [`LineRules`] rounds a line.
+    fn line(self, count: u64, decimals: u32) -> i64 {
+        if self.whole {
+            self.micros * count as i64
+        } else {
+            crate::money::Money::from_micros(self.micros)
+                .mul_ratio_round(count as i64, 1, decimals)
+                .micros()
+        }
+    }
+}
+
+/// Overage terms ready for the hot path: `None` when no overage is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OverageTerms {
+    rate: UnitPrice,
+    block: u64,
+}
+
+impl OverageTerms {
+    fn new(terms: Option<Overage>, rules: &LineRules) -> Option<Self> {
+        let t = terms.filter(|_| rules.bills_overage)?;
+        Some(OverageTerms {
+            rate: UnitPrice::new(t.rate, rules),
+            block: t.block.0,
+        })
+    }
+
+    /// The overage line of `usage` against `allowance`.
+    fn charge(self, usage: u64, allowance: u64, decimals: u32) -> i64 {
+        if usage <= allowance {
+            return 0;
+        }
+        self.rate
+            .line((usage - allowance).div_ceil(self.block), decimals)
+    }
+}
+
 /// The whole optimization problem.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -57,6 +111,9 @@ pub struct Model {
     pub(crate) plan_overage: Vec<Option<Overage>>,
     pub(crate) plan_sms_rate: Vec<crate::money::Money>,
     pub(crate) pool_terms: Vec<Option<Overage>>,
+    plan_overage_fast: Vec<Option<OverageTerms>>,
+    plan_sms_fast: Vec<UnitPrice>,
+    pool_fast: Vec<Option<OverageTerms>>,
     pub(crate) options: Vec<OptionTerms>,
     pub(crate) classes: Vec<Class>,
     pub(crate) sims: Vec<SimTerms>,
@@ -114,6 +171,21 @@ impl Model {
             });
         }
         Model {
+            plan_overage_fast: fleet
+                .plans
+                .iter()
+                .map(|p| OverageTerms::new(p.overage, &rules))
+                .collect(),
+            plan_sms_fast: fleet
+                .plans
+                .iter()
+                .map(|p| UnitPrice::new(p.sms_rate, &rules))
+                .collect(),
+            pool_fast: fleet
+                .pools
+                .iter()
+                .map(|p| OverageTerms::new(p.overage, &rules))
+                .collect(),
             rules,
             plan_overage: fleet.plans.iter().map(|p| p.overage).collect(),
             plan_sms_rate: fleet.plans.iter().map(|p| p.sms_rate).collect(),
@@ -136,35 +208,31 @@ impl Model {
     }
 
     /// SIM `i`'s fixed cost on option `o` (micros): base, SMS and, off pools, its own overage.
+    /// The same lines as [`LineRules`] computes (the tests compare them with the bill).
+    #[inline]
     pub(crate) fn fixed(&self, i: usize, o: &OptionTerms) -> i64 {
         let sim = &self.sims[i];
         let plan = o.plan.0 as usize;
-        let sms = self.plan_sms_rate[plan]
-            .mul_ratio_round(sim.sms as i64, 1, self.rules.decimals)
-            .micros();
-        let own_overage = if o.pool == NO_POOL {
-            self.rules
-                .overage(
-                    self.plan_overage[plan],
-                    Bytes(sim.usage),
-                    Bytes(o.allowance),
-                )
-                .micros()
-        } else {
-            0
-        };
-        o.base + sms + own_overage
+        let decimals = self.rules.decimals;
+        let mut cost = o.base;
+        if sim.sms > 0 {
+            cost += self.plan_sms_fast[plan].line(sim.sms, decimals);
+        }
+        if o.pool == NO_POOL {
+            if let Some(terms) = self.plan_overage_fast[plan] {
+                cost += terms.charge(sim.usage, o.allowance, decimals);
+            }
+        }
+        cost
     }
 
     /// A pool's overage line (micros) for its usage and allowance totals.
+    #[inline]
     pub(crate) fn pool_charge(&self, pool: u32, usage: u64, allowance: u64) -> i64 {
-        self.rules
-            .overage(
-                self.pool_terms[pool as usize],
-                Bytes(usage),
-                Bytes(allowance),
-            )
-            .micros()
+        match self.pool_fast[pool as usize] {
+            Some(terms) => terms.charge(usage, allowance, self.rules.decimals),
+            None => 0,
+        }
     }
 
     /// A 64-bit FNV-1a digest of everything the optimizer reads: a checkpoint records it, so it

@@ -353,6 +353,51 @@ impl Assignment {
         delta
     }
 
+    /// SIM `i`'s cheapest move: the option whose [`Assignment::delta`] is lowest (the first such,
+    /// strictly below zero), or `None` when no move lowers the bill. The same choice as trying
+    /// every option with `delta`, with the SIM's own and its pool's side computed once.
+    pub(crate) fn best_move(&self, model: &Model, i: usize) -> Option<(i64, u32)> {
+        let from = self.choice[i];
+        let options = model.options_of(i);
+        let a = options[from as usize];
+        let usage = model.sims[i].usage;
+        // Leaving option a: its fixed cost, and its pool without the SIM.
+        let mut leave = -model.fixed(i, &a);
+        let (pa_u, pa_al) = if a.pool != NO_POOL {
+            let p = a.pool as usize;
+            let (u, al) = (self.pool_usage[p], self.pool_allowance[p]);
+            let before = model.pool_charge(a.pool, u, al);
+            leave += model.pool_charge(a.pool, u - usage, al - a.allowance) - before;
+            (u, al)
+        } else {
+            (0, 0)
+        };
+        let mut best: Option<(i64, u32)> = None;
+        for (to, b) in options.iter().enumerate() {
+            let to = to as u32;
+            if to == from {
+                continue;
+            }
+            let d = if b.pool != NO_POOL && b.pool == a.pool {
+                // Same pool: only the allowance changes.
+                model.fixed(i, b) - model.fixed(i, &a)
+                    + model.pool_charge(a.pool, pa_u, pa_al - a.allowance + b.allowance)
+                    - model.pool_charge(a.pool, pa_u, pa_al)
+            } else if b.pool != NO_POOL {
+                let p = b.pool as usize;
+                let (u, al) = (self.pool_usage[p], self.pool_allowance[p]);
+                leave + model.fixed(i, b) + model.pool_charge(b.pool, u + usage, al + b.allowance)
+                    - model.pool_charge(b.pool, u, al)
+            } else {
+                leave + model.fixed(i, b)
+            };
+            if d < best.map_or(0, |(bd, _)| bd) {
+                best = Some((d, to));
+            }
+        }
+        best
+    }
+
     /// Moves SIM `i` to option `to`.
     pub(crate) fn apply(&mut self, model: &Model, i: usize, to: u32) {
         let from = self.choice[i];

@@ -72,16 +72,8 @@ impl Phase for Descent {
         let a = &mut self.assignment;
         let end = (self.next + QUANTUM_SIMS).min(n);
         for i in self.next..end {
-            let options = model.options_of(i).len() as u32;
-            let mut best = (0i64, a.choice[i]);
-            for to in 0..options {
-                let d = a.delta(model, i, to);
-                if d < best.0 {
-                    best = (d, to);
-                }
-            }
-            if best.0 < 0 {
-                a.apply(model, i, best.1);
+            if let Some((_, to)) = a.best_move(model, i) {
+                a.apply(model, i, to);
                 self.moves += 1;
                 self.moved_this_pass = true;
             }

@@ -200,6 +200,15 @@ proptest! {
                 let to = *m % model.options_of(i).len() as u32;
                 let before = cost::bill(&f, &a.plans(&model)).total().micros();
                 let d = a.delta(&model, i, to);
+                // best_move agrees with trying every option with delta.
+                let mut by_delta: Option<(i64, u32)> = None;
+                for o in 0..model.options_of(i).len() as u32 {
+                    let od = a.delta(&model, i, o);
+                    if od < by_delta.map_or(0, |(bd, _)| bd) {
+                        by_delta = Some((od, o));
+                    }
+                }
+                prop_assert_eq!(a.best_move(&model, i), by_delta);
                 a.apply(&model, i, to);
                 let after = cost::bill(&f, &a.plans(&model)).total().micros();
                 prop_assert_eq!(after - before, d);

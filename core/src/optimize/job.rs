@@ -275,7 +275,9 @@ impl Job {
                 }
                 match self.options.method {
                     Method::Classic => Stage::Done,
-                    Method::Default => Stage::ImproveCurrent(Improve::new(self.best.clone())),
+                    Method::Default => {
+                        Stage::ImproveCurrent(Improve::new(&self.model, self.best.clone()))
+                    }
                 }
             }
             Stage::ImproveCurrent(s) => {
@@ -296,9 +298,10 @@ impl Job {
                 let argmin = Argmin::new(&self.model, recovery.candidates[0].clone());
                 Stage::Recover(recovery, argmin)
             }
-            Stage::Recover(r, s) => {
-                Stage::ImproveRecovered(r, Improve::new(s.into_assignment(&self.model)))
-            }
+            Stage::Recover(r, s) => Stage::ImproveRecovered(
+                r,
+                Improve::new(&self.model, s.into_assignment(&self.model)),
+            ),
             Stage::ImproveRecovered(mut r, s) => {
                 self.keep_if_better(s.assignment());
                 r.current += 1;

@@ -36,7 +36,12 @@ pub(crate) fn decode_assignment(
 
 /// Single moves: each SIM to its best option while that lowers the bill, pass after pass, until
 /// a pass changes nothing or `max_passes` passes ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A SIM is re-examined only when a pool among its options changed since it was last examined:
+/// otherwise it still has no improving move (it had none, or it just made its best one, after
+/// which none is left). Skipping it changes nothing, so this bookkeeping is not part of the
+/// checkpoint: a decoded descent examines every SIM once more and reaches the same result.
+#[derive(Debug, Clone)]
 pub(crate) struct Descent {
     pub assignment: Assignment,
     max_passes: u32,
@@ -45,10 +50,92 @@ pub(crate) struct Descent {
     moved_this_pass: bool,
     /// Moves made in total.
     pub moves: u64,
+    skip: Staleness,
+}
+
+impl PartialEq for Descent {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.assignment,
+            self.max_passes,
+            self.pass,
+            self.next,
+            self.moved_this_pass,
+            self.moves,
+        ) == (
+            &other.assignment,
+            other.max_passes,
+            other.pass,
+            other.next,
+            other.moved_this_pass,
+            other.moves,
+        )
+    }
+}
+
+impl Eq for Descent {}
+
+/// When each SIM was last examined and each pool last changed, on one clock.
+#[derive(Debug, Clone)]
+struct Staleness {
+    clock: u32,
+    examined_at: Vec<u32>,
+    pool_changed_at: Vec<u32>,
+    class_pools: Vec<Vec<u32>>,
+}
+
+impl Staleness {
+    fn new(model: &Model) -> Self {
+        let class_pools = model
+            .classes
+            .iter()
+            .map(|c| {
+                let mut pools: Vec<u32> = model.options
+                    [c.first as usize..(c.first + c.len) as usize]
+                    .iter()
+                    .map(|o| o.pool)
+                    .filter(|p| *p != NO_POOL)
+                    .collect();
+                pools.sort_unstable();
+                pools.dedup();
+                pools
+            })
+            .collect();
+        Staleness {
+            clock: 1,
+            examined_at: vec![0; model.sims.len()],
+            pool_changed_at: vec![0; model.pool_terms.len()],
+            class_pools,
+        }
+    }
+
+    /// Whether SIM `i` may have an improving move.
+    fn may_move(&self, model: &Model, i: usize) -> bool {
+        let seen = self.examined_at[i];
+        seen == 0
+            || self.class_pools[model.sims[i].class as usize]
+                .iter()
+                .any(|p| self.pool_changed_at[*p as usize] > seen)
+    }
+
+    /// Records that SIM `i` moved between options `from` and `to`, then that it was examined.
+    fn record(&mut self, model: &Model, i: usize, moved: Option<(u32, u32)>) {
+        if let Some((from, to)) = moved {
+            self.clock += 1;
+            let options = model.options_of(i);
+            for o in [from, to] {
+                let pool = options[o as usize].pool;
+                if pool != NO_POOL {
+                    self.pool_changed_at[pool as usize] = self.clock;
+                }
+            }
+        }
+        self.examined_at[i] = self.clock;
+    }
 }
 
 impl Descent {
-    pub fn new(assignment: Assignment, max_passes: u32) -> Self {
+    pub fn new(model: &Model, assignment: Assignment, max_passes: u32) -> Self {
         Descent {
             assignment,
             max_passes,
@@ -56,6 +143,7 @@ impl Descent {
             next: 0,
             moved_this_pass: false,
             moves: 0,
+            skip: Staleness::new(model),
         }
     }
 
@@ -72,11 +160,17 @@ impl Phase for Descent {
         let a = &mut self.assignment;
         let end = (self.next + QUANTUM_SIMS).min(n);
         for i in self.next..end {
-            if let Some((_, to)) = a.best_move(model, i) {
+            if !self.skip.may_move(model, i) {
+                continue;
+            }
+            let from = a.choice[i];
+            let moved = a.best_move(model, i).map(|(_, to)| {
                 a.apply(model, i, to);
                 self.moves += 1;
                 self.moved_this_pass = true;
-            }
+                (from, to)
+            });
+            self.skip.record(model, i, moved);
         }
         self.next = end;
         if self.next < n {
@@ -106,6 +200,7 @@ impl Phase for Descent {
             next: r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize,
             moved_this_pass: r.bool()?,
             moves: r.u64()?,
+            skip: Staleness::new(model),
         })
     }
 }
@@ -217,10 +312,10 @@ const MAX_PASSES: u32 = 20;
 const SWAP_WINDOW: u32 = 8;
 
 impl Improve {
-    pub fn new(assignment: Assignment) -> Self {
+    pub fn new(model: &Model, assignment: Assignment) -> Self {
         Improve::Descending {
             round: 0,
-            descent: Descent::new(assignment, MAX_PASSES),
+            descent: Descent::new(model, assignment, MAX_PASSES),
         }
     }
 
@@ -271,7 +366,7 @@ impl Phase for Improve {
                 if swaps.swaps > 0 && *round + 1 < MAX_ROUNDS {
                     Improve::Descending {
                         round: *round + 1,
-                        descent: Descent::new(swaps.assignment.clone(), MAX_PASSES),
+                        descent: Descent::new(model, swaps.assignment.clone(), MAX_PASSES),
                     }
                 } else {
                     Improve::Done(swaps.assignment.clone())

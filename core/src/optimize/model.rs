@@ -321,7 +321,9 @@ impl Assignment {
                 .sum::<i64>()
     }
 
-    /// How the bill changes (micros) if SIM `i` moves to option `to`.
+    /// How the bill changes (micros) if SIM `i` moves to option `to`: the plain definition, the
+    /// reference the tests hold [`Assignment::best_move`] and [`Assignment::swap_delta`] to.
+    #[cfg(test)]
     pub(crate) fn delta(&self, model: &Model, i: usize, to: u32) -> i64 {
         let from = self.choice[i];
         if from == to {
@@ -396,6 +398,34 @@ impl Assignment {
             }
         }
         best
+    }
+
+    /// How the bill changes if SIMs `i` and `j` — of the same class — exchange options. Their
+    /// options are the same (plans, allowances), so each pool keeps its allowance and only the
+    /// usage moves: no need to apply anything.
+    pub(crate) fn swap_delta(&self, model: &Model, i: usize, j: usize) -> i64 {
+        debug_assert_eq!(model.sims[i].class, model.sims[j].class);
+        let (oi, oj) = (self.choice[i], self.choice[j]);
+        if oi == oj {
+            return 0;
+        }
+        let options = model.options_of(i);
+        let (a, b) = (options[oi as usize], options[oj as usize]);
+        let mut d =
+            model.fixed(i, &b) - model.fixed(i, &a) + model.fixed(j, &a) - model.fixed(j, &b);
+        if a.pool == b.pool {
+            return d; // one pool: its usage and allowance stay the same
+        }
+        let (ui, uj) = (model.sims[i].usage, model.sims[j].usage);
+        for (pool, gives, takes) in [(a.pool, ui, uj), (b.pool, uj, ui)] {
+            if pool != NO_POOL {
+                let p = pool as usize;
+                let (u, al) = (self.pool_usage[p], self.pool_allowance[p]);
+                d +=
+                    model.pool_charge(pool, u - gives + takes, al) - model.pool_charge(pool, u, al);
+            }
+        }
+        d
     }
 
     /// Moves SIM `i` to option `to`.

@@ -262,14 +262,10 @@ impl Phase for Swaps {
                 if options[oi as usize].pool == NO_POOL && options[oj as usize].pool == NO_POOL {
                     continue; // separable: single moves already handle these
                 }
-                let d1 = a.delta(model, i, oj);
-                a.apply(model, i, oj);
-                let d2 = a.delta(model, j, oi);
-                if d1 + d2 < 0 {
+                if a.swap_delta(model, i, j) < 0 {
+                    a.apply(model, i, oj);
                     a.apply(model, j, oi);
                     self.swaps += 1;
-                } else {
-                    a.apply(model, i, oi);
                 }
             }
         }

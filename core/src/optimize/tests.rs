@@ -209,6 +209,16 @@ proptest! {
                     }
                 }
                 prop_assert_eq!(a.best_move(&model, i), by_delta);
+                // swap_delta agrees with applying the swap, for every same-class partner.
+                for j in 0..model.sims.len() {
+                    if j != i && model.sims[j].class == model.sims[i].class {
+                        let mut swapped = a.clone();
+                        let (oi, oj) = (a.choice[i], a.choice[j]);
+                        swapped.apply(&model, i, oj);
+                        swapped.apply(&model, j, oi);
+                        prop_assert_eq!(a.swap_delta(&model, i, j), swapped.cost(&model) - a.cost(&model));
+                    }
+                }
                 a.apply(&model, i, to);
                 let after = cost::bill(&f, &a.plans(&model)).total().micros();
                 prop_assert_eq!(after - before, d);

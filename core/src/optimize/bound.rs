@@ -185,12 +185,26 @@ impl Ascent {
         }
     }
 
-    /// The price vectors recovery should start from: the best, then the snapshots, each once.
-    pub fn candidates(&self) -> Vec<Vec<i128>> {
+    /// The price vectors recovery should start from, each once: the best, the snapshots, and
+    /// `kicks` copies of the best with every pool's price moved by up to ±10 % (seeded, so the
+    /// same on every run and platform).
+    pub fn candidates(&self, model: &Model, kicks: u32, seed: u64) -> Vec<Vec<i128>> {
         let mut out = vec![self.best_prices.clone()];
-        for s in &self.snapshots {
-            if !out.contains(s) {
-                out.push(s.clone());
+        let max = max_prices(model);
+        let mut rng = crate::random::SplitMix64::new(seed);
+        let kicked = (0..kicks).map(|_| {
+            self.best_prices
+                .iter()
+                .zip(&max)
+                .map(|(p, m)| {
+                    let per_mille = rng.below(201) as i128 - 100; // −100 … +100 ‰
+                    (p + p * per_mille / 1000).clamp(0, *m)
+                })
+                .collect::<Vec<i128>>()
+        });
+        for s in self.snapshots.iter().cloned().chain(kicked) {
+            if !out.contains(&s) {
+                out.push(s);
             }
         }
         out

@@ -9,8 +9,9 @@
 //!    of its result and the current assignment;
 //! 1. improve that by exact local search (an upper bound);
 //! 2. climb the Lagrangian dual towards it (the certified lower bound);
-//! 3. for the best prices and the prices met on the way (sweeps 2, 4, 8, …), take every SIM's
-//!    cheapest option and improve that by local search;
+//! 3. for the best prices, the prices met on the way (sweeps 2, 4, 8, …) and a few random
+//!    perturbations of the best ("price kicks"), take every SIM's cheapest option and improve
+//!    that by local search;
 //! 4. keep the cheapest assignment found.
 
 use super::bound::{Argmin, Ascent};
@@ -51,6 +52,10 @@ pub struct Options {
     pub method: Method,
     /// Dual ascent iterations at most (each is one pass over the SIMs).
     pub dual_iterations: u32,
+    /// Extra recovery starts at randomly perturbed best prices ("price kicks").
+    pub kicks: u32,
+    /// Seed of the kicks.
+    pub seed: u64,
 }
 
 impl Default for Options {
@@ -58,6 +63,8 @@ impl Default for Options {
         Options {
             method: Method::Default,
             dual_iterations: 200,
+            kicks: 8,
+            seed: 1,
         }
     }
 }
@@ -135,7 +142,7 @@ impl Recovery {
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
-        let n = r.below(64, "too many recovery candidates")? as usize;
+        let n = r.below(128, "too many recovery candidates")? as usize;
         let pools = model.pool_terms.len();
         let mut candidates = Vec::with_capacity(n);
         for _ in 0..n {
@@ -292,7 +299,7 @@ impl Job {
             Stage::Bound(s) => {
                 self.bound = Some(s.best_bound);
                 let recovery = Recovery {
-                    candidates: s.candidates(),
+                    candidates: s.candidates(&self.model, self.options.kicks, self.options.seed),
                     current: 0,
                 };
                 let argmin = Argmin::new(&self.model, recovery.candidates[0].clone());
@@ -323,6 +330,8 @@ impl Job {
             Method::Classic => 1,
         });
         w.u64(u64::from(self.options.dual_iterations));
+        w.u64(u64::from(self.options.kicks));
+        w.u64(self.options.seed);
         w.i64(self.current_cost);
         w.bool(self.bound.is_some());
         w.i64(self.bound.unwrap_or(0));
@@ -376,6 +385,8 @@ impl Job {
             method,
             dual_iterations: r.below(u64::from(u32::MAX), "an iteration limit is out of range")?
                 as u32,
+            kicks: r.below(64, "too many kicks")? as u32,
+            seed: r.u64()?,
         };
         let current_cost = r.i64()?;
         let has_bound = r.bool()?;

@@ -1,7 +1,10 @@
-//! The constructor's arguments as they arrive from JavaScript, read with `serde-wasm-bindgen`.
+//! The arguments of the constructors and methods as they arrive from JavaScript, read with
+//! `serde-wasm-bindgen`: the files and settings of a run, the optimizer's options, a slice's
+//! budget and checkpoint bytes.
 
 use serde::de::{Deserializer, Visitor};
 use serde::Deserialize;
+use simopt_core::optimize::{Method, Options};
 use simopt_core::{InputFiles, SettingsInput, SourceFile};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -115,6 +118,141 @@ impl SettingsArg {
             return Err(bad(&"expected an object of account settings"));
         }
         serde_json::from_value(json).map_err(|e| bad(&e))
+    }
+}
+
+/// The most dual ascent iterations `dualIterations` may ask for (each is one pass over the
+/// SIMs; the ascent usually stops long before).
+pub const MAX_DUAL_ITERATIONS: u32 = 1_000_000;
+
+/// The optimizer's method as JavaScript names it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum MethodArg {
+    Default,
+    Classic,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OptionsFields {
+    #[serde(default)]
+    method: Option<MethodArg>,
+    #[serde(default)]
+    dual_iterations: Option<u32>,
+}
+
+/// The `options` argument of `OptimizeJob.start`.
+pub struct OptionsArg;
+
+impl OptionsArg {
+    /// Reads `{ method?: "default" | "classic", dualIterations?: number }` into the core's
+    /// [`Options`]; `null`/`undefined` (or an absent key) means the default.
+    ///
+    /// # Errors
+    /// `ArgumentError` for an unknown key or method, or an iteration count that is not an
+    /// integer from 0 to [`MAX_DUAL_ITERATIONS`].
+    pub fn from_js(value: JsValue) -> Result<Options, js_sys::Error> {
+        let mut options = Options::default();
+        if value.is_null() || value.is_undefined() {
+            return Ok(options);
+        }
+        check_object(&value, "options")?;
+        check_keys(&value, "options", &["method", "dualIterations"])?;
+        let fields: OptionsFields = serde_wasm_bindgen::from_value(value)
+            .map_err(|e| argument_error(&format!("options: {e}")))?;
+        if let Some(method) = fields.method {
+            options.method = match method {
+                MethodArg::Default => Method::Default,
+                MethodArg::Classic => Method::Classic,
+            };
+        }
+        if let Some(iterations) = fields.dual_iterations {
+            if iterations > MAX_DUAL_ITERATIONS {
+                return Err(argument_error(&format!(
+                    "options.dualIterations is {iterations}; at most {MAX_DUAL_ITERATIONS} are allowed"
+                )));
+            }
+            options.dual_iterations = iterations;
+        }
+        Ok(options)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BudgetFields {
+    #[serde(default)]
+    max_millis: Option<f64>,
+    #[serde(default)]
+    max_quanta: Option<u64>,
+}
+
+/// How much work one `runSlice` call may do: it stops after the first quantum that reaches
+/// either limit (at least one quantum always runs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetArg {
+    /// Wall-clock milliseconds (`Date.now()`; it does not advance during CPU work in Workers).
+    pub max_millis: Option<f64>,
+    /// Quanta, each a fixed small piece of work: the budget that means the same everywhere.
+    pub max_quanta: Option<u64>,
+}
+
+impl BudgetArg {
+    /// Reads `{ maxMillis?: number, maxQuanta?: number }`, at least one given.
+    ///
+    /// # Errors
+    /// `ArgumentError` for an unknown key, neither limit, a `maxMillis` that is negative or not
+    /// finite, or a `maxQuanta` that is not a positive integer.
+    pub fn from_js(value: JsValue) -> Result<Self, js_sys::Error> {
+        check_object(&value, "budget")?;
+        check_keys(&value, "budget", &["maxMillis", "maxQuanta"])?;
+        let fields: BudgetFields = serde_wasm_bindgen::from_value(value)
+            .map_err(|e| argument_error(&format!("budget: {e}")))?;
+        if fields.max_millis.is_none() && fields.max_quanta.is_none() {
+            return Err(argument_error(
+                "budget: give maxMillis (milliseconds) or maxQuanta (pieces of work), or both",
+            ));
+        }
+        if let Some(ms) = fields.max_millis.filter(|ms| !ms.is_finite() || *ms < 0.0) {
+            return Err(argument_error(&format!(
+                "budget.maxMillis is {ms}; it must be a finite number of milliseconds, 0 or more"
+            )));
+        }
+        if fields.max_quanta == Some(0) {
+            return Err(argument_error(
+                "budget.maxQuanta is 0; it must be a positive integer (at least one quantum runs)",
+            ));
+        }
+        Ok(BudgetArg {
+            max_millis: fields.max_millis,
+            max_quanta: fields.max_quanta,
+        })
+    }
+}
+
+/// Reads checkpoint bytes: a `Uint8Array` or an `ArrayBuffer`.
+///
+/// # Errors
+/// `ArgumentError` for anything else.
+pub fn checkpoint_bytes(value: &JsValue) -> Result<Vec<u8>, js_sys::Error> {
+    if let Some(array) = value.dyn_ref::<js_sys::Uint8Array>() {
+        Ok(array.to_vec())
+    } else if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+        Ok(js_sys::Uint8Array::new(buffer).to_vec())
+    } else {
+        Err(argument_error(
+            "checkpoint: expected the bytes encode() returned, as a Uint8Array or an ArrayBuffer",
+        ))
+    }
+}
+
+/// Refuses anything but a plain object (arrays included), naming the argument.
+fn check_object(value: &JsValue, what: &str) -> Result<(), js_sys::Error> {
+    if value.is_object() && !js_sys::Array::is_array(value) {
+        Ok(())
+    } else {
+        Err(argument_error(&format!("{what}: expected an object")))
     }
 }
 

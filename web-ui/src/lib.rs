@@ -1,16 +1,22 @@
 //! # simopt-wasm
 //!
 //! The browser's door to [`simopt_core`]: a thin wasm-bindgen layer, nothing more. One handle
-//! type, [`CostRun`] (`CostRun` in JavaScript), reads the SIMs, plans and eligibility files with
-//! the account settings and bills the fleet as it stands; its getters hand the bill back as plain
-//! JavaScript objects, and `toJson()` returns the same JSON contract document the command line
-//! and the Worker write, byte for byte.
+//! type per concept:
+//!
+//! * [`CostRun`] (`CostRun` in JavaScript) reads the SIMs, plans and eligibility files with the
+//!   account settings and bills the fleet as it stands; its getters hand the bill back as plain
+//!   JavaScript objects, and `toJson()` returns the same JSON contract document the command line
+//!   and the Worker write, byte for byte.
+//! * [`OptimizeJob`] (`OptimizeJob` in JavaScript, module [`optimize`]) runs the optimizer as a
+//!   job stepped under a budget (`runSlice`), encodes it to checkpoint bytes and resumes it, and
+//!   writes the same optimize document as `simopt optimize --json`.
 //!
 //! * Arguments come in and results go out through `serde-wasm-bindgen` ([`args`]).
 //! * Failures are `Error` objects with a stable `name` ([`error`]): `InputError` when the files
-//!   or settings are invalid (with the core's diagnostics attached), `ArgumentError` when the
-//!   arguments themselves have the wrong shape.
-//! * The TypeScript declarations of the API live in [`typescript`].
+//!   or settings are invalid (with the core's diagnostics attached), `CheckpointError` when
+//!   checkpoint bytes cannot be resumed, `ArgumentError` when the arguments themselves have the
+//!   wrong shape.
+//! * The TypeScript declarations of the API live in the private `typescript` module.
 //!
 //! Money is always exact decimal text (`"1234.50"`): JavaScript formats it, never does arithmetic
 //! on it.
@@ -18,6 +24,7 @@
 
 pub mod args;
 pub mod error;
+pub mod optimize;
 mod typescript;
 
 use serde::Serialize;
@@ -28,8 +35,11 @@ use wasm_bindgen::JsCast;
 
 use crate::args::{FilesArg, SettingsArg};
 use crate::error::{internal_error, to_js_error};
+pub use crate::optimize::OptimizeJob;
 pub use crate::typescript::{
-    CostFiles, CostSettings, DiagnosticList, PeriodInfo, PlanLineList, TotalsInfo,
+    CheckpointInput, CostFiles, CostSettings, DiagnosticList, OptimizeOptions,
+    OptimizeProgressInfo, OptimizeResultInfo, OptimizeSliceBudget, OptimizeSliceInfo,
+    OptimizerName, PeriodInfo, PlanLineList, TotalsInfo,
 };
 
 /// A fleet read from its files and billed as it stands (every SIM on its current plan).

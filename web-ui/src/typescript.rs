@@ -89,13 +89,83 @@ export interface Diagnostic {
   hint: string;
 }
 
-/** Thrown by `new CostRun(...)` when the files or settings are invalid. */
+/** Thrown by `new CostRun(...)`, `OptimizeJob.start` and `OptimizeJob.resume` when the files
+ * or settings are invalid. */
 export interface InputError extends Error {
   name: "InputError";
   code: "invalid-input";
   /** Every kept diagnostic, errors first. */
   diagnostics: Diagnostic[];
   errorCount: number;
+}
+
+/** How `OptimizeJob.start` optimizes. */
+export interface OptimizeOptionsInput {
+  /** `default` (near-optimal, with a certified lower bound) or `classic` (the old system's
+   * method, no bound). Default `default`. */
+  method?: "default" | "classic" | null;
+  /** Dual ascent iterations at most, 0 to 1,000,000 (each is one pass over the SIMs).
+   * Default 200, as the command line. */
+  dualIterations?: number | null;
+}
+
+/** How much work one `runSlice` call may do; at least one limit. The slice stops after the
+ * first quantum that reaches either; at least one quantum always runs. */
+export interface OptimizeSliceBudgetInput {
+  /** Wall-clock milliseconds (`Date.now()`, which does not advance during CPU work in a
+   * Cloudflare Worker: use `maxQuanta` there). */
+  maxMillis?: number;
+  /** Quanta: fixed small pieces of work (a few thousand SIM evaluations at most), a positive
+   * integer. The same on every machine. */
+  maxQuanta?: number;
+}
+
+/** Where an optimization stands. */
+export interface OptimizeProgress {
+  /** What the job is doing (`classic start`, `improving plans`, `bounding`, …, `done`). */
+  phase: string;
+  /** Rough share of the job done, 0–1. */
+  done: number;
+  /** The bill as the fleet stands. */
+  currentCost: DecimalString;
+  /** The best bill found so far. */
+  bestCost: DecimalString;
+  /** The certified lower bound, once computed (the default method only). */
+  lowerBound: DecimalString | null;
+  /** `(bestCost − lowerBound) / bestCost`, a fraction, once the bound is known. */
+  gap: number | null;
+}
+
+/** What a `runSlice` call ended with. */
+export interface OptimizeSlice {
+  /** The job is done: `toJson()` is the final document. */
+  finished: boolean;
+  progress: OptimizeProgress;
+}
+
+/** The best result so far, as the optimize document summarises it. */
+export interface OptimizeResult {
+  optimizedCost: DecimalString;
+  currentCost: DecimalString;
+  /** `currentCost − optimizedCost`. */
+  savings: DecimalString;
+  lowerBound: DecimalString | null;
+  gap: number | null;
+  /** SIMs whose plan changes. */
+  changes: number;
+  /** Whether the job is done (false: the best found before it was stopped). */
+  complete: boolean;
+}
+
+/** Thrown by `OptimizeJob.resume` when the checkpoint bytes cannot be resumed. */
+export interface CheckpointError extends Error {
+  name: "CheckpointError";
+  code:
+    | "checkpoint-bad-magic"
+    | "checkpoint-future-version"
+    | "checkpoint-truncated"
+    | "checkpoint-corrupt"
+    | "checkpoint-invalid";
 }
 
 /** Thrown when an argument has the wrong shape (`name` is `ArgumentError`). */
@@ -129,4 +199,32 @@ extern "C" {
     /// `Diagnostic[]` in TypeScript.
     #[wasm_bindgen(typescript_type = "Diagnostic[]")]
     pub type DiagnosticList;
+
+    /// `OptimizeOptionsInput` in TypeScript.
+    #[wasm_bindgen(typescript_type = "OptimizeOptionsInput")]
+    pub type OptimizeOptions;
+
+    /// `OptimizeSliceBudgetInput` in TypeScript.
+    #[wasm_bindgen(typescript_type = "OptimizeSliceBudgetInput")]
+    pub type OptimizeSliceBudget;
+
+    /// `Uint8Array | ArrayBuffer` in TypeScript: checkpoint bytes.
+    #[wasm_bindgen(typescript_type = "Uint8Array | ArrayBuffer")]
+    pub type CheckpointInput;
+
+    /// `"default" | "classic"` in TypeScript: an optimizer method's name.
+    #[wasm_bindgen(typescript_type = "\"default\" | \"classic\"")]
+    pub type OptimizerName;
+
+    /// `OptimizeProgress` in TypeScript.
+    #[wasm_bindgen(typescript_type = "OptimizeProgress")]
+    pub type OptimizeProgressInfo;
+
+    /// `OptimizeSlice` in TypeScript.
+    #[wasm_bindgen(typescript_type = "OptimizeSlice")]
+    pub type OptimizeSliceInfo;
+
+    /// `OptimizeResult` in TypeScript.
+    #[wasm_bindgen(typescript_type = "OptimizeResult")]
+    pub type OptimizeResultInfo;
 }

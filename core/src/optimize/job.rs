@@ -203,6 +203,16 @@ impl Job {
         }
     }
 
+    /// The options the job runs with (after [`Job::decode`], those of the checkpoint).
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// Whether the job is done (`run_slice` would answer `Finished` at once).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.stage, Stage::Done)
+    }
+
     /// Runs to the end.
     pub fn run(mut self) -> Optimized {
         match self.run_slice(&mut || false) {
@@ -383,8 +393,10 @@ impl Job {
         };
         let options = Options {
             method,
-            dual_iterations: r.below(u64::from(u32::MAX), "an iteration limit is out of range")?
-                as u32,
+            dual_iterations: r.below(
+                u64::from(u32::MAX) + 1,
+                "an iteration limit is out of range",
+            )? as u32,
             kicks: r.below(64, "too many kicks")? as u32,
             seed: r.u64()?,
         };

@@ -1,6 +1,6 @@
 //! The optimizer's view of a fleet, and the exact cost of any assignment with O(1) move deltas.
 //!
-//! SIMs that may use the same plans and are billed for the same days share a [`Class`]: its
+//! SIMs that may use the same plans and are billed for the same days share a class: its
 //! options (plan, prorated base, prorated allowance, pool) are stored once, so a SIM costs a few
 //! bytes however many plans it may use. A SIM's *fixed* cost on an option is its base and SMS
 //! lines plus, on a non-pooled plan, its own overage line; pooled options add the SIM's usage and

@@ -87,6 +87,11 @@ impl Fixture {
     }
 }
 
+/// A JavaScript value from JSON text (`JSON.parse`), typed as the argument it stands for.
+pub fn js<T: JsCast>(json: &str) -> T {
+    JSON::parse(json).expect("valid JSON").unchecked_into()
+}
+
 /// A JavaScript value as JSON data, for comparisons.
 pub fn to_json(value: impl Into<JsValue>) -> serde_json::Value {
     serde_wasm_bindgen::from_value(value.into()).expect("a JSON-like value")

@@ -1,0 +1,270 @@
+//! [`OptimizeJob`] (`OptimizeJob` in JavaScript): the optimizer as a job stepped under a budget,
+//! for the browser's Web Worker and the Cloudflare Worker.
+//!
+//! ```js
+//! let job = OptimizeJob.start(files, settings, { method: "default" });
+//! while (!job.runSlice({ maxQuanta: 50 }).finished) {
+//!   // report job.progress; or save job.encode() and continue later:
+//!   // job = OptimizeJob.resume(files, settings, checkpoint);
+//! }
+//! const document = job.toJson(); // identical to `simopt optimize --json`
+//! ```
+//!
+//! `runSlice` does quanta — fixed small pieces of work — until its budget is spent, then returns
+//! where the job stands. A run cut into any slices, with `encode()` / `resume()` between them,
+//! ends with exactly the result of an uninterrupted run: the core polls the budget only between
+//! quanta. `maxQuanta` means the same on every machine; `maxMillis` reads `Date.now()`, which
+//! does not advance during CPU work in a Cloudflare Worker, so the edge counts quanta.
+//!
+//! The handle keeps the loaded fleet (a checkpoint decodes only against the input it was made
+//! from) and the input's warnings (the document lists them).
+
+use serde::Serialize;
+use simopt_core::optimize::{Job, Optimized, Progress, Step};
+use simopt_core::report::json::{self, OptimizationSummary};
+use simopt_core::{cost, input, Diagnostics, Fleet, Warned};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::args::{checkpoint_bytes, BudgetArg, FilesArg, OptionsArg, SettingsArg};
+use crate::error::{checkpoint_error, internal_error, to_js_error};
+use crate::to_js;
+use crate::typescript::{
+    CheckpointInput, CostFiles, CostSettings, OptimizeOptions, OptimizeProgressInfo,
+    OptimizeResultInfo, OptimizeSliceBudget, OptimizeSliceInfo, OptimizerName,
+};
+
+/// An optimization of one fleet in progress (or finished).
+#[wasm_bindgen(js_name = OptimizeJob)]
+#[derive(Debug)]
+pub struct OptimizeJob {
+    fleet: Fleet,
+    warnings: Diagnostics,
+    job: Job,
+}
+
+#[wasm_bindgen(js_class = OptimizeJob)]
+impl OptimizeJob {
+    /// Reads the files with the settings and starts optimizing the fleet; no work is done until
+    /// `runSlice`.
+    ///
+    /// `files` and `settings` are as `new CostRun(files, settings)` takes them; `options` is
+    /// `{ method?: "default" | "classic", dualIterations?: number }` (default: the default
+    /// method, 200 iterations, as the command line runs it).
+    ///
+    /// # Errors
+    /// An `Error` named `InputError` (with `diagnostics`) when the input is invalid, or
+    /// `ArgumentError` when an argument has the wrong shape.
+    pub fn start(
+        files: CostFiles,
+        settings: CostSettings,
+        options: Option<OptimizeOptions>,
+    ) -> Result<OptimizeJob, js_sys::Error> {
+        let options = OptionsArg::from_js(options.map_or(JsValue::UNDEFINED, Into::into))?;
+        let (fleet, warnings) = load(files, settings)?;
+        let job = Job::new(&fleet, options);
+        Ok(OptimizeJob {
+            fleet,
+            warnings,
+            job,
+        })
+    }
+
+    /// Continues a job from the bytes its `encode()` returned. `files` and `settings` must be
+    /// those the job was started with; the method and options come from the checkpoint.
+    ///
+    /// # Errors
+    /// `CheckpointError` (with `code`) when the bytes are damaged, of a newer format, or of
+    /// another input; `InputError` or `ArgumentError` as for `start`.
+    pub fn resume(
+        files: CostFiles,
+        settings: CostSettings,
+        checkpoint: CheckpointInput,
+    ) -> Result<OptimizeJob, js_sys::Error> {
+        let bytes = checkpoint_bytes(&checkpoint)?;
+        let (fleet, warnings) = load(files, settings)?;
+        let job = Job::decode(&fleet, &bytes).map_err(|e| checkpoint_error(&e))?;
+        Ok(OptimizeJob {
+            fleet,
+            warnings,
+            job,
+        })
+    }
+
+    /// Works until the budget `{ maxMillis?, maxQuanta? }` is spent (at least one given; the
+    /// slice stops after the first quantum that reaches either) or the job is done, and returns
+    /// `{ finished, progress }`. At least one quantum runs, unless the job was already done.
+    ///
+    /// # Errors
+    /// `ArgumentError` for a budget of the wrong shape; `InternalError` if the answer cannot be
+    /// converted (a bug).
+    #[wasm_bindgen(js_name = runSlice)]
+    pub fn run_slice(
+        &mut self,
+        budget: OptimizeSliceBudget,
+    ) -> Result<OptimizeSliceInfo, js_sys::Error> {
+        let budget = BudgetArg::from_js(budget.into())?;
+        let started = budget.max_millis.map(|_| js_sys::Date::now());
+        let mut quanta: u64 = 0;
+        let step = self.job.run_slice(&mut || {
+            quanta += 1;
+            budget.max_quanta.is_some_and(|max| quanta >= max)
+                || budget
+                    .max_millis
+                    .zip(started)
+                    .is_some_and(|(max, t0)| js_sys::Date::now() - t0 >= max)
+        });
+        let progress = match step {
+            Step::Finished(_) => self.job.progress(),
+            Step::Yielded(progress) => progress,
+        };
+        to_js(&SliceOut {
+            finished: self.job.is_finished(),
+            progress: ProgressOut::from(&progress),
+        })
+        .map(JsCast::unchecked_into)
+    }
+
+    /// Where the job stands: `{ phase, done, currentCost, bestCost, lowerBound, gap }`.
+    ///
+    /// # Errors
+    /// `InternalError` if the progress cannot be converted (a bug).
+    #[wasm_bindgen(getter)]
+    pub fn progress(&self) -> Result<OptimizeProgressInfo, js_sys::Error> {
+        to_js(&ProgressOut::from(&self.job.progress())).map(JsCast::unchecked_into)
+    }
+
+    /// Whether the job is done (`runSlice` has answered `finished: true`).
+    #[wasm_bindgen(getter)]
+    pub fn finished(&self) -> bool {
+        self.job.is_finished()
+    }
+
+    /// The method the job runs: `"default"` or `"classic"` (the document's `optimizer`).
+    #[wasm_bindgen(getter)]
+    pub fn optimizer(&self) -> OptimizerName {
+        JsValue::from_str(self.job.options().method.as_str()).unchecked_into()
+    }
+
+    /// The whole state as checkpoint bytes, for `OptimizeJob.resume`.
+    pub fn encode(&self) -> Vec<u8> {
+        self.job.encode()
+    }
+
+    /// The best result so far: `{ optimizedCost, currentCost, savings, lowerBound, gap,
+    /// changes, complete }` (`complete` once the job is done).
+    ///
+    /// # Errors
+    /// `InternalError` if the result cannot be converted (a bug).
+    pub fn result(&self) -> Result<OptimizeResultInfo, js_sys::Error> {
+        let result = self.job.result();
+        let summary = self.summary(&result);
+        to_js(&ResultOut {
+            optimized_cost: summary.optimized_cost.to_decimal_string(),
+            current_cost: result.current_cost.to_decimal_string(),
+            savings: summary.savings.to_decimal_string(),
+            lower_bound: summary.lower_bound.map(|b| b.to_decimal_string()),
+            gap: summary.gap,
+            changes: summary.changes,
+            complete: summary.complete,
+        })
+        .map(JsCast::unchecked_into)
+    }
+
+    /// The optimize JSON contract document of the best result so far, identical to the command
+    /// line's `simopt optimize --json` (`complete` is true once the job is done).
+    ///
+    /// # Errors
+    /// `InternalError` if the document cannot be written (a bug).
+    #[wasm_bindgen(js_name = toJson)]
+    pub fn to_json(&self) -> Result<String, js_sys::Error> {
+        let result = self.job.result();
+        let bill = cost::bill(&self.fleet, &result.plans);
+        let summary = self.summary(&result);
+        let mut out = Vec::new();
+        json::write(
+            &mut out,
+            &self.fleet,
+            &bill,
+            &result.plans,
+            &self.warnings,
+            Some(&summary),
+        )
+        .map_err(|e| internal_error(&format!("cannot write the document: {e}")))?;
+        String::from_utf8(out).map_err(|e| internal_error(&format!("the document: {e}")))
+    }
+}
+
+impl OptimizeJob {
+    /// What the optimization adds to the document, as the command line fills it.
+    fn summary(&self, result: &Optimized) -> OptimizationSummary {
+        OptimizationSummary {
+            optimizer: self.job.options().method.as_str(),
+            optimized_cost: result.cost,
+            lower_bound: result.lower_bound,
+            gap: result.gap(),
+            savings: result.current_cost - result.cost,
+            changes: self
+                .fleet
+                .sims
+                .iter()
+                .zip(&result.plans)
+                .filter(|(sim, plan)| sim.current_plan != **plan)
+                .count() as u64,
+            complete: self.job.is_finished(),
+        }
+    }
+}
+
+/// Reads and validates the files of a run.
+fn load(files: CostFiles, settings: CostSettings) -> Result<(Fleet, Diagnostics), js_sys::Error> {
+    let files = FilesArg::from_js(files.into())?;
+    let settings = SettingsArg::from_js(settings.into())?;
+    let Warned {
+        output: fleet,
+        warnings,
+    } = input::load(&files.as_input(), &settings).map_err(|e| to_js_error(&e))?;
+    Ok((fleet, warnings))
+}
+
+#[derive(Serialize)]
+struct SliceOut {
+    finished: bool,
+    progress: ProgressOut,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressOut {
+    phase: &'static str,
+    done: f64,
+    current_cost: String,
+    best_cost: String,
+    lower_bound: Option<String>,
+    gap: Option<f64>,
+}
+
+impl From<&Progress> for ProgressOut {
+    fn from(p: &Progress) -> Self {
+        ProgressOut {
+            phase: p.phase,
+            done: p.done,
+            current_cost: p.current_cost.to_decimal_string(),
+            best_cost: p.best_cost.to_decimal_string(),
+            lower_bound: p.lower_bound.map(|b| b.to_decimal_string()),
+            gap: p.gap(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultOut {
+    optimized_cost: String,
+    current_cost: String,
+    savings: String,
+    lower_bound: Option<String>,
+    gap: Option<f64>,
+    changes: u64,
+    complete: bool,
+}

@@ -20,6 +20,8 @@ mod phase;
 mod search;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tiny;
 
 use crate::fleet::{Fleet, PlanId};
 use crate::money::Money;

@@ -1,58 +1,53 @@
-//! Golden files: `simopt cost` on every case folder gives exactly the committed JSON document
-//! and summary, and every malformed input gives exit code 2 with the committed error text.
+//! Golden files: `simopt cost` and `simopt optimize` on every case folder give exactly the
+//! committed JSON documents and summaries, and every malformed input gives exit code 2 with the committed error text.
 //! `BLESS=1 cargo test -p simopt-tests --test golden` rewrites them (check the diff!).
+
+use std::path::Path;
 
 use simopt_tests::{cases, cost_args, golden, simopt};
 
+/// Runs `simopt <command>` on a case with `--json`; returns the document and the summary.
+fn document_and_summary(case: &Path, command: &str) -> (String, String) {
+    let json = std::env::temp_dir().join(format!(
+        "simopt-golden-{}-{command}-{}.json",
+        std::process::id(),
+        case.file_name().and_then(|n| n.to_str()).unwrap_or("case")
+    ));
+    let mut args = cost_args(case);
+    args[0] = command.into();
+    args.push("--json".into());
+    args.push(json.display().to_string());
+    let run = simopt(&args);
+    assert_eq!(run.code, 0, "{}: {}", case.display(), run.stderr);
+    let document = std::fs::read_to_string(&json).expect("the JSON document was written");
+    let _ = std::fs::remove_file(&json);
+    (document, run.stdout)
+}
+
 #[test]
-fn cost_cases_match_their_golden_files() {
+fn cost_and_optimize_match_their_golden_files() {
     let all = cases("cases");
     assert!(!all.is_empty(), "no cases under tests/fixtures/cases");
     for case in all {
-        let json = std::env::temp_dir().join(format!(
-            "simopt-golden-{}-{}.json",
-            std::process::id(),
-            case.file_name().and_then(|n| n.to_str()).unwrap_or("case")
-        ));
-        let mut args = cost_args(&case);
-        args.push("--json".into());
-        args.push(json.display().to_string());
-        let run = simopt(&args);
-        assert_eq!(run.code, 0, "{}: {}", case.display(), run.stderr);
-        let document = std::fs::read_to_string(&json).expect("the JSON document was written");
-        let _ = std::fs::remove_file(&json);
+        let (document, summary) = document_and_summary(&case, "cost");
         golden(&case.join("cost.json"), &document);
-        golden(&case.join("summary.txt"), &run.stdout);
+        golden(&case.join("summary.txt"), &summary);
 
         // The optimizer is deterministic: its document and summary are pinned too.
-        let mut args = cost_args(&case);
-        args[0] = "optimize".into();
-        args.push("--json".into());
-        args.push(json.display().to_string());
-        let run = simopt(&args);
-        assert_eq!(run.code, 0, "{}: {}", case.display(), run.stderr);
-        let document = std::fs::read_to_string(&json).expect("the JSON document was written");
-        let _ = std::fs::remove_file(&json);
+        let (document, summary) = document_and_summary(&case, "optimize");
         golden(&case.join("optimize.json"), &document);
-        golden(&case.join("optimize.txt"), &run.stdout);
+        golden(&case.join("optimize.txt"), &summary);
         let parsed: serde_json::Value = serde_json::from_str(&document).expect("JSON");
-        let cost = |key: &str| {
+        let money = |key: &str| {
             parsed[key]
                 .as_str()
                 .unwrap_or_default()
                 .parse::<f64>()
                 .unwrap_or(f64::NAN)
         };
-        assert!(
-            cost("lower_bound") <= cost("optimized_cost"),
-            "{}",
-            case.display()
-        );
-        assert!(
-            cost("optimized_cost") <= cost("current_cost"),
-            "{}",
-            case.display()
-        );
+        let name = case.display();
+        assert!(money("lower_bound") <= money("optimized_cost"), "{name}");
+        assert!(money("optimized_cost") <= money("current_cost"), "{name}");
     }
 }
 

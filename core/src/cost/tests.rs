@@ -4,7 +4,6 @@
 //! 2026-10-01 → 2026-11-01 (31 days, UTC) and the run is after it ends (no projection).
 
 use super::*;
-use crate::input::{load, InputFiles, SourceFile};
 use crate::settings::SettingsInput;
 use crate::test_fleet::fleet_from_text;
 
@@ -433,20 +432,12 @@ fn usage_is_projected_to_the_period_end() {
 
 #[test]
 fn usage_bytes_take_precedence_over_megabytes() {
-    let plans = format!("{PLANS_HEADER}S,5,1,1,1,false,,0\n");
-    let sims = "iccid,current_plan,usage_mb,usage_bytes\n1,S,999,1048577\n2,S,2,\n";
-    let files = InputFiles {
-        sims: SourceFile {
-            name: "sims.csv",
-            bytes: sims.as_bytes(),
-        },
-        plans: SourceFile {
-            name: "plans.csv",
-            bytes: plans.as_bytes(),
-        },
-        eligibility: None,
-    };
-    let fleet = load(&files, &closed_period()).expect("loads").output;
+    let fleet = fleet_from_text(
+        &format!("{PLANS_HEADER}S,5,1,1,1,false,,0\n"),
+        "iccid,current_plan,usage_mb,usage_bytes\n1,S,999,1048577\n2,S,2,\n",
+        None,
+        &closed_period(),
+    );
     // 1,048,577 bytes = 1 MB + 1 byte: one block over. The empty usage_bytes falls back to MB.
     assert_eq!(fleet.sims[0].usage, Bytes(1_048_577));
     assert_eq!(fleet.sims[1].usage, Bytes::from_mb(2));

@@ -295,11 +295,148 @@ impl Phase for Swaps {
     }
 }
 
-/// Rounds of descent then swaps until a round improves nothing (or `max_rounds`).
+/// For each pool, the SIMs that may use it, by usage: where ejections look for a partner. Derived
+/// from the model alone (not from the assignment), so it is rebuilt rather than stored.
+fn pool_candidates(model: &Model) -> Vec<Vec<u32>> {
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); model.pool_terms.len()];
+    for (i, sim) in model.sims.iter().enumerate() {
+        let class = &model.classes[sim.class as usize];
+        let options = &model.options[class.first as usize..(class.first + class.len) as usize];
+        let mut last = NO_POOL;
+        for o in options {
+            if o.pool != NO_POOL && o.pool != last {
+                lists[o.pool as usize].push(i as u32);
+                last = o.pool;
+            }
+        }
+    }
+    for list in &mut lists {
+        list.sort_unstable_by_key(|&i| (model.sims[i as usize].usage, i));
+        list.dedup();
+    }
+    lists
+}
+
+/// Ejections: SIM `i` moves into a pool although that alone costs more (the pool goes over its
+/// allowance), and one member `j` of that pool with a usage near `i`'s takes its best move out;
+/// the pair is kept when it lowers the bill. This couples SIMs of different classes through a
+/// pool's capacity, which single moves and same-class swaps cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ejections {
+    pub assignment: Assignment,
+    next: usize,
+    candidates: Vec<Vec<u32>>,
+    /// Ejections made in total.
+    pub ejections: u64,
+}
+
+/// How many would-be partners on each side of `i`'s usage an ejection looks at.
+const EJECTION_WINDOW: usize = 12;
+
+impl Ejections {
+    pub fn new(model: &Model, assignment: Assignment) -> Self {
+        Ejections {
+            assignment,
+            next: 0,
+            candidates: pool_candidates(model),
+            ejections: 0,
+        }
+    }
+
+    /// Tries the ejections that start with SIM `i`; true when one was made.
+    fn try_sim(&mut self, model: &Model, i: usize) -> bool {
+        let a = &mut self.assignment;
+        let from = a.choice[i];
+        let options = model.options_of(i);
+        let usage = model.sims[i].usage;
+        for (to, b) in options.iter().enumerate() {
+            let to = to as u32;
+            if to == from || b.pool == NO_POOL || b.pool == options[from as usize].pool {
+                continue;
+            }
+            let list = &self.candidates[b.pool as usize];
+            let at = list.partition_point(|&j| model.sims[j as usize].usage < usage);
+            let window =
+                &list[at.saturating_sub(EJECTION_WINDOW)..(at + EJECTION_WINDOW).min(list.len())];
+            let before = a.cost(model);
+            a.apply(model, i, to);
+            let entry = a.cost(model) - before;
+            if entry <= 0 {
+                // Single moves take these; leave them to the descent.
+                a.apply(model, i, from);
+                continue;
+            }
+            let mut best: Option<(i64, usize, u32)> = None;
+            for &j in window {
+                let j = j as usize;
+                if j == i || model.options_of(j)[a.choice[j] as usize].pool != b.pool {
+                    continue;
+                }
+                if let Some((d, out)) = a.best_move(model, j) {
+                    if entry + d < best.map_or(0, |(bd, _, _)| bd) {
+                        best = Some((entry + d, j, out));
+                    }
+                }
+            }
+            match best {
+                Some((_, j, out)) => {
+                    a.apply(model, j, out);
+                    self.ejections += 1;
+                    return true;
+                }
+                None => a.apply(model, i, from),
+            }
+        }
+        false
+    }
+}
+
+impl Phase for Ejections {
+    fn quantum(&mut self, model: &Model) -> bool {
+        let n = model.sims.len();
+        let end = (self.next + QUANTUM_SIMS).min(n);
+        for i in self.next..end {
+            self.try_sim(model, i);
+        }
+        self.next = end;
+        self.next == n
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        encode_assignment(&self.assignment, w);
+        w.u64(self.next as u64);
+        w.u64(self.ejections);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let assignment = decode_assignment(r, model)?;
+        let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
+        let ejections = r.u64()?;
+        Ok(Ejections {
+            assignment,
+            next,
+            candidates: pool_candidates(model),
+            ejections,
+        })
+    }
+}
+
+/// Rounds of descent, swaps and ejections until a round improves nothing (or `max_rounds`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Improve {
-    Descending { round: u32, descent: Descent },
-    Swapping { round: u32, swaps: Swaps },
+    Descending {
+        round: u32,
+        descent: Descent,
+    },
+    Swapping {
+        round: u32,
+        swaps: Swaps,
+    },
+    Ejecting {
+        round: u32,
+        ejections: Ejections,
+        swapped: bool,
+    },
     Done(Assignment),
 }
 
@@ -320,6 +457,7 @@ impl Improve {
         match self {
             Improve::Descending { descent, .. } => &descent.assignment,
             Improve::Swapping { swaps, .. } => &swaps.assignment,
+            Improve::Ejecting { ejections, .. } => &ejections.assignment,
             Improve::Done(a) => a,
         }
     }
@@ -333,7 +471,15 @@ impl Improve {
             Improve::Swapping { round, swaps, .. } => {
                 (f64::from(*round)
                     + 0.5
-                    + 0.5 * swaps.next as f64 / swaps.order.len().max(1) as f64)
+                    + 0.25 * swaps.next as f64 / swaps.order.len().max(1) as f64)
+                    / f64::from(MAX_ROUNDS)
+            }
+            Improve::Ejecting {
+                round, ejections, ..
+            } => {
+                (f64::from(*round)
+                    + 0.75
+                    + 0.25 * ejections.next as f64 / model.sims.len().max(1) as f64)
                     / f64::from(MAX_ROUNDS)
             }
             Improve::Done(_) => 1.0,
@@ -358,14 +504,28 @@ impl Phase for Improve {
                 if !swaps.quantum(model) {
                     return false;
                 }
-                // Another round only when swaps opened new single moves.
-                if swaps.swaps > 0 && *round + 1 < MAX_ROUNDS {
+                Improve::Ejecting {
+                    round: *round,
+                    ejections: Ejections::new(model, swaps.assignment.clone()),
+                    swapped: swaps.swaps > 0,
+                }
+            }
+            Improve::Ejecting {
+                round,
+                ejections,
+                swapped,
+            } => {
+                if !ejections.quantum(model) {
+                    return false;
+                }
+                // Another round only when swaps or ejections opened new single moves.
+                if (*swapped || ejections.ejections > 0) && *round + 1 < MAX_ROUNDS {
                     Improve::Descending {
                         round: *round + 1,
-                        descent: Descent::new(model, swaps.assignment.clone(), MAX_PASSES),
+                        descent: Descent::new(model, ejections.assignment.clone(), MAX_PASSES),
                     }
                 } else {
-                    Improve::Done(swaps.assignment.clone())
+                    Improve::Done(ejections.assignment.clone())
                 }
             }
         };
@@ -385,6 +545,16 @@ impl Phase for Improve {
                 w.u64(u64::from(*round));
                 swaps.encode(w);
             }
+            Improve::Ejecting {
+                round,
+                ejections,
+                swapped,
+            } => {
+                w.u64(3);
+                w.u64(u64::from(*round));
+                w.bool(*swapped);
+                ejections.encode(w);
+            }
             Improve::Done(a) => {
                 w.u64(2);
                 encode_assignment(a, w);
@@ -393,7 +563,7 @@ impl Phase for Improve {
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
-        Ok(match r.below(3, "an unknown search step")? {
+        Ok(match r.below(4, "an unknown search step")? {
             0 => Improve::Descending {
                 round: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
                 descent: Descent::decode(r, model)?,
@@ -401,6 +571,11 @@ impl Phase for Improve {
             1 => Improve::Swapping {
                 round: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
                 swaps: Swaps::decode(r, model)?,
+            },
+            3 => Improve::Ejecting {
+                round: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
+                swapped: r.bool()?,
+                ejections: Ejections::decode(r, model)?,
             },
             _ => Improve::Done(decode_assignment(r, model)?),
         })

@@ -19,9 +19,8 @@ else
   done
   export PATH="$_root/target/debian-bin:$PATH"
   export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO=/usr/bin/cargo
-  # Debian's std for wasm32 carries no test harness by default; wasm-bindgen-test brings its own.
 fi
-# wasm artefacts live apart from native ones: the two toolchains differ in version.
+# wasm artefacts live apart from native ones (and, on the Debian path, from another rustc's).
 export CARGO_TARGET_DIR="$_root/target/wasm"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 unset _root _b

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use simopt_core::optimize::{Job, Method, Optimized, Options, Progress, Step};
+use simopt_core::optimize::{Job, Method, Options, Progress, Step};
 use simopt_core::report::json::{self, OptimizationSummary};
 use simopt_core::{cost, input, Warned};
 
@@ -99,7 +99,7 @@ pub fn optimize(
     }
 
     let bill = cost::bill(&fleet, &result.plans);
-    let optimization = summary_of(&fleet, &result, args.optimizer, complete);
+    let optimization = OptimizationSummary::of(&fleet, &result, args.optimizer.method(), complete);
     write_json(args.json.as_deref(), stdout, |out| {
         json::write(
             out,
@@ -117,28 +117,6 @@ pub fn optimize(
             .map_err(|e| CliError::Internal(format!("error: cannot write the summary: {e}")))?;
     }
     Ok(())
-}
-
-fn summary_of(
-    fleet: &simopt_core::Fleet,
-    result: &Optimized,
-    optimizer: OptimizerName,
-    complete: bool,
-) -> OptimizationSummary {
-    OptimizationSummary {
-        optimizer: optimizer.method().as_str(),
-        optimized_cost: result.cost,
-        lower_bound: result.lower_bound,
-        gap: result.gap(),
-        savings: result.current_cost - result.cost,
-        changes: fleet
-            .sims
-            .iter()
-            .zip(&result.plans)
-            .filter(|(s, p)| s.current_plan != **p)
-            .count() as u64,
-        complete,
-    }
 }
 
 fn progress_line(p: &Progress, elapsed: Duration) -> String {

@@ -213,16 +213,6 @@ impl Collector {
         self.counts.keys().any(|(s, _)| *s == Severity::Error)
     }
 
-    /// Moves another collector's diagnostics into this one.
-    pub fn absorb(&mut self, other: Collector) {
-        for d in other.kept {
-            self.kept.push(d);
-        }
-        for (key, n) in other.counts {
-            *self.counts.entry(key).or_insert(0) += n;
-        }
-    }
-
     /// Finishes into a sorted report: errors first, then files in the order they were read, then
     /// rows.
     pub fn finish(mut self) -> Diagnostics {

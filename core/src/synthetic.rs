@@ -56,7 +56,7 @@ impl FleetSpec {
         }
     }
 
-    /// The plans of one communication plan: (code, MB, cents/month, overage cents per MB, pooled).
+    /// The ladder of plans one communication plan may use, smallest first; the last is unlimited.
     fn ladder(&self, family: u32) -> Vec<LadderPlan> {
         let n = self.plans_per_comm_plan.max(2) as usize;
         let name = self.family(family);

@@ -196,23 +196,14 @@ impl OptimizeJob {
 }
 
 impl OptimizeJob {
-    /// What the optimization adds to the document, as the command line fills it.
+    /// What the optimization adds to the document, as every front end fills it.
     fn summary(&self, result: &Optimized) -> OptimizationSummary {
-        OptimizationSummary {
-            optimizer: self.job.options().method.as_str(),
-            optimized_cost: result.cost,
-            lower_bound: result.lower_bound,
-            gap: result.gap(),
-            savings: result.current_cost - result.cost,
-            changes: self
-                .fleet
-                .sims
-                .iter()
-                .zip(&result.plans)
-                .filter(|(sim, plan)| sim.current_plan != **plan)
-                .count() as u64,
-            complete: self.job.is_finished(),
-        }
+        OptimizationSummary::of(
+            &self.fleet,
+            result,
+            self.job.options().method,
+            self.job.is_finished(),
+        )
     }
 }
 

@@ -51,7 +51,7 @@ fn rounding_slack(model: &Model) -> i128 {
 
 /// One pass over the SIMs at fixed prices, a quantum at a time: the partial sum of `L` and of
 /// its subgradient, and (when asked) each SIM's cheapest option.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Sweep {
     next: usize,
     total: i128,
@@ -146,7 +146,7 @@ impl Sweep {
 
 /// Polyak subgradient ascent of `L` from zero prices towards `target` (a known bill: the bound
 /// cannot pass it), halving the step length after three steps that do not improve.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Ascent {
     target: i64,
     iterations_left: u32,
@@ -342,7 +342,7 @@ impl Phase for Ascent {
 }
 
 /// Each SIM's cheapest option at fixed prices: the assignment the prices suggest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Argmin {
     prices: Vec<i128>,
     sweep: Sweep,

@@ -50,7 +50,6 @@ use super::checkpoint::{DecodeError, Reader, Writer};
 use super::model::{Assignment, Model, OptionTerms, NO_POOL};
 use super::phase::{Phase, QUANTUM_SIMS};
 use crate::fleet::PlanId;
-use crate::money::Bytes;
 
 /// At most this many rate-plan sequences per group (the old system capped plans per group at 15
 /// and sequences by a limit; there is no plan cap here).
@@ -289,12 +288,7 @@ fn sequences(terms: &[OptionTerms]) -> Vec<Vec<u32>> {
 fn fits(model: &Model, i: usize, o: &OptionTerms, pool_usage: u64, pool_allowance: u64) -> bool {
     let usage = model.sims[i].usage;
     if o.pool == NO_POOL {
-        let terms = model.plan_overage[o.plan.0 as usize];
-        model
-            .rules
-            .overage(terms, Bytes(usage), Bytes(o.allowance))
-            .micros()
-            == 0
+        model.own_overage(i, o) == 0
     } else {
         model.pool_charge(o.pool, pool_usage + usage, pool_allowance + o.allowance) == 0
     }
@@ -747,7 +741,6 @@ mod tests {
     use crate::optimize::optimize;
     use crate::optimize::tiny::{brute_force, fleet, tiny_fleet, tiny_plan, tiny_sims};
     use crate::random::SplitMix64;
-    use crate::settings::SettingsInput;
 
     /// A fleet of `n` SIMs over plans with a pool shared by two plans and three communication
     /// plans, so several groups share one component; two more components stand apart.
@@ -1048,68 +1041,5 @@ mod tests {
         let optimum = Money::parse("14").unwrap_or_default();
         assert_eq!(brute_force(&model), optimum.micros());
         assert_eq!(optimize(&f).cost, optimum);
-    }
-
-    /// The sample fleet: prints the current, classic and default optimizer's bills
-    /// (`cargo test -p simopt-core --release sample_fleet -- --ignored --nocapture`).
-    #[test]
-    #[ignore = "a figure to read, not a check; reads samples/fleet"]
-    fn sample_fleet_figures() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/fleet");
-        let read = |name: &str| std::fs::read(dir.join(name)).expect("the sample fleet is there");
-        let (sims, plans, eligibility) =
-            (read("sims.csv"), read("plans.csv"), read("eligibility.csv"));
-        let files = crate::input::InputFiles {
-            sims: crate::input::SourceFile {
-                name: "sims.csv",
-                bytes: &sims,
-            },
-            plans: crate::input::SourceFile {
-                name: "plans.csv",
-                bytes: &plans,
-            },
-            eligibility: Some(crate::input::SourceFile {
-                name: "eligibility.csv",
-                bytes: &eligibility,
-            }),
-        };
-        let settings = SettingsInput {
-            period_end: Some("2026-11-22T00:00".into()),
-            time_zone: Some("America/New_York".into()),
-            as_of: Some("2026-11-20T12:00".into()),
-            ..SettingsInput::default()
-        };
-        let f = crate::input::load(&files, &settings)
-            .expect("the sample fleet loads")
-            .output;
-        let model = Model::new(&f);
-        let (state, quanta) = run(&model, || false);
-        let classic = state
-            .best_cost()
-            .map(Money::from_micros)
-            .unwrap_or_default();
-        let baseline = state
-            .baseline_cost()
-            .map(Money::from_micros)
-            .unwrap_or_default();
-        let layout = &state.layout;
-        println!(
-            "{} SIMs, {} groups, {} components, {} runs, {quanta} quanta, {} checkpoint bytes at the end",
-            f.sims.len(),
-            layout.sequences.len(),
-            layout.components(),
-            layout.runs.iter().sum::<u32>(),
-            encoded(&state).len()
-        );
-        let result = optimize(&f);
-        println!(
-            "current {}, classic baseline {baseline}, classic {classic} (runs won in {} components), optimize {} (bound {})",
-            result.current_cost,
-            state.won_by_runs(),
-            result.cost,
-            result.lower_bound.unwrap_or_default()
-        );
-        let best = state.into_best(&model).expect("finished");
-        assert_eq!(cost::bill(&f, &best.plans(&model)).total(), classic);
     }
 }

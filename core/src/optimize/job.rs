@@ -113,7 +113,7 @@ pub enum Step {
 #[derive(Debug, Clone)]
 enum Stage {
     Classic(Classic),
-    ImproveCurrent(Improve),
+    ImproveStart(Improve),
     Bound(Ascent),
     Recover(Recovery, Argmin),
     ImproveRecovered(Recovery, Improve),
@@ -121,7 +121,7 @@ enum Stage {
 }
 
 /// The price vectors to recover from, and which one is in hand.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Recovery {
     candidates: Vec<Vec<i128>>,
     current: usize,
@@ -244,7 +244,7 @@ impl Job {
                     Method::Default => ("classic start", 0.1 * share),
                 }
             }
-            Stage::ImproveCurrent(s) => ("improving plans", 0.1 + 0.1 * s.done_fraction(m)),
+            Stage::ImproveStart(s) => ("improving plans", 0.1 + 0.1 * s.done_fraction(m)),
             Stage::Bound(s) => (
                 "bounding",
                 0.2 + 0.5 * s.done_fraction(m, self.options.dual_iterations),
@@ -275,7 +275,7 @@ impl Job {
         let m = &self.model;
         let finished = match &mut self.stage {
             Stage::Classic(s) => s.quantum(m),
-            Stage::ImproveCurrent(s) => s.quantum(m),
+            Stage::ImproveStart(s) => s.quantum(m),
             Stage::Bound(s) => s.quantum(m),
             Stage::Recover(_, s) => s.quantum(m),
             Stage::ImproveRecovered(_, s) => s.quantum(m),
@@ -293,11 +293,11 @@ impl Job {
                 match self.options.method {
                     Method::Classic => Stage::Done,
                     Method::Default => {
-                        Stage::ImproveCurrent(Improve::new(&self.model, self.best.clone()))
+                        Stage::ImproveStart(Improve::new(&self.model, self.best.clone()))
                     }
                 }
             }
-            Stage::ImproveCurrent(s) => {
+            Stage::ImproveStart(s) => {
                 self.keep_if_better(s.assignment());
                 let target = self.best.cost(&self.model);
                 Stage::Bound(Ascent::new(
@@ -351,7 +351,7 @@ impl Job {
                 w.u64(5);
                 s.encode(&mut w);
             }
-            Stage::ImproveCurrent(s) => {
+            Stage::ImproveStart(s) => {
                 w.u64(0);
                 s.encode(&mut w);
             }
@@ -406,7 +406,7 @@ impl Job {
         let best = decode_assignment(&mut r, &model)?;
         let stage = match r.below(6, "an unknown stage")? {
             5 => Stage::Classic(Classic::decode(&mut r, &model)?),
-            0 => Stage::ImproveCurrent(Improve::decode(&mut r, &model)?),
+            0 => Stage::ImproveStart(Improve::decode(&mut r, &model)?),
             1 => Stage::Bound(Ascent::decode(&mut r, &model)?),
             2 => Stage::Recover(
                 Recovery::decode(&mut r, &model)?,

@@ -108,8 +108,6 @@ impl OverageTerms {
 #[derive(Debug, Clone)]
 pub struct Model {
     pub(crate) rules: LineRules,
-    pub(crate) plan_overage: Vec<Option<Overage>>,
-    pub(crate) plan_sms_rate: Vec<crate::money::Money>,
     pub(crate) pool_terms: Vec<Option<Overage>>,
     plan_overage_fast: Vec<Option<OverageTerms>>,
     plan_sms_fast: Vec<UnitPrice>,
@@ -187,8 +185,6 @@ impl Model {
                 .map(|p| OverageTerms::new(p.overage, &rules))
                 .collect(),
             rules,
-            plan_overage: fleet.plans.iter().map(|p| p.overage).collect(),
-            plan_sms_rate: fleet.plans.iter().map(|p| p.sms_rate).collect(),
             pool_terms: fleet.pools.iter().map(|p| p.overage).collect(),
             options,
             classes,
@@ -219,11 +215,18 @@ impl Model {
             cost += self.plan_sms_fast[plan].line(sim.sms, decimals);
         }
         if o.pool == NO_POOL {
-            if let Some(terms) = self.plan_overage_fast[plan] {
-                cost += terms.charge(sim.usage, o.allowance, decimals);
-            }
+            cost += self.own_overage(i, o);
         }
         cost
+    }
+
+    /// SIM `i`'s own overage line on non-pooled option `o` (micros).
+    #[inline]
+    pub(crate) fn own_overage(&self, i: usize, o: &OptionTerms) -> i64 {
+        match self.plan_overage_fast[o.plan.0 as usize] {
+            Some(terms) => terms.charge(self.sims[i].usage, o.allowance, self.rules.decimals),
+            None => 0,
+        }
     }
 
     /// A pool's overage line (micros) for its usage and allowance totals.
@@ -248,17 +251,17 @@ impl Model {
         eat(u64::from(r.decimals));
         eat(u64::from(r.bills_rate) << 1 | u64::from(r.bills_overage));
         eat(r.period_days);
-        for t in self.plan_overage.iter().chain(&self.pool_terms) {
+        for t in self.plan_overage_fast.iter().chain(&self.pool_fast) {
             match t {
                 Some(t) => {
-                    eat(t.rate.micros() as u64);
-                    eat(t.block.0);
+                    eat(t.rate.micros as u64);
+                    eat(t.block);
                 }
                 None => eat(u64::MAX),
             }
         }
-        for rate in &self.plan_sms_rate {
-            eat(rate.micros() as u64);
+        for rate in &self.plan_sms_fast {
+            eat(rate.micros as u64);
         }
         for o in &self.options {
             eat(u64::from(o.plan.0));

@@ -53,28 +53,6 @@ pub(crate) struct Descent {
     skip: Staleness,
 }
 
-impl PartialEq for Descent {
-    fn eq(&self, other: &Self) -> bool {
-        (
-            &self.assignment,
-            self.max_passes,
-            self.pass,
-            self.next,
-            self.moved_this_pass,
-            self.moves,
-        ) == (
-            &other.assignment,
-            other.max_passes,
-            other.pass,
-            other.next,
-            other.moved_this_pass,
-            other.moves,
-        )
-    }
-}
-
-impl Eq for Descent {}
-
 /// When each SIM was last examined and each pool last changed, on one clock.
 #[derive(Debug, Clone)]
 struct Staleness {
@@ -219,7 +197,7 @@ fn members_by_usage(model: &Model) -> Vec<u32> {
 /// Swaps: two SIMs of one class on options in different pools exchange options when that
 /// lowers the bill (a heavy SIM into a pool with room, a light one out). Each SIM is tried
 /// against the `window` SIMs after it in its class's usage order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Swaps {
     pub assignment: Assignment,
     window: u32,
@@ -321,7 +299,7 @@ fn pool_candidates(model: &Model) -> Vec<Vec<u32>> {
 /// allowance), and one member `j` of that pool with a usage near `i`'s takes its best move out;
 /// the pair is kept when it lowers the bill. This couples SIMs of different classes through a
 /// pool's capacity, which single moves and same-class swaps cannot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Ejections {
     pub assignment: Assignment,
     next: usize,
@@ -422,7 +400,7 @@ impl Phase for Ejections {
 }
 
 /// Rounds of descent, swaps and ejections until a round improves nothing (or `max_rounds`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Improve {
     Descending {
         round: u32,

@@ -149,6 +149,32 @@ pub struct OptimizationSummary {
     pub complete: bool,
 }
 
+impl OptimizationSummary {
+    /// The summary of `result`, an optimization of `fleet` by `method`; `complete` says whether
+    /// the run finished. One definition for every front end, so their documents agree.
+    pub fn of(
+        fleet: &Fleet,
+        result: &crate::optimize::Optimized,
+        method: crate::optimize::Method,
+        complete: bool,
+    ) -> Self {
+        OptimizationSummary {
+            optimizer: method.as_str(),
+            optimized_cost: result.cost,
+            lower_bound: result.lower_bound,
+            gap: result.gap(),
+            savings: result.current_cost - result.cost,
+            changes: fleet
+                .sims
+                .iter()
+                .zip(&result.plans)
+                .filter(|(sim, plan)| sim.current_plan != **plan)
+                .count() as u64,
+            complete,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct CostDocument<'a> {
     simopt: &'static str,

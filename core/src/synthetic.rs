@@ -3,7 +3,8 @@
 //!
 //! The shape follows real IoT fleets: most SIMs use almost nothing, a heavy tail uses a lot;
 //! each communication plan (device family) may use a ladder of plans of one carrier family,
-//! some pooled (one pool per family), some per-SIM, one unlimited; SIMs sit on plans chosen
+//! some pooled (one pool shared by the family's pooled plans in even families, a pool per
+//! pooled plan in odd ones), some per-SIM, one unlimited; SIMs sit on plans chosen
 //! mostly the smallest plan that covers them, often one size off, now and then anything (the
 //! overpayment simopt finds); a share was activated inside the period.
 
@@ -48,6 +49,13 @@ const FAMILIES: &[&str] = &[
 /// Plan sizes in MB along a ladder; a ladder of n plans takes n of these spread over the range.
 const SIZES_MB: &[u64] = &[1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000];
 
+/// Sizes for ladders longer than [`SIZES_MB`] (up to 56 plans).
+const MORE_SIZES_MB: &[u64] = &[
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 15, 16, 18, 20, 22, 25, 28, 30, 35, 40, 45, 50, 60, 70,
+    75, 80, 90, 100, 120, 125, 150, 175, 200, 250, 300, 350, 400, 450, 500, 600, 700, 750, 800,
+    900, 1_000, 1_200, 1_500, 2_000, 2_500, 3_000, 4_000, 5_000, 7_500, 10_000,
+];
+
 impl FleetSpec {
     fn family(&self, index: u32) -> String {
         match FAMILIES.get(index as usize) {
@@ -58,20 +66,28 @@ impl FleetSpec {
 
     /// The ladder of plans one communication plan may use, smallest first; the last is unlimited.
     fn ladder(&self, family: u32) -> Vec<LadderPlan> {
-        let n = self.plans_per_comm_plan.max(2) as usize;
+        let n = self
+            .plans_per_comm_plan
+            .clamp(2, MORE_SIZES_MB.len() as u32) as usize;
+        let sizes = if n <= SIZES_MB.len() {
+            SIZES_MB
+        } else {
+            MORE_SIZES_MB
+        };
         let name = self.family(family);
         let mut plans = Vec::with_capacity(n);
         for step in 0..n {
             let last = step + 1 == n;
             // Spread the n plans over the size list; the last plan of a ladder is unlimited.
-            let size = SIZES_MB[(step * (SIZES_MB.len() - 1)) / (n - 1).max(1)];
+            let size = sizes[(step * (sizes.len() - 1)) / (n - 1).max(1)];
             // Price grows slower than size: cents = 150 + 60 × sqrt-ish(size); integer only.
             let cents = 150 + 60 * integer_sqrt(size * 100) / 10 + 25 * u64::from(family);
-            // Overage per MB falls as plans grow (cents); a pool has one overage rate, that of
-            // its smallest plan (step 1).
+            // Overage per MB falls as plans grow (cents); a shared pool has one overage rate,
+            // that of its smallest plan (step 1).
             let pooled = !last && step % 2 == 1;
-            let rate_size = if pooled {
-                SIZES_MB[(SIZES_MB.len() - 1) / (n - 1).max(1)]
+            let shared = pooled && family % 2 == 0;
+            let rate_size = if shared {
+                sizes[(sizes.len() - 1) / (n - 1).max(1)]
             } else {
                 size
             };
@@ -87,7 +103,11 @@ impl FleetSpec {
                 cents: if last { cents * 3 } else { cents },
                 overage_cents: if last { None } else { Some(overage) },
                 pooled,
-                pool: format!("POOL-{name}"),
+                pool: if shared {
+                    format!("POOL-{name}")
+                } else {
+                    String::new()
+                },
             });
         }
         plans
@@ -118,7 +138,7 @@ impl FleetSpec {
                     rate,
                     block,
                     p.pooled,
-                    if p.pooled { p.pool.as_str() } else { "" }
+                    p.pool
                 )?;
             }
         }

@@ -1,7 +1,9 @@
 //! Committed checkpoints keep decoding: a stored optimizer state of an earlier build must resume
 //! in this one (the service keeps checkpoints across deploys). `BLESS=1` writes a missing blob.
 //! If the format changes, bump `checkpoint::VERSION`, keep reading the old version, and add a
-//! blob of the new one beside the old.
+//! blob of the new one beside the old. (Version 1 predates the first release and was retired
+//! with `checkpoint::OLDEST_VERSION`: its blob must be refused with a typed error, never
+//! misread.)
 
 use simopt_core::input::load;
 use simopt_core::optimize::{Job, Options, Step};
@@ -34,9 +36,20 @@ fn basic_fleet() -> Fleet {
 }
 
 #[test]
-fn the_version_1_checkpoint_still_resumes_to_the_same_result() {
+fn the_retired_version_1_checkpoint_is_refused_with_a_typed_error() {
+    let blob = std::fs::read(fixtures().join("checkpoints/basic-v1.ckpt")).expect("the v1 blob");
+    let error = Job::decode(&basic_fleet(), &blob).expect_err("version 1 is retired");
+    assert_eq!(error.code(), "checkpoint-old-version");
+    assert!(
+        error.to_string().contains("start the optimization again"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_version_2_checkpoint_still_resumes_to_the_same_result() {
     let fleet = basic_fleet();
-    let path = fixtures().join("checkpoints/basic-v1.ckpt");
+    let path = fixtures().join("checkpoints/basic-v2.ckpt");
     if std::env::var_os("BLESS").is_some_and(|v| v == "1") && !path.exists() {
         let mut job = Job::new(&fleet, Options::default());
         let mut quanta = 0;
@@ -51,7 +64,7 @@ fn the_version_1_checkpoint_still_resumes_to_the_same_result() {
         std::fs::write(&path, job.encode()).expect("write the blob");
     }
     let blob =
-        std::fs::read(&path).expect("tests/fixtures/checkpoints/basic-v1.ckpt (BLESS=1 writes it)");
+        std::fs::read(&path).expect("tests/fixtures/checkpoints/basic-v2.ckpt (BLESS=1 writes it)");
     let resumed = Job::decode(&fleet, &blob)
         .expect("the committed checkpoint decodes")
         .run();

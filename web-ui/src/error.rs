@@ -4,7 +4,7 @@
 //! | `name`            | when                                    | extra properties |
 //! |-------------------|-----------------------------------------|------------------|
 //! | `InputError`      | the files or settings are invalid       | `code` (`"invalid-input"`), `diagnostics` (every kept diagnostic: file, row, column, message, hint), `errorCount` |
-//! | `CheckpointError` | checkpoint bytes cannot be resumed      | `code`: `checkpoint-bad-magic`, `checkpoint-future-version`, `checkpoint-truncated`, `checkpoint-corrupt` or `checkpoint-invalid` (another input's, or not a valid state) |
+//! | `CheckpointError` | checkpoint bytes cannot be resumed      | `code`: `checkpoint-bad-magic`, `checkpoint-future-version`, `checkpoint-old-version`, `checkpoint-truncated`, `checkpoint-corrupt` or `checkpoint-invalid` (another input's, or not a valid state) |
 //! | `ArgumentError`   | an argument has the wrong shape         | — |
 //! | `InternalError`   | a result could not be converted (bug)   | — |
 //!

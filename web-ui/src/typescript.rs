@@ -163,6 +163,7 @@ export interface CheckpointError extends Error {
   code:
     | "checkpoint-bad-magic"
     | "checkpoint-future-version"
+    | "checkpoint-old-version"
     | "checkpoint-truncated"
     | "checkpoint-corrupt"
     | "checkpoint-invalid";

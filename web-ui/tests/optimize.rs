@@ -26,7 +26,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 const BASIC_GOLDEN: &str = include_str!("../../tests/fixtures/cases/basic/optimize.json");
 /// A checkpoint of the basic case written by the native build, 3 quanta into a default run.
-const BASIC_CHECKPOINT: &[u8] = include_bytes!("../../tests/fixtures/checkpoints/basic-v1.ckpt");
+const BASIC_CHECKPOINT: &[u8] = include_bytes!("../../tests/fixtures/checkpoints/basic-v2.ckpt");
 const SYNTHETIC_SETTINGS: &str = r#"{"periodEnd": "2026-11-22T00:00", "timeZone": "America/New_York", "asOf": "2026-11-20T12:00"}"#;
 
 /// The input of a run, passed again to every `resume`.
@@ -472,9 +472,11 @@ fn damaged_checkpoints_are_checkpoint_errors_with_the_cores_code() {
     flipped[middle] ^= 0x10;
     let mut future = bytes.clone();
     future[8] = 99;
-    let cases: [(&str, &[u8], &str); 4] = [
+    let retired: &[u8] = include_bytes!("../../tests/fixtures/checkpoints/basic-v1.ckpt");
+    let cases: [(&str, &[u8], &str); 5] = [
         ("flipped", &flipped, "checkpoint-corrupt"),
         ("future", &future, "checkpoint-future-version"),
+        ("retired", retired, "checkpoint-old-version"),
         ("cut", &bytes[..bytes.len() - 3], "checkpoint-truncated"),
         (
             "foreign",

@@ -49,6 +49,193 @@ fn rounding_slack(model: &Model) -> i128 {
         .sum()
 }
 
+/// What the dual evaluation precomputes from the model (derived, never stored): a SIM's value
+/// on its own (non-pooled) options does not depend on the prices, so its cheapest is found once;
+/// on a pool's options it is `base − λ·allowance` (the same for the whole class) `+ λ·usage`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lagrangian {
+    /// Each SIM's cheapest non-pooled fixed cost (micros; `i64::MAX` when it has none) and which
+    /// option that is.
+    own: Vec<(i64, u32)>,
+    /// For each class, its pooled options grouped by pool.
+    class_pools: Vec<Vec<PoolGroup>>,
+    /// Per class: whether every option has the same SMS rate (then a SIM's SMS line does not
+    /// change its choice and the class's pooled options can be ranked once per sweep).
+    uniform_sms: Vec<bool>,
+}
+
+#[derive(Debug, Clone)]
+struct PoolGroup {
+    pool: u32,
+    /// Option indices within the class.
+    options: Vec<u32>,
+}
+
+impl Lagrangian {
+    pub fn new(model: &Model) -> Self {
+        let own = (0..model.sims.len())
+            .map(|i| {
+                let mut best = (i64::MAX, 0u32);
+                for (k, o) in model.options_of(i).iter().enumerate() {
+                    if o.pool == NO_POOL {
+                        let v = model.fixed(i, o);
+                        if v < best.0 {
+                            best = (v, k as u32);
+                        }
+                    }
+                }
+                best
+            })
+            .collect();
+        let mut class_pools = Vec::with_capacity(model.classes.len());
+        let mut uniform_sms = Vec::with_capacity(model.classes.len());
+        for c in &model.classes {
+            let options = &model.options[c.first as usize..(c.first + c.len) as usize];
+            let mut groups: Vec<PoolGroup> = Vec::new();
+            for (k, o) in options.iter().enumerate() {
+                if o.pool == NO_POOL {
+                    continue;
+                }
+                match groups.iter_mut().find(|g| g.pool == o.pool) {
+                    Some(g) => g.options.push(k as u32),
+                    None => groups.push(PoolGroup {
+                        pool: o.pool,
+                        options: vec![k as u32],
+                    }),
+                }
+            }
+            class_pools.push(groups);
+            uniform_sms.push(
+                options
+                    .iter()
+                    .all(|o| model.sms_rate(o.plan) == model.sms_rate(options[0].plan)),
+            );
+        }
+        Lagrangian {
+            own,
+            class_pools,
+            uniform_sms,
+        }
+    }
+
+    /// How many pools SIMs of `class` may use.
+    pub fn pools_of(&self, class: u32) -> usize {
+        self.class_pools[class as usize].len()
+    }
+
+    /// Whether SIMs of `class` may use a pool.
+    pub fn has_pools(&self, class: u32) -> bool {
+        !self.class_pools[class as usize].is_empty()
+    }
+
+    /// Whether some SIM may use more than one pool: then the pools' prices interact and
+    /// bisecting each price on its own is not enough.
+    pub fn coupled(&self) -> bool {
+        self.class_pools.iter().any(|g| g.len() > 1)
+    }
+}
+
+/// The value of an option at fixed prices, scaled: `fixed·2^32 + λ·(usage − allowance)`, with
+/// its pool's `usage − allowance`. Ties go to the smaller `usage − allowance` (the choice just
+/// above the prices), then to the lower option index, so the subgradient is the right derivative
+/// and bisection on its sign is exact for a lone pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Valued {
+    value: i128,
+    excess: i128,
+    option: u32,
+}
+
+/// For one sweep's prices: each class's cheapest option of each pool, as
+/// `base·2^32 − λ·allowance` (plus `λ·usage` per SIM).
+fn pooled_minima(model: &Model, prices: &[i128]) -> Vec<Vec<(u32, i128, u64, u32)>> {
+    let lag = &model.lagrangian;
+    model
+        .classes
+        .iter()
+        .zip(&lag.class_pools)
+        .map(|(c, groups)| {
+            let options = &model.options[c.first as usize..(c.first + c.len) as usize];
+            groups
+                .iter()
+                .map(|g| {
+                    let price = prices[g.pool as usize];
+                    let mut best: Option<(i128, u64, u32)> = None;
+                    for &k in &g.options {
+                        let o = options[k as usize];
+                        let v = i128::from(o.base) * SCALE - price * i128::from(o.allowance);
+                        // Ties: the larger allowance (smaller excess), then the lower index.
+                        let better = match best {
+                            None => true,
+                            Some((bv, ba, _)) => v < bv || (v == bv && o.allowance > ba),
+                        };
+                        if better {
+                            best = Some((v, o.allowance, k));
+                        }
+                    }
+                    let (v, a, k) = best.unwrap_or((i128::MAX, 0, 0));
+                    (g.pool, v, a, k)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// SIM `i`'s cheapest option at `prices`.
+#[inline]
+fn cheapest(
+    model: &Model,
+    prices: &[i128],
+    minima: &[Vec<(u32, i128, u64, u32)>],
+    i: usize,
+) -> Valued {
+    let sim = &model.sims[i];
+    let lag = &model.lagrangian;
+    let usage = i128::from(sim.usage);
+    let class = sim.class as usize;
+    let (own, own_option) = lag.own[i];
+    let mut best = Valued {
+        value: if own == i64::MAX {
+            i128::MAX
+        } else {
+            i128::from(own) * SCALE
+        },
+        excess: 0,
+        option: own_option,
+    };
+    if sim.sms == 0 || lag.uniform_sms[class] {
+        let options = model.options_of(i);
+        let sms = if sim.sms == 0 || minima[class].is_empty() {
+            0
+        } else {
+            model.sms_line(i, options[minima[class][0].3 as usize].plan)
+        };
+        for &(pool, base, allowance, option) in &minima[class] {
+            let excess = usage - i128::from(allowance);
+            let v = Valued {
+                value: base + i128::from(sms) * SCALE + prices[pool as usize] * usage,
+                excess,
+                option,
+            };
+            best = best.min(v);
+        }
+    } else {
+        for (k, o) in model.options_of(i).iter().enumerate() {
+            if o.pool == NO_POOL {
+                continue;
+            }
+            let excess = usage - i128::from(o.allowance);
+            let v = Valued {
+                value: i128::from(model.fixed(i, o)) * SCALE + prices[o.pool as usize] * excess,
+                excess,
+                option: k as u32,
+            };
+            best = best.min(v);
+        }
+    }
+    best
+}
+
 /// One pass over the SIMs at fixed prices, a quantum at a time: the partial sum of `L` and of
 /// its subgradient, and (when asked) each SIM's cheapest option.
 #[derive(Debug, Clone)]
@@ -57,15 +244,18 @@ pub(crate) struct Sweep {
     total: i128,
     subgradient: Vec<i128>,
     choice: Option<Vec<u32>>,
+    /// Derived from the prices (rebuilt on decode).
+    minima: Vec<Vec<(u32, i128, u64, u32)>>,
 }
 
 impl Sweep {
-    fn new(model: &Model, record_choice: bool) -> Self {
+    fn new(model: &Model, prices: &[i128], record_choice: bool) -> Self {
         Sweep {
             next: 0,
             total: -rounding_slack(model) * SCALE,
             subgradient: vec![0; model.pool_terms.len()],
             choice: record_choice.then(|| Vec::with_capacity(model.sims.len())),
+            minima: pooled_minima(model, prices),
         }
     }
 
@@ -73,28 +263,14 @@ impl Sweep {
     fn quantum(&mut self, model: &Model, prices: &[i128]) -> bool {
         let end = (self.next + QUANTUM_SIMS).min(model.sims.len());
         for i in self.next..end {
-            let sim = &model.sims[i];
-            let options = model.options_of(i);
-            let mut best = (i128::MAX, 0u32);
-            for (index, o) in options.iter().enumerate() {
-                let mut value = i128::from(model.fixed(i, o)) * SCALE;
-                if o.pool != NO_POOL {
-                    value +=
-                        prices[o.pool as usize] * (i128::from(sim.usage) - i128::from(o.allowance));
-                }
-                let index = index as u32;
-                if value < best.0 || (value == best.0 && index == sim.current) {
-                    best = (value, index);
-                }
-            }
-            self.total += best.0;
-            let o = options[best.1 as usize];
+            let best = cheapest(model, prices, &self.minima, i);
+            self.total += best.value;
+            let o = model.options_of(i)[best.option as usize];
             if o.pool != NO_POOL {
-                self.subgradient[o.pool as usize] +=
-                    i128::from(sim.usage) - i128::from(o.allowance);
+                self.subgradient[o.pool as usize] += best.excess;
             }
             if let Some(choice) = &mut self.choice {
-                choice.push(best.1);
+                choice.push(best.option);
             }
         }
         self.next = end;
@@ -118,7 +294,7 @@ impl Sweep {
         }
     }
 
-    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>, model: &Model, prices: &[i128]) -> Result<Self, DecodeError> {
         let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
         let total = r.i128()?;
         let subgradient = (0..model.pool_terms.len())
@@ -140,12 +316,150 @@ impl Sweep {
             total,
             subgradient,
             choice,
+            minima: pooled_minima(model, prices),
         })
     }
 }
 
-/// Polyak subgradient ascent of `L` from zero prices towards `target` (a known bill: the bound
-/// cannot pass it), halving the step length after three steps that do not improve.
+/// Reads a price vector of `model`, each within its pool's range.
+fn decode_prices(r: &mut Reader<'_>, model: &Model) -> Result<Vec<i128>, DecodeError> {
+    let max = max_prices(model);
+    max.iter()
+        .map(|m| {
+            let p = r.i128()?;
+            if p < 0 || p > *m {
+                return Err(DecodeError::Invalid("a price is out of range"));
+            }
+            Ok(p)
+        })
+        .collect()
+}
+
+/// Bisection of every pool's price on the sign of its subgradient, all pools at once: one sweep
+/// halves every bracket. For a pool no SIM shares with another pool this finds the best price to
+/// the last fixed-point unit in about 40 sweeps; where pools interact, [`Ascent`] continues from
+/// the best prices found.
+#[derive(Debug, Clone)]
+pub(crate) struct Bisect {
+    low: Vec<i128>,
+    high: Vec<i128>,
+    mid: Vec<i128>,
+    sweep: Sweep,
+    sweeps: u32,
+    /// The best bound so far, micros.
+    pub best_bound: i64,
+    /// The prices that gave it.
+    pub best_prices: Vec<i128>,
+}
+
+/// Bisection sweeps at most (prices have about 40 significant bits).
+const MAX_BISECTIONS: u32 = 64;
+
+impl Bisect {
+    pub fn new(model: &Model) -> Self {
+        let high = max_prices(model);
+        let low = vec![0; high.len()];
+        let mid: Vec<i128> = low.iter().zip(&high).map(|(l, h)| (l + h) / 2).collect();
+        Bisect {
+            sweep: Sweep::new(model, &mid, false),
+            best_prices: mid.clone(),
+            low,
+            high,
+            mid,
+            sweeps: 0,
+            best_bound: i64::MIN,
+        }
+    }
+
+    /// The upper ends of the brackets: prices at or just above the best, where each pool's
+    /// cheapest choices leave it at or under its allowance — the side recovery starts from.
+    pub fn upper(&self) -> &[i128] {
+        &self.high
+    }
+
+    /// The lower ends of the brackets: prices at or just below the best, where each pool's
+    /// cheapest choices leave it at or over its allowance.
+    pub fn lower(&self) -> &[i128] {
+        &self.low
+    }
+
+    /// Share done, 0–1 (rough).
+    pub fn done_fraction(&self, model: &Model) -> f64 {
+        (f64::from(self.sweeps) + self.sweep.next as f64 / model.sims.len().max(1) as f64) / 42.0
+    }
+}
+
+impl Phase for Bisect {
+    fn quantum(&mut self, model: &Model) -> bool {
+        if !self.sweep.quantum(model, &self.mid) {
+            return false;
+        }
+        self.sweeps += 1;
+        let bound = self.sweep.bound();
+        if bound > self.best_bound {
+            self.best_bound = bound;
+            self.best_prices.clone_from(&self.mid);
+        }
+        for p in 0..self.mid.len() {
+            if self.sweep.subgradient[p] > 0 {
+                self.low[p] = self.mid[p];
+            } else {
+                self.high[p] = self.mid[p];
+            }
+        }
+        let open = self.low.iter().zip(&self.high).any(|(l, h)| h - l > 1);
+        if !open || self.sweeps >= MAX_BISECTIONS {
+            return true;
+        }
+        for p in 0..self.mid.len() {
+            self.mid[p] = self.low[p] + (self.high[p] - self.low[p]) / 2;
+        }
+        self.sweep = Sweep::new(model, &self.mid, false);
+        false
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        for p in self.low.iter().chain(&self.high).chain(&self.best_prices) {
+            w.i128(*p);
+        }
+        w.u64(u64::from(self.sweeps));
+        w.i64(self.best_bound);
+        self.sweep.encode(w);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let low = decode_prices(r, model)?;
+        let high = decode_prices(r, model)?;
+        let best_prices = decode_prices(r, model)?;
+        if low.iter().zip(&high).any(|(l, h)| l > h) {
+            return Err(DecodeError::Invalid("a price bracket is empty"));
+        }
+        let mid: Vec<i128> = low
+            .iter()
+            .zip(&high)
+            .map(|(l, h)| l + (h - l) / 2)
+            .collect();
+        let sweeps = r.below(
+            u64::from(MAX_BISECTIONS) + 1,
+            "a sweep count is out of range",
+        )? as u32;
+        let best_bound = r.i64()?;
+        let sweep = Sweep::decode(r, model, &mid)?;
+        Ok(Bisect {
+            low,
+            high,
+            mid,
+            sweep,
+            sweeps,
+            best_bound,
+            best_prices,
+        })
+    }
+}
+
+/// Polyak subgradient ascent of `L` from given prices towards `target` (a known bill: the bound
+/// cannot pass it), halving the step length after three steps that do not improve. Used where
+/// pools interact, after [`Bisect`].
 #[derive(Debug, Clone)]
 pub(crate) struct Ascent {
     target: i64,
@@ -154,60 +468,27 @@ pub(crate) struct Ascent {
     theta_halvings: u32,
     stalled: u32,
     sweep: Sweep,
-    sweeps: u32,
     /// The best bound so far, micros.
     pub best_bound: i64,
     /// The prices that gave it.
     pub best_prices: Vec<i128>,
-    /// The prices of sweeps 1, 2, 4, 8, …: the assignments they suggest differ, and near the
-    /// optimum, where many SIMs are indifferent, the best prices' choice is often not the best
-    /// start for the search; recovery tries them all.
-    pub snapshots: Vec<Vec<i128>>,
 }
 
 /// Step length factor halvings after which the ascent stops (2^-20 ≈ 1e-6).
 const MAX_HALVINGS: u32 = 20;
 
 impl Ascent {
-    pub fn new(model: &Model, target: i64, iterations: u32) -> Self {
-        let prices = vec![0; model.pool_terms.len()];
+    pub fn new(model: &Model, target: i64, iterations: u32, start: Vec<i128>, bound: i64) -> Self {
         Ascent {
             target,
             iterations_left: iterations,
-            best_prices: prices.clone(),
-            prices,
+            best_prices: start.clone(),
+            sweep: Sweep::new(model, &start, false),
+            prices: start,
             theta_halvings: 0,
             stalled: 0,
-            sweep: Sweep::new(model, false),
-            sweeps: 0,
-            best_bound: i64::MIN,
-            snapshots: Vec::new(),
+            best_bound: bound,
         }
-    }
-
-    /// The price vectors recovery should start from, each once: the best, the snapshots, and
-    /// `kicks` copies of the best with every pool's price moved by up to ±10 % (seeded, so the
-    /// same on every run and platform).
-    pub fn candidates(&self, model: &Model, kicks: u32, seed: u64) -> Vec<Vec<i128>> {
-        let mut out = vec![self.best_prices.clone()];
-        let max = max_prices(model);
-        let mut rng = crate::random::SplitMix64::new(seed);
-        let kicked = (0..kicks).map(|_| {
-            self.best_prices
-                .iter()
-                .zip(&max)
-                .map(|(p, m)| {
-                    let per_mille = rng.below(201) as i128 - 100; // −100 … +100 ‰
-                    (p + p * per_mille / 1000).clamp(0, *m)
-                })
-                .collect::<Vec<i128>>()
-        });
-        for s in self.snapshots.iter().cloned().chain(kicked) {
-            if !out.contains(&s) {
-                out.push(s);
-            }
-        }
-        out
     }
 
     /// Share done, 0–1 (rough: the ascent often stops early).
@@ -224,11 +505,6 @@ impl Phase for Ascent {
             return false;
         }
         let bound = self.sweep.bound();
-        let first = self.best_bound == i64::MIN;
-        self.sweeps += 1;
-        if self.sweeps.is_power_of_two() && self.sweeps > 1 {
-            self.snapshots.push(self.prices.clone());
-        }
         if bound > self.best_bound {
             self.best_bound = bound;
             self.best_prices.clone_from(&self.prices);
@@ -240,15 +516,14 @@ impl Phase for Ascent {
                 self.stalled = 0;
             }
         }
-        let max = max_prices(model);
-        if (first && max.iter().all(|m| *m == 0))
-            || self.iterations_left == 0
+        if self.iterations_left == 0
             || self.best_bound >= self.target
             || self.theta_halvings > MAX_HALVINGS
         {
-            return true; // no pool bills overage (the bound is exact), or done
+            return true;
         }
         self.iterations_left -= 1;
+        let max = max_prices(model);
         let g: Vec<f64> = self
             .sweep
             .subgradient
@@ -275,7 +550,7 @@ impl Phase for Ascent {
             let moved = *p as f64 + step * gi;
             *p = (moved.max(0.0) as i128).min(*m);
         }
-        self.sweep = Sweep::new(model, false);
+        self.sweep = Sweep::new(model, &self.prices, false);
         false
     }
 
@@ -288,55 +563,29 @@ impl Phase for Ascent {
         w.u64(u64::from(self.theta_halvings));
         w.u64(u64::from(self.stalled));
         w.i64(self.best_bound);
-        w.u64(u64::from(self.sweeps));
-        w.u64(self.snapshots.len() as u64);
-        for p in self.snapshots.iter().flatten() {
-            w.i128(*p);
-        }
         self.sweep.encode(w);
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
-        let pools = model.pool_terms.len();
         let target = r.i64()?;
         let iterations_left =
             r.below(u64::from(u32::MAX), "an iteration count is out of range")? as u32;
-        let mut prices = (0..2 * pools)
-            .map(|_| r.i128())
-            .collect::<Result<Vec<_>, _>>()?;
-        let best_prices = prices.split_off(pools);
-        let max = max_prices(model);
-        if prices
-            .iter()
-            .chain(&best_prices)
-            .zip(max.iter().chain(&max))
-            .any(|(p, m)| *p < 0 || p > m)
-        {
-            return Err(DecodeError::Invalid("a price is out of range"));
-        }
+        let prices = decode_prices(r, model)?;
+        let best_prices = decode_prices(r, model)?;
+        let theta_halvings =
+            r.below(u64::from(MAX_HALVINGS) + 2, "a step length is out of range")? as u32;
+        let stalled = r.below(3, "a stall count is out of range")? as u32;
+        let best_bound = r.i64()?;
+        let sweep = Sweep::decode(r, model, &prices)?;
         Ok(Ascent {
             target,
             iterations_left,
             prices,
             best_prices,
-            theta_halvings: r.below(u64::from(MAX_HALVINGS) + 2, "a step length is out of range")?
-                as u32,
-            stalled: r.below(3, "a stall count is out of range")? as u32,
-            best_bound: r.i64()?,
-            sweeps: r.below(u64::from(u32::MAX), "a sweep count is out of range")? as u32,
-            snapshots: {
-                let n = r.below(33, "too many price snapshots")?;
-                let mut v = Vec::with_capacity(n as usize);
-                for _ in 0..n {
-                    v.push(
-                        (0..pools)
-                            .map(|_| r.i128())
-                            .collect::<Result<Vec<_>, _>>()?,
-                    );
-                }
-                v
-            },
-            sweep: Sweep::decode(r, model)?,
+            theta_halvings,
+            stalled,
+            best_bound,
+            sweep,
         })
     }
 }
@@ -351,14 +600,17 @@ pub(crate) struct Argmin {
 impl Argmin {
     pub fn new(model: &Model, prices: Vec<i128>) -> Self {
         Argmin {
+            sweep: Sweep::new(model, &prices, true),
             prices,
-            sweep: Sweep::new(model, true),
         }
     }
 
-    /// The choices, once the phase is finished.
-    pub fn into_assignment(self, model: &Model) -> Assignment {
-        Assignment::new(model, self.sweep.choice.unwrap_or_default())
+    /// The choices and the prices, once the phase is finished.
+    pub fn finish(self, model: &Model) -> (Assignment, Vec<i128>) {
+        (
+            Assignment::new(model, self.sweep.choice.unwrap_or_default()),
+            self.prices,
+        )
     }
 }
 
@@ -375,10 +627,8 @@ impl Phase for Argmin {
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
-        let prices = (0..model.pool_terms.len())
-            .map(|_| r.i128())
-            .collect::<Result<Vec<_>, _>>()?;
-        let sweep = Sweep::decode(r, model)?;
+        let prices = decode_prices(r, model)?;
+        let sweep = Sweep::decode(r, model, &prices)?;
         if sweep.choice.is_none() {
             return Err(DecodeError::Invalid("a recovery pass lost its choices"));
         }

@@ -9,7 +9,12 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
+
+/// The oldest format this build reads. Version 1 (before the first release: the optimizer's
+/// stages were rebuilt around bisection and pool balancing) is refused with
+/// [`DecodeError::OldVersion`]; from the first release on, older versions keep decoding.
+pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;
 
@@ -30,6 +35,14 @@ pub enum DecodeError {
         /// The newest version this build reads.
         supported: u16,
     },
+    /// Written by an older simopt whose format this build no longer reads.
+    #[error("checkpoint format {found} is older than this build reads ({oldest}); start the optimization again")]
+    OldVersion {
+        /// The version in the checkpoint.
+        found: u16,
+        /// The oldest version this build reads.
+        oldest: u16,
+    },
     /// Shorter or longer than its header says.
     #[error("the checkpoint is truncated or has trailing bytes")]
     Truncated,
@@ -47,6 +60,7 @@ impl DecodeError {
         match self {
             DecodeError::BadMagic => "checkpoint-bad-magic",
             DecodeError::FutureVersion { .. } => "checkpoint-future-version",
+            DecodeError::OldVersion { .. } => "checkpoint-old-version",
             DecodeError::Truncated => "checkpoint-truncated",
             DecodeError::Corrupt => "checkpoint-corrupt",
             DecodeError::Invalid(_) => "checkpoint-invalid",
@@ -127,7 +141,7 @@ impl<'a> Reader<'a> {
     /// Checks the header and checksum of `bytes` and returns a reader over the body.
     ///
     /// # Errors
-    /// [`DecodeError`] for a foreign, newer, truncated or damaged checkpoint.
+    /// [`DecodeError`] for a foreign, newer, retired, truncated or damaged checkpoint.
     pub fn open(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(DecodeError::BadMagic);
@@ -140,6 +154,12 @@ impl<'a> Reader<'a> {
             return Err(DecodeError::FutureVersion {
                 found: version,
                 supported: VERSION,
+            });
+        }
+        if version < OLDEST_VERSION {
+            return Err(DecodeError::OldVersion {
+                found: version,
+                oldest: OLDEST_VERSION,
             });
         }
         let mut length = [0u8; 8];
@@ -306,12 +326,21 @@ mod tests {
             Some(DecodeError::Truncated)
         );
         let mut future = good.clone();
-        future[8] = 2;
+        future[8] = 3;
         assert_eq!(
             Reader::open(&future).err(),
             Some(DecodeError::FutureVersion {
-                found: 2,
+                found: 3,
                 supported: VERSION
+            })
+        );
+        let mut old = good.clone();
+        old[8] = 1;
+        assert_eq!(
+            Reader::open(&old).err(),
+            Some(DecodeError::OldVersion {
+                found: 1,
+                oldest: OLDEST_VERSION
             })
         );
         let r = Reader::open(&good).expect("opens");

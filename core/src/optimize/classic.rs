@@ -65,6 +65,9 @@ struct Layout {
     sequences: Vec<Vec<Vec<u32>>>,
     /// Every SIM, component after component, each component's SIMs by usage, largest first.
     members: Vec<u32>,
+    /// The usage, SMS count and class of each SIM of `members`, in that order (read in visit
+    /// order, so kept together rather than looked up).
+    terms: Vec<(u64, u64, u32)>,
     /// Where each component starts in `members`, plus the end.
     start: Vec<usize>,
     /// Per component, its visit order grouped by group (positions within the component).
@@ -129,10 +132,18 @@ impl Layout {
             });
             grouped.extend(order);
         }
+        let terms = members
+            .iter()
+            .map(|&i| {
+                let s = &model.sims[i as usize];
+                (s.usage, s.sms, s.class)
+            })
+            .collect();
         Layout {
             group_of_class,
             sequences,
             members,
+            terms,
             start,
             grouped,
             pools,
@@ -161,10 +172,10 @@ impl Layout {
         }
     }
 
-    /// SIM `i`'s rate-plan sequence in `run` of its component.
-    fn sequence(&self, model: &Model, c: usize, run: u32, i: usize) -> &[u32] {
+    /// The rate-plan sequence in `run` of component `c` of a SIM of class `class`.
+    fn sequence(&self, c: usize, run: u32, class: u32) -> &[u32] {
         let set = (run / self.strategies[c]) as usize;
-        let list = &self.sequences[self.group_of_class[model.sims[i].class as usize] as usize];
+        let list = &self.sequences[self.group_of_class[class as usize] as usize];
         &list[set % list.len()]
     }
 }
@@ -442,12 +453,13 @@ impl Classic {
         }
     }
 
-    /// Records SIM `i` (at `at` in the layout) on option `k` of its class.
-    fn place(&mut self, model: &Model, at: usize, i: usize, k: u32) {
-        let o = model.options_of(i)[k as usize];
-        self.fixed_total += model.fixed(i, &o);
+    /// Records the SIM at `at` in the layout on option `k` of its class.
+    fn place(&mut self, model: &Model, at: usize, k: u32) {
+        let (usage, sms, class) = self.layout.terms[at];
+        let o = class_options(model, class as usize)[k as usize];
+        self.fixed_total += model.fixed_of(usage, sms, &o);
         if o.pool != NO_POOL {
-            self.pool_usage[o.pool as usize] += model.sims[i].usage;
+            self.pool_usage[o.pool as usize] += usage;
             self.pool_allowance[o.pool as usize] += o.allowance;
         }
         let b = self.scratch();
@@ -469,30 +481,41 @@ impl Classic {
                 .sum::<i64>()
     }
 
-    /// SIM `i`'s option in `run`: the first that fits in its sequence, else the cheapest.
-    fn choose(&self, model: &Model, run: u32, i: usize) -> u32 {
+    /// The option in `run` of the SIM at `at` in the layout: the first that fits in its
+    /// sequence, else the one of least marginal cost (the first such).
+    fn choose(&self, model: &Model, run: u32, at: usize) -> u32 {
         let c = self.component;
-        let options = model.options_of(i);
-        let usage = model.sims[i].usage;
-        let mut fallback: Option<(i64, u32)> = None;
-        for &k in self.layout.sequence(model, c, run, i) {
+        let (usage, sms, class) = self.layout.terms[at];
+        let options = class_options(model, class as usize);
+        let sequence = self.layout.sequence(c, run, class);
+        for &k in sequence {
             let o = &options[k as usize];
-            let marginal = if o.pool == NO_POOL {
-                if fits(model, i, o, 0, 0) {
-                    return k;
-                }
-                model.fixed(i, o)
+            let fits = if o.pool == NO_POOL {
+                usage <= model.own_limit(o)
             } else {
+                let p = o.pool as usize;
+                model.pool_charge(
+                    o.pool,
+                    self.pool_usage[p] + usage,
+                    self.pool_allowance[p] + o.allowance,
+                ) == 0
+            };
+            if fits {
+                return k;
+            }
+        }
+        let mut fallback: Option<(i64, u32)> = None;
+        for &k in sequence {
+            let o = &options[k as usize];
+            let mut marginal = model.fixed_of(usage, sms, o);
+            if o.pool != NO_POOL {
                 let (u, a) = (
                     self.pool_usage[o.pool as usize],
                     self.pool_allowance[o.pool as usize],
                 );
-                let after = model.pool_charge(o.pool, u + usage, a + o.allowance);
-                if after == 0 {
-                    return k;
-                }
-                model.fixed(i, o) + after - model.pool_charge(o.pool, u, a)
-            };
+                marginal += model.pool_charge(o.pool, u + usage, a + o.allowance)
+                    - model.pool_charge(o.pool, u, a);
+            }
             if fallback.is_none_or(|(m, _)| marginal < m) {
                 fallback = Some((marginal, k));
             }
@@ -585,7 +608,7 @@ impl Phase for Classic {
                     for p in pos..end {
                         let i = self.layout.members[start + p] as usize;
                         let k = baseline_option(model, i);
-                        self.place(model, start + p, i, k);
+                        self.place(model, start + p, k);
                     }
                     self.stage = Stage::Baseline { pos: end };
                     (pos, end)
@@ -594,9 +617,8 @@ impl Phase for Classic {
                     let end = len.min(pos + budget);
                     for p in pos..end {
                         let at = start + self.layout.visit(c, run, p);
-                        let i = self.layout.members[at] as usize;
-                        let k = self.choose(model, run, i);
-                        self.place(model, at, i, k);
+                        let k = self.choose(model, run, at);
+                        self.place(model, at, k);
                     }
                     self.stage = Stage::Run { run, pos: end };
                     (pos, end)
@@ -724,7 +746,7 @@ impl Phase for Classic {
             let at = start + run.map_or(p, |run| s.layout.visit(c, run, p));
             let i = s.layout.members[at] as usize;
             let k = read_option(r, model, i)?;
-            s.place(model, at, i, k);
+            s.place(model, at, k);
         }
         Ok(s)
     }

@@ -11,6 +11,7 @@
 //!
 //! Work in progress (issue 3): constraints (locks, minimum saving, maximum changes) come next.
 
+mod balance;
 mod bound;
 pub mod checkpoint;
 mod classic;

@@ -115,6 +115,8 @@ pub struct Model {
     pub(crate) options: Vec<OptionTerms>,
     pub(crate) classes: Vec<Class>,
     pub(crate) sims: Vec<SimTerms>,
+    /// Derived for the dual evaluation (not part of the fingerprint: a function of the rest).
+    pub(crate) lagrangian: super::bound::Lagrangian,
 }
 
 impl Model {
@@ -168,7 +170,7 @@ impl Model {
                 current,
             });
         }
-        Model {
+        let mut model = Model {
             plan_overage_fast: fleet
                 .plans
                 .iter()
@@ -189,7 +191,10 @@ impl Model {
             options,
             classes,
             sims,
-        }
+            lagrangian: super::bound::Lagrangian::default(),
+        };
+        model.lagrangian = super::bound::Lagrangian::new(&model);
+        model
     }
 
     /// Number of SIMs.
@@ -208,16 +213,49 @@ impl Model {
     #[inline]
     pub(crate) fn fixed(&self, i: usize, o: &OptionTerms) -> i64 {
         let sim = &self.sims[i];
+        self.fixed_of(sim.usage, sim.sms, o)
+    }
+
+    /// [`Model::fixed`] of a SIM with this usage and SMS count.
+    #[inline]
+    pub(crate) fn fixed_of(&self, usage: u64, sms: u64, o: &OptionTerms) -> i64 {
         let plan = o.plan.0 as usize;
         let decimals = self.rules.decimals;
         let mut cost = o.base;
-        if sim.sms > 0 {
-            cost += self.plan_sms_fast[plan].line(sim.sms, decimals);
+        if sms > 0 {
+            cost += self.plan_sms_fast[plan].line(sms, decimals);
         }
         if o.pool == NO_POOL {
-            cost += self.own_overage(i, o);
+            if let Some(terms) = self.plan_overage_fast[plan] {
+                cost += terms.charge(usage, o.allowance, decimals);
+            }
         }
         cost
+    }
+
+    /// The most a SIM may use on non-pooled option `o` without an overage line of its own.
+    #[inline]
+    pub(crate) fn own_limit(&self, o: &OptionTerms) -> u64 {
+        match self.plan_overage_fast[o.plan.0 as usize] {
+            Some(t) if t.rate.micros != 0 => o.allowance,
+            _ => u64::MAX,
+        }
+    }
+
+    /// A plan's SMS rate, micros per message.
+    pub(crate) fn sms_rate(&self, plan: PlanId) -> i64 {
+        self.plan_sms_fast[plan.0 as usize].micros
+    }
+
+    /// SIM `i`'s SMS line on `plan` (micros).
+    #[inline]
+    pub(crate) fn sms_line(&self, i: usize, plan: PlanId) -> i64 {
+        let sms = self.sims[i].sms;
+        if sms == 0 {
+            0
+        } else {
+            self.plan_sms_fast[plan.0 as usize].line(sms, self.rules.decimals)
+        }
     }
 
     /// SIM `i`'s own overage line on non-pooled option `o` (micros).
@@ -326,7 +364,6 @@ impl Assignment {
 
     /// How the bill changes (micros) if SIM `i` moves to option `to`: the plain definition, the
     /// reference the tests hold [`Assignment::best_move`] and [`Assignment::swap_delta`] to.
-    #[cfg(test)]
     pub(crate) fn delta(&self, model: &Model, i: usize, to: u32) -> i64 {
         let from = self.choice[i];
         if from == to {

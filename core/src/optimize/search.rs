@@ -311,6 +311,10 @@ pub(crate) struct Ejections {
 /// How many would-be partners on each side of `i`'s usage an ejection looks at.
 const EJECTION_WINDOW: usize = 12;
 
+/// SIMs that may use more pools than this are not tried (the work grows with the square of the
+/// pools; where many pools interact the dual prices, not ejections, must do the work).
+const MAX_EJECTION_POOLS: usize = 4;
+
 impl Ejections {
     pub fn new(model: &Model, assignment: Assignment) -> Self {
         Ejections {
@@ -323,6 +327,9 @@ impl Ejections {
 
     /// Tries the ejections that start with SIM `i`; true when one was made.
     fn try_sim(&mut self, model: &Model, i: usize) -> bool {
+        if model.lagrangian.pools_of(model.sims[i].class) > MAX_EJECTION_POOLS {
+            return false;
+        }
         let a = &mut self.assignment;
         let from = a.choice[i];
         let options = model.options_of(i);
@@ -399,19 +406,48 @@ impl Phase for Ejections {
     }
 }
 
-/// Rounds of descent, swaps and ejections until a round improves nothing (or `max_rounds`).
+/// Which round of [`Improve`] is running, and the bill when it started.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Round {
+    number: u32,
+    start: i64,
+}
+
+impl Round {
+    fn encode(self, w: &mut Writer) {
+        w.u64(u64::from(self.number));
+        w.i64(self.start);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Round {
+            number: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
+            start: r.i64()?,
+        })
+    }
+}
+
+/// Rounds of descent, swaps and ejections while a round takes at least 1/100,000 off the bill
+/// (at most [`MAX_ROUNDS`]): after balancing, the first round does nearly all of the work.
+/// Stops as soon as the bill is at most `enough` (close enough to the lower bound).
 #[derive(Debug, Clone)]
-pub(crate) enum Improve {
+pub(crate) struct Improve {
+    enough: i64,
+    step: ImproveStep,
+}
+
+#[derive(Debug, Clone)]
+enum ImproveStep {
     Descending {
-        round: u32,
+        round: Round,
         descent: Descent,
     },
     Swapping {
-        round: u32,
+        round: Round,
         swaps: Swaps,
     },
     Ejecting {
-        round: u32,
+        round: Round,
         ejections: Ejections,
         swapped: bool,
     },
@@ -423,72 +459,86 @@ const MAX_PASSES: u32 = 20;
 const SWAP_WINDOW: u32 = 8;
 
 impl Improve {
-    pub fn new(model: &Model, assignment: Assignment) -> Self {
-        Improve::Descending {
-            round: 0,
-            descent: Descent::new(model, assignment, MAX_PASSES),
+    pub fn new(model: &Model, assignment: Assignment, enough: i64) -> Self {
+        let start = assignment.cost(model);
+        Improve {
+            enough,
+            step: if start <= enough {
+                ImproveStep::Done(assignment)
+            } else {
+                ImproveStep::Descending {
+                    round: Round { number: 0, start },
+                    descent: Descent::new(model, assignment, MAX_PASSES),
+                }
+            },
         }
     }
 
     /// The assignment as it stands (the result once done).
     pub fn assignment(&self) -> &Assignment {
-        match self {
-            Improve::Descending { descent, .. } => &descent.assignment,
-            Improve::Swapping { swaps, .. } => &swaps.assignment,
-            Improve::Ejecting { ejections, .. } => &ejections.assignment,
-            Improve::Done(a) => a,
+        match &self.step {
+            ImproveStep::Descending { descent, .. } => &descent.assignment,
+            ImproveStep::Swapping { swaps, .. } => &swaps.assignment,
+            ImproveStep::Ejecting { ejections, .. } => &ejections.assignment,
+            ImproveStep::Done(a) => a,
         }
     }
 
     /// Share done, 0–1 (rough: rounds usually end early).
     pub fn done_fraction(&self, model: &Model) -> f64 {
-        match self {
-            Improve::Descending { round, descent, .. } => {
-                (f64::from(*round) + 0.5 * descent.done_fraction(model)) / f64::from(MAX_ROUNDS)
+        let (round, within) = match &self.step {
+            ImproveStep::Descending { round, descent } => {
+                (round.number, 0.5 * descent.done_fraction(model))
             }
-            Improve::Swapping { round, swaps, .. } => {
-                (f64::from(*round)
-                    + 0.5
-                    + 0.25 * swaps.next as f64 / swaps.order.len().max(1) as f64)
-                    / f64::from(MAX_ROUNDS)
-            }
-            Improve::Ejecting {
+            ImproveStep::Swapping { round, swaps } => (
+                round.number,
+                0.5 + 0.25 * swaps.next as f64 / swaps.order.len().max(1) as f64,
+            ),
+            ImproveStep::Ejecting {
                 round, ejections, ..
-            } => {
-                (f64::from(*round)
-                    + 0.75
-                    + 0.25 * ejections.next as f64 / model.sims.len().max(1) as f64)
-                    / f64::from(MAX_ROUNDS)
-            }
-            Improve::Done(_) => 1.0,
-        }
+            } => (
+                round.number,
+                0.75 + 0.25 * ejections.next as f64 / model.sims.len().max(1) as f64,
+            ),
+            ImproveStep::Done(_) => return 1.0,
+        };
+        (f64::from(round) + within) / f64::from(MAX_ROUNDS)
     }
 }
 
 impl Phase for Improve {
     fn quantum(&mut self, model: &Model) -> bool {
-        let next = match self {
-            Improve::Done(_) => return true,
-            Improve::Descending { round, descent } => {
+        let enough = self.enough;
+        let next = match &mut self.step {
+            ImproveStep::Done(_) => return true,
+            ImproveStep::Descending { round, descent } => {
                 if !descent.quantum(model) {
                     return false;
                 }
-                Improve::Swapping {
-                    round: *round,
-                    swaps: Swaps::new(model, descent.assignment.clone(), SWAP_WINDOW),
+                if descent.assignment.cost(model) <= enough {
+                    ImproveStep::Done(descent.assignment.clone())
+                } else {
+                    ImproveStep::Swapping {
+                        round: *round,
+                        swaps: Swaps::new(model, descent.assignment.clone(), SWAP_WINDOW),
+                    }
                 }
             }
-            Improve::Swapping { round, swaps } => {
+            ImproveStep::Swapping { round, swaps } => {
                 if !swaps.quantum(model) {
                     return false;
                 }
-                Improve::Ejecting {
-                    round: *round,
-                    ejections: Ejections::new(model, swaps.assignment.clone()),
-                    swapped: swaps.swaps > 0,
+                if swaps.assignment.cost(model) <= enough {
+                    ImproveStep::Done(swaps.assignment.clone())
+                } else {
+                    ImproveStep::Ejecting {
+                        round: *round,
+                        ejections: Ejections::new(model, swaps.assignment.clone()),
+                        swapped: swaps.swaps > 0,
+                    }
                 }
             }
-            Improve::Ejecting {
+            ImproveStep::Ejecting {
                 round,
                 ejections,
                 swapped,
@@ -496,44 +546,55 @@ impl Phase for Improve {
                 if !ejections.quantum(model) {
                     return false;
                 }
-                // Another round only when swaps or ejections opened new single moves.
-                if (*swapped || ejections.ejections > 0) && *round + 1 < MAX_ROUNDS {
-                    Improve::Descending {
-                        round: *round + 1,
+                // Another round only when swaps or ejections opened new single moves, and this
+                // round was worth it.
+                let now = ejections.assignment.cost(model);
+                let worth = i128::from(round.start - now) * 100_000 >= i128::from(now.max(1));
+                if (*swapped || ejections.ejections > 0)
+                    && worth
+                    && now > enough
+                    && round.number + 1 < MAX_ROUNDS
+                {
+                    ImproveStep::Descending {
+                        round: Round {
+                            number: round.number + 1,
+                            start: now,
+                        },
                         descent: Descent::new(model, ejections.assignment.clone(), MAX_PASSES),
                     }
                 } else {
-                    Improve::Done(ejections.assignment.clone())
+                    ImproveStep::Done(ejections.assignment.clone())
                 }
             }
         };
-        *self = next;
-        matches!(self, Improve::Done(_))
+        self.step = next;
+        matches!(self.step, ImproveStep::Done(_))
     }
 
     fn encode(&self, w: &mut Writer) {
-        match self {
-            Improve::Descending { round, descent } => {
+        w.i64(self.enough);
+        match &self.step {
+            ImproveStep::Descending { round, descent } => {
                 w.u64(0);
-                w.u64(u64::from(*round));
+                round.encode(w);
                 descent.encode(w);
             }
-            Improve::Swapping { round, swaps } => {
+            ImproveStep::Swapping { round, swaps } => {
                 w.u64(1);
-                w.u64(u64::from(*round));
+                round.encode(w);
                 swaps.encode(w);
             }
-            Improve::Ejecting {
+            ImproveStep::Ejecting {
                 round,
                 ejections,
                 swapped,
             } => {
                 w.u64(3);
-                w.u64(u64::from(*round));
+                round.encode(w);
                 w.bool(*swapped);
                 ejections.encode(w);
             }
-            Improve::Done(a) => {
+            ImproveStep::Done(a) => {
                 w.u64(2);
                 encode_assignment(a, w);
             }
@@ -541,21 +602,23 @@ impl Phase for Improve {
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
-        Ok(match r.below(4, "an unknown search step")? {
-            0 => Improve::Descending {
-                round: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
+        let enough = r.i64()?;
+        let step = match r.below(4, "an unknown search step")? {
+            0 => ImproveStep::Descending {
+                round: Round::decode(r)?,
                 descent: Descent::decode(r, model)?,
             },
-            1 => Improve::Swapping {
-                round: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
+            1 => ImproveStep::Swapping {
+                round: Round::decode(r)?,
                 swaps: Swaps::decode(r, model)?,
             },
-            3 => Improve::Ejecting {
-                round: r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32,
+            3 => ImproveStep::Ejecting {
+                round: Round::decode(r)?,
                 swapped: r.bool()?,
                 ejections: Ejections::decode(r, model)?,
             },
-            _ => Improve::Done(decode_assignment(r, model)?),
-        })
+            _ => ImproveStep::Done(decode_assignment(r, model)?),
+        };
+        Ok(Improve { enough, step })
     }
 }

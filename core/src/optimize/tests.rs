@@ -183,7 +183,7 @@ fn sliced_and_resumed_runs_equal_an_uninterrupted_run() {
         let mut job = Job::new(&f, options);
         let mut slices = 0;
         let result = loop {
-            let mut quanta_left = rng.between(1, 12);
+            let mut quanta_left = rng.between(1, 4);
             let step = job.run_slice(&mut || {
                 quanta_left -= 1;
                 quanta_left == 0

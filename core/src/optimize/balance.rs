@@ -1,0 +1,363 @@
+//! Balancing pools at the dual prices: the step from "every SIM on its cheapest option at the
+//! prices" to a good bill.
+//!
+//! At the best prices many SIMs are indifferent — often whole classes at once, e.g. between a
+//! pool's small and large plan when the price per byte equals the large plan's price per extra
+//! byte. Their cheapest options leave a pool far over or under its allowance. The LP relaxation
+//! resolves such ties fractionally; an integer assignment must pick *which* SIMs move, and a
+//! descent in SIM order picks badly (it takes whatever improving move comes first, however dear
+//! per byte). Here a pool over its allowance takes the moves that relieve it in order of their
+//! reduced cost per byte relieved (ties first), and a pool under its allowance gives its room to
+//! the moves that save most per byte used — the greedy that solves a pool's fractional knapsack
+//! — each move kept only if it lowers the exact bill.
+//!
+//! To stay sliceable without sorting every candidate move, a round measures a histogram per pool
+//! of the capacity offered per price bucket (log scale, 8 buckets per octave), takes the bucket
+//! where the capacity reaches the pool's imbalance as its threshold, then applies the moves below
+//! the threshold, then those in it, in SIM order.
+
+use super::bound::{max_prices, SCALE_BITS};
+use super::checkpoint::{DecodeError, Reader, Writer};
+use super::model::{Assignment, Model, NO_POOL};
+use super::phase::{Phase, QUANTUM_SIMS};
+use super::search::{decode_assignment, encode_assignment};
+
+/// Buckets per pool: bucket 0 holds ties (zero reduced cost), buckets 1.. reduced costs per byte
+/// from the pool's limit down to 2^-48 of it, 8 per octave (the last bucket takes the rest).
+const BUCKETS: usize = 8 * 48 + 2;
+
+/// Rounds of measure-and-apply.
+const ROUNDS: u32 = 2;
+
+/// Which way a pool is out of balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Usage over allowance: it wants moves that lower its excess.
+    Over,
+    /// Usage under allowance while its price is positive: room that moves saving fixed cost may
+    /// use.
+    Under,
+    /// Nothing to do.
+    Even,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// Measuring each pool's capacity per bucket.
+    Measure { hist: Vec<Vec<u64>> },
+    /// Applying moves below (`pass` 0) then at (`pass` 1) each pool's threshold.
+    Apply { threshold: Vec<u32>, pass: u32 },
+}
+
+/// The balancing phase.
+#[derive(Debug, Clone)]
+pub(crate) struct Balance {
+    pub assignment: Assignment,
+    prices: Vec<i128>,
+    /// Per pool, the price limit (its overage rate per byte).
+    max: Vec<i128>,
+    sides: Vec<Side>,
+    round: u32,
+    next: usize,
+    step: Step,
+    /// Moves made in total.
+    pub moves: u64,
+}
+
+/// The sides of every pool in `a` at `prices`.
+fn sides(a: &Assignment, prices: &[i128]) -> Vec<Side> {
+    (0..prices.len())
+        .map(|p| {
+            let (u, al) = (a.pool_usage[p], a.pool_allowance[p]);
+            if u > al {
+                Side::Over
+            } else if u < al && prices[p] > 0 {
+                Side::Under
+            } else {
+                Side::Even
+            }
+        })
+        .collect()
+}
+
+/// The bucket of a move with reduced cost `rc` (scaled micros) per `bytes` against `limit`
+/// (scaled micros per byte), or `None` when it is not worth it.
+fn bucket(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
+    if limit <= 0 {
+        return None;
+    }
+    let key = rc.max(0) / bytes;
+    if key >= limit {
+        return None;
+    }
+    if key == 0 {
+        return Some(0);
+    }
+    // x = limit·2^16 / key ≥ 2^16; its log2 in eighths of an octave, smaller key → higher.
+    let x = ((limit << 16) / key) as u128;
+    let lg = 127 - x.leading_zeros() as usize;
+    let eighth = ((x >> (lg - 3)) & 7) as usize;
+    let level = (lg - 16) * 8 + eighth;
+    Some(BUCKETS - 1 - level.min(BUCKETS - 2))
+}
+
+impl Balance {
+    pub fn new(model: &Model, assignment: Assignment, prices: Vec<i128>) -> Self {
+        let sides = sides(&assignment, &prices);
+        Balance {
+            max: max_prices(model),
+            step: Step::Measure {
+                hist: vec![vec![0; BUCKETS]; prices.len()],
+            },
+            assignment,
+            prices,
+            sides,
+            round: 0,
+            next: 0,
+            moves: 0,
+        }
+    }
+
+    /// Share done, 0–1.
+    pub fn done_fraction(&self, model: &Model) -> f64 {
+        let part = match self.step {
+            Step::Measure { .. } => 0,
+            Step::Apply { pass, .. } => 1 + pass,
+        };
+        (f64::from(self.round * 3 + part) + self.next as f64 / model.sims.len().max(1) as f64)
+            / f64::from(ROUNDS * 3)
+    }
+
+    /// For each other option of SIM `i`, its bucket per pool it helps: calls `f(option, pool,
+    /// bucket, bytes)`.
+    fn moves_of(&self, model: &Model, i: usize, mut f: impl FnMut(u32, u32, usize, u64)) {
+        let a = &self.assignment;
+        let options = model.options_of(i);
+        let from = a.choice[i];
+        let oa = options[from as usize];
+        let usage = i128::from(model.sims[i].usage);
+        let value = |o: &super::model::OptionTerms| {
+            let mut v = i128::from(model.fixed(i, o)) << SCALE_BITS;
+            if o.pool != NO_POOL {
+                v += self.prices[o.pool as usize] * (usage - i128::from(o.allowance));
+            }
+            v
+        };
+        let here = value(&oa);
+        for (to, ob) in options.iter().enumerate() {
+            let to = to as u32;
+            if to == from || (oa.pool == NO_POOL && ob.pool == NO_POOL) {
+                continue;
+            }
+            let mut rc = None;
+            let pools = if oa.pool == ob.pool {
+                [oa.pool, NO_POOL]
+            } else {
+                [oa.pool, ob.pool]
+            };
+            for p in pools {
+                if p == NO_POOL {
+                    continue;
+                }
+                let side = self.sides[p as usize];
+                if side == Side::Even {
+                    continue;
+                }
+                let mut change = 0i128;
+                if ob.pool == p {
+                    change += usage - i128::from(ob.allowance);
+                }
+                if oa.pool == p {
+                    change -= usage - i128::from(oa.allowance);
+                }
+                let (helps, limit) = match side {
+                    Side::Over => (change < 0, self.max[p as usize] - self.prices[p as usize]),
+                    Side::Under => (change > 0, self.prices[p as usize]),
+                    Side::Even => (false, 0),
+                };
+                if !helps {
+                    continue;
+                }
+                let rc = *rc.get_or_insert_with(|| value(ob) - here);
+                let bytes = change.abs();
+                if let Some(b) = bucket(rc, bytes, limit) {
+                    f(to, p, b, u64::try_from(bytes).unwrap_or(u64::MAX));
+                }
+            }
+        }
+    }
+}
+
+impl Phase for Balance {
+    fn quantum(&mut self, model: &Model) -> bool {
+        let n = model.sims.len();
+        let end = (self.next + QUANTUM_SIMS).min(n);
+        let placeholder = Step::Apply {
+            threshold: Vec::new(),
+            pass: 0,
+        };
+        match std::mem::replace(&mut self.step, placeholder) {
+            Step::Measure { mut hist } => {
+                for i in self.next..end {
+                    if model.lagrangian.has_pools(model.sims[i].class) {
+                        self.moves_of(model, i, |_, p, b, bytes| {
+                            let slot = &mut hist[p as usize][b];
+                            *slot = slot.saturating_add(bytes);
+                        });
+                    }
+                }
+                self.step = Step::Measure { hist };
+            }
+            Step::Apply { threshold, pass } => {
+                for i in self.next..end {
+                    if !model.lagrangian.has_pools(model.sims[i].class) {
+                        continue;
+                    }
+                    let mut best: Option<(usize, i64, u32)> = None;
+                    let a = &self.assignment;
+                    self.moves_of(model, i, |to, p, b, _| {
+                        let t = threshold[p as usize] as usize;
+                        let qualifies = if pass == 0 { b < t } else { b <= t };
+                        if !qualifies || best.is_some_and(|(bb, _, _)| bb < b) {
+                            return;
+                        }
+                        let d = a.delta(model, i, to);
+                        if d < 0 && best.is_none_or(|(bb, bd, _)| b < bb || d < bd) {
+                            best = Some((b, d, to));
+                        }
+                    });
+                    if let Some((_, _, to)) = best {
+                        self.assignment.apply(model, i, to);
+                        self.moves += 1;
+                    }
+                }
+                self.step = Step::Apply { threshold, pass };
+            }
+        }
+        self.next = end;
+        if self.next < n {
+            return false;
+        }
+        self.next = 0;
+        let step = std::mem::replace(&mut self.step, Step::Measure { hist: Vec::new() });
+        self.step = match step {
+            Step::Measure { hist } => {
+                let threshold = hist
+                    .iter()
+                    .enumerate()
+                    .map(|(p, h)| {
+                        let (u, al) = (
+                            self.assignment.pool_usage[p],
+                            self.assignment.pool_allowance[p],
+                        );
+                        let need = u.abs_diff(al);
+                        let mut sum = 0u64;
+                        h.iter()
+                            .position(|c| {
+                                sum = sum.saturating_add(*c);
+                                sum >= need
+                            })
+                            .unwrap_or(BUCKETS) as u32
+                    })
+                    .collect();
+                Step::Apply { threshold, pass: 0 }
+            }
+            Step::Apply { threshold, pass: 0 } => Step::Apply { threshold, pass: 1 },
+            Step::Apply { .. } => {
+                self.round += 1;
+                if self.round >= ROUNDS {
+                    return true;
+                }
+                self.sides = sides(&self.assignment, &self.prices);
+                if self.sides.iter().all(|s| *s == Side::Even) {
+                    return true;
+                }
+                Step::Measure {
+                    hist: vec![vec![0; BUCKETS]; self.prices.len()],
+                }
+            }
+        };
+        false
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        encode_assignment(&self.assignment, w);
+        for p in &self.prices {
+            w.i128(*p);
+        }
+        for s in &self.sides {
+            w.u64(match s {
+                Side::Over => 0,
+                Side::Under => 1,
+                Side::Even => 2,
+            });
+        }
+        w.u64(u64::from(self.round));
+        w.u64(self.next as u64);
+        w.u64(self.moves);
+        match &self.step {
+            Step::Measure { hist } => {
+                w.u64(0);
+                for c in hist.iter().flatten() {
+                    w.u64(*c);
+                }
+            }
+            Step::Apply { threshold, pass } => {
+                w.u64(1 + u64::from(*pass));
+                for t in threshold {
+                    w.u64(u64::from(*t));
+                }
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let assignment = decode_assignment(r, model)?;
+        let max = max_prices(model);
+        let prices = max
+            .iter()
+            .map(|m| {
+                let p = r.i128()?;
+                if p < 0 || p > *m {
+                    return Err(DecodeError::Invalid("a price is out of range"));
+                }
+                Ok(p)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let sides = (0..prices.len())
+            .map(|_| {
+                Ok(match r.below(3, "an unknown pool side")? {
+                    0 => Side::Over,
+                    1 => Side::Under,
+                    _ => Side::Even,
+                })
+            })
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        let round = r.below(u64::from(ROUNDS), "a round is out of range")? as u32;
+        let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
+        let moves = r.u64()?;
+        let step = match r.below(3, "an unknown balancing step")? {
+            0 => Step::Measure {
+                hist: (0..prices.len())
+                    .map(|_| (0..BUCKETS).map(|_| r.u64()).collect())
+                    .collect::<Result<_, _>>()?,
+            },
+            pass => Step::Apply {
+                threshold: (0..prices.len())
+                    .map(|_| Ok(r.below(BUCKETS as u64 + 1, "a threshold is out of range")? as u32))
+                    .collect::<Result<_, DecodeError>>()?,
+                pass: (pass - 1) as u32,
+            },
+        };
+        Ok(Balance {
+            assignment,
+            prices,
+            max,
+            sides,
+            round,
+            next,
+            step,
+            moves,
+        })
+    }
+}

@@ -16,7 +16,7 @@
 //! where the capacity reaches the pool's imbalance as its threshold, then applies the moves below
 //! the threshold, then those in it, in SIM order.
 
-use super::bound::{max_prices, SCALE_BITS};
+use super::bound::{decode_prices, max_prices, SCALE_BITS};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::model::{Assignment, Model, NO_POOL};
 use super::phase::{Phase, QUANTUM_SIMS};
@@ -314,16 +314,7 @@ impl Phase for Balance {
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
         let assignment = decode_assignment(r, model)?;
         let max = max_prices(model);
-        let prices = max
-            .iter()
-            .map(|m| {
-                let p = r.i128()?;
-                if p < 0 || p > *m {
-                    return Err(DecodeError::Invalid("a price is out of range"));
-                }
-                Ok(p)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let prices = decode_prices(r, model)?;
         let sides = (0..prices.len())
             .map(|_| {
                 Ok(match r.below(3, "an unknown pool side")? {

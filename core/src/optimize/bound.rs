@@ -322,7 +322,7 @@ impl Sweep {
 }
 
 /// Reads a price vector of `model`, each within its pool's range.
-fn decode_prices(r: &mut Reader<'_>, model: &Model) -> Result<Vec<i128>, DecodeError> {
+pub(crate) fn decode_prices(r: &mut Reader<'_>, model: &Model) -> Result<Vec<i128>, DecodeError> {
     let max = max_prices(model);
     max.iter()
         .map(|m| {

@@ -15,7 +15,7 @@
 //! 3. keep the cheapest assignment found.
 
 use super::balance::Balance;
-use super::bound::{Argmin, Ascent, Bisect};
+use super::bound::{decode_prices, Argmin, Ascent, Bisect};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
 use super::model::{Assignment, Model};
@@ -147,15 +147,16 @@ impl Recovery {
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
         let n = r.below(128, "too many recovery candidates")? as usize;
-        let pools = model.pool_terms.len();
-        let prices =
-            |r: &mut Reader<'_>| (0..pools).map(|_| r.i128()).collect::<Result<Vec<_>, _>>();
         let mut candidates = Vec::with_capacity(n);
         for _ in 0..n {
-            candidates.push(prices(r)?);
+            candidates.push(decode_prices(r, model)?);
         }
         let current = r.below(n as u64, "a recovery index is out of range")? as usize;
-        let ascend_from = if r.bool()? { Some(prices(r)?) } else { None };
+        let ascend_from = if r.bool()? {
+            Some(decode_prices(r, model)?)
+        } else {
+            None
+        };
         Ok(Recovery {
             candidates,
             current,

@@ -8,6 +8,18 @@ use crate::cost;
 use crate::settings::SettingsInput;
 use crate::test_fleet::fleet_from_text;
 
+/// The classic method's result.
+fn classic(f: &Fleet) -> Optimized {
+    Job::new(
+        f,
+        Options {
+            method: Method::Classic,
+            ..Options::default()
+        },
+    )
+    .run()
+}
+
 #[test]
 fn contiguous_usage_ranges_are_not_enough() {
     // Usages 0, 50, 200 MB; A: $10 with 100 MB, B: $6 with 50 MB, both pooled per plan, $1/MB.
@@ -35,14 +47,7 @@ fn the_default_method_is_never_worse_than_classic() {
         "1,,P0,160,0\n2,,P0,20,0\n",
         None,
     );
-    let classic = Job::new(
-        &f,
-        Options {
-            method: Method::Classic,
-            ..Options::default()
-        },
-    )
-    .run();
+    let classic = classic(&f);
     assert_eq!(classic.cost, Money::parse("8").unwrap_or_default());
     assert_eq!(classic.lower_bound, None, "classic computes no bound");
     let default = optimize(&f);
@@ -81,7 +86,7 @@ proptest! {
         prop_assert!(bound <= optimum, "bound {bound} > optimum {optimum}");
         prop_assert!(result.cost.micros() >= optimum);
         prop_assert!(result.cost <= result.current_cost);
-        let classic = Job::new(&f, Options { method: Method::Classic, ..Options::default() }).run();
+        let classic = classic(&f);
         prop_assert!(result.cost <= classic.cost, "default {} is worse than classic {}", result.cost, classic.cost);
         prop_assert_eq!(cost::bill(&f, &result.plans).total(), result.cost, "the engine's bill of the result");
         for (i, plan) in result.plans.iter().enumerate() {
@@ -255,13 +260,5 @@ fn a_realistic_fleet_is_solved_within_the_quality_target() {
     let gap = result.gap().expect("a finished run has a bound");
     assert!(gap <= 0.0005, "gap {:.4} %", gap * 100.0);
     assert_eq!(cost::bill(&f, &result.plans).total(), result.cost);
-    let classic = Job::new(
-        &f,
-        Options {
-            method: Method::Classic,
-            ..Options::default()
-        },
-    )
-    .run();
-    assert!(result.cost <= classic.cost);
+    assert!(result.cost <= classic(&f).cost);
 }

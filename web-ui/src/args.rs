@@ -121,8 +121,8 @@ impl SettingsArg {
     }
 }
 
-/// The most dual ascent iterations `dualIterations` may ask for (each is one pass over the
-/// SIMs; the ascent usually stops long before).
+/// The most subgradient iterations `dualIterations` may ask for (each is one pass over the SIMs;
+/// they run only where pools interact, and usually stop long before).
 pub const MAX_DUAL_ITERATIONS: u32 = 1_000_000;
 
 /// The optimizer's method as JavaScript names it.

@@ -50,7 +50,8 @@ impl OptimizeJob {
     ///
     /// `files` and `settings` are as `new CostRun(files, settings)` takes them; `options` is
     /// `{ method?: "default" | "classic", dualIterations?: number }` (default: the default
-    /// method, 200 iterations, as the command line runs it).
+    /// method with at most 100 subgradient iterations where pools interact, as the command line
+    /// runs it).
     ///
     /// # Errors
     /// An `Error` named `InputError` (with `diagnostics`) when the input is invalid, or

@@ -60,8 +60,6 @@ pub(crate) struct Balance {
     round: u32,
     next: usize,
     step: Step,
-    /// Moves made in total.
-    pub moves: u64,
 }
 
 /// The sides of every pool in `a` at `prices`.
@@ -114,7 +112,6 @@ impl Balance {
             sides,
             round: 0,
             next: 0,
-            moves: 0,
         }
     }
 
@@ -199,7 +196,7 @@ impl Phase for Balance {
         match std::mem::replace(&mut self.step, placeholder) {
             Step::Measure { mut hist } => {
                 for i in self.next..end {
-                    if model.lagrangian.has_pools(model.sims[i].class) {
+                    if model.lagrangian.pools_of(model.sims[i].class) > 0 {
                         self.moves_of(model, i, |_, p, b, bytes| {
                             let slot = &mut hist[p as usize][b];
                             *slot = slot.saturating_add(bytes);
@@ -210,7 +207,7 @@ impl Phase for Balance {
             }
             Step::Apply { threshold, pass } => {
                 for i in self.next..end {
-                    if !model.lagrangian.has_pools(model.sims[i].class) {
+                    if model.lagrangian.pools_of(model.sims[i].class) == 0 {
                         continue;
                     }
                     let mut best: Option<(usize, i64, u32)> = None;
@@ -228,7 +225,6 @@ impl Phase for Balance {
                     });
                     if let Some((_, _, to)) = best {
                         self.assignment.apply(model, i, to);
-                        self.moves += 1;
                     }
                 }
                 self.step = Step::Apply { threshold, pass };
@@ -294,7 +290,6 @@ impl Phase for Balance {
         }
         w.u64(u64::from(self.round));
         w.u64(self.next as u64);
-        w.u64(self.moves);
         match &self.step {
             Step::Measure { hist } => {
                 w.u64(0);
@@ -326,7 +321,6 @@ impl Phase for Balance {
             .collect::<Result<Vec<_>, DecodeError>>()?;
         let round = r.below(u64::from(ROUNDS), "a round is out of range")? as u32;
         let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
-        let moves = r.u64()?;
         let step = match r.below(3, "an unknown balancing step")? {
             0 => Step::Measure {
                 hist: (0..prices.len())
@@ -348,7 +342,6 @@ impl Phase for Balance {
             round,
             next,
             step,
-            moves,
         })
     }
 }

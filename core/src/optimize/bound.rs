@@ -11,7 +11,10 @@
 //!
 //! Prices are fixed-point integers (micros per byte × 2^32) and `L` is computed in `i128` and
 //! rounded down, so the bound is exact, valid, and the same on every platform. `L` is concave in
-//! the prices; [`Ascent`] climbs it with Polyak subgradient steps, a quantum of SIMs at a time.
+//! the prices; [`Bisect`] bisects every pool's price at once on the sign of its subgradient
+//! (exact for a pool no SIM shares with another), and where pools interact [`Ascent`] climbs on
+//! with Polyak subgradient steps — a quantum of SIMs at a time, each SIM costing O(its pools)
+//! through the precomputed [`Lagrangian`].
 
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::model::{Assignment, Model, NO_POOL};
@@ -123,11 +126,6 @@ impl Lagrangian {
         self.class_pools[class as usize].len()
     }
 
-    /// Whether SIMs of `class` may use a pool.
-    pub fn has_pools(&self, class: u32) -> bool {
-        !self.class_pools[class as usize].is_empty()
-    }
-
     /// Whether some SIM may use more than one pool: then the pools' prices interact and
     /// bisecting each price on its own is not enough.
     pub fn coupled(&self) -> bool {
@@ -208,7 +206,7 @@ fn cheapest(
         let sms = if sim.sms == 0 || minima[class].is_empty() {
             0
         } else {
-            model.sms_line(i, options[minima[class][0].3 as usize].plan)
+            model.sms_line(sim.sms, options[minima[class][0].3 as usize].plan)
         };
         for &(pool, base, allowance, option) in &minima[class] {
             let excess = usage - i128::from(allowance);

@@ -294,12 +294,11 @@ fn sequences(terms: &[OptionTerms]) -> Vec<Vec<u32>> {
     out
 }
 
-/// Whether SIM `i` fits option `o` given its pool's totals before it (module docs, step 5); the
-/// baseline's "covers" is the same test with an empty pool.
-fn fits(model: &Model, i: usize, o: &OptionTerms, pool_usage: u64, pool_allowance: u64) -> bool {
-    let usage = model.sims[i].usage;
+/// Whether a SIM using `usage` fits option `o` given its pool's totals before it (module docs,
+/// step 5); the baseline's "covers" is the same test with an empty pool.
+fn fits(model: &Model, usage: u64, o: &OptionTerms, pool_usage: u64, pool_allowance: u64) -> bool {
     if o.pool == NO_POOL {
-        model.own_overage(i, o) == 0
+        usage <= model.own_limit(o)
     } else {
         model.pool_charge(o.pool, pool_usage + usage, pool_allowance + o.allowance) == 0
     }
@@ -310,7 +309,7 @@ fn baseline_option(model: &Model, i: usize) -> u32 {
     let mut best: Option<(bool, i64, Reverse<u64>, u32)> = None;
     for (k, o) in model.options_of(i).iter().enumerate() {
         let key = (
-            !fits(model, i, o, 0, 0),
+            !fits(model, model.sims[i].usage, o, 0, 0),
             model.fixed(i, o),
             Reverse(o.allowance),
             k as u32,
@@ -490,17 +489,15 @@ impl Classic {
         let sequence = self.layout.sequence(c, run, class);
         for &k in sequence {
             let o = &options[k as usize];
-            let fits = if o.pool == NO_POOL {
-                usage <= model.own_limit(o)
+            let (u, a) = if o.pool == NO_POOL {
+                (0, 0)
             } else {
-                let p = o.pool as usize;
-                model.pool_charge(
-                    o.pool,
-                    self.pool_usage[p] + usage,
-                    self.pool_allowance[p] + o.allowance,
-                ) == 0
+                (
+                    self.pool_usage[o.pool as usize],
+                    self.pool_allowance[o.pool as usize],
+                )
             };
-            if fits {
+            if fits(model, usage, o, u, a) {
                 return k;
             }
         }

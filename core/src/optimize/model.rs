@@ -94,6 +94,16 @@ impl OverageTerms {
         })
     }
 
+    /// How many blocks over the allowance are still charged zero: `count × rate` rounds to zero
+    /// (half away from zero) while `2 × count × rate < one minor unit`.
+    fn free_blocks(self, decimals: u32) -> u64 {
+        let unit = 10i64.pow(crate::money::MONEY_DECIMALS - decimals);
+        if self.rate.whole || self.rate.micros <= 0 {
+            return 0;
+        }
+        ((unit - 1) / (2 * self.rate.micros)) as u64
+    }
+
     /// The overage line of `usage` against `allowance`.
     fn charge(self, usage: u64, allowance: u64, decimals: u32) -> i64 {
         if usage <= allowance {
@@ -222,9 +232,7 @@ impl Model {
         let plan = o.plan.0 as usize;
         let decimals = self.rules.decimals;
         let mut cost = o.base;
-        if sms > 0 {
-            cost += self.plan_sms_fast[plan].line(sms, decimals);
-        }
+        cost += self.sms_line(sms, o.plan);
         if o.pool == NO_POOL {
             if let Some(terms) = self.plan_overage_fast[plan] {
                 cost += terms.charge(usage, o.allowance, decimals);
@@ -233,11 +241,15 @@ impl Model {
         cost
     }
 
-    /// The most a SIM may use on non-pooled option `o` without an overage line of its own.
+    /// The most a SIM may use on non-pooled option `o` while its own overage line is zero:
+    /// the allowance plus the blocks whose charge still rounds to zero (a rate below half a
+    /// minor unit), or no limit when the plan bills no overage.
     #[inline]
     pub(crate) fn own_limit(&self, o: &OptionTerms) -> u64 {
         match self.plan_overage_fast[o.plan.0 as usize] {
-            Some(t) if t.rate.micros != 0 => o.allowance,
+            Some(t) if t.rate.micros != 0 => o
+                .allowance
+                .saturating_add(t.free_blocks(self.rules.decimals).saturating_mul(t.block)),
             _ => u64::MAX,
         }
     }
@@ -247,23 +259,13 @@ impl Model {
         self.plan_sms_fast[plan.0 as usize].micros
     }
 
-    /// SIM `i`'s SMS line on `plan` (micros).
+    /// The SMS line of `sms` messages on `plan` (micros).
     #[inline]
-    pub(crate) fn sms_line(&self, i: usize, plan: PlanId) -> i64 {
-        let sms = self.sims[i].sms;
+    pub(crate) fn sms_line(&self, sms: u64, plan: PlanId) -> i64 {
         if sms == 0 {
             0
         } else {
             self.plan_sms_fast[plan.0 as usize].line(sms, self.rules.decimals)
-        }
-    }
-
-    /// SIM `i`'s own overage line on non-pooled option `o` (micros).
-    #[inline]
-    pub(crate) fn own_overage(&self, i: usize, o: &OptionTerms) -> i64 {
-        match self.plan_overage_fast[o.plan.0 as usize] {
-            Some(terms) => terms.charge(self.sims[i].usage, o.allowance, self.rules.decimals),
-            None => 0,
         }
     }
 

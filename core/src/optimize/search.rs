@@ -48,8 +48,6 @@ pub(crate) struct Descent {
     pass: u32,
     next: usize,
     moved_this_pass: bool,
-    /// Moves made in total.
-    pub moves: u64,
     skip: Staleness,
 }
 
@@ -120,7 +118,6 @@ impl Descent {
             pass: 0,
             next: 0,
             moved_this_pass: false,
-            moves: 0,
             skip: Staleness::new(model),
         }
     }
@@ -144,7 +141,6 @@ impl Phase for Descent {
             let from = a.choice[i];
             let moved = a.best_move(model, i).map(|(_, to)| {
                 a.apply(model, i, to);
-                self.moves += 1;
                 self.moved_this_pass = true;
                 (from, to)
             });
@@ -167,7 +163,6 @@ impl Phase for Descent {
         w.u64(u64::from(self.pass));
         w.u64(self.next as u64);
         w.bool(self.moved_this_pass);
-        w.u64(self.moves);
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
@@ -177,7 +172,6 @@ impl Phase for Descent {
             pass: r.below(u64::from(u32::MAX), "a pass number is out of range")? as u32,
             next: r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize,
             moved_this_pass: r.bool()?,
-            moves: r.u64()?,
             skip: Staleness::new(model),
         })
     }

@@ -262,3 +262,29 @@ fn a_realistic_fleet_is_solved_within_the_quality_target() {
     assert_eq!(cost::bill(&f, &result.plans).total(), result.cost);
     assert!(result.cost <= classic(&f).cost);
 }
+
+#[test]
+fn own_limit_is_where_a_sims_own_overage_line_becomes_nonzero() {
+    // Rates below half a cent per block round to zero for a few blocks: classic's "fits" must
+    // agree with the charge, whatever the rate.
+    for rate in ["0.004", "0.0049", "0.005", "0.001", "0.01", "0.25", "0"] {
+        let f = fleet(&format!("P,2,1,{rate},1,false,,0\n"), "1,,P,1,0\n", None);
+        let model = Model::new(&f);
+        let o = model.options_of(0)[0];
+        let limit = model.own_limit(&o);
+        let mb = crate::money::BYTES_PER_MB;
+        for usage in [
+            0,
+            mb,
+            mb + 1,
+            2 * mb,
+            2 * mb + 1,
+            3 * mb,
+            5 * mb + 1,
+            200 * mb + 1,
+        ] {
+            let own = model.fixed_of(usage, 0, &o) - o.base;
+            assert_eq!(usage <= limit, own == 0, "rate {rate}, usage {usage} bytes");
+        }
+    }
+}

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use simopt_core::optimize::{Job, Method, Options, Progress, Step};
+use simopt_core::money::Money;
+use simopt_core::optimize::{Constraints, Job, Method, Options, Progress, Step};
 use simopt_core::report::json::{self, OptimizationSummary};
 use simopt_core::{cost, input, Warned};
 
@@ -41,6 +42,13 @@ pub struct OptimizeArgs {
     /// Stop after this many milliseconds with the best plans found so far.
     #[arg(long, value_name = "N")]
     time_limit_ms: Option<u64>,
+    /// Anti-churn: change a SIM's plan only where that saves at least this much (currency
+    /// units, e.g. 0.50).
+    #[arg(long, value_name = "AMOUNT")]
+    min_saving: Option<String>,
+    /// Change the plans of at most this many SIMs.
+    #[arg(long, value_name = "N")]
+    max_changes: Option<u64>,
     /// Write the JSON document (DESIGN §8) to this file ("-" for standard output).
     #[arg(long, value_name = "OUT.json")]
     json: Option<PathBuf>,
@@ -69,8 +77,23 @@ pub fn optimize(
     let deadline = args
         .time_limit_ms
         .map(|ms| started + Duration::from_millis(ms));
+    let min_saving = match args.min_saving.as_deref() {
+        None => Money::ZERO,
+        Some(text) => match Money::parse(text) {
+            Ok(m) if m >= Money::ZERO => m,
+            _ => {
+                return Err(CliError::BadInput(format!(
+                    "error: --min-saving {text:?} is not an amount of money; give a decimal of at least 0, e.g. --min-saving 0.50"
+                )))
+            }
+        },
+    };
     let options = Options {
         method: args.optimizer.method(),
+        constraints: Constraints {
+            min_saving,
+            max_changes: args.max_changes,
+        },
         ..Options::default()
     };
     let mut job = Job::new(&fleet, options);
@@ -99,7 +122,7 @@ pub fn optimize(
     }
 
     let bill = cost::bill(&fleet, &result.plans);
-    let optimization = OptimizationSummary::of(&fleet, &result, args.optimizer.method(), complete);
+    let optimization = OptimizationSummary::of(&fleet, &result, &options, complete);
     write_json(args.json.as_deref(), stdout, |out| {
         json::write(
             out,

@@ -263,8 +263,13 @@ pub fn write_optimize(
     match (o.lower_bound, o.gap) {
         (Some(bound), Some(gap)) => writeln!(
             out,
-            "Lower bound:     {} (no choice of plans costs less); gap {:.3} %",
+            "Lower bound:     {} (no choice of plans{} costs less); gap {:.3} %",
             money(bound, d),
+            if o.min_saving > Money::ZERO || o.max_changes.is_some() {
+                " with at most as many changes"
+            } else {
+                ""
+            },
             gap * 100.0
         )?,
         _ if o.optimizer == "classic" => writeln!(
@@ -286,6 +291,25 @@ pub fn write_optimize(
             " (time limit reached: the best plans found so far)"
         }
     )?;
+    let mut rules = Vec::new();
+    if o.locked_sims > 0 {
+        rules.push(format!(
+            "{} SIMs locked to their plan",
+            count(o.locked_sims)
+        ));
+    }
+    if o.min_saving > Money::ZERO {
+        rules.push(format!(
+            "each change saves at least {}",
+            money(o.min_saving, d)
+        ));
+    }
+    if let Some(k) = o.max_changes {
+        rules.push(format!("at most {} changes", count(k)));
+    }
+    if !rules.is_empty() {
+        writeln!(out, "Constraints:     {}", rules.join("; "))?;
+    }
     write_warnings(out, warnings)
 }
 

@@ -70,6 +70,8 @@ pub struct Plan {
     pub retired: bool,
     /// Excluded from optimization: SIMs may stay but not move to it.
     pub excluded: bool,
+    /// SIMs on this plan must not leave it (they stay whatever it costs).
+    pub locked: bool,
 }
 
 /// A shared allowance: the SIMs on any of its plans pool their data.
@@ -146,6 +148,8 @@ pub struct Sim {
     pub active_days: Option<u16>,
     /// Rate plan type, if known.
     pub plan_type: Option<Box<str>>,
+    /// The SIM must stay on its current plan.
+    pub locked: bool,
 }
 
 /// Which plans each communication plan may use. Without an eligibility file every plan is allowed.

@@ -6,7 +6,8 @@
 //! misread.)
 
 use simopt_core::input::load;
-use simopt_core::optimize::{Job, Options, Step};
+use simopt_core::money::Money;
+use simopt_core::optimize::{Constraints, Job, Options, Step};
 use simopt_core::{Fleet, InputFiles, SettingsInput, SourceFile};
 use simopt_tests::fixtures;
 
@@ -46,12 +47,13 @@ fn the_retired_version_1_checkpoint_is_refused_with_a_typed_error() {
     );
 }
 
-#[test]
-fn the_version_2_checkpoint_still_resumes_to_the_same_result() {
+/// The committed blob `name` (taken mid-run with `options`; `BLESS=1` writes it when missing)
+/// resumes to the result of a fresh run.
+fn resumes_to_the_same_result(name: &str, options: Options) {
     let fleet = basic_fleet();
-    let path = fixtures().join("checkpoints/basic-v2.ckpt");
+    let path = fixtures().join("checkpoints").join(name);
     if std::env::var_os("BLESS").is_some_and(|v| v == "1") && !path.exists() {
-        let mut job = Job::new(&fleet, Options::default());
+        let mut job = Job::new(&fleet, options);
         let mut quanta = 0;
         let step = job.run_slice(&mut || {
             quanta += 1;
@@ -63,12 +65,29 @@ fn the_version_2_checkpoint_still_resumes_to_the_same_result() {
         );
         std::fs::write(&path, job.encode()).expect("write the blob");
     }
-    let blob =
-        std::fs::read(&path).expect("tests/fixtures/checkpoints/basic-v2.ckpt (BLESS=1 writes it)");
-    let resumed = Job::decode(&fleet, &blob)
-        .expect("the committed checkpoint decodes")
-        .run();
-    let fresh = Job::new(&fleet, Options::default()).run();
+    let blob = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (BLESS=1 writes it)", path.display()));
+    let job = Job::decode(&fleet, &blob).expect("the committed checkpoint decodes");
+    assert_eq!(job.options(), options);
+    let resumed = job.run();
+    let fresh = Job::new(&fleet, options).run();
     assert_eq!(resumed.cost, fresh.cost);
     assert_eq!(resumed.lower_bound, fresh.lower_bound);
+}
+
+#[test]
+fn the_version_2_checkpoint_still_resumes_to_the_same_result() {
+    resumes_to_the_same_result("basic-v2.ckpt", Options::default());
+}
+
+#[test]
+fn the_version_3_checkpoint_of_a_constrained_run_still_resumes_to_the_same_result() {
+    let options = Options {
+        constraints: Constraints {
+            min_saving: Money::from_micros(100_000),
+            max_changes: Some(3),
+        },
+        ..Options::default()
+    };
+    resumes_to_the_same_result("basic-v3-constrained.ckpt", options);
 }

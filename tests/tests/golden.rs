@@ -15,6 +15,12 @@ fn document_and_summary(case: &Path, command: &str) -> (String, String) {
     ));
     let mut args = cost_args(case);
     args[0] = command.into();
+    if command == "optimize" {
+        // A case's optimize-args file holds flags only `optimize` takes (constraints).
+        if let Ok(extra) = std::fs::read_to_string(case.join("optimize-args")) {
+            args.extend(extra.split_whitespace().map(str::to_owned));
+        }
+    }
     args.push("--json".into());
     args.push(json.display().to_string());
     let run = simopt(&args);
@@ -48,6 +54,48 @@ fn cost_and_optimize_match_their_golden_files() {
         let name = case.display();
         assert!(money("lower_bound") <= money("optimized_cost"), "{name}");
         assert!(money("optimized_cost") <= money("current_cost"), "{name}");
+    }
+}
+
+#[test]
+fn the_constrained_case_keeps_its_locks_and_limits() {
+    let case = simopt_tests::fixtures().join("cases/constrained");
+    let (document, summary) = document_and_summary(&case, "optimize");
+    let doc: serde_json::Value = serde_json::from_str(&document).expect("JSON");
+    assert_eq!(doc["max_changes"], 2);
+    assert_eq!(doc["min_saving"], "0.25");
+    // Two SIMs carry locked=yes; three more are on P100, a locked plan (one of them too).
+    assert_eq!(doc["locked_sims"], 4);
+    let sims = doc["sims"].as_array().expect("sims");
+    let moved: Vec<&str> = sims
+        .iter()
+        .filter(|s| s["plan"] != s["current_plan"])
+        .map(|s| s["iccid"].as_str().unwrap_or_default())
+        .collect();
+    assert!(moved.len() <= 2, "{moved:?}");
+    assert_eq!(doc["changes"], moved.len());
+    for s in sims {
+        if s["current_plan"] == "P100"
+            || ["89012600000000000002", "89012600000000000005"]
+                .contains(&s["iccid"].as_str().unwrap_or_default())
+        {
+            assert_eq!(s["plan"], s["current_plan"], "a locked SIM moved: {s}");
+        }
+    }
+    assert!(summary.contains("Constraints:     4 SIMs locked to their plan; each change saves at least 0.25; at most 2 changes"), "{summary}");
+
+    // Bad constraint flags are bad input.
+    for (flag, value) in [
+        ("--min-saving", "cheap"),
+        ("--min-saving", "-1"),
+        ("--max-changes", "-3"),
+    ] {
+        let mut args = cost_args(&case);
+        args[0] = "optimize".into();
+        args.push(format!("{flag}={value}"));
+        let run = simopt(&args);
+        assert_eq!(run.code, 2, "{flag} {value}: {}", run.stderr);
+        assert!(run.stderr.contains(flag), "{flag} {value}: {}", run.stderr);
     }
 }
 

@@ -202,7 +202,7 @@ impl OptimizeJob {
         OptimizationSummary::of(
             &self.fleet,
             result,
-            self.job.options().method,
+            &self.job.options(),
             self.job.is_finished(),
         )
     }

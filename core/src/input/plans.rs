@@ -22,6 +22,7 @@ pub(crate) const SCHEMA: Schema = Schema {
         "plan_type",
         "retired",
         "excluded",
+        "locked",
     ],
 };
 
@@ -105,6 +106,7 @@ pub(crate) fn read(file: &SourceFile<'_>, errors: &mut Collector) -> PlanTable {
         let sms_rate = f.money("sms_rate", row.get(s, "sms_rate"));
         let retired = f.flag("retired", row.get(s, "retired"));
         let excluded = f.flag("excluded", row.get(s, "excluded"));
+        let locked = f.flag("locked", row.get(s, "locked"));
         let pool_id = Some(row.get(s, "pool_id")).filter(|t| !t.is_empty());
         let plan_type = Some(row.get(s, "plan_type")).filter(|t| !t.is_empty());
         let name = row.get(s, "name");
@@ -147,8 +149,9 @@ pub(crate) fn read(file: &SourceFile<'_>, errors: &mut Collector) -> PlanTable {
             Ok(sms_rate),
             Ok(retired),
             Ok(excluded),
+            Ok(locked),
         ) = (
-            code, charge, included, overage, pooled, sms_rate, retired, excluded,
+            code, charge, included, overage, pooled, sms_rate, retired, excluded, locked,
         )
         else {
             table.broken.extend(code_text);
@@ -231,6 +234,7 @@ pub(crate) fn read(file: &SourceFile<'_>, errors: &mut Collector) -> PlanTable {
             plan_type: plan_type.map(str::to_owned),
             retired: retired.unwrap_or(false),
             excluded: excluded.unwrap_or(false),
+            locked: locked.unwrap_or(false),
         });
     });
     table.unusable = !readable;

@@ -22,6 +22,7 @@ pub(crate) const SCHEMA: Schema = Schema {
         "usage_as_of",
         "sms_count",
         "plan_type",
+        "locked",
     ],
 };
 
@@ -80,6 +81,7 @@ pub(crate) fn read(
             f.megabytes("usage_mb", row.get(s, "usage_mb"))
         };
         let sms_count = f.count("sms_count", row.get(s, "sms_count"));
+        let locked = f.flag("locked", row.get(s, "locked"));
         let activated_on = f.date("activated_on", row.get(s, "activated_on"));
         let usage_as_of = f.instant("usage_as_of", row.get(s, "usage_as_of"), zone);
         let status_text = row.get(s, "status");
@@ -95,8 +97,23 @@ pub(crate) fn read(
             );
             SimStatus::Active
         });
-        let (Some(iccid), Some(plan), Ok(usage), Ok(sms_count), Ok(activated_on), Ok(usage_as_of)) =
-            (iccid, plan, usage, sms_count, activated_on, usage_as_of)
+        let (
+            Some(iccid),
+            Some(plan),
+            Ok(usage),
+            Ok(sms_count),
+            Ok(activated_on),
+            Ok(usage_as_of),
+            Ok(locked),
+        ) = (
+            iccid,
+            plan,
+            usage,
+            sms_count,
+            activated_on,
+            usage_as_of,
+            locked,
+        )
         else {
             return;
         };
@@ -158,6 +175,7 @@ pub(crate) fn read(
             plan_type: Some(row.get(s, "plan_type"))
                 .filter(|t| !t.is_empty())
                 .map(Box::from),
+            locked: locked.unwrap_or(false),
         });
     });
     report_duplicate_iccids(file.name, &table, errors);

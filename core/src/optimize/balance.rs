@@ -62,9 +62,9 @@ pub(crate) struct Balance {
     step: Step,
 }
 
-/// The sides of every pool in `a` at `prices`.
+/// The sides of every pool in `a` at `prices` (a trailing change price has none).
 fn sides(a: &Assignment, prices: &[i128]) -> Vec<Side> {
-    (0..prices.len())
+    (0..a.pool_usage.len())
         .map(|p| {
             let (u, al) = (a.pool_usage[p], a.pool_allowance[p]);
             if u > al {
@@ -101,11 +101,12 @@ fn bucket(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
 
 impl Balance {
     pub fn new(model: &Model, assignment: Assignment, prices: Vec<i128>) -> Self {
+        let pools = model.pool_terms.len();
         let sides = sides(&assignment, &prices);
         Balance {
             max: max_prices(model),
             step: Step::Measure {
-                hist: vec![vec![0; BUCKETS]; prices.len()],
+                hist: vec![vec![0; BUCKETS]; pools],
             },
             assignment,
             prices,
@@ -133,14 +134,23 @@ impl Balance {
         let from = a.choice[i];
         let oa = options[from as usize];
         let usage = i128::from(model.sims[i].usage);
-        let value = |o: &super::model::OptionTerms| {
+        let current = model.sims[i].current;
+        let change_price = self
+            .prices
+            .get(model.pool_terms.len())
+            .copied()
+            .unwrap_or(0);
+        let value = |k: u32, o: &super::model::OptionTerms| {
             let mut v = i128::from(model.fixed(i, o)) << SCALE_BITS;
             if o.pool != NO_POOL {
                 v += self.prices[o.pool as usize] * (usage - i128::from(o.allowance));
             }
+            if k != current {
+                v += change_price;
+            }
             v
         };
-        let here = value(&oa);
+        let here = value(from, &oa);
         for (to, ob) in options.iter().enumerate() {
             let to = to as u32;
             if to == from || (oa.pool == NO_POOL && ob.pool == NO_POOL) {
@@ -175,7 +185,7 @@ impl Balance {
                 if !helps {
                     continue;
                 }
-                let rc = *rc.get_or_insert_with(|| value(ob) - here);
+                let rc = *rc.get_or_insert_with(|| value(to, ob) - here);
                 let bytes = change.abs();
                 if let Some(b) = bucket(rc, bytes, limit) {
                     f(to, p, b, u64::try_from(bytes).unwrap_or(u64::MAX));
@@ -216,6 +226,9 @@ impl Phase for Balance {
                         let t = threshold[p as usize] as usize;
                         let qualifies = if pass == 0 { b < t } else { b <= t };
                         if !qualifies || best.is_some_and(|(bb, _, _)| bb < b) {
+                            return;
+                        }
+                        if !a.may_move(model, i, to) {
                             return;
                         }
                         let d = a.delta(model, i, to);
@@ -269,7 +282,7 @@ impl Phase for Balance {
                     return true;
                 }
                 Step::Measure {
-                    hist: vec![vec![0; BUCKETS]; self.prices.len()],
+                    hist: vec![vec![0; BUCKETS]; model.pool_terms.len()],
                 }
             }
         };
@@ -310,7 +323,8 @@ impl Phase for Balance {
         let assignment = decode_assignment(r, model)?;
         let max = max_prices(model);
         let prices = decode_prices(r, model)?;
-        let sides = (0..prices.len())
+        let pools = model.pool_terms.len();
+        let sides = (0..pools)
             .map(|_| {
                 Ok(match r.below(3, "an unknown pool side")? {
                     0 => Side::Over,
@@ -323,12 +337,12 @@ impl Phase for Balance {
         let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
         let step = match r.below(3, "an unknown balancing step")? {
             0 => Step::Measure {
-                hist: (0..prices.len())
+                hist: (0..pools)
                     .map(|_| (0..BUCKETS).map(|_| r.u64()).collect())
                     .collect::<Result<_, _>>()?,
             },
             pass => Step::Apply {
-                threshold: (0..prices.len())
+                threshold: (0..pools)
                     .map(|_| Ok(r.below(BUCKETS as u64 + 1, "a threshold is out of range")? as u32))
                     .collect::<Result<_, DecodeError>>()?,
                 pass: (pass - 1) as u32,

@@ -9,6 +9,11 @@
 //!
 //! `L(λ) = Σ_i min_o [fixed_io + λ_P(o)·(u_i − a_o)] − Σ_P ε_P ≤ the optimum`.
 //!
+//! A limit of `K` changes adds one more price `μ ≥ 0` (per change, last in the price vector):
+//! every option but a SIM's current one costs `μ` more and `L` takes `μ·K` off, which bounds
+//! every assignment with at most `K` changes. A minimum saving per change is a fixed change cost
+//! in the objective ([`Model::fixed`]), so the bound is on `bill + min_saving × changes`.
+//!
 //! Prices are fixed-point integers (micros per byte × 2^32) and `L` is computed in `i128` and
 //! rounded down, so the bound is exact, valid, and the same on every platform. `L` is concave in
 //! the prices; [`Bisect`] bisects every pool's price at once on the sign of its subgradient
@@ -25,18 +30,13 @@ pub(crate) const SCALE_BITS: u32 = 32;
 const SCALE: i128 = 1 << SCALE_BITS;
 
 /// The largest useful price of each pool: its overage rate per byte (zero when the pool bills no
-/// overage).
+/// overage); with a limit on changes, then the largest useful price of a change.
 pub(crate) fn max_prices(model: &Model) -> Vec<i128> {
-    model
-        .pool_terms
-        .iter()
-        .map(|terms| match terms {
-            Some(t) if model.rules.bills_overage => {
-                i128::from(t.rate.micros()) * SCALE / i128::from(t.block.0)
-            }
-            _ => 0,
-        })
-        .collect()
+    let mut max = pool_max_prices(model);
+    if model.lagrangian.limited {
+        max.push(model.lagrangian.change_price_max);
+    }
+    max
 }
 
 /// Σ_P ε_P in micros: what rounding pool overage lines to the minor unit can take off.
@@ -65,6 +65,10 @@ pub(crate) struct Lagrangian {
     /// Per class: whether every option has the same SMS rate (then a SIM's SMS line does not
     /// change its choice and the class's pooled options can be ranked once per sweep).
     uniform_sms: Vec<bool>,
+    /// Whether the number of changes is limited (then the prices end with a change price).
+    pub limited: bool,
+    /// A change price above which no SIM would change at any pool prices.
+    change_price_max: i128,
 }
 
 #[derive(Debug, Clone)]
@@ -81,7 +85,7 @@ impl Lagrangian {
                 let mut best = (i64::MAX, 0u32);
                 for (k, o) in model.options_of(i).iter().enumerate() {
                     if o.pool == NO_POOL {
-                        let v = model.fixed(i, o);
+                        let v = model.fixed_bill(i, o);
                         if v < best.0 {
                             best = (v, k as u32);
                         }
@@ -114,10 +118,13 @@ impl Lagrangian {
                     .all(|o| model.sms_rate(o.plan) == model.sms_rate(options[0].plan)),
             );
         }
+        let limited = model.max_changes != u64::MAX;
         Lagrangian {
             own,
             class_pools,
             uniform_sms,
+            limited,
+            change_price_max: if limited { change_price_max(model) } else { 0 },
         }
     }
 
@@ -126,11 +133,54 @@ impl Lagrangian {
         self.class_pools[class as usize].len()
     }
 
-    /// Whether some SIM may use more than one pool: then the pools' prices interact and
-    /// bisecting each price on its own is not enough.
+    /// Whether some SIM may use more than one pool, or changes are limited: then the prices
+    /// interact and bisecting each price on its own is not enough.
     pub fn coupled(&self) -> bool {
-        self.class_pools.iter().any(|g| g.len() > 1)
+        self.limited || self.class_pools.iter().any(|g| g.len() > 1)
     }
+}
+
+/// A change price at which no SIM gains by changing, whatever the pool prices: above the most
+/// any SIM's current option can exceed another option's value (prices at their limits).
+fn change_price_max(model: &Model) -> i128 {
+    let pool_max = pool_max_prices(model);
+    let price = |o: &super::model::OptionTerms| {
+        if o.pool == NO_POOL {
+            0
+        } else {
+            pool_max[o.pool as usize]
+        }
+    };
+    let mut max = SCALE;
+    for (i, sim) in model.sims.iter().enumerate() {
+        let options = model.options_of(i);
+        let current = &options[sim.current as usize];
+        let high = i128::from(model.fixed_bill(i, current)) * SCALE
+            + price(current) * i128::from(sim.usage);
+        let low = options
+            .iter()
+            .map(|o| {
+                i128::from(model.fixed_bill(i, o)) * SCALE - price(o) * i128::from(o.allowance)
+            })
+            .min()
+            .unwrap_or(high);
+        max = max.max(high - low + SCALE);
+    }
+    max
+}
+
+/// Each pool's overage rate per byte (zero when the pool bills no overage).
+fn pool_max_prices(model: &Model) -> Vec<i128> {
+    model
+        .pool_terms
+        .iter()
+        .map(|terms| match terms {
+            Some(t) if model.rules.bills_overage => {
+                i128::from(t.rate.micros()) * SCALE / i128::from(t.block.0)
+            }
+            _ => 0,
+        })
+        .collect()
 }
 
 /// The value of an option at fixed prices, scaled: `fixed·2^32 + λ·(usage − allowance)`, with
@@ -224,14 +274,176 @@ fn cheapest(
             }
             let excess = usage - i128::from(o.allowance);
             let v = Valued {
-                value: i128::from(model.fixed(i, o)) * SCALE + prices[o.pool as usize] * excess,
+                value: i128::from(model.fixed_bill(i, o)) * SCALE
+                    + prices[o.pool as usize] * excess,
                 excess,
                 option: k as u32,
             };
             best = best.min(v);
         }
     }
+    if best.option != sim.current {
+        let change = i128::from(model.change_cost) * SCALE
+            + if lag.limited {
+                prices[model.pool_terms.len()]
+            } else {
+                0
+            };
+        if change != 0 {
+            // Every other option costs `change` more: staying put wins unless still dearer.
+            let stay = stay(model, prices, i);
+            best.value += change;
+            if stay.value <= best.value {
+                best = stay;
+            }
+        }
+    }
     best
+}
+
+/// SIM `i`'s value on its current option at `prices`.
+fn stay(model: &Model, prices: &[i128], i: usize) -> Valued {
+    let sim = &model.sims[i];
+    let o = &model.options_of(i)[sim.current as usize];
+    let mut stay = Valued {
+        value: i128::from(model.fixed_bill(i, o)) * SCALE,
+        excess: 0,
+        option: sim.current,
+    };
+    if o.pool != NO_POOL {
+        stay.excess = i128::from(sim.usage) - i128::from(o.allowance);
+        stay.value += prices[o.pool as usize] * stay.excess;
+    }
+    stay
+}
+
+/// With a limit of `K` changes, the best change price at fixed pool prices. At those prices
+/// each SIM has a saving `s_i` from changing (its current option's value less its best other
+/// option's, change cost included), and `L(μ) = Σ_i stay_i − Σ_i max(0, s_i − μ) − μ·K`, whose
+/// maximum is at the `K+1`-th largest saving (zero when at most `K` SIMs gain): one pass and a
+/// selection, no bisection. [`Bisect`] and this alternate, each exact for its own prices.
+#[derive(Debug, Clone)]
+pub(crate) struct ChangePrice {
+    /// The pool prices (the change price slot at zero).
+    prices: Vec<i128>,
+    next: usize,
+    /// The positive savings so far.
+    savings: Vec<i128>,
+    /// Derived from the prices (rebuilt on decode).
+    minima: Vec<Vec<(u32, i128, u64, u32)>>,
+    /// Carried from bisection to bisection: the best bound, its prices, and the round.
+    pub carried: Carried,
+}
+
+/// What one bisection round hands the next (with a limit on changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Carried {
+    /// The best bound so far, micros.
+    pub best_bound: i64,
+    /// The prices that gave it.
+    pub best_prices: Vec<i128>,
+    /// Bisection rounds done.
+    pub round: u32,
+}
+
+impl Carried {
+    fn encode(&self, w: &mut Writer) {
+        w.i64(self.best_bound);
+        for p in &self.best_prices {
+            w.i128(*p);
+        }
+        w.u64(u64::from(self.round));
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        Ok(Carried {
+            best_bound: r.i64()?,
+            best_prices: decode_prices(r, model)?,
+            round: r.below(
+                u64::from(CHANGE_PRICE_ROUNDS) + 1,
+                "a round is out of range",
+            )? as u32,
+        })
+    }
+}
+
+/// Bisection rounds with a limit on changes: bisect the pool prices, set the change price,
+/// bisect again… (each round's bisection starts afresh at the new change price).
+pub(crate) const CHANGE_PRICE_ROUNDS: u32 = 3;
+
+impl ChangePrice {
+    pub fn new(model: &Model, mut prices: Vec<i128>, carried: Carried) -> Self {
+        let last = model.pool_terms.len();
+        prices[last] = 0;
+        ChangePrice {
+            minima: pooled_minima(model, &prices),
+            prices,
+            next: 0,
+            savings: Vec::new(),
+            carried,
+        }
+    }
+
+    /// The change price (once finished): the `K+1`-th largest saving, or zero.
+    pub fn price(&mut self, model: &Model) -> i128 {
+        let k = usize::try_from(model.max_changes).unwrap_or(usize::MAX);
+        if self.savings.len() <= k {
+            return 0;
+        }
+        let (_, at, _) = self.savings.select_nth_unstable_by(k, |a, b| b.cmp(a));
+        *at
+    }
+
+    /// Share done, 0–1.
+    pub fn done_fraction(&self, model: &Model) -> f64 {
+        self.next as f64 / model.sims.len().max(1) as f64
+    }
+}
+
+impl Phase for ChangePrice {
+    fn quantum(&mut self, model: &Model) -> bool {
+        let end = (self.next + QUANTUM_SIMS).min(model.sims.len());
+        for i in self.next..end {
+            let best = cheapest(model, &self.prices, &self.minima, i);
+            if best.option != model.sims[i].current {
+                let saving = stay(model, &self.prices, i).value - best.value;
+                if saving > 0 {
+                    self.savings.push(saving);
+                }
+            }
+        }
+        self.next = end;
+        self.next == model.sims.len()
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        for p in &self.prices {
+            w.i128(*p);
+        }
+        w.u64(self.next as u64);
+        w.u64(self.savings.len() as u64);
+        for s in &self.savings {
+            w.i128(*s);
+        }
+        self.carried.encode(w);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let prices = decode_prices(r, model)?;
+        let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
+        let n = r.below(next as u64 + 1, "too many savings")? as usize;
+        let savings = (0..n).map(|_| r.i128()).collect::<Result<Vec<_>, _>>()?;
+        if savings.iter().any(|s| *s <= 0) {
+            return Err(DecodeError::Invalid("a saving is not positive"));
+        }
+        Ok(ChangePrice {
+            minima: pooled_minima(model, &prices),
+            prices,
+            next,
+            savings,
+            carried: Carried::decode(r, model)?,
+        })
+    }
 }
 
 /// One pass over the SIMs at fixed prices, a quantum at a time: the partial sum of `L` and of
@@ -248,10 +460,18 @@ pub(crate) struct Sweep {
 
 impl Sweep {
     fn new(model: &Model, prices: &[i128], record_choice: bool) -> Self {
+        let mut total = -rounding_slack(model) * SCALE;
+        let mut subgradient = vec![0; prices.len()];
+        if model.lagrangian.limited {
+            // L(λ, μ) takes μ·K off; the change price's subgradient is changes − K.
+            let k = i128::from(model.max_changes);
+            total -= prices[model.pool_terms.len()] * k;
+            subgradient[model.pool_terms.len()] = -k;
+        }
         Sweep {
             next: 0,
-            total: -rounding_slack(model) * SCALE,
-            subgradient: vec![0; model.pool_terms.len()],
+            total,
+            subgradient,
             choice: record_choice.then(|| Vec::with_capacity(model.sims.len())),
             minima: pooled_minima(model, prices),
         }
@@ -266,6 +486,9 @@ impl Sweep {
             let o = model.options_of(i)[best.option as usize];
             if o.pool != NO_POOL {
                 self.subgradient[o.pool as usize] += best.excess;
+            }
+            if best.option != model.sims[i].current && model.lagrangian.limited {
+                self.subgradient[model.pool_terms.len()] += 1;
             }
             if let Some(choice) = &mut self.choice {
                 choice.push(best.option);
@@ -295,7 +518,7 @@ impl Sweep {
     fn decode(r: &mut Reader<'_>, model: &Model, prices: &[i128]) -> Result<Self, DecodeError> {
         let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
         let total = r.i128()?;
-        let subgradient = (0..model.pool_terms.len())
+        let subgradient = (0..prices.len())
             .map(|_| r.i128())
             .collect::<Result<Vec<_>, _>>()?;
         let choice = if r.bool()? {
@@ -348,6 +571,8 @@ pub(crate) struct Bisect {
     pub best_bound: i64,
     /// The prices that gave it.
     pub best_prices: Vec<i128>,
+    /// With a limit on changes: which round this is (the change price stays as given).
+    pub round: u32,
 }
 
 /// Bisection sweeps at most (prices have about 40 significant bits).
@@ -355,17 +580,53 @@ const MAX_BISECTIONS: u32 = 64;
 
 impl Bisect {
     pub fn new(model: &Model) -> Self {
-        let high = max_prices(model);
-        let low = vec![0; high.len()];
-        let mid: Vec<i128> = low.iter().zip(&high).map(|(l, h)| (l + h) / 2).collect();
+        Bisect::round(
+            model,
+            0,
+            Carried {
+                best_bound: i64::MIN,
+                best_prices: Vec::new(),
+                round: 0,
+            },
+        )
+    }
+
+    /// A bisection of the pool prices with the change price held at `change_price` (with a
+    /// limit on changes), carrying the best bound and prices so far.
+    pub fn round(model: &Model, change_price: i128, carried: Carried) -> Self {
+        let mut high = max_prices(model);
+        let mut low = vec![0; high.len()];
+        if model.lagrangian.limited {
+            let last = model.pool_terms.len();
+            (low[last], high[last]) = (change_price, change_price);
+        }
+        let mid: Vec<i128> = low
+            .iter()
+            .zip(&high)
+            .map(|(l, h)| l + (h - l) / 2)
+            .collect();
         Bisect {
             sweep: Sweep::new(model, &mid, false),
-            best_prices: mid.clone(),
+            best_prices: if carried.best_prices.is_empty() {
+                mid.clone()
+            } else {
+                carried.best_prices
+            },
             low,
             high,
             mid,
             sweeps: 0,
-            best_bound: i64::MIN,
+            best_bound: carried.best_bound,
+            round: carried.round,
+        }
+    }
+
+    /// What the next round starts from.
+    pub fn carried(&self) -> Carried {
+        Carried {
+            best_bound: self.best_bound,
+            best_prices: self.best_prices.clone(),
+            round: self.round + 1,
         }
     }
 
@@ -422,6 +683,7 @@ impl Phase for Bisect {
         }
         w.u64(u64::from(self.sweeps));
         w.i64(self.best_bound);
+        w.u64(u64::from(self.round));
         self.sweep.encode(w);
     }
 
@@ -442,6 +704,14 @@ impl Phase for Bisect {
             "a sweep count is out of range",
         )? as u32;
         let best_bound = r.i64()?;
+        let round = if r.version() >= 3 {
+            r.below(
+                u64::from(CHANGE_PRICE_ROUNDS) + 1,
+                "a round is out of range",
+            )? as u32
+        } else {
+            0
+        };
         let sweep = Sweep::decode(r, model, &mid)?;
         Ok(Bisect {
             low,
@@ -451,6 +721,7 @@ impl Phase for Bisect {
             sweeps,
             best_bound,
             best_prices,
+            round,
         })
     }
 }

@@ -9,11 +9,12 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
 /// [`DecodeError::OldVersion`]; from the first release on, older versions keep decoding.
+/// Version 2 lacks the constraints (version 3): it decodes as a run without any.
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;
@@ -135,6 +136,7 @@ impl Writer {
 pub struct Reader<'a> {
     body: &'a [u8],
     at: usize,
+    version: u16,
 }
 
 impl<'a> Reader<'a> {
@@ -175,7 +177,13 @@ impl<'a> Reader<'a> {
         Ok(Reader {
             body: &content[HEADER..],
             at: 0,
+            version,
         })
+    }
+
+    /// The format version of the checkpoint.
+    pub fn version(&self) -> u16 {
+        self.version
     }
 
     /// An unsigned integer.
@@ -326,11 +334,11 @@ mod tests {
             Some(DecodeError::Truncated)
         );
         let mut future = good.clone();
-        future[8] = 3;
+        future[8] = (VERSION + 1) as u8;
         assert_eq!(
             Reader::open(&future).err(),
             Some(DecodeError::FutureVersion {
-                found: 3,
+                found: VERSION + 1,
                 supported: VERSION
             })
         );

@@ -11,7 +11,7 @@
 //!    a *component*; components share nothing, so each is optimized on its own and keeps its own
 //!    winner — as the old system kept the winning assignment per communication group (phase 4.2),
 //!    but exact where pools span groups.
-//! 2. **Baseline.** Each SIM on its cheapest option, by [`Model::fixed`] cost, among those that
+//! 2. **Baseline.** Each SIM on its cheapest option, by [`Model::fixed_bill`] cost, among those that
 //!    *cover* it alone (usage within the option's allowance, or an option that never bills
 //!    overage: unlimited, zero rate, or a charge type without overage); when none covers it, the
 //!    option of lowest fixed cost. Ties: larger allowance, then lower option index.
@@ -310,7 +310,7 @@ fn baseline_option(model: &Model, i: usize) -> u32 {
     for (k, o) in model.options_of(i).iter().enumerate() {
         let key = (
             !fits(model, model.sims[i].usage, o, 0, 0),
-            model.fixed(i, o),
+            model.fixed_bill(i, o),
             Reverse(o.allowance),
             k as u32,
         );
@@ -570,7 +570,7 @@ fn component_cost(
     for (&i, &k) in layout.members[span.clone()].iter().zip(&buffer[span]) {
         let i = i as usize;
         let o = model.options_of(i)[k as usize];
-        cost += model.fixed(i, &o);
+        cost += model.fixed_bill(i, &o);
         if o.pool != NO_POOL {
             pool_usage[o.pool as usize] += model.sims[i].usage;
             pool_allowance[o.pool as usize] += o.allowance;

@@ -13,12 +13,19 @@
 //!    (`balance`: the moves that relieve or use a pool, cheapest per byte first), then exact
 //!    local search (`search`);
 //! 3. keep the cheapest assignment found.
+//!
+//! With constraints ([`Constraints`]) the objective is `bill + min_saving × changes`, the bound
+//! is on that objective over the assignments within the limit on changes, and an assignment
+//! with too many changes (classic's, or one recovered from prices) first gives back the changes
+//! that save least (`cap`). The reported bound is the objective's minus `min_saving` times the
+//! result's changes: no assignment with at most as many changes bills less.
 
 use super::balance::Balance;
-use super::bound::{decode_prices, Argmin, Ascent, Bisect};
+use super::bound::{decode_prices, Argmin, Ascent, Bisect, ChangePrice, CHANGE_PRICE_ROUNDS};
+use super::cap::{Settle, Trim};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
-use super::model::{Assignment, Model};
+use super::model::{Assignment, Constraints, Model};
 use super::phase::Phase;
 use super::search::{decode_assignment, encode_assignment, Improve};
 use super::Optimized;
@@ -52,8 +59,10 @@ pub struct Options {
     /// The method.
     pub method: Method,
     /// Subgradient iterations at most after bisection (each is one pass over the SIMs), used
-    /// only when some SIM may use more than one pool.
+    /// only when some SIM may use more than one pool, or changes are limited.
     pub dual_iterations: u32,
+    /// Minimum saving per change and the limit on changes.
+    pub constraints: Constraints,
 }
 
 impl Default for Options {
@@ -61,6 +70,7 @@ impl Default for Options {
         Options {
             method: Method::Default,
             dual_iterations: 100,
+            constraints: Constraints::default(),
         }
     }
 }
@@ -110,12 +120,24 @@ pub enum Step {
 enum Stage {
     Classic(Classic),
     Bisect(Bisect),
+    ChangePrice(ChangePrice),
     Ascent(Ascent),
     Recover(Recovery, Argmin),
     Balance(Recovery, Balance),
     ImproveRecovered(Recovery, Improve),
     ImproveStart(Improve),
+    Trim(AfterTrim, Trim),
+    Settle(Settle),
     Done,
+}
+
+/// Where a trimmed assignment goes next.
+#[derive(Debug, Clone)]
+enum AfterTrim {
+    /// Classic's result: kept if cheaper, then the method goes on as after classic.
+    Classic,
+    /// Recovered at these prices: balanced next.
+    Balance(Recovery, Vec<i128>),
 }
 
 /// The price vectors to recover from, which one is in hand, and where subgradient ascent
@@ -184,7 +206,7 @@ pub struct Job {
 impl Job {
     /// Starts optimizing `fleet`.
     pub fn new(fleet: &Fleet, options: Options) -> Job {
-        let model = Model::new(fleet);
+        let model = Model::constrained(fleet, &options.constraints);
         let current = model.current();
         let current_cost = current.cost(&model);
         Job {
@@ -233,13 +255,27 @@ impl Job {
 
     /// The best result so far, without finishing (for a time limit).
     pub fn result(&self) -> Optimized {
-        let cost = self.best.cost(&self.model);
+        let cost = self.model.bill(&self.best);
         Optimized {
             plans: self.best.plans(&self.model),
             cost: Money::from_micros(cost),
             current_cost: Money::from_micros(self.current_cost),
-            lower_bound: self.bound.map(|b| Money::from_micros(b.min(cost))),
+            lower_bound: self.bill_bound().map(|b| Money::from_micros(b.min(cost))),
         }
+    }
+
+    /// The bound on the objective as computed, before it is capped at the result (tests hold
+    /// it to brute force).
+    #[cfg(test)]
+    pub(crate) fn objective_bound(&self) -> Option<i64> {
+        self.bound
+    }
+
+    /// The bound as a bill: the objective's bound less the change costs of the best
+    /// assignment — no assignment with at most its changes bills less (module docs).
+    fn bill_bound(&self) -> Option<i64> {
+        self.bound
+            .map(|b| b - self.model.change_cost * self.best.changes() as i64)
     }
 
     /// Where the job stands.
@@ -254,7 +290,17 @@ impl Job {
                     Method::Default => ("classic start", 0.1 * share),
                 }
             }
+            Stage::Bisect(s) if m.lagrangian.limited => {
+                let rounds = f64::from(CHANGE_PRICE_ROUNDS + 1);
+                let share = (f64::from(s.round) + s.done_fraction(m).min(1.0)) / rounds;
+                ("bounding", 0.1 + 0.2 * share)
+            }
             Stage::Bisect(s) => ("bounding", 0.1 + 0.2 * s.done_fraction(m).min(1.0)),
+            Stage::ChangePrice(s) => {
+                let rounds = f64::from(CHANGE_PRICE_ROUNDS + 1);
+                let share = (f64::from(s.carried.round) + s.done_fraction(m)) / rounds;
+                ("pricing changes", 0.1 + 0.2 * share)
+            }
             Stage::Ascent(s) => (
                 "bounding",
                 0.6 + 0.1 * s.done_fraction(m, self.options.dual_iterations),
@@ -265,15 +311,26 @@ impl Job {
                 ("improving plans", r.done(0.4 + 0.6 * s.done_fraction(m)))
             }
             Stage::ImproveStart(s) => ("improving classic's plans", 0.7 + 0.3 * s.done_fraction(m)),
+            Stage::Trim(AfterTrim::Classic, s) => {
+                ("keeping to the limit on changes", 0.1 * s.done_fraction(m))
+            }
+            Stage::Trim(AfterTrim::Balance(r, _), s) => (
+                "keeping to the limit on changes",
+                r.done(0.1 * s.done_fraction(m)),
+            ),
+            Stage::Settle(s) => (
+                "undoing changes that save too little",
+                0.95 + 0.05 * s.done_fraction(m),
+            ),
             Stage::Done => ("done", 1.0),
         };
-        let best = self.best.cost(m);
+        let best = m.bill(&self.best);
         Progress {
             phase,
             done: done.clamp(0.0, 1.0),
             current_cost: Money::from_micros(self.current_cost),
             best_cost: Money::from_micros(best),
-            lower_bound: self.bound.map(|b| Money::from_micros(b.min(best))),
+            lower_bound: self.bill_bound().map(|b| Money::from_micros(b.min(best))),
         }
     }
 
@@ -305,20 +362,44 @@ impl Job {
             .map_or(i64::MIN, |b| b.saturating_add(b.max(0) / 10_000))
     }
 
-    /// The last stage: local search from classic's result, unless the bill is already close
-    /// enough to the bound.
+    /// Local search from classic's result, unless the bill is already close enough to the
+    /// bound.
     fn improve_start(&mut self) -> Stage {
         match self.start.take() {
             Some(start) if self.best.cost(&self.model) > self.enough() => {
                 Stage::ImproveStart(Improve::new(&self.model, start, self.enough()))
             }
-            _ => Stage::Done,
+            _ => self.settle(),
+        }
+    }
+
+    /// The last stage: with a minimum saving per change, undo the changes that save less.
+    fn settle(&self) -> Stage {
+        if self.model.change_cost > 0 {
+            Stage::Settle(Settle::new(self.best.clone()))
+        } else {
+            Stage::Done
         }
     }
 
     fn keep_if_better(&mut self, candidate: &Assignment) {
+        debug_assert!(candidate.changes() <= self.model.max_changes);
         if candidate.cost(&self.model) < self.best.cost(&self.model) {
             self.best = candidate.clone();
+        }
+    }
+
+    /// After classic's result (within the limit on changes) is in hand.
+    fn after_classic(&mut self, found: Option<Assignment>) -> Stage {
+        if let Some(found) = found {
+            self.keep_if_better(&found);
+        }
+        match self.options.method {
+            Method::Classic => self.settle(),
+            Method::Default => {
+                self.start = Some(self.best.clone());
+                Stage::Bisect(Bisect::new(&self.model))
+            }
         }
     }
 
@@ -327,11 +408,14 @@ impl Job {
         let finished = match &mut self.stage {
             Stage::Classic(s) => s.quantum(m),
             Stage::Bisect(s) => s.quantum(m),
+            Stage::ChangePrice(s) => s.quantum(m),
             Stage::Ascent(s) => s.quantum(m),
             Stage::Recover(_, s) => s.quantum(m),
             Stage::Balance(_, s) => s.quantum(m),
             Stage::ImproveRecovered(_, s) => s.quantum(m),
             Stage::ImproveStart(s) => s.quantum(m),
+            Stage::Trim(_, s) => s.quantum(m),
+            Stage::Settle(s) => s.quantum(m),
             Stage::Done => true,
         };
         if !finished {
@@ -339,17 +423,25 @@ impl Job {
         }
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         self.stage = match stage {
-            Stage::Classic(s) => {
-                if let Some(found) = s.into_best(&self.model) {
-                    self.keep_if_better(&found);
+            Stage::Classic(s) => match s.into_best(&self.model) {
+                Some(found) if found.changes() > self.model.max_changes => {
+                    Stage::Trim(AfterTrim::Classic, Trim::new(found))
                 }
-                match self.options.method {
-                    Method::Classic => Stage::Done,
-                    Method::Default => {
-                        self.start = Some(self.best.clone());
-                        Stage::Bisect(Bisect::new(&self.model))
-                    }
-                }
+                found => self.after_classic(found),
+            },
+            Stage::Trim(AfterTrim::Classic, s) => self.after_classic(Some(s.assignment)),
+            Stage::Trim(AfterTrim::Balance(r, prices), s) => {
+                Stage::Balance(r, Balance::new(&self.model, s.assignment, prices))
+            }
+            // With a limit on changes: bisect, price changes at the best prices, bisect again.
+            Stage::Bisect(s) if self.model.lagrangian.limited && s.round < CHANGE_PRICE_ROUNDS => {
+                let carried = s.carried();
+                let prices = carried.best_prices.clone();
+                Stage::ChangePrice(ChangePrice::new(&self.model, prices, carried))
+            }
+            Stage::ChangePrice(mut s) => {
+                let price = s.price(&self.model);
+                Stage::Bisect(Bisect::round(&self.model, price, s.carried))
             }
             Stage::Bisect(s) => {
                 self.bound = Some(s.best_bound);
@@ -377,7 +469,11 @@ impl Job {
             }
             Stage::Recover(r, s) => {
                 let (assignment, prices) = s.finish(&self.model);
-                Stage::Balance(r, Balance::new(&self.model, assignment, prices))
+                if assignment.changes() > self.model.max_changes {
+                    Stage::Trim(AfterTrim::Balance(r, prices), Trim::new(assignment))
+                } else {
+                    Stage::Balance(r, Balance::new(&self.model, assignment, prices))
+                }
             }
             Stage::Balance(r, s) => {
                 Stage::ImproveRecovered(r, Improve::new(&self.model, s.assignment, self.enough()))
@@ -404,6 +500,10 @@ impl Job {
             }
             Stage::ImproveStart(s) => {
                 self.keep_if_better(s.assignment());
+                self.settle()
+            }
+            Stage::Settle(s) => {
+                self.keep_if_better(&s.assignment);
                 Stage::Done
             }
             Stage::Done => Stage::Done,
@@ -419,6 +519,8 @@ impl Job {
             Method::Classic => 1,
         });
         w.u64(u64::from(self.options.dual_iterations));
+        w.i64(self.options.constraints.min_saving.micros());
+        w.u64(self.options.constraints.max_changes.unwrap_or(u64::MAX));
         w.i64(self.current_cost);
         w.bool(self.bound.is_some());
         w.i64(self.bound.unwrap_or(0));
@@ -434,6 +536,10 @@ impl Job {
             }
             Stage::Bisect(s) => {
                 w.u64(0);
+                s.encode(&mut w);
+            }
+            Stage::ChangePrice(s) => {
+                w.u64(9);
                 s.encode(&mut w);
             }
             Stage::Ascent(s) => {
@@ -459,6 +565,24 @@ impl Job {
                 w.u64(7);
                 s.encode(&mut w);
             }
+            Stage::Settle(s) => {
+                w.u64(10);
+                s.encode(&mut w);
+            }
+            Stage::Trim(then, s) => {
+                w.u64(8);
+                match then {
+                    AfterTrim::Classic => w.u64(0),
+                    AfterTrim::Balance(r, prices) => {
+                        w.u64(1);
+                        r.encode(&mut w);
+                        for p in prices {
+                            w.i128(*p);
+                        }
+                    }
+                }
+                s.encode(&mut w);
+            }
             Stage::Done => w.u64(4),
         }
         w.finish()
@@ -470,24 +594,38 @@ impl Job {
     /// [`DecodeError`] for damaged, foreign or newer bytes, or a checkpoint of another input.
     pub fn decode(fleet: &Fleet, bytes: &[u8]) -> Result<Job, DecodeError> {
         let mut r = Reader::open(bytes)?;
-        let model = Model::new(fleet);
         let fingerprint = r.u64()?;
+        let method = match r.below(2, "an unknown method")? {
+            0 => Method::Default,
+            _ => Method::Classic,
+        };
+        let dual_iterations = r.below(
+            u64::from(u32::MAX) + 1,
+            "an iteration limit is out of range",
+        )? as u32;
+        let constraints = if r.version() >= 3 {
+            let min_saving = r.i64()?;
+            if min_saving < 0 {
+                return Err(DecodeError::Invalid("a minimum saving is negative"));
+            }
+            Constraints {
+                min_saving: Money::from_micros(min_saving),
+                max_changes: Some(r.u64()?).filter(|&k| k != u64::MAX),
+            }
+        } else {
+            Constraints::default()
+        };
+        let options = Options {
+            method,
+            dual_iterations,
+            constraints,
+        };
+        let model = Model::constrained(fleet, &options.constraints);
         if fingerprint != model.fingerprint() {
             return Err(DecodeError::Invalid(
                 "the checkpoint belongs to another input",
             ));
         }
-        let method = match r.below(2, "an unknown method")? {
-            0 => Method::Default,
-            _ => Method::Classic,
-        };
-        let options = Options {
-            method,
-            dual_iterations: r.below(
-                u64::from(u32::MAX) + 1,
-                "an iteration limit is out of range",
-            )? as u32,
-        };
         let current_cost = r.i64()?;
         let has_bound = r.bool()?;
         let bound = r.i64()?;
@@ -497,7 +635,19 @@ impl Job {
         } else {
             None
         };
-        let stage = match r.below(8, "an unknown stage")? {
+        let stage = match r.below(11, "an unknown stage")? {
+            10 => Stage::Settle(Settle::decode(&mut r, &model)?),
+            9 => Stage::ChangePrice(ChangePrice::decode(&mut r, &model)?),
+            8 => {
+                let then = match r.below(2, "an unknown trim successor")? {
+                    0 => AfterTrim::Classic,
+                    _ => {
+                        let recovery = Recovery::decode(&mut r, &model)?;
+                        AfterTrim::Balance(recovery, decode_prices(&mut r, &model)?)
+                    }
+                };
+                Stage::Trim(then, Trim::decode(&mut r, &model)?)
+            }
             7 => Stage::ImproveStart(Improve::decode(&mut r, &model)?),
             5 => Stage::Classic(Classic::decode(&mut r, &model)?),
             0 => Stage::Bisect(Bisect::decode(&mut r, &model)?),
@@ -517,6 +667,15 @@ impl Job {
             _ => Stage::Done,
         };
         r.finish()?;
+        if [Some(&best), start.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|a| a.changes() > model.max_changes)
+        {
+            return Err(DecodeError::Invalid(
+                "an assignment makes more changes than allowed",
+            ));
+        }
         if current_cost != model.current().cost(&model) {
             return Err(DecodeError::Invalid(
                 "the checkpoint's current bill is not this input's",

@@ -9,12 +9,16 @@
 //! * the classic method (the old system's, for comparison; also the default method's start, so
 //!   the default is never worse than it).
 //!
-//! Work in progress (issue 3): constraints (locks, minimum saving, maximum changes) come next.
+//! Constraints: locks are part of the fleet (a SIM's or a plan's `locked` flag: the SIM keeps
+//! its plan); a minimum saving per change and a limit on changes are [`Constraints`] of a run.
 
 mod balance;
 mod bound;
+mod cap;
 pub mod checkpoint;
 mod classic;
+#[cfg(test)]
+mod constraint_tests;
 pub mod job;
 pub mod model;
 mod phase;
@@ -28,7 +32,7 @@ use crate::fleet::{Fleet, PlanId};
 use crate::money::Money;
 
 pub use job::{Job, Method, Options, Progress, Step};
-pub use model::{Assignment, Model};
+pub use model::{Assignment, Constraints, Model};
 
 /// The result of an optimization.
 #[derive(Debug, Clone, PartialEq, Eq)]

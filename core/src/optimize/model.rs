@@ -11,6 +11,19 @@ use std::collections::HashMap;
 
 use crate::cost::LineRules;
 use crate::fleet::{CommPlanId, Fleet, Overage, PlanId, Pooling};
+use crate::money::Money;
+
+/// What users may ask of an optimization besides eligibility (DESIGN §3). Locks are part of the
+/// fleet (a SIM's or its plan's `locked` flag); these are per run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Constraints {
+    /// Anti-churn: a SIM changes plan only where that saves at least this much. The optimizer
+    /// minimises `bill + min_saving × changes`, so undoing any single change of the result
+    /// would raise the bill by less than this.
+    pub min_saving: Money,
+    /// At most this many SIMs change plan.
+    pub max_changes: Option<u64>,
+}
 
 /// "Not in a shared pool".
 pub(crate) const NO_POOL: u32 = u32::MAX;
@@ -58,7 +71,7 @@ pub(crate) struct UnitPrice {
 }
 
 impl UnitPrice {
-    fn new(price: crate::money::Money, rules: &LineRules) -> Self {
+    fn new(price: Money, rules: &LineRules) -> Self {
         let unit = 10i64.pow(crate::money::MONEY_DECIMALS - rules.decimals);
         UnitPrice {
             micros: price.micros(),
@@ -71,7 +84,7 @@ impl UnitPrice {
         if self.whole {
             self.micros * count as i64
         } else {
-            crate::money::Money::from_micros(self.micros)
+            Money::from_micros(self.micros)
                 .mul_ratio_round(count as i64, 1, decimals)
                 .micros()
         }
@@ -125,14 +138,25 @@ pub struct Model {
     pub(crate) options: Vec<OptionTerms>,
     pub(crate) classes: Vec<Class>,
     pub(crate) sims: Vec<SimTerms>,
+    /// What the objective adds for each SIM that leaves its current plan (micros): the
+    /// minimum saving per change ([`Constraints`]). Zero: the objective is the bill.
+    pub(crate) change_cost: i64,
+    /// At most this many SIMs may leave their current plan (`u64::MAX`: no limit).
+    pub(crate) max_changes: u64,
     /// Derived for the dual evaluation (not part of the fingerprint: a function of the rest).
     pub(crate) lagrangian: super::bound::Lagrangian,
 }
 
 impl Model {
-    /// Builds the model of a fleet: every SIM may stay on its current plan or move to any plan
-    /// eligible for it ([`Fleet::eligible_plans`]).
+    /// Builds the model of a fleet without constraints.
     pub fn new(fleet: &Fleet) -> Model {
+        Model::constrained(fleet, &Constraints::default())
+    }
+
+    /// Builds the model of a fleet: every SIM may stay on its current plan or move to any plan
+    /// eligible for it ([`Fleet::eligible_plans`]), unless it is locked — by its own flag or its
+    /// current plan's — and each change costs the objective `constraints.min_saving`.
+    pub fn constrained(fleet: &Fleet, constraints: &Constraints) -> Model {
         let rules = LineRules::of(&fleet.settings);
         let mut options = Vec::new();
         let mut classes: Vec<Class> = Vec::new();
@@ -143,7 +167,11 @@ impl Model {
             let allowed = eligible
                 .entry((sim.comm_plan, sim.plan_type.as_deref()))
                 .or_insert_with(|| fleet.eligible_plans(sim));
-            let mut plans = allowed.clone();
+            let mut plans = if sim.locked || fleet.plan(sim.current_plan).locked {
+                Vec::new()
+            } else {
+                allowed.clone()
+            };
             if let Err(at) = plans.binary_search(&sim.current_plan) {
                 plans.insert(at, sim.current_plan);
             }
@@ -201,6 +229,8 @@ impl Model {
             options,
             classes,
             sims,
+            change_cost: constraints.min_saving.micros().max(0),
+            max_changes: constraints.max_changes.unwrap_or(u64::MAX),
             lagrangian: super::bound::Lagrangian::default(),
         };
         model.lagrangian = super::bound::Lagrangian::new(&model);
@@ -218,12 +248,32 @@ impl Model {
         &self.options[class.first as usize..(class.first + class.len) as usize]
     }
 
-    /// SIM `i`'s fixed cost on option `o` (micros): base, SMS and, off pools, its own overage.
-    /// The same lines as [`LineRules`] computes (the tests compare them with the bill).
+    /// SIM `i`'s fixed cost on option `o` in the objective (micros): [`Model::fixed_bill`]
+    /// plus the change cost when `o` is not its current plan.
     #[inline]
     pub(crate) fn fixed(&self, i: usize, o: &OptionTerms) -> i64 {
+        let cost = self.fixed_bill(i, o);
+        if self.change_cost != 0 && o.plan != self.current_plan(i) {
+            cost + self.change_cost
+        } else {
+            cost
+        }
+    }
+
+    /// SIM `i`'s fixed cost on option `o` in the bill (micros): base, SMS and, off pools, its
+    /// own overage. The same lines as [`LineRules`] computes (the tests compare them with the
+    /// bill).
+    #[inline]
+    pub(crate) fn fixed_bill(&self, i: usize, o: &OptionTerms) -> i64 {
         let sim = &self.sims[i];
         self.fixed_of(sim.usage, sim.sms, o)
+    }
+
+    /// SIM `i`'s current plan.
+    #[inline]
+    pub(crate) fn current_plan(&self, i: usize) -> PlanId {
+        let sim = &self.sims[i];
+        self.options[(self.classes[sim.class as usize].first + sim.current) as usize].plan
     }
 
     /// [`Model::fixed`] of a SIM with this usage and SMS count.
@@ -291,6 +341,11 @@ impl Model {
         eat(u64::from(r.decimals));
         eat(u64::from(r.bills_rate) << 1 | u64::from(r.bills_overage));
         eat(r.period_days);
+        if self.change_cost != 0 || self.max_changes != u64::MAX {
+            // (Absent without constraints: digests of unconstrained runs stay as they were.)
+            eat(self.change_cost as u64);
+            eat(self.max_changes);
+        }
         for t in self.plan_overage_fast.iter().chain(&self.pool_fast) {
             match t {
                 Some(t) => {
@@ -320,6 +375,11 @@ impl Model {
         h
     }
 
+    /// The bill of an assignment (micros): its objective without the change costs.
+    pub fn bill(&self, a: &Assignment) -> i64 {
+        a.cost(self) - self.change_cost * a.changes as i64
+    }
+
     /// The assignment that leaves every SIM where it is.
     pub fn current(&self) -> Assignment {
         Assignment::new(self, self.sims.iter().map(|s| s.current).collect())
@@ -334,6 +394,8 @@ pub struct Assignment {
     pub(crate) pool_usage: Vec<u64>,
     pub(crate) pool_allowance: Vec<u64>,
     pub(crate) fixed_total: i64,
+    /// How many SIMs are off their current plan.
+    pub(crate) changes: u64,
 }
 
 impl Assignment {
@@ -344,8 +406,10 @@ impl Assignment {
             pool_usage: vec![0; model.pool_terms.len()],
             pool_allowance: vec![0; model.pool_terms.len()],
             fixed_total: 0,
+            changes: 0,
         };
         for i in 0..model.sims.len() {
+            a.changes += u64::from(a.choice[i] != model.sims[i].current);
             let o = model.options_of(i)[a.choice[i] as usize];
             a.fixed_total += model.fixed(i, &o);
             if o.pool != NO_POOL {
@@ -356,7 +420,33 @@ impl Assignment {
         a
     }
 
-    /// The bill of this assignment, in micros.
+    /// How many SIMs leave their current plan.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Whether moving SIM `i` to option `to` keeps the changes within the model's limit.
+    #[inline]
+    pub(crate) fn may_move(&self, model: &Model, i: usize, to: u32) -> bool {
+        let current = model.sims[i].current;
+        self.changes < model.max_changes || self.choice[i] != current || to == current
+    }
+
+    /// Whether SIMs `i` and `j` may exchange options within the model's limit on changes.
+    #[inline]
+    pub(crate) fn may_swap(&self, model: &Model, i: usize, j: usize) -> bool {
+        if model.max_changes == u64::MAX {
+            return true;
+        }
+        let (ci, cj) = (model.sims[i].current, model.sims[j].current);
+        let (oi, oj) = (self.choice[i], self.choice[j]);
+        let before = u64::from(oi != ci) + u64::from(oj != cj);
+        let after = u64::from(oj != ci) + u64::from(oi != cj);
+        self.changes - before + after <= model.max_changes
+    }
+
+    /// The objective of this assignment, in micros: the bill, plus the change cost per SIM that
+    /// leaves its plan ([`Model::bill`] is the bill alone).
     pub fn cost(&self, model: &Model) -> i64 {
         self.fixed_total
             + (0..model.pool_terms.len())
@@ -402,6 +492,9 @@ impl Assignment {
     /// every option with `delta`, with the SIM's own and its pool's side computed once.
     pub(crate) fn best_move(&self, model: &Model, i: usize) -> Option<(i64, u32)> {
         let from = self.choice[i];
+        if !self.may_move(model, i, u32::MAX) {
+            return None; // every move would be one change too many
+        }
         let options = model.options_of(i);
         let a = options[from as usize];
         let usage = model.sims[i].usage;
@@ -480,6 +573,8 @@ impl Assignment {
         let (a, b) = (options[from as usize], options[to as usize]);
         let usage = model.sims[i].usage;
         self.fixed_total += model.fixed(i, &b) - model.fixed(i, &a);
+        let current = model.sims[i].current;
+        self.changes = self.changes + u64::from(to != current) - u64::from(from != current);
         if a.pool != NO_POOL {
             self.pool_usage[a.pool as usize] -= usage;
             self.pool_allowance[a.pool as usize] -= a.allowance;

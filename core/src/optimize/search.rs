@@ -234,7 +234,7 @@ impl Phase for Swaps {
                 if options[oi as usize].pool == NO_POOL && options[oj as usize].pool == NO_POOL {
                     continue; // separable: single moves already handle these
                 }
-                if a.swap_delta(model, i, j) < 0 {
+                if a.may_swap(model, i, j) && a.swap_delta(model, i, j) < 0 {
                     a.apply(model, i, oj);
                     a.apply(model, j, oi);
                     self.swaps += 1;
@@ -330,7 +330,11 @@ impl Ejections {
         let usage = model.sims[i].usage;
         for (to, b) in options.iter().enumerate() {
             let to = to as u32;
-            if to == from || b.pool == NO_POOL || b.pool == options[from as usize].pool {
+            if to == from
+                || b.pool == NO_POOL
+                || b.pool == options[from as usize].pool
+                || !a.may_move(model, i, to)
+            {
                 continue;
             }
             let list = &self.candidates[b.pool as usize];

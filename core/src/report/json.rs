@@ -137,7 +137,8 @@ pub struct OptimizationSummary {
     pub optimizer: &'static str,
     /// The bill of the returned assignment.
     pub optimized_cost: Money,
-    /// No assignment costs less (null when a time limit stopped the run before bounding).
+    /// No assignment (with at most `changes` changes, under constraints) costs less; null when
+    /// a time limit stopped the run before bounding.
     pub lower_bound: Option<Money>,
     /// `(optimized − bound) / optimized`, a fraction (null without a bound).
     pub gap: Option<f64>,
@@ -145,21 +146,27 @@ pub struct OptimizationSummary {
     pub savings: Money,
     /// SIMs whose plan changes.
     pub changes: u64,
+    /// SIMs that had to keep their plan (their own or their plan's `locked` flag).
+    pub locked_sims: u64,
+    /// The minimum saving per change asked for (zero: none).
+    pub min_saving: Money,
+    /// The limit on changes asked for, if any.
+    pub max_changes: Option<u64>,
     /// Whether the run finished (false when a time limit stopped it).
     pub complete: bool,
 }
 
 impl OptimizationSummary {
-    /// The summary of `result`, an optimization of `fleet` by `method`; `complete` says whether
-    /// the run finished. One definition for every front end, so their documents agree.
+    /// The summary of `result`, an optimization of `fleet` with `options`; `complete` says
+    /// whether the run finished. One definition for every front end, so their documents agree.
     pub fn of(
         fleet: &Fleet,
         result: &crate::optimize::Optimized,
-        method: crate::optimize::Method,
+        options: &crate::optimize::Options,
         complete: bool,
     ) -> Self {
         OptimizationSummary {
-            optimizer: method.as_str(),
+            optimizer: options.method.as_str(),
             optimized_cost: result.cost,
             lower_bound: result.lower_bound,
             gap: result.gap(),
@@ -170,6 +177,13 @@ impl OptimizationSummary {
                 .zip(&result.plans)
                 .filter(|(sim, plan)| sim.current_plan != **plan)
                 .count() as u64,
+            locked_sims: fleet
+                .sims
+                .iter()
+                .filter(|sim| sim.locked || fleet.plan(sim.current_plan).locked)
+                .count() as u64,
+            min_saving: options.constraints.min_saving,
+            max_changes: options.constraints.max_changes,
             complete,
         }
     }

@@ -4,6 +4,7 @@
 
 use serde::de::{Deserializer, Visitor};
 use serde::Deserialize;
+use simopt_core::money::Money;
 use simopt_core::optimize::{Method, Options};
 use simopt_core::{InputFiles, SettingsInput, SourceFile};
 use wasm_bindgen::{JsCast, JsValue};
@@ -140,25 +141,35 @@ struct OptionsFields {
     method: Option<MethodArg>,
     #[serde(default)]
     dual_iterations: Option<u32>,
+    #[serde(default)]
+    min_saving: Option<String>,
+    #[serde(default)]
+    max_changes: Option<u32>,
 }
 
 /// The `options` argument of `OptimizeJob.start`.
 pub struct OptionsArg;
 
 impl OptionsArg {
-    /// Reads `{ method?: "default" | "classic", dualIterations?: number }` into the core's
-    /// [`Options`]; `null`/`undefined` (or an absent key) means the default.
+    /// Reads `{ method?: "default" | "classic", dualIterations?: number, minSaving?: string,
+    /// maxChanges?: number }` into the core's [`Options`]; `null`/`undefined` (or an absent
+    /// key) means the default.
     ///
     /// # Errors
-    /// `ArgumentError` for an unknown key or method, or an iteration count that is not an
-    /// integer from 0 to [`MAX_DUAL_ITERATIONS`].
+    /// `ArgumentError` for an unknown key or method, an iteration count that is not an
+    /// integer from 0 to [`MAX_DUAL_ITERATIONS`], a minimum saving that is not a decimal
+    /// amount of at least 0, or a limit on changes that is not a whole number from 0.
     pub fn from_js(value: JsValue) -> Result<Options, js_sys::Error> {
         let mut options = Options::default();
         if value.is_null() || value.is_undefined() {
             return Ok(options);
         }
         check_object(&value, "options")?;
-        check_keys(&value, "options", &["method", "dualIterations"])?;
+        check_keys(
+            &value,
+            "options",
+            &["method", "dualIterations", "minSaving", "maxChanges"],
+        )?;
         let fields: OptionsFields = serde_wasm_bindgen::from_value(value)
             .map_err(|e| argument_error(&format!("options: {e}")))?;
         if let Some(method) = fields.method {
@@ -175,6 +186,17 @@ impl OptionsArg {
             }
             options.dual_iterations = iterations;
         }
+        if let Some(text) = fields.min_saving {
+            options.constraints.min_saving = match Money::parse(&text) {
+                Ok(m) if m >= Money::ZERO => m,
+                _ => {
+                    return Err(argument_error(&format!(
+                        "options.minSaving is {text:?}; give a decimal amount of at least 0, e.g. \"0.50\""
+                    )))
+                }
+            };
+        }
+        options.constraints.max_changes = fields.max_changes.map(u64::from);
         Ok(options)
     }
 }

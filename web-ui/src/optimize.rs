@@ -49,9 +49,10 @@ impl OptimizeJob {
     /// `runSlice`.
     ///
     /// `files` and `settings` are as `new CostRun(files, settings)` takes them; `options` is
-    /// `{ method?: "default" | "classic", dualIterations?: number }` (default: the default
-    /// method with at most 100 subgradient iterations where pools interact, as the command line
-    /// runs it).
+    /// `{ method?: "default" | "classic", dualIterations?: number, minSaving?: string,
+    /// maxChanges?: number }` (default: the default method with at most 100 subgradient
+    /// iterations, no constraints, as the command line runs it). Locks come with the files
+    /// (the `locked` columns).
     ///
     /// # Errors
     /// An `Error` named `InputError` (with `diagnostics`) when the input is invalid, or
@@ -153,7 +154,7 @@ impl OptimizeJob {
     }
 
     /// The best result so far: `{ optimizedCost, currentCost, savings, lowerBound, gap,
-    /// changes, complete }` (`complete` once the job is done).
+    /// changes, lockedSims, complete }` (`complete` once the job is done).
     ///
     /// # Errors
     /// `InternalError` if the result cannot be converted (a bug).
@@ -167,6 +168,7 @@ impl OptimizeJob {
             lower_bound: summary.lower_bound.map(|b| b.to_decimal_string()),
             gap: summary.gap,
             changes: summary.changes,
+            locked_sims: summary.locked_sims,
             complete: summary.complete,
         })
         .map(JsCast::unchecked_into)
@@ -258,5 +260,6 @@ struct ResultOut {
     lower_bound: Option<String>,
     gap: Option<f64>,
     changes: u64,
+    locked_sims: u64,
     complete: bool,
 }

@@ -105,8 +105,13 @@ export interface OptimizeOptionsInput {
    * method, no bound). Default `default`. */
   method?: "default" | "classic" | null;
   /** Dual ascent iterations at most, 0 to 1,000,000 (each is one pass over the SIMs).
-   * Default 200, as the command line. */
+   * Default 100, as the command line. */
   dualIterations?: number | null;
+  /** Anti-churn: change a SIM's plan only where that saves at least this much, a decimal
+   * amount of money such as "0.50" (as `--min-saving`). Default none. */
+  minSaving?: string | null;
+  /** Change the plans of at most this many SIMs (as `--max-changes`). Default no limit. */
+  maxChanges?: number | null;
 }
 
 /** How much work one `runSlice` call may do; at least one limit. The slice stops after the
@@ -153,6 +158,8 @@ export interface OptimizeResult {
   gap: number | null;
   /** SIMs whose plan changes. */
   changes: number;
+  /** SIMs that had to keep their plan (their own or their plan's `locked` flag). */
+  lockedSims: number;
   /** Whether the job is done (false: the best found before it was stopped). */
   complete: boolean;
 }

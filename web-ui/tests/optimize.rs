@@ -320,6 +320,7 @@ fn an_unfinished_job_answers_with_its_best_so_far() {
             "lowerBound": document["lower_bound"],
             "gap": document["gap"],
             "changes": document["changes"],
+            "lockedSims": document["locked_sims"],
             "complete": false,
         })
     );
@@ -347,7 +348,7 @@ fn a_finished_job_answers_with_the_final_result_and_stays_finished() {
             "optimizedCost": golden["optimized_cost"], "currentCost": golden["current_cost"],
             "savings": golden["savings"],
             "lowerBound": golden["lower_bound"], "gap": golden["gap"], "changes": golden["changes"],
-            "complete": true,
+            "lockedSims": golden["locked_sims"], "complete": true,
         })
     );
     // Another slice does no work and says so.
@@ -458,6 +459,34 @@ fn the_iteration_limit_travels_in_the_checkpoint() {
     }
 }
 
+#[wasm_bindgen_test]
+fn constraints_travel_in_the_checkpoint_and_are_kept() {
+    let fleet = Synthetic::new(400, 4);
+    let free: Value = serde_json::from_str(&straight(&fleet, "{}")).expect("JSON");
+    let options = r#"{"minSaving": "0.40", "maxChanges": 25}"#;
+    let want = straight(&fleet, options);
+    let (json, slices) = sliced(&fleet, options, 7, 3);
+    assert!(slices > 2, "{slices} slices");
+    assert_same_document(options, &json, &want);
+    let document: Value = serde_json::from_str(&want).expect("JSON");
+    assert_eq!(document["min_saving"], "0.40");
+    assert_eq!(document["max_changes"], 25);
+    let changes = document["changes"].as_u64().expect("changes");
+    assert!(changes <= 25, "{changes} changes");
+    assert!(
+        free["changes"].as_u64() > Some(25),
+        "the limit binds: {}",
+        free["changes"]
+    );
+    let moved = document["sims"]
+        .as_array()
+        .expect("sims")
+        .iter()
+        .filter(|s| s["plan"] != s["current_plan"])
+        .count() as u64;
+    assert_eq!(moved, changes);
+}
+
 // --- Errors --------------------------------------------------------------------------------
 
 #[wasm_bindgen_test]
@@ -521,7 +550,11 @@ fn a_checkpoint_may_be_an_array_buffer_but_not_anything_else() {
     let buffer = Uint8Array::from(BASIC_CHECKPOINT).buffer();
     let job = OptimizeJob::resume(fixture.files(), fixture.settings(), buffer.unchecked_into())
         .expect("an ArrayBuffer resumes");
-    assert_eq!(job.encode(), BASIC_CHECKPOINT);
+    // An older format re-encodes in the current one, which resumes to the same state.
+    let bytes = job.encode();
+    assert_eq!(&bytes[..8], b"SIMOPTCK");
+    let again = resume(&fixture, &bytes).expect("resumes");
+    assert_eq!(again.encode(), bytes);
     for bad in [r#""SIMOPTCK""#, "[83, 73]", "null"] {
         let error = expect_error(OptimizeJob::resume(
             fixture.files(),
@@ -550,6 +583,15 @@ fn bad_options_are_argument_errors() {
         (r#"{"dualIterations": 2.5}"#, "options:"),
         (r#"{"dualIterations": "5"}"#, "options:"),
         (r#"{"dualIterations": 1000001}"#, "at most 1000000"),
+        (
+            r#"{"minSaving": "cheap"}"#,
+            "options.minSaving is \"cheap\"",
+        ),
+        (r#"{"minSaving": "-1"}"#, "at least 0"),
+        (r#"{"minSaving": 0.5}"#, "options:"),
+        (r#"{"maxChanges": -1}"#, "options:"),
+        (r#"{"maxChanges": 2.5}"#, "options:"),
+        (r#"{"max_changes": 2}"#, "unknown field `max_changes`"),
         (r#""classic""#, "options: expected an object"),
         ("[1]", "options: expected an object"),
     ] {

@@ -365,8 +365,15 @@ impl Job {
     /// Local search from classic's result, unless the bill is already close enough to the
     /// bound.
     fn improve_start(&mut self) -> Stage {
+        let best = self.best.cost(&self.model);
         match self.start.take() {
-            Some(start) if self.best.cost(&self.model) > self.enough() => {
+            // Not when classic's result is far above the best (more than twice the gap to the
+            // bound): local search does not close that distance, and it is slow on big fleets.
+            Some(start)
+                if best > self.enough()
+                    && start.cost(&self.model) - best
+                        <= 2 * (best - self.bound.unwrap_or(i64::MIN / 4)) =>
+            {
                 Stage::ImproveStart(Improve::new(&self.model, start, self.enough()))
             }
             _ => self.settle(),
@@ -448,15 +455,18 @@ impl Job {
                 let ascend = self.model.lagrangian.coupled() && self.options.dual_iterations > 0;
                 // The upper ends of the brackets first (pools at or under their allowance: the
                 // balancing moves then save), the lower ends and the best prices when that is
-                // not enough.
-                self.recover(
+                // not enough. Where the prices interact, the ascent's prices come next instead
+                // (the other ends recovered no better there, at twice the time).
+                let candidates = if ascend {
+                    vec![s.upper().to_vec()]
+                } else {
                     vec![
                         s.upper().to_vec(),
                         s.lower().to_vec(),
                         s.best_prices.clone(),
-                    ],
-                    ascend.then(|| s.best_prices.clone()),
-                )
+                    ]
+                };
+                self.recover(candidates, ascend.then(|| s.best_prices.clone()))
             }
             Stage::Ascent(s) => {
                 // The ascent's prices are worth a recovery only when they beat bisection's.

@@ -149,6 +149,9 @@ async function main() {
 
   const result = job.result();
   if (!result.complete) throw new Error("the job finished but its result is not complete");
+  // Memory of the optimization itself, before the document (which grows both a lot).
+  const rssOpt = process.resourceUsage().maxRSS * 1024;
+  const wasmOpt = wasm.memory.buffer.byteLength;
   let tJson = tOpt;
   if (args.json !== null) {
     writeFileSync(args.json, job.toJson());
@@ -170,8 +173,10 @@ async function main() {
     `cost ${result.optimizedCost}`,
     `bound ${result.lowerBound ?? "n/a"}`,
     `gap ${gap}`,
-    `peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} MB`,
-    `wasm memory ${mb(wasmBytes)} MB`,
+    ...(args.json !== null
+      ? [`peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} MB (${mb(rssOpt)} before json)`,
+         `wasm memory ${mb(wasmBytes)} MB (${mb(wasmOpt)} before json)`]
+      : [`peak RSS ${mb(rssOpt)} MB`, `wasm memory ${mb(wasmOpt)} MB`]),
   ];
   console.log(parts.join("  "));
 }

@@ -7,10 +7,13 @@
 // plans, wall seconds (load and optimize apart), slices, the longest slice, the optimized cost,
 // the lower bound, the gap and peak memory. Exits 1 with a message on any error.
 //
-//   node web-ui/bench/optimize.mjs FLEET_DIR [--json OUT] [--slice-ms 50] [--pkg DIR]
-//        [--period-end 2026-11-22T00:00] [--tz America/New_York] [--as-of 2026-11-20T12:00]
+//   node web-ui/bench/optimize.mjs FLEET_DIR [--json OUT] [--slices OUT.tsv] [--slice-ms 50]
+//        [--pkg DIR] [--period-end 2026-11-22T00:00] [--tz America/New_York]
+//        [--as-of 2026-11-20T12:00]
 //
-// --json OUT writes the job's toJson() document (the same as `simopt optimize --json`).
+// --json OUT writes the job's toJson() document (the same as `simopt optimize --json`);
+// --slices OUT.tsv writes one row per slice (its number, milliseconds, the phase it started in
+// and the one it ended in, progress.done), to see which phase a long slice belongs to.
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -18,8 +21,8 @@ import { performance } from "node:perf_hooks";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const USAGE =
-  "usage: node web-ui/bench/optimize.mjs FLEET_DIR [--json OUT] [--slice-ms 50] [--pkg DIR]\n" +
-  "       [--period-end YYYY-MM-DDTHH:MM] [--tz ZONE] [--as-of YYYY-MM-DDTHH:MM]";
+  "usage: node web-ui/bench/optimize.mjs FLEET_DIR [--json OUT] [--slices OUT.tsv] [--slice-ms 50]\n" +
+  "       [--pkg DIR] [--period-end YYYY-MM-DDTHH:MM] [--tz ZONE] [--as-of YYYY-MM-DDTHH:MM]";
 
 class UsageError extends Error {}
 
@@ -27,6 +30,7 @@ function parseArgs(argv) {
   const args = {
     fleet: null,
     json: null,
+    slices: null,
     sliceMs: 50,
     pkg: join(HERE, "..", "dist", "pkg"),
     periodEnd: "2026-11-22T00:00",
@@ -35,6 +39,7 @@ function parseArgs(argv) {
   };
   const valued = {
     "--json": "json",
+    "--slices": "slices",
     "--slice-ms": "sliceMs",
     "--pkg": "pkg",
     "--period-end": "periodEnd",
@@ -132,6 +137,7 @@ async function main() {
   let longestPhase = "";
   let over = 0; // slices longer than twice their budget
   let phase = job.progress.phase;
+  const log = args.slices === null ? null : ["slice\tms\tphase_start\tphase_end\tdone"];
   for (;;) {
     const s0 = performance.now();
     const slice = job.runSlice({ maxMillis: args.sliceMs });
@@ -142,10 +148,12 @@ async function main() {
       longestPhase = phase === slice.progress.phase ? phase : `${phase} -> ${slice.progress.phase}`;
     }
     if (took > 2 * args.sliceMs) over++;
+    log?.push([slices, took.toFixed(1), phase, slice.progress.phase, slice.progress.done.toFixed(4)].join("\t"));
     phase = slice.progress.phase;
     if (slice.finished) break;
   }
   const tOpt = performance.now();
+  if (log !== null) writeFileSync(args.slices, log.join("\n") + "\n");
 
   const result = job.result();
   if (!result.complete) throw new Error("the job finished but its result is not complete");

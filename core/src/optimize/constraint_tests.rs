@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::tests::synthetic_fleet;
-use super::tiny::{tiny_fleet, tiny_plan, tiny_sims};
+use super::tiny::{brute_force_where, tiny_fleet, tiny_plan, tiny_sims};
 use super::*;
 use crate::cost;
 use crate::fleet::PlanId;
@@ -13,28 +13,19 @@ use crate::money::Money;
 /// The lowest objective (`bill + min_saving × changes`) over every assignment of `model`
 /// within its limit on changes (locks are in the model's options).
 fn brute_force_constrained(model: &Model) -> i64 {
-    let n = model.sims.len();
-    let sizes: Vec<u32> = (0..n).map(|i| model.options_of(i).len() as u32).collect();
-    let mut choice = vec![0u32; n];
-    let mut best = i64::MAX;
-    loop {
-        let a = Assignment::new(model, choice.clone());
-        if a.changes() <= model.max_changes {
-            best = best.min(a.cost(model));
-        }
-        let mut k = 0;
-        loop {
-            if k == n {
-                return best;
-            }
-            choice[k] += 1;
-            if choice[k] < sizes[k] {
-                break;
-            }
-            choice[k] = 0;
-            k += 1;
-        }
-    }
+    brute_force_where(model, |a| a.changes() <= model.max_changes)
+}
+
+/// A run of `f` to the end under `constraints`.
+fn run_with(f: &Fleet, constraints: Constraints) -> Optimized {
+    Job::new(
+        f,
+        Options {
+            constraints,
+            ..Options::default()
+        },
+    )
+    .run()
 }
 
 fn changes(f: &Fleet, plans: &[PlanId]) -> u64 {
@@ -115,14 +106,7 @@ fn a_limit_on_changes_keeps_the_most_valuable_ones_within_the_quality_target() {
             max_changes: Some(k),
             ..Constraints::default()
         };
-        let result = Job::new(
-            &f,
-            Options {
-                constraints,
-                ..Options::default()
-            },
-        )
-        .run();
+        let result = run_with(&f, constraints);
         assert_keeps_to(&f, &result, &constraints);
         let gap = result.gap().expect("a finished run has a bound");
         assert!(gap <= 0.002, "{k} changes: gap {:.4} %", gap * 100.0);
@@ -143,14 +127,7 @@ fn a_minimum_saving_per_change_trades_savings_for_fewer_changes() {
             min_saving: Money::from_micros(cents * 10_000),
             ..Constraints::default()
         };
-        let result = Job::new(
-            &f,
-            Options {
-                constraints,
-                ..Options::default()
-            },
-        )
-        .run();
+        let result = run_with(&f, constraints);
         assert_keeps_to(&f, &result, &constraints);
         let moved = changes(&f, &result.plans);
         assert!(moved < last_changes, "{moved} changes at {cents} cents");

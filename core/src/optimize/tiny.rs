@@ -27,12 +27,20 @@ pub(crate) fn fleet(plans: &str, sims: &str, eligibility: Option<&str>) -> Fleet
 
 /// The cheapest bill over every assignment (each SIM on one of its options).
 pub(crate) fn brute_force(model: &Model) -> i64 {
+    brute_force_where(model, |_| true)
+}
+
+/// The lowest objective over every assignment that `keep` accepts.
+pub(crate) fn brute_force_where(model: &Model, keep: impl Fn(&Assignment) -> bool) -> i64 {
     let n = model.sims.len();
     let sizes: Vec<u32> = (0..n).map(|i| model.options_of(i).len() as u32).collect();
     let mut choice = vec![0u32; n];
     let mut best = i64::MAX;
     loop {
-        best = best.min(Assignment::new(model, choice.clone()).cost(model));
+        let a = Assignment::new(model, choice.clone());
+        if keep(&a) {
+            best = best.min(a.cost(model));
+        }
         let mut k = 0;
         loop {
             if k == n {

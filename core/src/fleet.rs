@@ -182,6 +182,11 @@ impl Fleet {
         &self.plans[id.0 as usize]
     }
 
+    /// Whether a SIM must keep its plan: its own or its current plan's `locked` flag.
+    pub fn is_locked(&self, sim: &Sim) -> bool {
+        sim.locked || self.plan(sim.current_plan).locked
+    }
+
     /// The plans a SIM may move to: allowed for its communication plan, of its rate plan type,
     /// neither retired nor excluded. Its current plan is where it stays when this is empty.
     pub fn eligible_plans(&self, sim: &Sim) -> Vec<PlanId> {

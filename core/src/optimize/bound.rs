@@ -33,7 +33,7 @@ const SCALE: i128 = 1 << SCALE_BITS;
 /// overage); with a limit on changes, then the largest useful price of a change.
 pub(crate) fn max_prices(model: &Model) -> Vec<i128> {
     let mut max = pool_max_prices(model);
-    if model.lagrangian.limited {
+    if model.limits_changes() {
         max.push(model.lagrangian.change_price_max);
     }
     max
@@ -65,8 +65,6 @@ pub(crate) struct Lagrangian {
     /// Per class: whether every option has the same SMS rate (then a SIM's SMS line does not
     /// change its choice and the class's pooled options can be ranked once per sweep).
     uniform_sms: Vec<bool>,
-    /// Whether the number of changes is limited (then the prices end with a change price).
-    pub limited: bool,
     /// A change price above which no SIM would change at any pool prices.
     change_price_max: i128,
 }
@@ -118,13 +116,15 @@ impl Lagrangian {
                     .all(|o| model.sms_rate(o.plan) == model.sms_rate(options[0].plan)),
             );
         }
-        let limited = model.max_changes != u64::MAX;
         Lagrangian {
             own,
             class_pools,
             uniform_sms,
-            limited,
-            change_price_max: if limited { change_price_max(model) } else { 0 },
+            change_price_max: if model.limits_changes() {
+                change_price_max(model)
+            } else {
+                0
+            },
         }
     }
 
@@ -135,8 +135,8 @@ impl Lagrangian {
 
     /// Whether some SIM may use more than one pool, or changes are limited: then the prices
     /// interact and bisecting each price on its own is not enough.
-    pub fn coupled(&self) -> bool {
-        self.limited || self.class_pools.iter().any(|g| g.len() > 1)
+    pub fn coupled(&self, model: &Model) -> bool {
+        model.limits_changes() || self.class_pools.iter().any(|g| g.len() > 1)
     }
 }
 
@@ -284,7 +284,7 @@ fn cheapest(
     }
     if best.option != sim.current {
         let change = i128::from(model.change_cost) * SCALE
-            + if lag.limited {
+            + if model.limits_changes() {
                 prices[model.pool_terms.len()]
             } else {
                 0
@@ -462,7 +462,7 @@ impl Sweep {
     fn new(model: &Model, prices: &[i128], record_choice: bool) -> Self {
         let mut total = -rounding_slack(model) * SCALE;
         let mut subgradient = vec![0; prices.len()];
-        if model.lagrangian.limited {
+        if model.limits_changes() {
             // L(λ, μ) takes μ·K off; the change price's subgradient is changes − K.
             let k = i128::from(model.max_changes);
             total -= prices[model.pool_terms.len()] * k;
@@ -487,7 +487,7 @@ impl Sweep {
             if o.pool != NO_POOL {
                 self.subgradient[o.pool as usize] += best.excess;
             }
-            if best.option != model.sims[i].current && model.lagrangian.limited {
+            if best.option != model.sims[i].current && model.limits_changes() {
                 self.subgradient[model.pool_terms.len()] += 1;
             }
             if let Some(choice) = &mut self.choice {
@@ -596,7 +596,7 @@ impl Bisect {
     pub fn round(model: &Model, change_price: i128, carried: Carried) -> Self {
         let mut high = max_prices(model);
         let mut low = vec![0; high.len()];
-        if model.lagrangian.limited {
+        if model.limits_changes() {
             let last = model.pool_terms.len();
             (low[last], high[last]) = (change_price, change_price);
         }

@@ -43,7 +43,7 @@ fn assert_keeps_to(f: &Fleet, result: &Optimized, constraints: &Constraints) {
     assert!(constraints.max_changes.is_none_or(|k| moved <= k));
     for (i, plan) in result.plans.iter().enumerate() {
         let sim = &f.sims[i];
-        if sim.locked || f.plan(sim.current_plan).locked {
+        if f.is_locked(sim) {
             assert_eq!(*plan, sim.current_plan, "locked SIM {i} moved");
         } else {
             assert!(*plan == sim.current_plan || f.eligible_plans(sim).contains(plan));

@@ -290,7 +290,7 @@ impl Job {
                     Method::Default => ("classic start", 0.1 * share),
                 }
             }
-            Stage::Bisect(s) if m.lagrangian.limited => {
+            Stage::Bisect(s) if m.limits_changes() => {
                 let rounds = f64::from(CHANGE_PRICE_ROUNDS + 1);
                 let share = (f64::from(s.round) + s.done_fraction(m).min(1.0)) / rounds;
                 ("bounding", 0.1 + 0.2 * share)
@@ -366,13 +366,13 @@ impl Job {
     /// bound.
     fn improve_start(&mut self) -> Stage {
         let best = self.best.cost(&self.model);
+        let gap = self.bound.map_or(i64::MAX, |b| best - b);
         match self.start.take() {
             // Not when classic's result is far above the best (more than twice the gap to the
             // bound): local search does not close that distance, and it is slow on big fleets.
             Some(start)
                 if best > self.enough()
-                    && start.cost(&self.model) - best
-                        <= 2 * (best - self.bound.unwrap_or(i64::MIN / 4)) =>
+                    && start.cost(&self.model) - best <= gap.saturating_mul(2) =>
             {
                 Stage::ImproveStart(Improve::new(&self.model, start, self.enough()))
             }
@@ -441,7 +441,7 @@ impl Job {
                 Stage::Balance(r, Balance::new(&self.model, s.assignment, prices))
             }
             // With a limit on changes: bisect, price changes at the best prices, bisect again.
-            Stage::Bisect(s) if self.model.lagrangian.limited && s.round < CHANGE_PRICE_ROUNDS => {
+            Stage::Bisect(s) if self.model.limits_changes() && s.round < CHANGE_PRICE_ROUNDS => {
                 let carried = s.carried();
                 let prices = carried.best_prices.clone();
                 Stage::ChangePrice(ChangePrice::new(&self.model, prices, carried))
@@ -452,7 +452,8 @@ impl Job {
             }
             Stage::Bisect(s) => {
                 self.bound = Some(s.best_bound);
-                let ascend = self.model.lagrangian.coupled() && self.options.dual_iterations > 0;
+                let ascend =
+                    self.model.lagrangian.coupled(&self.model) && self.options.dual_iterations > 0;
                 // The upper ends of the brackets first (pools at or under their allowance: the
                 // balancing moves then save), the lower ends and the best prices when that is
                 // not enough. Where the prices interact, the ascent's prices come next instead

@@ -167,7 +167,7 @@ impl Model {
             let allowed = eligible
                 .entry((sim.comm_plan, sim.plan_type.as_deref()))
                 .or_insert_with(|| fleet.eligible_plans(sim));
-            let mut plans = if sim.locked || fleet.plan(sim.current_plan).locked {
+            let mut plans = if fleet.is_locked(sim) {
                 Vec::new()
             } else {
                 allowed.clone()
@@ -235,6 +235,12 @@ impl Model {
         };
         model.lagrangian = super::bound::Lagrangian::new(&model);
         model
+    }
+
+    /// Whether the number of changes is limited.
+    #[inline]
+    pub(crate) fn limits_changes(&self) -> bool {
+        self.max_changes != u64::MAX
     }
 
     /// Number of SIMs.
@@ -388,7 +394,7 @@ impl Model {
 
 /// A plan for every SIM (as option indices), with the pool totals kept up to date so the cost of
 /// a move is known in O(1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Assignment {
     pub(crate) choice: Vec<u32>,
     pub(crate) pool_usage: Vec<u64>,
@@ -425,17 +431,23 @@ impl Assignment {
         self.changes
     }
 
+    /// Whether SIM `i` may take any option: false only at the limit on changes for a SIM still
+    /// on its plan.
+    #[inline]
+    fn may_change(&self, model: &Model, i: usize) -> bool {
+        self.changes < model.max_changes || self.choice[i] != model.sims[i].current
+    }
+
     /// Whether moving SIM `i` to option `to` keeps the changes within the model's limit.
     #[inline]
     pub(crate) fn may_move(&self, model: &Model, i: usize, to: u32) -> bool {
-        let current = model.sims[i].current;
-        self.changes < model.max_changes || self.choice[i] != current || to == current
+        to == model.sims[i].current || self.may_change(model, i)
     }
 
     /// Whether SIMs `i` and `j` may exchange options within the model's limit on changes.
     #[inline]
     pub(crate) fn may_swap(&self, model: &Model, i: usize, j: usize) -> bool {
-        if model.max_changes == u64::MAX {
+        if !model.limits_changes() {
             return true;
         }
         let (ci, cj) = (model.sims[i].current, model.sims[j].current);
@@ -492,7 +504,7 @@ impl Assignment {
     /// every option with `delta`, with the SIM's own and its pool's side computed once.
     pub(crate) fn best_move(&self, model: &Model, i: usize) -> Option<(i64, u32)> {
         let from = self.choice[i];
-        if !self.may_move(model, i, u32::MAX) {
+        if !self.may_change(model, i) {
             return None; // every move would be one change too many
         }
         let options = model.options_of(i);

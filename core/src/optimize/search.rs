@@ -51,12 +51,15 @@ pub(crate) struct Descent {
     skip: Staleness,
 }
 
-/// When each SIM was last examined and each pool last changed, on one clock.
+/// When each SIM was last examined and each pool last changed, on one clock; with a limit on
+/// changes, also when a SIM last went back to its plan (a SIM held at its plan by the limit
+/// may move again after that).
 #[derive(Debug, Clone)]
 struct Staleness {
     clock: u32,
     examined_at: Vec<u32>,
     pool_changed_at: Vec<u32>,
+    change_freed_at: u32,
     class_pools: Vec<Vec<u32>>,
 }
 
@@ -81,6 +84,7 @@ impl Staleness {
             clock: 1,
             examined_at: vec![0; model.sims.len()],
             pool_changed_at: vec![0; model.pool_terms.len()],
+            change_freed_at: 0,
             class_pools,
         }
     }
@@ -89,6 +93,7 @@ impl Staleness {
     fn may_move(&self, model: &Model, i: usize) -> bool {
         let seen = self.examined_at[i];
         seen == 0
+            || self.change_freed_at > seen
             || self.class_pools[model.sims[i].class as usize]
                 .iter()
                 .any(|p| self.pool_changed_at[*p as usize] > seen)
@@ -104,6 +109,9 @@ impl Staleness {
                 if pool != NO_POOL {
                     self.pool_changed_at[pool as usize] = self.clock;
                 }
+            }
+            if model.limits_changes() && to == model.sims[i].current {
+                self.change_freed_at = self.clock;
             }
         }
         self.examined_at[i] = self.clock;
@@ -506,33 +514,39 @@ impl Improve {
 
 impl Phase for Improve {
     fn quantum(&mut self, model: &Model) -> bool {
-        let enough = self.enough;
-        let next = match &mut self.step {
+        let finished = match &mut self.step {
             ImproveStep::Done(_) => return true,
+            ImproveStep::Descending { descent, .. } => descent.quantum(model),
+            ImproveStep::Swapping { swaps, .. } => swaps.quantum(model),
+            ImproveStep::Ejecting { ejections, .. } => ejections.quantum(model),
+        };
+        if !finished {
+            return false;
+        }
+        let enough = self.enough;
+        let placeholder = ImproveStep::Done(Assignment::default());
+        self.step = match std::mem::replace(&mut self.step, placeholder) {
             ImproveStep::Descending { round, descent } => {
-                if !descent.quantum(model) {
-                    return false;
-                }
-                if descent.assignment.cost(model) <= enough {
-                    ImproveStep::Done(descent.assignment.clone())
+                let a = descent.assignment;
+                if a.cost(model) <= enough {
+                    ImproveStep::Done(a)
                 } else {
                     ImproveStep::Swapping {
-                        round: *round,
-                        swaps: Swaps::new(model, descent.assignment.clone(), SWAP_WINDOW),
+                        round,
+                        swaps: Swaps::new(model, a, SWAP_WINDOW),
                     }
                 }
             }
             ImproveStep::Swapping { round, swaps } => {
-                if !swaps.quantum(model) {
-                    return false;
-                }
-                if swaps.assignment.cost(model) <= enough {
-                    ImproveStep::Done(swaps.assignment.clone())
+                let swapped = swaps.swaps > 0;
+                let a = swaps.assignment;
+                if a.cost(model) <= enough {
+                    ImproveStep::Done(a)
                 } else {
                     ImproveStep::Ejecting {
-                        round: *round,
-                        ejections: Ejections::new(model, swaps.assignment.clone()),
-                        swapped: swaps.swaps > 0,
+                        round,
+                        ejections: Ejections::new(model, a),
+                        swapped,
                     }
                 }
             }
@@ -541,31 +555,26 @@ impl Phase for Improve {
                 ejections,
                 swapped,
             } => {
-                if !ejections.quantum(model) {
-                    return false;
-                }
                 // Another round only when swaps or ejections opened new single moves, and this
                 // round was worth it.
-                let now = ejections.assignment.cost(model);
+                let ejected = ejections.ejections > 0;
+                let a = ejections.assignment;
+                let now = a.cost(model);
                 let worth = i128::from(round.start - now) * 100_000 >= i128::from(now.max(1));
-                if (*swapped || ejections.ejections > 0)
-                    && worth
-                    && now > enough
-                    && round.number + 1 < MAX_ROUNDS
-                {
+                if (swapped || ejected) && worth && now > enough && round.number + 1 < MAX_ROUNDS {
                     ImproveStep::Descending {
                         round: Round {
                             number: round.number + 1,
                             start: now,
                         },
-                        descent: Descent::new(model, ejections.assignment.clone(), MAX_PASSES),
+                        descent: Descent::new(model, a, MAX_PASSES),
                     }
                 } else {
-                    ImproveStep::Done(ejections.assignment.clone())
+                    ImproveStep::Done(a)
                 }
             }
+            done @ ImproveStep::Done(_) => done,
         };
-        self.step = next;
         matches!(self.step, ImproveStep::Done(_))
     }
 

@@ -177,11 +177,7 @@ impl OptimizationSummary {
                 .zip(&result.plans)
                 .filter(|(sim, plan)| sim.current_plan != **plan)
                 .count() as u64,
-            locked_sims: fleet
-                .sims
-                .iter()
-                .filter(|sim| sim.locked || fleet.plan(sim.current_plan).locked)
-                .count() as u64,
+            locked_sims: fleet.sims.iter().filter(|sim| fleet.is_locked(sim)).count() as u64,
             min_saving: options.constraints.min_saving,
             max_changes: options.constraints.max_changes,
             complete,

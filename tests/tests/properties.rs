@@ -225,8 +225,9 @@ const VALID_PLANS: &str =
     "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb,pooled,pool_id\n\
 S5,2.50,5,0.50,1,false,\nP100,8.00,100,2.00,10,true,A\n";
 
-fn try_load(sims: &[u8], plans: &[u8]) {
-    let files = InputFiles {
+/// The files of the load tests: `eligibility`, when given, as a JSON file.
+fn files<'a>(sims: &'a [u8], plans: &'a [u8], eligibility: Option<&'a [u8]>) -> InputFiles<'a> {
+    InputFiles {
         sims: SourceFile {
             name: "sims.csv",
             bytes: sims,
@@ -235,16 +236,25 @@ fn try_load(sims: &[u8], plans: &[u8]) {
             name: "plans.csv",
             bytes: plans,
         },
-        eligibility: Some(SourceFile {
+        eligibility: eligibility.map(|bytes| SourceFile {
             name: "eligibility.json",
-            bytes: sims,
+            bytes,
         }),
-    };
-    let settings = SettingsInput {
+    }
+}
+
+fn load_settings() -> SettingsInput {
+    SettingsInput {
         period_end: Some("2026-11-22T00:00".into()),
         as_of: Some("2026-11-20T12:00".into()),
         ..SettingsInput::default()
-    };
+    }
+}
+
+/// Loads the files: either a fleet, or errors that each name a file and say what to do.
+fn try_load(sims: &[u8], plans: &[u8], eligibility: Option<&[u8]>) {
+    let files = files(sims, plans, eligibility);
+    let settings = load_settings();
     if let Err(errors) = load(&files, &settings) {
         assert!(
             errors.errors().next().is_some(),
@@ -266,7 +276,7 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(sims in prop::collection::vec(any::<u8>(), 0..600), plans in prop::collection::vec(any::<u8>(), 0..300)) {
-        try_load(&sims, &plans);
+        try_load(&sims, &plans, Some(&sims));
     }
 
     #[test]
@@ -284,31 +294,17 @@ proptest! {
                 _ => {}
             }
         }
+        // Without an eligibility file, so that a surviving input loads into a fleet.
         if damage_plans {
-            try_load(VALID_SIMS.as_bytes(), &bytes);
+            try_load(VALID_SIMS.as_bytes(), &bytes, None);
         } else {
-            try_load(&bytes, VALID_PLANS.as_bytes());
+            try_load(&bytes, VALID_PLANS.as_bytes(), None);
         }
     }
 }
 
 #[test]
 fn the_valid_fixture_of_the_damage_test_loads() {
-    let files = InputFiles {
-        sims: SourceFile {
-            name: "sims.csv",
-            bytes: VALID_SIMS.as_bytes(),
-        },
-        plans: SourceFile {
-            name: "plans.csv",
-            bytes: VALID_PLANS.as_bytes(),
-        },
-        eligibility: None,
-    };
-    let settings = SettingsInput {
-        period_end: Some("2026-11-22T00:00".into()),
-        as_of: Some("2026-11-20T12:00".into()),
-        ..SettingsInput::default()
-    };
-    assert!(load(&files, &settings).is_ok());
+    let files = files(VALID_SIMS.as_bytes(), VALID_PLANS.as_bytes(), None);
+    assert!(load(&files, &load_settings()).is_ok());
 }

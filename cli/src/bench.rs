@@ -6,10 +6,11 @@ use std::io::Write;
 use std::time::Instant;
 
 use clap::Args;
-use simopt_core::optimize::{Job, Method, Options};
+use simopt_core::optimize::{Job, Optimized, Options, Step};
 use simopt_core::synthetic::FleetSpec;
 use simopt_core::{input, InputFiles, SettingsInput, SourceFile};
 
+use crate::optimize::OptimizerName;
 use crate::summary::money;
 use crate::CliError;
 
@@ -32,8 +33,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 7)]
     seed: u64,
     /// Methods to run, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "classic,default")]
-    methods: Vec<String>,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "classic,default"
+    )]
+    methods: Vec<OptimizerName>,
 }
 
 /// Peak resident memory of this process in MB since the last reset (Linux), and a reset.
@@ -52,22 +58,6 @@ mod peak {
 }
 
 pub fn bench(args: &BenchArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
-    let methods: Vec<Method> = args
-        .methods
-        .iter()
-        .map(|m| match m.trim() {
-            "default" => Ok(Method::Default),
-            "classic" => Ok(Method::Classic),
-            other => Err(CliError::BadInput(format!(
-                "error: unknown method {other:?}\n  hint: --methods takes default and/or classic"
-            ))),
-        })
-        .collect::<Result<_, _>>()?;
-    if args.comm_plans == 0 || args.plans_per_comm_plan.iter().any(|p| *p < 2) {
-        return Err(CliError::BadInput(
-            "error: --comm-plans must be at least 1 and --plans-per-comm-plan at least 2".into(),
-        ));
-    }
     let out = |stdout: &mut dyn Write, line: String| {
         writeln!(stdout, "{line}").map_err(|e| CliError::Internal(e.to_string()))
     };
@@ -99,6 +89,8 @@ pub fn bench(args: &BenchArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
                 period_end: fixed("2026-11-22T00:00"),
                 as_of: fixed("2026-11-20T12:00"),
             };
+            spec.check()
+                .map_err(|e| CliError::BadInput(format!("error: {e}")))?;
             let (mut p, mut s, mut e) = (Vec::new(), Vec::new(), Vec::new());
             spec.write_plans(&mut p)
                 .and_then(|()| spec.write_sims(&mut s))
@@ -130,24 +122,22 @@ pub fn bench(args: &BenchArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
                 })?
                 .output;
             drop((p, s, e));
-            for &method in &methods {
+            for method in args.methods.iter().map(|m| m.method()) {
                 peak::reset();
-                let before = peak::megabytes().unwrap_or(0.0);
-                let started = Instant::now();
-                let options = Options {
-                    method,
-                    ..Options::default()
-                };
-                let result = Job::new(&fleet, options).run();
-                let wall = started.elapsed().as_secs_f64();
-                let peak_mb = peak::megabytes().map(|m| m.max(before));
-                let checkpoint = largest_checkpoint(&fleet, options);
+                let (result, wall, checkpoint) = timed_run(
+                    &fleet,
+                    Options {
+                        method,
+                        ..Options::default()
+                    },
+                );
+                let peak_mb = peak::megabytes();
                 out(
                     stdout,
                     format!(
                         "{:>9} {:>5} {:<8} {:>15} {:>15} {:>15} {:>8} {:>8.2} {:>8} {:>8} {:>10.1}",
                         sims,
-                        plans * args.comm_plans,
+                        spec.plan_count(),
                         method.as_str(),
                         money(result.current_cost, 2),
                         money(result.cost, 2),
@@ -170,20 +160,24 @@ pub fn bench(args: &BenchArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The largest checkpoint of a run, encoded every 64 quanta (a separate run: encoding costs
-/// time the timed run should not pay).
-fn largest_checkpoint(fleet: &simopt_core::Fleet, options: Options) -> usize {
+/// One run to the end: its result, its wall time (starting the job and its slices), and its
+/// largest checkpoint, encoded every 64 quanta between slices (encoding is not timed).
+fn timed_run(fleet: &simopt_core::Fleet, options: Options) -> (Optimized, f64, usize) {
+    let started = Instant::now();
     let mut job = Job::new(fleet, options);
+    let mut wall = started.elapsed().as_secs_f64();
     let mut largest = job.encode().len();
     loop {
         let mut quanta = 0;
+        let started = Instant::now();
         let step = job.run_slice(&mut || {
             quanta += 1;
             quanta == 64
         });
+        wall += started.elapsed().as_secs_f64();
         largest = largest.max(job.encode().len());
-        if matches!(step, simopt_core::optimize::Step::Finished(_)) {
-            return largest;
+        if let Step::Finished(result) = step {
+            return (result, wall, largest);
         }
     }
 }

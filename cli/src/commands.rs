@@ -79,11 +79,6 @@ pub fn gen(args: &GenArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
             ))
         })
     };
-    if args.comm_plans == 0 || args.plans_per_comm_plan < 2 || args.prorated_pct > 100 {
-        return Err(CliError::BadInput(
-            "error: --comm-plans must be at least 1, --plans-per-comm-plan at least 2 and --prorated-pct at most 100".into(),
-        ));
-    }
     let spec = FleetSpec {
         sims: args.sims,
         comm_plans: args.comm_plans,
@@ -93,6 +88,8 @@ pub fn gen(args: &GenArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
         period_end: parse(&args.period_end, "--period-end")?,
         as_of: parse(&args.as_of, "--as-of")?,
     };
+    spec.check()
+        .map_err(|e| CliError::BadInput(format!("error: {e}")))?;
     fs::create_dir_all(&args.out).map_err(|e| {
         CliError::BadInput(format!("error: cannot create {}: {e}", args.out.display()))
     })?;
@@ -113,7 +110,7 @@ pub fn gen(args: &GenArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
         stdout,
         "wrote {} SIMs, {} plans for {} communication plans into {} (seed {})",
         args.sims,
-        args.comm_plans * args.plans_per_comm_plan,
+        spec.plan_count(),
         args.comm_plans,
         args.out.display(),
         args.seed

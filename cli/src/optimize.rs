@@ -23,7 +23,7 @@ pub enum OptimizerName {
 }
 
 impl OptimizerName {
-    fn method(self) -> Method {
+    pub(crate) fn method(self) -> Method {
         match self {
             OptimizerName::Default => Method::Default,
             OptimizerName::Classic => Method::Classic,

@@ -57,6 +57,31 @@ const MORE_SIZES_MB: &[u64] = &[
 ];
 
 impl FleetSpec {
+    /// Whether the spec describes a fleet this generator makes: at least one communication plan,
+    /// 2 to 56 plans each, at most 1,000 per mille prorated. The error says which is wrong, in
+    /// the command line's terms.
+    pub fn check(&self) -> Result<(), String> {
+        let most = MORE_SIZES_MB.len() as u32;
+        if self.comm_plans == 0 {
+            return Err("--comm-plans must be at least 1".into());
+        }
+        if !(2..=most).contains(&self.plans_per_comm_plan) {
+            return Err(format!(
+                "--plans-per-comm-plan must be from 2 to {most} (it is {})",
+                self.plans_per_comm_plan
+            ));
+        }
+        if self.prorated_per_mille > 1000 {
+            return Err("--prorated-pct must be at most 100".into());
+        }
+        Ok(())
+    }
+
+    /// Plans in all.
+    pub fn plan_count(&self) -> u32 {
+        self.comm_plans * self.plans_per_comm_plan
+    }
+
     fn family(&self, index: u32) -> String {
         match FAMILIES.get(index as usize) {
             Some(name) => (*name).to_owned(),

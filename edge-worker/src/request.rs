@@ -187,10 +187,9 @@ fn parse_json_body(bytes: &[u8]) -> Result<CostRequest, ApiError> {
              \"eligibility\": ..., \"settings\": {{...}}}}"
         ))
     })?;
+    // (`null` reads as an absent field: `Option<&RawValue>` is `None` for it.)
     let file = |field: FileField, raw: Option<&RawValue>| -> Result<Option<Upload>, ApiError> {
-        raw.map(|raw| json_file(field, raw))
-            .transpose()
-            .map(Option::flatten)
+        raw.map(|raw| json_file(field, raw)).transpose()
     };
     let settings = match body.settings {
         None => SettingsInput::default(),
@@ -208,7 +207,7 @@ fn parse_json_body(bytes: &[u8]) -> Result<CostRequest, ApiError> {
 
 /// One file of a JSON body: CSV text as a string, or rows (an array, or an object holding one),
 /// passed on as they are.
-fn json_file(field: FileField, raw: &RawValue) -> Result<Option<Upload>, ApiError> {
+fn json_file(field: FileField, raw: &RawValue) -> Result<Upload, ApiError> {
     let text = raw.get();
     match text.trim_start().as_bytes().first() {
         Some(b'"') => {
@@ -216,16 +215,15 @@ fn json_file(field: FileField, raw: &RawValue) -> Result<Option<Upload>, ApiErro
                 .map_err(|e| ApiError::BadJson(format!("{} is not a string: {e}", field.name())))?;
             // A string holding JSON rows (a file read as text) is named as JSON.
             let json = matches!(csv.trim_start().as_bytes().first(), Some(b'[' | b'{'));
-            Ok(Some(Upload {
+            Ok(Upload {
                 name: field.default_name(json),
                 bytes: csv.into_bytes(),
-            }))
+            })
         }
-        Some(b'[' | b'{') => Ok(Some(Upload {
+        Some(b'[' | b'{') => Ok(Upload {
             name: field.default_name(true),
             bytes: text.as_bytes().to_vec(),
-        })),
-        Some(b'n') => Ok(None), // null: not given
+        }),
         _ => Err(ApiError::BadJson(format!(
             "{name} must be CSV text (a string) or an array of row objects, not {text}",
             name = field.name()

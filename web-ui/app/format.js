@@ -18,8 +18,7 @@ export function groupThousands(digits) {
 
 /** Money text as given, with thousands separators: "1234.50" → "1,234.50". */
 export function formatAmount(text) {
-  const { negative, int, frac } = parts(text);
-  return `${negative ? "−" : ""}${groupThousands(int)}${frac ? `.${frac}` : ""}`;
+  return formatCurrency(text, "");
 }
 
 /** Money text with the currency sign: "1234.50" → "$1,234.50", "-3.00" → "−$3.00". */

@@ -77,18 +77,9 @@ function dataRows(bytes) {
   return Math.max(0, lines - 1);
 }
 
-/** An error thrown by the wasm API, with its diagnostics when it has them. */
+/** An error thrown by the wasm API (an InputError's message already lists its diagnostics). */
 function describe(error) {
-  let text = `${error?.name ?? "Error"}: ${error?.message ?? String(error)}`;
-  // An InputError's message already lists its diagnostics; add them only where it does not.
-  if (Array.isArray(error?.diagnostics) && !text.includes("\n")) {
-    for (const d of error.diagnostics.slice(0, 10)) {
-      const where = [d.file, d.row !== undefined ? `row ${d.row}` : null, d.column].filter(Boolean).join(", ");
-      text += `\n  ${d.severity}[${d.code}]: ${where}: ${d.message}`;
-    }
-    if (error.diagnostics.length > 10) text += `\n  ... ${error.diagnostics.length - 10} more`;
-  }
-  return text;
+  return `${error?.name ?? "Error"}: ${error?.message ?? String(error)}`;
 }
 
 const mb = (bytes) => (bytes / 1048576).toFixed(0);

@@ -211,6 +211,7 @@ invalid_case!(
     "invalid/bad-activation-date",
     "sims.csv"
 );
+invalid_case!(bad_locked_flag, "invalid/bad-locked-flag", "sims.csv");
 invalid_case!(bad_pooled_flag, "invalid/bad-pooled-flag", "sims.csv");
 invalid_case!(bad_price, "invalid/bad-price", "sims.csv");
 invalid_case!(bad_settings, "invalid/bad-settings", "sims.csv");

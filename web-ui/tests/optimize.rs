@@ -187,11 +187,15 @@ fn expect_error(result: Result<OptimizeJob, js_sys::Error>) -> js_sys::Error {
 
 macro_rules! golden_case {
     ($test:ident, $dir:literal, $sims:literal, $plans:literal, $eligibility:literal) => {
+        golden_case!($test, $dir, $sims, $plans, $eligibility, "{}");
+    };
+    // With the options that match the case's `optimize-args` flags.
+    ($test:ident, $dir:literal, $sims:literal, $plans:literal, $eligibility:literal, $options:literal) => {
         #[wasm_bindgen_test]
         fn $test() {
             let fixture = fixture!($dir, $sims, $plans, $eligibility);
             let golden = include_str!(concat!("../../tests/fixtures/", $dir, "/optimize.json"));
-            assert_same_document($dir, &straight(&fixture, "{}"), golden);
+            assert_same_document($dir, &straight(&fixture, $options), golden);
         }
     };
 }
@@ -202,6 +206,14 @@ golden_case!(
     "sims.csv",
     "plans.csv",
     "eligibility.csv"
+);
+golden_case!(
+    constrained_matches_the_cli,
+    "cases/constrained",
+    "sims.csv",
+    "plans.csv",
+    "eligibility.csv",
+    r#"{"minSaving": "0.25", "maxChanges": 2}"#
 );
 golden_case!(
     closed_period_matches_the_cli,
@@ -435,7 +447,7 @@ fn the_classic_method_is_chosen_by_options_and_survives_resuming() {
 fn explicit_default_options_are_the_defaults() {
     let fixture = basic();
     for options in [
-        r#"{"method": "default", "dualIterations": 200}"#,
+        r#"{"method": "default", "dualIterations": 100}"#,
         "null",
         r#"{"method": null}"#,
     ] {

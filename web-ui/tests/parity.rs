@@ -48,6 +48,13 @@ golden_case!(
     "eligibility.csv"
 );
 golden_case!(
+    constrained,
+    "cases/constrained",
+    "sims.csv",
+    "plans.csv",
+    "eligibility.csv"
+);
+golden_case!(
     closed_period,
     "cases/closed-period",
     "sims.csv",

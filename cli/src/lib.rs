@@ -1,10 +1,12 @@
 //! The simopt command line (DESIGN §8): file in, report out.
 //!
 //! ```text
-//! simopt cost --sims S.csv --plans P.csv [--eligibility E.csv] [account flags] [--json OUT.json]
+//! simopt cost --sims S.csv --plans P.csv [--eligibility E.csv] [account flags] [--json OUT.json] [-q]
 //! simopt optimize --sims S.csv --plans P.csv [--eligibility E.csv] [account flags]
-//!                 [--optimizer default] [--time-limit-ms N] [--json OUT.json]
+//!                 [--optimizer default|classic] [--min-saving AMOUNT] [--max-changes N]
+//!                 [--time-limit-ms N] [--json OUT.json] [-q]
 //! simopt gen  --sims N --out DIR [--seed S] [--comm-plans K] [--plans-per-comm-plan P] ...
+//! simopt bench [--sims N,N] [--plans-per-comm-plan P,P] [--methods classic,default] ...
 //! ```
 //!
 //! Exit codes: 0 success, 2 bad input (what is wrong on stderr), 1 internal failure.

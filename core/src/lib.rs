@@ -12,7 +12,9 @@
 //! 2. **Cost** ([`cost`]): the bill of any assignment of plans to SIMs, per DESIGN §2 — pools,
 //!    proration, block-rounded overage split by largest remainder, SMS, charge types. Money is
 //!    integer millionths ([`Money`]), data integer bytes ([`Bytes`]).
-//! 3. **Report** ([`report`]): the JSON contract shared by every front end.
+//! 3. **Optimize** ([`optimize`]): the cheapest plans under the user's constraints with a
+//!    certified lower bound, as a time-sliced, resumable job.
+//! 4. **Report** ([`report`]): the JSON contract shared by every front end.
 //!
 //! ```
 //! use simopt_core::{cost_current, InputFiles, SettingsInput, SourceFile};

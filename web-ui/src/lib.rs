@@ -11,7 +11,8 @@
 //!   job stepped under a budget (`runSlice`), encodes it to checkpoint bytes and resumes it, and
 //!   writes the same optimize document as `simopt optimize --json`.
 //!
-//! * Arguments come in and results go out through `serde-wasm-bindgen` ([`args`]).
+//! * Arguments come in through `serde-wasm-bindgen` ([`args`]); results go out through
+//!   `to_js`.
 //! * Failures are `Error` objects with a stable `name` ([`error`]): `InputError` when the files
 //!   or settings are invalid (with the core's diagnostics attached), `CheckpointError` when
 //!   checkpoint bytes cannot be resumed, `ArgumentError` when the arguments themselves have the
@@ -54,8 +55,8 @@ impl CostRun {
     /// Reads the files with the settings and computes the current bill.
     ///
     /// `files` is `{ sims, plans, eligibility? }`, each `{ name, text }` or `{ name, bytes }`
-    /// (`bytes` a `Uint8Array` or `ArrayBuffer`); `settings` holds the account settings as in
-    /// `settings.json` (snake_case or camelCase keys). `asOf`, the time of the run, is required:
+    /// (`bytes` a `Uint8Array` or `ArrayBuffer`); `settings` holds the account settings, the
+    /// keys of `account.toml` (snake_case or camelCase). `asOf`, the time of the run, is required:
     /// pass the current time.
     ///
     /// # Errors

@@ -17,7 +17,7 @@ export interface CostFilesInput {
   eligibility?: SourceFileInput | null;
 }
 
-/** Account settings, as in `settings.json` (snake_case keys are accepted too). */
+/** Account settings, the keys of `account.toml` in camelCase (snake_case is accepted too). */
 export interface CostSettingsInput {
   /** Time of the run, `YYYY-MM-DDTHH:MM` in the zone or RFC 3339. Required. */
   asOf: string;

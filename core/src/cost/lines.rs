@@ -1,5 +1,6 @@
-//! The formulas of the bill lines, in one place: the bill ([`super::bill`]) and the optimizer's
-//! model use these and nothing else, so an optimized cost is always the cost engine's bill.
+//! The formulas of the bill lines, in one place: the bill ([`super::bill`]) uses these, and the
+//! optimizer's model takes its terms from them and precomputes the same lines for its hot path
+//! (the tests hold the model's costs to the bill), so an optimized cost is the engine's bill.
 
 use crate::fleet::{Overage, Plan};
 use crate::money::{Bytes, Money};

@@ -22,12 +22,13 @@
 //! through the precomputed [`Lagrangian`].
 
 use super::checkpoint::{DecodeError, Reader, Writer};
+use super::envelope::{self, Envelope, Sums};
 use super::model::{Assignment, Model, NO_POOL};
 use super::phase::{Phase, QUANTUM_SIMS};
 
 /// Fractional bits of a price.
 pub(crate) const SCALE_BITS: u32 = 32;
-const SCALE: i128 = 1 << SCALE_BITS;
+pub(crate) const SCALE: i128 = 1 << SCALE_BITS;
 
 /// The largest useful price of each pool: its overage rate per byte (zero when the pool bills no
 /// overage); with a limit on changes, then the largest useful price of a change.
@@ -67,6 +68,13 @@ pub(crate) struct Lagrangian {
     uniform_sms: Vec<bool>,
     /// A change price above which no SIM would change at any pool prices.
     change_price_max: i128,
+    /// SIMs by class, by usage within a class.
+    pub by_usage: Vec<u32>,
+    /// Pools some SIM may use together with another pool (whose prices interact), with a
+    /// positive highest price.
+    pub coupled_pools: Vec<u32>,
+    /// The class-wise evaluation, without constraints.
+    pub envelope: Option<Envelope>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,7 +86,7 @@ struct PoolGroup {
 
 impl Lagrangian {
     pub fn new(model: &Model) -> Self {
-        let own = (0..model.sims.len())
+        let own: Vec<(i64, u32)> = (0..model.sims.len())
             .map(|i| {
                 let mut best = (i64::MAX, 0u32);
                 for (k, o) in model.options_of(i).iter().enumerate() {
@@ -116,6 +124,19 @@ impl Lagrangian {
                     .all(|o| model.sms_rate(o.plan) == model.sms_rate(options[0].plan)),
             );
         }
+        let by_usage = envelope::by_usage(model);
+        let max = pool_max_prices(model);
+        let mut coupled_pools: Vec<u32> = class_pools
+            .iter()
+            .filter(|groups| groups.len() > 1)
+            .flatten()
+            .map(|g| g.pool)
+            .filter(|&p| max[p as usize] > 0)
+            .collect();
+        coupled_pools.sort_unstable();
+        coupled_pools.dedup();
+        let envelope = (model.change_cost == 0 && !model.limits_changes())
+            .then(|| Envelope::new(model, &by_usage, &own, &uniform_sms, &max));
         Lagrangian {
             own,
             class_pools,
@@ -125,12 +146,21 @@ impl Lagrangian {
             } else {
                 0
             },
+            by_usage,
+            coupled_pools,
+            envelope,
         }
     }
 
     /// How many pools SIMs of `class` may use.
     pub fn pools_of(&self, class: u32) -> usize {
         self.class_pools[class as usize].len()
+    }
+
+    /// Whether the interacting prices are found by coordinate ascent (class by class, without
+    /// constraints) rather than subgradient ascent.
+    pub fn by_coordinates(&self) -> bool {
+        self.envelope.is_some() && !self.coupled_pools.is_empty()
     }
 
     /// Whether some SIM may use more than one pool, or changes are limited: then the prices
@@ -188,10 +218,10 @@ fn pool_max_prices(model: &Model) -> Vec<i128> {
 /// above the prices), then to the lower option index, so the subgradient is the right derivative
 /// and bisection on its sign is exact for a lone pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Valued {
-    value: i128,
-    excess: i128,
-    option: u32,
+pub(crate) struct Valued {
+    pub value: i128,
+    pub excess: i128,
+    pub option: u32,
 }
 
 /// For one sweep's prices: each class's cheapest option of each pool, as
@@ -231,7 +261,7 @@ fn pooled_minima(model: &Model, prices: &[i128]) -> Vec<Vec<(u32, i128, u64, u32
 
 /// SIM `i`'s cheapest option at `prices`.
 #[inline]
-fn cheapest(
+pub(crate) fn cheapest(
     model: &Model,
     prices: &[i128],
     minima: &[Vec<(u32, i128, u64, u32)>],
@@ -447,19 +477,26 @@ impl Phase for ChangePrice {
 }
 
 /// One pass over the SIMs at fixed prices, a quantum at a time: the partial sum of `L` and of
-/// its subgradient, and (when asked) each SIM's cheapest option.
+/// its subgradient, and (when asked) each SIM's cheapest option. Without constraints the pass
+/// goes class by class ([`Envelope`]), and may cover only the classes that can use one pool
+/// (what a line search along that pool's price needs).
 #[derive(Debug, Clone)]
 pub(crate) struct Sweep {
+    /// SIMs done, or pieces of the class-wise evaluation done.
     next: usize,
     total: i128,
     subgradient: Vec<i128>,
     choice: Option<Vec<u32>>,
     /// Derived from the prices (rebuilt on decode).
     minima: Vec<Vec<(u32, i128, u64, u32)>>,
+    /// Class by class: the pieces to evaluate, as ranges, and where `next` is among them
+    /// (derived).
+    ranges: Vec<(u32, u32)>,
+    cursor: (usize, u32),
 }
 
 impl Sweep {
-    fn new(model: &Model, prices: &[i128], record_choice: bool) -> Self {
+    pub fn new(model: &Model, prices: &[i128], record_choice: bool) -> Self {
         let mut total = -rounding_slack(model) * SCALE;
         let mut subgradient = vec![0; prices.len()];
         if model.limits_changes() {
@@ -468,17 +505,95 @@ impl Sweep {
             total -= prices[model.pool_terms.len()] * k;
             subgradient[model.pool_terms.len()] = -k;
         }
+        let mut ranges = Vec::new();
+        if let (Some(envelope), false) = (&model.lagrangian.envelope, record_choice) {
+            total += envelope.constant;
+            ranges.push((0, envelope.pieces.len() as u32));
+        }
         Sweep {
             next: 0,
             total,
             subgradient,
             choice: record_choice.then(|| Vec::with_capacity(model.sims.len())),
             minima: pooled_minima(model, prices),
+            ranges,
+            cursor: (0, 0),
         }
     }
 
+    /// A class-wise pass over the classes that may use `pool` only: its total is their part of
+    /// `L` (no constant terms), its subgradient theirs. Needs the class-wise evaluation.
+    pub fn of_pool(model: &Model, prices: &[i128], pool: u32) -> Self {
+        let lag = &model.lagrangian;
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        if let Some(envelope) = &lag.envelope {
+            for (class, groups) in lag.class_pools.iter().enumerate() {
+                if groups.iter().any(|g| g.pool == pool) {
+                    let (from, to) = envelope.class_pieces(class);
+                    match ranges.last_mut() {
+                        Some(last) if last.1 == from => last.1 = to,
+                        _ => ranges.push((from, to)),
+                    }
+                }
+            }
+        }
+        Sweep {
+            next: 0,
+            total: 0,
+            subgradient: vec![0; prices.len()],
+            choice: None,
+            minima: pooled_minima(model, prices),
+            ranges,
+            cursor: (0, 0),
+        }
+    }
+
+    /// The class-wise evaluation, when this sweep uses it.
+    fn envelope<'m>(&self, model: &'m Model) -> Option<&'m Envelope> {
+        model
+            .lagrangian
+            .envelope
+            .as_ref()
+            .filter(|_| self.choice.is_none())
+    }
+
+    /// How much work the pass has: SIMs, or pieces.
+    fn size(&self, model: &Model) -> usize {
+        if self.envelope(model).is_some() {
+            self.ranges.iter().map(|(a, b)| (b - a) as usize).sum()
+        } else {
+            model.sims.len()
+        }
+    }
+
+    /// Share of the pass done, 0–1.
+    pub fn done_fraction(&self, model: &Model) -> f64 {
+        self.next as f64 / self.size(model).max(1) as f64
+    }
+
     /// Evaluates the next quantum of SIMs; true when the pass is complete.
-    fn quantum(&mut self, model: &Model, prices: &[i128]) -> bool {
+    pub fn quantum(&mut self, model: &Model, prices: &[i128]) -> bool {
+        if let Some(envelope) = self.envelope(model) {
+            let mut sums = Sums {
+                total: &mut self.total,
+                subgradient: &mut self.subgradient,
+            };
+            let mut work = 0;
+            while work < QUANTUM_SIMS && skip_done_ranges(&self.ranges, &mut self.cursor) {
+                let piece = self.ranges[self.cursor.0].0 + self.cursor.1;
+                work += envelope.add_piece(
+                    model,
+                    &model.lagrangian.by_usage,
+                    prices,
+                    &self.minima,
+                    piece as usize,
+                    &mut sums,
+                );
+                self.cursor.1 += 1;
+                self.next += 1;
+            }
+            return !skip_done_ranges(&self.ranges, &mut self.cursor);
+        }
         let end = (self.next + QUANTUM_SIMS).min(model.sims.len());
         for i in self.next..end {
             let best = cheapest(model, prices, &self.minima, i);
@@ -499,11 +614,16 @@ impl Sweep {
     }
 
     /// `L` at the sweep's prices, micros, rounded down (once complete).
-    fn bound(&self) -> i64 {
+    pub fn bound(&self) -> i64 {
         self.total.div_euclid(SCALE) as i64
     }
 
-    fn encode(&self, w: &mut Writer) {
+    /// The subgradient's component of `pool` (once complete).
+    pub fn slope(&self, pool: u32) -> i128 {
+        self.subgradient[pool as usize]
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
         w.u64(self.next as u64);
         w.i128(self.total);
         for g in &self.subgradient {
@@ -515,31 +635,90 @@ impl Sweep {
         }
     }
 
-    fn decode(r: &mut Reader<'_>, model: &Model, prices: &[i128]) -> Result<Self, DecodeError> {
-        let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
+    /// Reads a sweep written by [`Sweep::encode`]; `pool` says it was made by
+    /// [`Sweep::of_pool`].
+    pub fn decode(
+        r: &mut Reader<'_>,
+        model: &Model,
+        prices: &[i128],
+        pool: Option<u32>,
+    ) -> Result<Self, DecodeError> {
+        let next = r.u64()?;
         let total = r.i128()?;
         let subgradient = (0..prices.len())
             .map(|_| r.i128())
             .collect::<Result<Vec<_>, _>>()?;
-        let choice = if r.bool()? {
-            let c = r.u64s(next as u64)?;
-            if c.len() != next {
+        let record_choice = r.bool()?;
+        let mut sweep = match pool {
+            Some(pool) => Sweep::of_pool(model, prices, pool),
+            None => Sweep::new(model, prices, record_choice),
+        };
+        let fast = sweep.envelope(model).is_some();
+        if r.version() < 4 && fast {
+            // Checkpoints before version 4 counted SIMs here; the pass is a function of the
+            // prices, so it starts again and ends the same.
+            return Ok(sweep);
+        }
+        if next > sweep.size(model) as u64 {
+            return Err(DecodeError::Invalid(if fast {
+                "a piece cursor is out of range"
+            } else {
+                "a SIM cursor is out of range"
+            }));
+        }
+        sweep.next = next as usize;
+        sweep.total = total;
+        sweep.subgradient = subgradient;
+        if record_choice {
+            let c = r.u64s(next)?;
+            if c.len() != sweep.next {
                 return Err(DecodeError::Invalid(
                     "a partial choice does not match its cursor",
                 ));
             }
-            Some(c.into_iter().map(|v| v as u32).collect())
-        } else {
-            None
-        };
-        Ok(Sweep {
-            next,
-            total,
-            subgradient,
-            choice,
-            minima: pooled_minima(model, prices),
-        })
+            sweep.choice = Some(c.into_iter().map(|v| v as u32).collect());
+        }
+        // Where `next` pieces end among the ranges.
+        let mut left = sweep.next as u32;
+        sweep.cursor = (0, 0);
+        for (k, (from, to)) in sweep.ranges.iter().enumerate() {
+            sweep.cursor = (k, left);
+            if left < to - from {
+                break;
+            }
+            left -= to - from;
+        }
+        Ok(sweep)
     }
+}
+
+/// Moves a class-wise cursor (range, piece within it) past finished ranges; false when none is
+/// left.
+fn skip_done_ranges(ranges: &[(u32, u32)], cursor: &mut (usize, u32)) -> bool {
+    while let Some(&(from, to)) = ranges.get(cursor.0) {
+        if from + cursor.1 < to {
+            return true;
+        }
+        *cursor = (cursor.0 + 1, 0);
+    }
+    false
+}
+
+/// `L` (scaled, before rounding) and its subgradient at `prices`, SIM by SIM (`record_choice`)
+/// or class by class.
+#[cfg(test)]
+pub(crate) fn sweep_sums(model: &Model, prices: &[i128], record_choice: bool) -> (i128, Vec<i128>) {
+    let mut sweep = Sweep::new(model, prices, record_choice);
+    while !sweep.quantum(model, prices) {}
+    (sweep.total, sweep.subgradient)
+}
+
+/// The subgradient's component of `pool` at `prices`, from the classes that may use it only.
+#[cfg(test)]
+pub(crate) fn pool_slope(model: &Model, prices: &[i128], pool: u32) -> i128 {
+    let mut sweep = Sweep::of_pool(model, prices, pool);
+    while !sweep.quantum(model, prices) {}
+    sweep.slope(pool)
 }
 
 /// Reads a price vector of `model`, each within its pool's range.
@@ -644,7 +823,7 @@ impl Bisect {
 
     /// Share done, 0–1 (rough).
     pub fn done_fraction(&self, model: &Model) -> f64 {
-        (f64::from(self.sweeps) + self.sweep.next as f64 / model.sims.len().max(1) as f64) / 42.0
+        (f64::from(self.sweeps) + self.sweep.done_fraction(model)) / 42.0
     }
 }
 
@@ -712,7 +891,7 @@ impl Phase for Bisect {
         } else {
             0
         };
-        let sweep = Sweep::decode(r, model, &mid)?;
+        let sweep = Sweep::decode(r, model, &mid, None)?;
         Ok(Bisect {
             low,
             high,
@@ -763,8 +942,7 @@ impl Ascent {
     /// Share done, 0–1 (rough: the ascent often stops early).
     pub fn done_fraction(&self, model: &Model, iterations: u32) -> f64 {
         let done = iterations.saturating_sub(self.iterations_left);
-        (f64::from(done) + self.sweep.next as f64 / model.sims.len().max(1) as f64)
-            / f64::from(iterations.max(1))
+        (f64::from(done) + self.sweep.done_fraction(model)) / f64::from(iterations.max(1))
     }
 }
 
@@ -845,7 +1023,7 @@ impl Phase for Ascent {
             r.below(u64::from(MAX_HALVINGS) + 2, "a step length is out of range")? as u32;
         let stalled = r.below(3, "a stall count is out of range")? as u32;
         let best_bound = r.i64()?;
-        let sweep = Sweep::decode(r, model, &prices)?;
+        let sweep = Sweep::decode(r, model, &prices, None)?;
         Ok(Ascent {
             target,
             iterations_left,
@@ -897,7 +1075,7 @@ impl Phase for Argmin {
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
         let prices = decode_prices(r, model)?;
-        let sweep = Sweep::decode(r, model, &prices)?;
+        let sweep = Sweep::decode(r, model, &prices, None)?;
         if sweep.choice.is_none() {
             return Err(DecodeError::Invalid("a recovery pass lost its choices"));
         }

@@ -25,6 +25,7 @@ use super::bound::{decode_prices, Argmin, Ascent, Bisect, ChangePrice, CHANGE_PR
 use super::cap::{Settle, Trim};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
+use super::coordinate::Coordinate;
 use super::model::{Assignment, Constraints, Model};
 use super::phase::Phase;
 use super::search::{decode_assignment, encode_assignment, Improve};
@@ -122,6 +123,7 @@ enum Stage {
     Bisect(Bisect),
     ChangePrice(ChangePrice),
     Ascent(Ascent),
+    Coordinate(Coordinate),
     Recover(Recovery, Argmin),
     Balance(Recovery, Balance),
     ImproveRecovered(Recovery, Improve),
@@ -295,7 +297,11 @@ impl Job {
                 let share = (f64::from(s.round) + s.done_fraction(m).min(1.0)) / rounds;
                 ("bounding", 0.1 + 0.2 * share)
             }
+            Stage::Bisect(s) if m.lagrangian.by_coordinates() => {
+                ("bounding", 0.1 + 0.1 * s.done_fraction(m).min(1.0))
+            }
             Stage::Bisect(s) => ("bounding", 0.1 + 0.2 * s.done_fraction(m).min(1.0)),
+            Stage::Coordinate(s) => ("bounding", 0.2 + 0.1 * s.done_fraction(m).min(1.0)),
             Stage::ChangePrice(s) => {
                 let rounds = f64::from(CHANGE_PRICE_ROUNDS + 1);
                 let share = (f64::from(s.carried.round) + s.done_fraction(m)) / rounds;
@@ -417,6 +423,7 @@ impl Job {
             Stage::Bisect(s) => s.quantum(m),
             Stage::ChangePrice(s) => s.quantum(m),
             Stage::Ascent(s) => s.quantum(m),
+            Stage::Coordinate(s) => s.quantum(m),
             Stage::Recover(_, s) => s.quantum(m),
             Stage::Balance(_, s) => s.quantum(m),
             Stage::ImproveRecovered(_, s) => s.quantum(m),
@@ -449,6 +456,23 @@ impl Job {
             Stage::ChangePrice(mut s) => {
                 let price = s.price(&self.model);
                 Stage::Bisect(Bisect::round(&self.model, price, s.carried))
+            }
+            Stage::Bisect(s)
+                if self.model.lagrangian.by_coordinates() && self.options.dual_iterations > 0 =>
+            {
+                self.bound = Some(s.best_bound);
+                Stage::Coordinate(Coordinate::new(
+                    &self.model,
+                    self.best.cost(&self.model),
+                    s.best_prices,
+                    s.best_bound,
+                ))
+            }
+            Stage::Coordinate(s) => {
+                if self.bound.is_some_and(|b| s.best_bound > b) {
+                    self.bound = Some(s.best_bound);
+                }
+                self.recover(vec![s.best_prices], None)
             }
             Stage::Bisect(s) => {
                 self.bound = Some(s.best_bound);
@@ -557,6 +581,10 @@ impl Job {
                 w.u64(1);
                 s.encode(&mut w);
             }
+            Stage::Coordinate(s) => {
+                w.u64(11);
+                s.encode(&mut w);
+            }
             Stage::Balance(r, s) => {
                 w.u64(6);
                 r.encode(&mut w);
@@ -646,7 +674,7 @@ impl Job {
         } else {
             None
         };
-        let stage = match r.below(11, "an unknown stage")? {
+        let stage = match r.below(12, "an unknown stage")? {
             10 => Stage::Settle(Settle::decode(&mut r, &model)?),
             9 => Stage::ChangePrice(ChangePrice::decode(&mut r, &model)?),
             8 => {
@@ -663,6 +691,7 @@ impl Job {
             5 => Stage::Classic(Classic::decode(&mut r, &model)?),
             0 => Stage::Bisect(Bisect::decode(&mut r, &model)?),
             1 => Stage::Ascent(Ascent::decode(&mut r, &model)?),
+            11 => Stage::Coordinate(Coordinate::decode(&mut r, &model)?),
             6 => Stage::Balance(
                 Recovery::decode(&mut r, &model)?,
                 Balance::decode(&mut r, &model)?,

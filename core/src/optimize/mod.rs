@@ -19,6 +19,8 @@ pub mod checkpoint;
 mod classic;
 #[cfg(test)]
 mod constraint_tests;
+mod coordinate;
+mod envelope;
 pub mod job;
 pub mod model;
 mod phase;

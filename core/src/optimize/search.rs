@@ -185,37 +185,24 @@ impl Phase for Descent {
     }
 }
 
-/// SIMs of each class in increasing usage: the neighbourhoods swaps look in. Derived from the
-/// model alone, so it is rebuilt rather than stored.
-fn members_by_usage(model: &Model) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..model.sims.len() as u32).collect();
-    order.sort_unstable_by_key(|&i| {
-        let s = &model.sims[i as usize];
-        (s.class, s.usage, i)
-    });
-    order
-}
-
 /// Swaps: two SIMs of one class on options in different pools exchange options when that
 /// lowers the bill (a heavy SIM into a pool with room, a light one out). Each SIM is tried
-/// against the `window` SIMs after it in its class's usage order.
+/// against the `window` SIMs after it in its class's usage order (the model's `by_usage`).
 #[derive(Debug, Clone)]
 pub(crate) struct Swaps {
     pub assignment: Assignment,
     window: u32,
     next: usize,
-    order: Vec<u32>,
     /// Swaps made in total.
     pub swaps: u64,
 }
 
 impl Swaps {
-    pub fn new(model: &Model, assignment: Assignment, window: u32) -> Self {
+    pub fn new(assignment: Assignment, window: u32) -> Self {
         Swaps {
             assignment,
             window,
             next: 0,
-            order: members_by_usage(model),
             swaps: 0,
         }
     }
@@ -223,14 +210,15 @@ impl Swaps {
 
 impl Phase for Swaps {
     fn quantum(&mut self, model: &Model) -> bool {
-        let n = self.order.len();
+        let order = &model.lagrangian.by_usage;
+        let n = order.len();
         let end = (self.next + QUANTUM_SIMS).min(n);
         let a = &mut self.assignment;
         for x in self.next..end {
-            let i = self.order[x] as usize;
+            let i = order[x] as usize;
             let class = model.sims[i].class;
-            for y in (x + 1)..n.min(x + 1 + self.window as usize) {
-                let j = self.order[y] as usize;
+            for &j in &order[x + 1..n.min(x + 1 + self.window as usize)] {
+                let j = j as usize;
                 if model.sims[j].class != class {
                     break;
                 }
@@ -269,7 +257,6 @@ impl Phase for Swaps {
             assignment,
             window,
             next,
-            order: members_by_usage(model),
             swaps,
         })
     }
@@ -498,7 +485,7 @@ impl Improve {
             }
             ImproveStep::Swapping { round, swaps } => (
                 round.number,
-                0.5 + 0.25 * swaps.next as f64 / swaps.order.len().max(1) as f64,
+                0.5 + 0.25 * swaps.next as f64 / model.sims.len().max(1) as f64,
             ),
             ImproveStep::Ejecting {
                 round, ejections, ..
@@ -533,7 +520,7 @@ impl Phase for Improve {
                 } else {
                     ImproveStep::Swapping {
                         round,
-                        swaps: Swaps::new(model, a, SWAP_WINDOW),
+                        swaps: Swaps::new(a, SWAP_WINDOW),
                     }
                 }
             }

@@ -1,0 +1,174 @@
+//! Where pools interact (some SIM may use more than one of them), the dual's best prices by
+//! coordinate ascent: one pool price at a time, an exact line search — bisection on the sign of
+//! that price's subgradient, over the classes that may use the pool only — then the next pool;
+//! a full pass for the bound after each round. It stops when a round adds less than a
+//! millionth of the bound, the bound reaches the best bill, or after [`MAX_ROUNDS`].
+//!
+//! Each line search is exact and `L` is concave, so the bound never falls; the class-wise
+//! evaluation ([`super::envelope`]) makes a step cost a few thousand evaluations at any fleet
+//! size, so tens of rounds take a fraction of a second. Used without constraints (the
+//! class-wise evaluation needs that); with constraints [`super::bound::Ascent`] climbs instead.
+
+use super::bound::{decode_prices, max_prices, Sweep};
+use super::checkpoint::{DecodeError, Reader, Writer};
+use super::model::Model;
+use super::phase::Phase;
+
+/// Rounds at most.
+pub(crate) const MAX_ROUNDS: u32 = 40;
+
+/// A round that adds less than the bound over this stops the ascent.
+const STALL: i64 = 1_000_000;
+
+/// Coordinate ascent of the pool prices.
+#[derive(Debug, Clone)]
+pub(crate) struct Coordinate {
+    /// A bill: the bound cannot pass it.
+    target: i64,
+    /// The prices, the price in search at its probe.
+    prices: Vec<i128>,
+    round: u32,
+    /// Which of the interacting pools is in search (their count: the round's full pass).
+    at: usize,
+    /// The bracket of the price in search: its best is in `low..=high`.
+    low: i128,
+    high: i128,
+    sweep: Sweep,
+    /// The best bound so far, micros.
+    pub best_bound: i64,
+    /// The prices that gave it.
+    pub best_prices: Vec<i128>,
+    /// The bound when the round began.
+    round_start: i64,
+}
+
+impl Coordinate {
+    pub fn new(model: &Model, target: i64, start: Vec<i128>, bound: i64) -> Self {
+        let mut c = Coordinate {
+            target,
+            best_prices: start.clone(),
+            sweep: Sweep::new(model, &start, false),
+            prices: start,
+            round: 0,
+            at: 0,
+            low: 0,
+            high: 0,
+            best_bound: bound,
+            round_start: bound,
+        };
+        c.search(model, 0);
+        c
+    }
+
+    /// Starts the line search of the `at`-th interacting pool (or the round's full pass).
+    fn search(&mut self, model: &Model, at: usize) {
+        self.at = at;
+        match model.lagrangian.coupled_pools.get(at) {
+            Some(&pool) => {
+                self.low = 0;
+                self.high = max_prices(model)[pool as usize];
+                self.probe(model, pool);
+            }
+            None => self.sweep = Sweep::new(model, &self.prices, false),
+        }
+    }
+
+    /// Evaluates the middle of the bracket.
+    fn probe(&mut self, model: &Model, pool: u32) {
+        self.prices[pool as usize] = self.low + (self.high - self.low) / 2;
+        self.sweep = Sweep::of_pool(model, &self.prices, pool);
+    }
+
+    /// Share done, 0–1 (rough: the ascent often stops early).
+    pub fn done_fraction(&self, model: &Model) -> f64 {
+        let pools = model.lagrangian.coupled_pools.len() + 1;
+        (f64::from(self.round) + self.at as f64 / pools as f64) / f64::from(MAX_ROUNDS)
+    }
+}
+
+impl Phase for Coordinate {
+    fn quantum(&mut self, model: &Model) -> bool {
+        if !self.sweep.quantum(model, &self.prices) {
+            return false;
+        }
+        let pools = &model.lagrangian.coupled_pools;
+        if let Some(&pool) = pools.get(self.at) {
+            let p = pool as usize;
+            if self.sweep.slope(pool) > 0 {
+                self.low = self.prices[p];
+            } else {
+                self.high = self.prices[p];
+            }
+            if self.high - self.low > 1 {
+                self.probe(model, pool);
+            } else {
+                // The best is within one unit: the upper end leaves the pool at or under its
+                // allowance, the side recovery starts from.
+                self.prices[p] = self.high;
+                self.search(model, self.at + 1);
+            }
+            return false;
+        }
+        let bound = self.sweep.bound();
+        if bound > self.best_bound {
+            self.best_bound = bound;
+            self.best_prices.clone_from(&self.prices);
+        }
+        self.round += 1;
+        let gain = self.best_bound - self.round_start;
+        if self.round >= MAX_ROUNDS
+            || self.best_bound >= self.target
+            || gain <= self.best_bound.max(0) / STALL
+        {
+            return true;
+        }
+        self.round_start = self.best_bound;
+        self.search(model, 0);
+        false
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.i64(self.target);
+        for p in self.prices.iter().chain(&self.best_prices) {
+            w.i128(*p);
+        }
+        w.u64(u64::from(self.round));
+        w.u64(self.at as u64);
+        w.i128(self.low);
+        w.i128(self.high);
+        w.i64(self.best_bound);
+        w.i64(self.round_start);
+        self.sweep.encode(w);
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        let target = r.i64()?;
+        let prices = decode_prices(r, model)?;
+        let best_prices = decode_prices(r, model)?;
+        let round = r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32;
+        let pools = &model.lagrangian.coupled_pools;
+        let at = r.below(pools.len() as u64 + 1, "a pool is out of range")? as usize;
+        let (low, high) = (r.i128()?, r.i128()?);
+        if let Some(&pool) = pools.get(at) {
+            let max = max_prices(model)[pool as usize];
+            if !(0 <= low && low <= high && high <= max) {
+                return Err(DecodeError::Invalid("a price bracket is out of range"));
+            }
+        }
+        let best_bound = r.i64()?;
+        let round_start = r.i64()?;
+        let sweep = Sweep::decode(r, model, &prices, pools.get(at).copied())?;
+        Ok(Coordinate {
+            target,
+            prices,
+            round,
+            at,
+            low,
+            high,
+            sweep,
+            best_bound,
+            best_prices,
+            round_start,
+        })
+    }
+}

@@ -332,18 +332,15 @@ impl Ejections {
             {
                 continue;
             }
+            let entry = a.delta(model, i, to);
+            if entry <= 0 {
+                continue; // single moves take these; leave them to the descent
+            }
             let list = &self.candidates[b.pool as usize];
             let at = list.partition_point(|&j| model.sims[j as usize].usage < usage);
             let window =
                 &list[at.saturating_sub(EJECTION_WINDOW)..(at + EJECTION_WINDOW).min(list.len())];
-            let before = a.cost(model);
             a.apply(model, i, to);
-            let entry = a.cost(model) - before;
-            if entry <= 0 {
-                // Single moves take these; leave them to the descent.
-                a.apply(model, i, from);
-                continue;
-            }
             let mut best: Option<(i64, usize, u32)> = None;
             for &j in window {
                 let j = j as usize;

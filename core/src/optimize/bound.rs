@@ -59,7 +59,7 @@ fn rounding_slack(model: &Model) -> i128 {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Lagrangian {
     /// Each SIM's cheapest non-pooled fixed cost (micros; `i64::MAX` when it has none) and which
-    /// option that is.
+    /// option that is; empty when sweeps go class by class ([`own_of`] computes it then).
     own: Vec<(i64, u32)>,
     /// For each class, its pooled options grouped by pool.
     class_pools: Vec<Vec<PoolGroup>>,
@@ -86,20 +86,7 @@ struct PoolGroup {
 
 impl Lagrangian {
     pub fn new(model: &Model) -> Self {
-        let own: Vec<(i64, u32)> = (0..model.sims.len())
-            .map(|i| {
-                let mut best = (i64::MAX, 0u32);
-                for (k, o) in model.options_of(i).iter().enumerate() {
-                    if o.pool == NO_POOL {
-                        let v = model.fixed_bill(i, o);
-                        if v < best.0 {
-                            best = (v, k as u32);
-                        }
-                    }
-                }
-                best
-            })
-            .collect();
+        let mut own: Vec<(i64, u32)> = (0..model.sims.len()).map(|i| own_of(model, i)).collect();
         let mut class_pools = Vec::with_capacity(model.classes.len());
         let mut uniform_sms = Vec::with_capacity(model.classes.len());
         for c in &model.classes {
@@ -137,6 +124,10 @@ impl Lagrangian {
         coupled_pools.dedup();
         let envelope = (model.change_cost == 0 && !model.limits_changes())
             .then(|| Envelope::new(model, &by_usage, &own, &uniform_sms, &max));
+        if envelope.is_some() {
+            // Sweeps go class by class; the few SIM-by-SIM evaluations compute it again.
+            own = Vec::new();
+        }
         Lagrangian {
             own,
             class_pools,
@@ -259,6 +250,21 @@ fn pooled_minima(model: &Model, prices: &[i128]) -> Vec<Vec<(u32, i128, u64, u32
         .collect()
 }
 
+/// SIM `i`'s cheapest non-pooled fixed cost (micros; `i64::MAX` when it has none) and which
+/// option that is.
+fn own_of(model: &Model, i: usize) -> (i64, u32) {
+    let mut best = (i64::MAX, 0u32);
+    for (k, o) in model.options_of(i).iter().enumerate() {
+        if o.pool == NO_POOL {
+            let v = model.fixed_bill(i, o);
+            if v < best.0 {
+                best = (v, k as u32);
+            }
+        }
+    }
+    best
+}
+
 /// SIM `i`'s cheapest option at `prices`.
 #[inline]
 pub(crate) fn cheapest(
@@ -271,7 +277,10 @@ pub(crate) fn cheapest(
     let lag = &model.lagrangian;
     let usage = i128::from(sim.usage);
     let class = sim.class as usize;
-    let (own, own_option) = lag.own[i];
+    let (own, own_option) = match lag.own.get(i) {
+        Some(own) => *own,
+        None => own_of(model, i),
+    };
     let mut best = Valued {
         value: if own == i64::MAX {
             i128::MAX

@@ -44,15 +44,14 @@ pub(crate) struct Piece {
 pub(crate) struct Envelope {
     /// `Σ` usage of the SIMs at positions before `k` of `by_usage`.
     pub prefix_usage: Vec<u64>,
-    /// `Σ` SMS lines (micros) before position `k`; empty when no SIM sends SMS.
-    pub prefix_sms: Vec<i64>,
     /// Pieces of the classes that have pooled options, in position order.
     pub pieces: Vec<Piece>,
     /// Where each class's SIMs end, in positions.
     pub class_end: Vec<u32>,
     /// Where each class's pieces start (and, last, how many there are).
     class_piece_start: Vec<u32>,
-    /// What the classes without pooled options add, whatever the prices (micros, scaled).
+    /// What adds to `L` whatever the prices (micros, scaled): the classes without pooled
+    /// options, and the SMS lines of SIMs whose SMS rate is the same on every option.
     pub constant: i128,
 }
 
@@ -81,12 +80,6 @@ impl Envelope {
         let mut prefix_usage = Vec::with_capacity(n + 1);
         let mut sum = 0u64;
         prefix_usage.push(0);
-        let any_sms = model.sims.iter().any(|s| s.sms != 0);
-        let mut prefix_sms = Vec::with_capacity(if any_sms { n + 1 } else { 0 });
-        let mut sms_sum = 0i64;
-        if any_sms {
-            prefix_sms.push(0);
-        }
         let mut pieces: Vec<Piece> = Vec::new();
         let mut constant = 0i128;
         let mut class_end = vec![0u32; model.classes.len()];
@@ -99,10 +92,6 @@ impl Envelope {
             sum += sim.usage;
             prefix_usage.push(sum);
             let sms = model.sms_line(sim.sms, options[0].plan);
-            if any_sms {
-                sms_sum += sms;
-                prefix_sms.push(sms_sum);
-            }
             let pooled = options.iter().any(|o| o.pool != NO_POOL);
             if !pooled {
                 constant += i128::from(own[i].0) * SCALE;
@@ -110,6 +99,10 @@ impl Envelope {
             }
             let loose = sim.sms != 0 && !uniform_sms[class];
             let (mut value, mut option) = (own[i].0, own[i].1);
+            if !loose {
+                // The same on every option: it adds to L whatever the prices.
+                constant += i128::from(sms) * SCALE;
+            }
             if !loose && value != i64::MAX {
                 value -= sms;
                 // What some pooled option costs this SIM at the highest prices: no prices
@@ -156,7 +149,6 @@ impl Envelope {
         }
         Envelope {
             prefix_usage,
-            prefix_sms,
             pieces,
             class_end,
             class_piece_start,
@@ -186,16 +178,6 @@ impl Envelope {
     #[inline]
     pub fn usage(&self, from: u32, to: u32) -> u64 {
         self.prefix_usage[to as usize] - self.prefix_usage[from as usize]
-    }
-
-    /// `Σ` SMS lines (micros) over positions `from..to`.
-    #[inline]
-    pub fn sms(&self, from: u32, to: u32) -> i64 {
-        if self.prefix_sms.is_empty() {
-            0
-        } else {
-            self.prefix_sms[to as usize] - self.prefix_sms[from as usize]
-        }
     }
 }
 
@@ -273,7 +255,6 @@ impl Envelope {
             minima: &minima[piece.class as usize],
             prices,
         };
-        *sums.total += i128::from(self.sms(from, to)) * SCALE;
         let last = to - 1;
         let (at_first, at_last) = (self.pick(&run, from), self.pick(&run, last));
         2 + self.runs(&run, from, last, at_first, at_last, sums)

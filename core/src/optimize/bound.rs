@@ -17,8 +17,10 @@
 //! Prices are fixed-point integers (micros per byte × 2^32) and `L` is computed in `i128` and
 //! rounded down, so the bound is exact, valid, and the same on every platform. `L` is concave in
 //! the prices; [`Bisect`] bisects every pool's price at once on the sign of its subgradient
-//! (exact for a pool no SIM shares with another), and where pools interact [`Ascent`] climbs on
-//! with Polyak subgradient steps — a quantum of SIMs at a time, each SIM costing O(its pools)
+//! (exact for a pool no SIM shares with another), and where pools interact coordinate ascent
+//! ([`super::coordinate`]) or, under constraints, [`Ascent`] with Polyak subgradient steps
+//! climbs on. A pass ([`Sweep`]) goes class by class without constraints
+//! ([`super::envelope`]), else a quantum of SIMs at a time, each SIM costing O(its pools)
 //! through the precomputed [`Lagrangian`].
 
 use super::checkpoint::{DecodeError, Reader, Writer};

@@ -8,7 +8,8 @@
 //! 0. run the classic method (so the result is never worse than it; the cheaper of its result
 //!    and the current assignment is the best so far);
 //! 1. find the best pool prices of the Lagrangian dual (the certified lower bound): bisection of
-//!    every price at once, then — only where pools interact — subgradient ascent;
+//!    every price at once, then — only where pools interact — coordinate ascent (an exact line
+//!    search per price; subgradient ascent under constraints);
 //! 2. from the best prices: every SIM on its cheapest option, then balance each pool
 //!    (`balance`: the moves that relieve or use a pool, cheapest per byte first), then exact
 //!    local search (`search`);

@@ -72,6 +72,8 @@ pub(crate) struct Lagrangian {
     change_price_max: i128,
     /// SIMs by class, by usage within a class.
     pub by_usage: Vec<u32>,
+    /// Where each class's SIMs start in `by_usage` (and, last, the SIM count).
+    class_start: Vec<u32>,
     /// Pools some SIM may use together with another pool (whose prices interact), with a
     /// positive highest price.
     pub coupled_pools: Vec<u32>,
@@ -126,6 +128,13 @@ impl Lagrangian {
         coupled_pools.dedup();
         let envelope = (model.change_cost == 0 && !model.limits_changes())
             .then(|| Envelope::new(model, &by_usage, &own, &uniform_sms, &max));
+        let mut class_start = vec![0u32; model.classes.len() + 1];
+        for sim in &model.sims {
+            class_start[sim.class as usize + 1] += 1;
+        }
+        for c in 0..model.classes.len() {
+            class_start[c + 1] += class_start[c];
+        }
         if envelope.is_some() {
             // Sweeps go class by class; the few SIM-by-SIM evaluations compute it again.
             own = Vec::new();
@@ -140,9 +149,15 @@ impl Lagrangian {
                 0
             },
             by_usage,
+            class_start,
             coupled_pools,
             envelope,
         }
+    }
+
+    /// The positions of `class`'s SIMs in `by_usage`.
+    pub fn class_range(&self, class: usize) -> (u32, u32) {
+        (self.class_start[class], self.class_start[class + 1])
     }
 
     /// How many pools SIMs of `class` may use.

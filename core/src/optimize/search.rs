@@ -1,6 +1,9 @@
 //! Exact local search as resumable phases: moves and swaps that lower the bill, costed with the
 //! model's O(1) deltas.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::model::{Assignment, Model, NO_POOL};
 use super::phase::{Phase, QUANTUM_SIMS};
@@ -263,25 +266,86 @@ impl Phase for Swaps {
 }
 
 /// For each pool, the SIMs that may use it, by usage: where ejections look for a partner. Derived
-/// from the model alone (not from the assignment), so it is rebuilt rather than stored.
-fn pool_candidates(model: &Model) -> Vec<Vec<u32>> {
-    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); model.pool_terms.len()];
-    for (i, sim) in model.sims.iter().enumerate() {
-        let class = &model.classes[sim.class as usize];
-        let options = &model.options[class.first as usize..(class.first + class.len) as usize];
-        let mut last = NO_POOL;
-        for o in options {
-            if o.pool != NO_POOL && o.pool != last {
-                lists[o.pool as usize].push(i as u32);
-                last = o.pool;
+/// from the model alone (not from the assignment), so it is rebuilt rather than stored; built a
+/// quantum at a time by merging the runs of the pool's classes in the model's usage order.
+#[derive(Debug, Clone, Default)]
+struct Candidates {
+    lists: Vec<Vec<u32>>,
+    /// The pool being merged, and its classes' next SIMs as (usage, SIM, position, end).
+    pool: usize,
+    heads: BinaryHeap<Reverse<(u64, u32, u32, u32)>>,
+}
+
+impl Candidates {
+    fn new(model: &Model) -> Self {
+        let mut c = Candidates {
+            lists: Vec::with_capacity(model.pool_terms.len()),
+            pool: 0,
+            heads: BinaryHeap::new(),
+        };
+        c.start_pool(model);
+        c
+    }
+
+    /// All of them at once.
+    fn built(model: &Model) -> Self {
+        let mut c = Candidates::new(model);
+        while !c.build(model) {}
+        c
+    }
+
+    /// Starts merging pool `self.pool` (if any is left).
+    fn start_pool(&mut self, model: &Model) {
+        self.heads.clear();
+        let lag = &model.lagrangian;
+        let Some(pool) = u32::try_from(self.pool)
+            .ok()
+            .filter(|p| (*p as usize) < model.pool_terms.len())
+        else {
+            return;
+        };
+        for (class, c) in model.classes.iter().enumerate() {
+            let options = &model.options[c.first as usize..(c.first + c.len) as usize];
+            if options.iter().any(|o| o.pool == pool) {
+                let (from, to) = lag.class_range(class);
+                if from < to {
+                    let i = lag.by_usage[from as usize];
+                    self.heads
+                        .push(Reverse((model.sims[i as usize].usage, i, from, to)));
+                }
             }
         }
     }
-    for list in &mut lists {
-        list.sort_unstable_by_key(|&i| (model.sims[i as usize].usage, i));
-        list.dedup();
+
+    /// Adds up to a quantum of SIMs; true once every pool's list is complete.
+    fn build(&mut self, model: &Model) -> bool {
+        let pools = model.pool_terms.len();
+        let mut budget = QUANTUM_SIMS;
+        while self.pool < pools {
+            if self.lists.len() == self.pool {
+                self.lists.push(Vec::new());
+            }
+            while let Some(Reverse((_, i, at, end))) = self.heads.pop() {
+                self.lists[self.pool].push(i);
+                if at + 1 < end {
+                    let j = model.lagrangian.by_usage[at as usize + 1];
+                    self.heads
+                        .push(Reverse((model.sims[j as usize].usage, j, at + 1, end)));
+                }
+                budget -= 1;
+                if budget == 0 {
+                    return false;
+                }
+            }
+            self.pool += 1;
+            self.start_pool(model);
+        }
+        true
     }
-    lists
+
+    fn done(&self, model: &Model) -> bool {
+        self.pool >= model.pool_terms.len()
+    }
 }
 
 /// Ejections: SIM `i` moves into a pool although that alone costs more (the pool goes over its
@@ -292,7 +356,7 @@ fn pool_candidates(model: &Model) -> Vec<Vec<u32>> {
 pub(crate) struct Ejections {
     pub assignment: Assignment,
     next: usize,
-    candidates: Vec<Vec<u32>>,
+    candidates: Candidates,
     /// Ejections made in total.
     pub ejections: u64,
 }
@@ -309,7 +373,7 @@ impl Ejections {
         Ejections {
             assignment,
             next: 0,
-            candidates: pool_candidates(model),
+            candidates: Candidates::new(model),
             ejections: 0,
         }
     }
@@ -336,7 +400,7 @@ impl Ejections {
             if entry <= 0 {
                 continue; // single moves take these; leave them to the descent
             }
-            let list = &self.candidates[b.pool as usize];
+            let list = &self.candidates.lists[b.pool as usize];
             let at = list.partition_point(|&j| model.sims[j as usize].usage < usage);
             let window =
                 &list[at.saturating_sub(EJECTION_WINDOW)..(at + EJECTION_WINDOW).min(list.len())];
@@ -368,6 +432,10 @@ impl Ejections {
 
 impl Phase for Ejections {
     fn quantum(&mut self, model: &Model) -> bool {
+        if !self.candidates.done(model) {
+            self.candidates.build(model);
+            return false;
+        }
         let n = model.sims.len();
         let end = (self.next + QUANTUM_SIMS).min(n);
         for i in self.next..end {
@@ -390,7 +458,7 @@ impl Phase for Ejections {
         Ok(Ejections {
             assignment,
             next,
-            candidates: pool_candidates(model),
+            candidates: Candidates::built(model),
             ejections,
         })
     }

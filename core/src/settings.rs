@@ -87,6 +87,9 @@ pub struct SettingsInput {
     /// Decimals of the currency's minor unit, 0–6 (default 2: cents).
     #[serde(default, alias = "currencyDecimals", deserialize_with = "scalar")]
     pub currency_decimals: Option<String>,
+    /// The account's name, shown on reports (the Excel report's title); no effect on the bill.
+    #[serde(default, alias = "accountName", deserialize_with = "scalar")]
+    pub account_name: Option<String>,
 }
 
 /// Accepts a JSON/TOML string, number or boolean as text.
@@ -121,6 +124,7 @@ impl SettingsInput {
             projection: self.projection.or(other.projection),
             margin_pct: self.margin_pct.or(other.margin_pct),
             currency_decimals: self.currency_decimals.or(other.currency_decimals),
+            account_name: self.account_name.or(other.account_name),
         }
     }
 }
@@ -294,6 +298,21 @@ impl Settings {
     /// Whether the run is at or after the end of the period (usage is final).
     pub fn period_closed(&self) -> bool {
         self.as_of >= self.period.end
+    }
+
+    /// How the bill takes usage, in words: `usage projected to the period end (+1 % margin)`,
+    /// `usage as reported (projection off)` or `usage as reported (the period has ended)`.
+    pub fn usage_note(&self) -> String {
+        if !self.projection {
+            "usage as reported (projection off)".to_owned()
+        } else if self.period_closed() {
+            "usage as reported (the period has ended)".to_owned()
+        } else {
+            format!(
+                "usage projected to the period end (+{} % margin)",
+                self.margin_pct_text()
+            )
+        }
     }
 
     /// The margin as percent text (`"1"`, `"2.5"`).

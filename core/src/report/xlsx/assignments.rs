@@ -66,13 +66,16 @@ const HEADER_ROW: u32 = 1;
 const FIRST_ROW: u32 = 2;
 
 /// A new sheet: streamed through a temporary file when `low_memory` (native builds only).
-fn add_sheet(workbook: &mut Workbook, low_memory: bool) -> &mut Worksheet {
+///
+/// # Errors
+/// When the temporary file cannot be made.
+fn add_sheet(workbook: &mut Workbook, low_memory: bool) -> Result<&mut Worksheet, XlsxError> {
     #[cfg(not(target_arch = "wasm32"))]
     if low_memory {
-        return workbook.add_worksheet_with_constant_memory();
+        return Ok(workbook.add_worksheet_with_constant_memory()?);
     }
     let _ = low_memory;
-    workbook.add_worksheet()
+    Ok(workbook.add_worksheet())
 }
 
 /// `Name`, then `Name 2`, `Name 3`... for the sheets a long list continues on.
@@ -148,7 +151,7 @@ pub(super) fn write(
     let parts = sims.div_ceil(per_sheet).max(1);
     for part in 0..parts {
         let range = part * per_sheet..((part + 1) * per_sheet).min(sims);
-        let sheet = add_sheet(workbook, low_memory);
+        let sheet = add_sheet(workbook, low_memory)?;
         sheet.set_name(sheet_name("Assignments", part))?;
         for (col, (_, _, width)) in columns.iter().enumerate() {
             sheet.set_column_width(col as u16, *width)?;
@@ -295,7 +298,7 @@ pub(super) fn write_changes(
     let mut changes = report.lines().filter(SimLine::changed).peekable();
     let mut part = 0;
     loop {
-        let sheet = add_sheet(workbook, low_memory);
+        let sheet = add_sheet(workbook, low_memory)?;
         sheet.set_name(sheet_name("Changes", part))?;
         sheet.set_column_width(0, 24.0)?;
         sheet.set_column_width(1, 16.0)?;

@@ -51,6 +51,10 @@ const EXCEL_ROWS: u32 = 1_048_576;
 /// totals and header rows.
 pub const MAX_ROWS_PER_SHEET: u32 = EXCEL_ROWS - 2;
 
+/// The default deflate level: about twice as fast as zip's usual 6 on a million-SIM workbook,
+/// for a file about a fifth larger.
+pub const DEFAULT_COMPRESSION: u8 = 2;
+
 /// How to write the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -60,7 +64,11 @@ pub struct Options {
     /// are taken as it); more SIMs continue on `Assignments 2`, ...
     pub rows_per_sheet: u32,
     /// Write the per-SIM sheets through temporary files to keep memory flat (native only).
+    /// The content is the same; the bytes are not (strings are kept inline, styles numbered
+    /// in another order).
     pub low_memory: bool,
+    /// Deflate level of the zip container, 1 (fastest) to 9 (smallest).
+    pub compression_level: u8,
 }
 
 impl Default for Options {
@@ -69,6 +77,7 @@ impl Default for Options {
             account_name: None,
             rows_per_sheet: MAX_ROWS_PER_SHEET,
             low_memory: false,
+            compression_level: DEFAULT_COMPRESSION,
         }
     }
 }
@@ -125,6 +134,7 @@ pub fn to_bytes(report: &Report<'_>, options: &Options) -> Result<Vec<u8>, XlsxE
 fn build(report: &Report<'_>, options: &Options) -> Result<Workbook, XlsxError> {
     let mut workbook = Workbook::new();
     workbook.set_properties(&properties(report, options)?);
+    workbook.set_zip_compression_level(options.compression_level.clamp(1, 9));
     let styles = Styles::new(report.fleet.settings.currency_decimals);
     let stats = statistics::Aggregates::of(report);
 

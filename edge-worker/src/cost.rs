@@ -33,10 +33,13 @@ impl Format {
     /// # Errors
     /// [`ApiError::UnknownFormat`] for a `format` other than json, xlsx or csv.
     pub fn of(query: Option<&str>, accept: Option<&str>) -> Result<Format, ApiError> {
-        let asked = query.into_iter().flat_map(|q| q.split('&')).find_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (key == "format").then(|| value.to_ascii_lowercase())
-        });
+        let asked = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .find_map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (key == "format").then(|| value.to_ascii_lowercase())
+            });
         match asked.as_deref() {
             Some("json") => return Ok(Format::Json),
             Some("xlsx") => return Ok(Format::Xlsx),
@@ -93,7 +96,11 @@ pub async fn handle(mut req: Request) -> Result<Response, ApiError> {
             let mut bytes = Vec::new();
             report::csv::write(&mut bytes, &report_of(&outcome))
                 .map_err(|e| ApiError::Report(xlsx::XlsxError::Write(e.to_string())))?;
-            Ok(file_response(bytes, "text/csv; charset=utf-8", "simopt-cost.csv")?)
+            Ok(file_response(
+                bytes,
+                "text/csv; charset=utf-8",
+                "simopt-cost.csv",
+            )?)
         }
     }
 }
@@ -121,8 +128,14 @@ mod tests {
     #[test]
     fn the_query_wins_then_the_accept_header() {
         assert_eq!(Format::of(None, None).ok(), Some(Format::Json));
-        assert_eq!(Format::of(Some("format=xlsx"), None).ok(), Some(Format::Xlsx));
-        assert_eq!(Format::of(Some("a=1&format=CSV"), None).ok(), Some(Format::Csv));
+        assert_eq!(
+            Format::of(Some("format=xlsx"), None).ok(),
+            Some(Format::Xlsx)
+        );
+        assert_eq!(
+            Format::of(Some("a=1&format=CSV"), None).ok(),
+            Some(Format::Csv)
+        );
         assert_eq!(
             Format::of(None, Some(super::XLSX_TYPE)).ok(),
             Some(Format::Xlsx)

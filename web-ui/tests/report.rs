@@ -27,8 +27,15 @@ fn settings_with_account(fixture: &Fixture) -> simopt_wasm::CostSettings {
 
 fn assert_same_workbook(what: &str, got: &[u8], golden: &[u8]) {
     assert!(got.starts_with(b"PK"), "{what}: not a zip");
-    assert_eq!(got.len(), golden.len(), "{what}: size differs from the native workbook");
-    assert!(got == golden, "{what}: bytes differ from the native workbook");
+    assert_eq!(
+        got.len(),
+        golden.len(),
+        "{what}: size differs from the native workbook"
+    );
+    assert!(
+        got == golden,
+        "{what}: bytes differ from the native workbook"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -38,7 +45,9 @@ fn cost_run_writes_the_native_workbook() {
     assert_same_workbook("cost", &run.to_xlsx().expect("written"), COST_XLSX);
     let csv = run.to_csv().expect("written");
     let mut lines = csv.lines();
-    assert!(lines.next().is_some_and(|h| h.starts_with("iccid,msisdn,comm_plan,usage_mb")));
+    assert!(lines
+        .next()
+        .is_some_and(|h| h.starts_with("iccid,msisdn,comm_plan,usage_mb")));
     assert_eq!(lines.count(), run.sim_count());
 }
 
@@ -48,7 +57,8 @@ fn optimize_job_writes_the_native_workbook() {
     let mut job =
         OptimizeJob::start(fixture.files(), settings_with_account(&fixture), None).expect("valid");
     while !job.finished() {
-        job.run_slice(js(r#"{"maxQuanta": 1000}"#)).expect("a slice");
+        job.run_slice(js(r#"{"maxQuanta": 1000}"#))
+            .expect("a slice");
     }
     assert_same_workbook("optimize", &job.to_xlsx().expect("written"), OPTIMIZE_XLSX);
     let csv = job.to_csv().expect("written");

@@ -388,6 +388,7 @@ mod tests {
             projection: Some("2".into()),
             margin_pct: Some("-1".into()),
             currency_decimals: Some("9".into()),
+            account_name: None,
         };
         let errors = Settings::resolve(&bad).expect_err("invalid");
         let columns: Vec<_> = errors.errors().filter_map(|d| d.column.clone()).collect();

@@ -216,9 +216,8 @@ pub(super) fn write(
         }
         sheet.set_row_height(HEADER_ROW, 30)?;
 
-        let mut row = FIRST_ROW;
         let mut why = String::new();
-        for index in range {
+        for (row, index) in (FIRST_ROW..).zip(range) {
             let line = SimLine::of(report, index);
             for (col, (field, _, _)) in columns.iter().enumerate() {
                 let col = col as u16;
@@ -277,7 +276,6 @@ pub(super) fn write(
                     }
                 }
             }
-            row += 1;
         }
         sheet.autofilter(HEADER_ROW, 0, HEADER_ROW + rows, last_col)?;
         sheet.set_freeze_panes(FIRST_ROW, 1)?;

@@ -604,29 +604,11 @@ fn the_same_run_gives_the_same_bytes() {
 
 #[test]
 fn past_the_row_limit_the_sims_continue_on_more_sheets() {
+    use simopt_core::cost;
     use simopt_core::optimize::{Job, Options, Step};
     use simopt_core::report::{xlsx, OptimizationSummary, Report};
-    use simopt_core::{cost, input, InputFiles, SettingsInput, SourceFile};
 
-    let case = fixtures().join("cases/basic");
-    let read = |f: &str| std::fs::read(case.join(f)).expect("fixture");
-    let (sims, plans, eligibility) = (read("sims.csv"), read("plans.csv"), read("eligibility.csv"));
-    let files = InputFiles {
-        sims: SourceFile {
-            name: "sims.csv",
-            bytes: &sims,
-        },
-        plans: SourceFile {
-            name: "plans.csv",
-            bytes: &plans,
-        },
-        eligibility: Some(SourceFile {
-            name: "eligibility.csv",
-            bytes: &eligibility,
-        }),
-    };
-    let settings: SettingsInput = serde_json::from_slice(&read("settings.json")).expect("settings");
-    let fleet = input::load(&files, &settings).expect("valid").output;
+    let fleet = simopt_tests::basic_fleet();
     let options = Options::default();
     let mut job = Job::new(&fleet, options);
     let result = loop {

@@ -28,13 +28,7 @@ impl Aggregates {
         let sum = |bill: &Bill, plan_of: &dyn Fn(usize) -> PlanId| {
             let mut cells = vec![PlanTotals::default(); (none + 1) * plans];
             for (i, (sim, charge)) in fleet.sims.iter().zip(&bill.sims).enumerate() {
-                let t = &mut cells[group_of(i) * plans + plan_of(i).0 as usize];
-                t.sims += 1;
-                t.usage += sim.usage;
-                t.allowance += charge.allowance;
-                t.base += charge.base;
-                t.overage += charge.overage;
-                t.sms += charge.sms;
+                cells[group_of(i) * plans + plan_of(i).0 as usize].add_line(sim, charge);
             }
             cells
         };
@@ -180,20 +174,12 @@ pub(super) fn write_plans(
             for (side, t) in cells.iter().enumerate() {
                 let col = FIRST_SIDE_COL + side as u16 * width;
                 write_side(sheet, row, col, t, styles)?;
-                add(&mut group_totals[side], t);
+                group_totals[side].add(t);
             }
             if optimized {
                 let saving = cells[0].total() - cells[1].total();
-                let now_total = cell(row, FIRST_SIDE_COL + 6);
-                let after_total = cell(row, FIRST_SIDE_COL + width + 6);
-                formula(
-                    sheet,
-                    row,
-                    saving_col,
-                    &format!("{now_total}-{after_total}"),
-                    &Num::money(saving),
-                    &styles.money,
-                )?;
+                let cols = (FIRST_SIDE_COL + 6, FIRST_SIDE_COL + width + 6);
+                saving_cell(sheet, (row, saving_col), cols, saving, &styles.money)?;
             }
             row += 1;
         }
@@ -214,7 +200,7 @@ pub(super) fn write_plans(
             style,
         )?;
         for (g, t) in grand.iter_mut().zip(&group_totals) {
-            add(g, t);
+            g.add(t);
         }
         row += 1;
     }
@@ -333,13 +319,23 @@ fn totals_row(
     Ok(())
 }
 
-fn add(sum: &mut PlanTotals, t: &PlanTotals) {
-    sum.sims += t.sims;
-    sum.usage += t.usage;
-    sum.allowance += t.allowance;
-    sum.base += t.base;
-    sum.overage += t.overage;
-    sum.sms += t.sms;
+/// `Saving`: the row's amount now (column `cols.0`) less after (`cols.1`), as a formula.
+fn saving_cell(
+    sheet: &mut Worksheet,
+    (row, col): (u32, u16),
+    cols: (u16, u16),
+    saving: crate::money::Money,
+    format: &rust_xlsxwriter::Format,
+) -> Result<(), XlsxError> {
+    let (now, after) = (cell(row, cols.0), cell(row, cols.1));
+    formula(
+        sheet,
+        row,
+        col,
+        &format!("{now}-{after}"),
+        &Num::money(saving),
+        format,
+    )
 }
 
 fn cell(row: u32, col: u16) -> String {
@@ -450,16 +446,8 @@ pub(super) fn write_pools(
         }
         if sides.len() > 1 {
             let saving = sides[0][index].overage - sides[1][index].overage;
-            let now = cell(row, first_side + 5);
-            let after = cell(row, first_side + width + 5);
-            formula(
-                sheet,
-                row,
-                saving_col,
-                &format!("{now}-{after}"),
-                &Num::money(saving),
-                &styles.money,
-            )?;
+            let cols = (first_side + 5, first_side + width + 5);
+            saving_cell(sheet, (row, saving_col), cols, saving, &styles.money)?;
         }
         row += 1;
     }

@@ -15,9 +15,26 @@ const LABEL_COL: u16 = 0;
 const VALUE_COL: u16 = 1;
 /// Where the chart's top left corner sits.
 const CHART_AT: (u32, u16) = (3, 3);
-const CHART_SIZE: (u32, u32) = (600, 400);
-/// Rows the chart covers (at the default 20 px), so nothing is written under it.
-const CHART_ROWS: u32 = 21;
+const CHART_WIDTH: u32 = 600;
+/// Up to this many plans the chart has columns; more get horizontal bars, one line each.
+const COLUMN_CHART_PLANS: usize = 8;
+
+/// The chart's height in pixels for `plans` plans.
+fn chart_height(plans: usize) -> u32 {
+    if plans <= COLUMN_CHART_PLANS {
+        400
+    } else {
+        (90 + 26 * plans as u32).max(400)
+    }
+}
+
+/// Plans on the chart: those with SIMs now or after.
+fn charted_plans(report: &Report<'_>) -> usize {
+    let after = report.optimization.map(|o| o.bill);
+    (0..report.fleet.plans.len())
+        .filter(|&i| report.current.plans[i].sims > 0 || after.is_some_and(|b| b.plans[i].sims > 0))
+        .count()
+}
 
 /// The Summary sheet.
 pub(super) fn write(
@@ -213,7 +230,9 @@ pub(super) fn write(
         row += 1;
     }
 
-    row = row.max(CHART_AT.0 + CHART_ROWS) + 1;
+    // Nothing under the chart (rows of the default 20 px).
+    let chart_rows = chart_height(charted_plans(report)).div_ceil(20) + 1;
+    row = row.max(CHART_AT.0 + chart_rows) + 1;
     row = cost_per_plan(sheet, row, report, styles)? + 2;
     diagnostics(sheet, row, report, styles)?;
     sheet.set_portrait();
@@ -308,7 +327,13 @@ fn cost_per_plan(
     }
 
     if last >= first {
-        let mut chart = Chart::new_column();
+        let plans = (last - first + 1) as usize;
+        let columns = plans <= COLUMN_CHART_PLANS;
+        let mut chart = if columns {
+            Chart::new_column()
+        } else {
+            Chart::new_bar()
+        };
         chart.title().set_name("Cost per plan");
         let categories = ("Summary", first, 0, last, 0);
         let series: Vec<(&str, u16, u32)> = if after.is_some() {
@@ -328,12 +353,22 @@ fn cost_per_plan(
                 )
                 .set_gap(60);
         }
-        chart
-            .y_axis()
-            .set_num_format("#,##0")
-            .set_major_gridlines(true);
+        if columns {
+            chart
+                .y_axis()
+                .set_num_format("#,##0")
+                .set_major_gridlines(true);
+        } else {
+            // A bar chart's categories run up its y axis: reversed, they read top-down in the
+            // table's order. Its values run along x.
+            chart.y_axis().set_reverse();
+            chart
+                .x_axis()
+                .set_num_format("#,##0")
+                .set_major_gridlines(true);
+        }
         chart.legend().set_position(ChartLegendPosition::Bottom);
-        chart.set_width(CHART_SIZE.0).set_height(CHART_SIZE.1);
+        chart.set_width(CHART_WIDTH).set_height(chart_height(plans));
         sheet.insert_chart_with_offset(CHART_AT.0, CHART_AT.1, &chart, 0, 4)?;
     }
     Ok(row + 1)

@@ -22,8 +22,11 @@ struct Outputs {
     csv: String,
 }
 
+/// A temporary file of its own (the tests run in parallel, several on the same case).
 fn temp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("simopt-xlsx-{}-{name}", std::process::id()))
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("simopt-xlsx-{}-{n}-{name}", std::process::id()))
 }
 
 /// Runs `simopt <command>` on a case with --json, --xlsx and --csv.

@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   plugins: [cloudflareTest({ wrangler: { configPath: "../wrangler.toml" } })],
+  // The golden workbooks, imported as data URLs (`?inline`) to compare the Worker's bytes with.
+  assetsInclude: ["**/*.xlsx"],
   test: {
     include: ["test/**/*.test.mjs"],
     testTimeout: 30_000,

@@ -12,7 +12,7 @@ use crate::CliError;
 #[derive(Args, Debug, Clone, Default)]
 pub struct AccountArgs {
     /// Account settings file (TOML keys: period_end, time_zone, as_of, proration, charge_type,
-    /// projection, margin_pct, currency_decimals).
+    /// projection, margin_pct, currency_decimals, account_name).
     #[arg(long, value_name = "FILE")]
     pub account: Option<PathBuf>,
     /// Local end of the billing period [default: end of the current calendar month].
@@ -36,6 +36,9 @@ pub struct AccountArgs {
     /// Projection margin in percent [default: 1].
     #[arg(long, value_name = "PCT", allow_hyphen_values = true)]
     pub margin: Option<String>,
+    /// The account's name, for the Excel report's title.
+    #[arg(long, value_name = "NAME")]
+    pub account_name: Option<String>,
 }
 
 impl AccountArgs {
@@ -53,6 +56,7 @@ impl AccountArgs {
             projection: self.projection.clone(),
             margin_pct: self.margin.clone(),
             currency_decimals: None,
+            account_name: self.account_name.clone(),
         };
         let file = match &self.account {
             None => SettingsInput::default(),
@@ -65,7 +69,7 @@ impl AccountArgs {
                 })?;
                 toml::from_str(&text).map_err(|e| {
                     CliError::BadInput(format!(
-                        "error: {}: {}\n  hint: keys are period_end, time_zone, as_of, proration, charge_type, projection, margin_pct, currency_decimals",
+                        "error: {}: {}\n  hint: keys are period_end, time_zone, as_of, proration, charge_type, projection, margin_pct, currency_decimals, account_name",
                         path.display(),
                         e.to_string().trim_end()
                     ))

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use simopt_core::cost_current;
+use simopt_core::report::Report;
 use simopt_core::synthetic::FleetSpec;
 
-use crate::input::{summary_stream, write_json, InputArgs};
+use crate::input::InputArgs;
+use crate::output::OutputArgs;
 use crate::{summary, CliError};
 
 /// `simopt cost`.
@@ -16,12 +18,8 @@ use crate::{summary, CliError};
 pub struct CostArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Write the JSON document (DESIGN §8) to this file ("-" for standard output).
-    #[arg(long, value_name = "OUT.json")]
-    json: Option<PathBuf>,
-    /// Print no summary.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 pub fn cost(
@@ -29,13 +27,18 @@ pub fn cost(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), CliError> {
+    args.output.check()?;
     let (files, settings) = args.input.read()?;
     let outcome =
         cost_current(&files.files(), &settings).map_err(|e| CliError::BadInput(e.to_string()))?;
     drop(files);
-    write_json(args.json.as_deref(), stdout, |out| outcome.write_json(out))?;
-    if !args.quiet {
-        let out = summary_stream(args.json.as_deref(), stdout, stderr);
+    let report = Report::of_cost(&outcome.fleet, &outcome.bill, &outcome.warnings);
+    args.output
+        .write(stdout, &report, settings.account_name.as_deref(), |out| {
+            outcome.write_json(out)
+        })?;
+    if args.output.summary_wanted() {
+        let out = args.output.summary_stream(stdout, stderr);
         summary::write_cost(out, &outcome)
             .map_err(|e| CliError::Internal(format!("error: cannot write the summary: {e}")))?;
     }

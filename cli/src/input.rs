@@ -1,8 +1,6 @@
-//! What `cost` and `optimize` share: the input files and account flags, reading them, and where
-//! outputs go.
+//! What `cost` and `optimize` share: the input files and account flags, and reading them.
 
 use std::fs;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -108,37 +106,4 @@ fn now_rfc3339() -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
-}
-
-/// Writes a JSON document to `path` ("-": standard output), if one was asked for.
-///
-/// # Errors
-/// [`CliError::Internal`] when it cannot be written.
-pub fn write_json(
-    path: Option<&Path>,
-    stdout: &mut dyn Write,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(), CliError> {
-    let Some(path) = path else {
-        return Ok(());
-    };
-    let written = if path.as_os_str() == "-" {
-        write(stdout)
-    } else {
-        fs::File::create(path).and_then(|mut f| write(&mut f))
-    };
-    written.map_err(|e| CliError::Internal(format!("error: cannot write {}: {e}", path.display())))
-}
-
-/// Where the summary goes: standard error when the JSON document takes standard output.
-pub fn summary_stream<'a>(
-    json: Option<&Path>,
-    stdout: &'a mut dyn Write,
-    stderr: &'a mut dyn Write,
-) -> &'a mut dyn Write {
-    if json == Some(Path::new("-")) {
-        stderr
-    } else {
-        stdout
-    }
 }

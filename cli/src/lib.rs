@@ -1,10 +1,11 @@
 //! The simopt command line (DESIGN §8): file in, report out.
 //!
 //! ```text
-//! simopt cost --sims S.csv --plans P.csv [--eligibility E.csv] [account flags] [--json OUT.json] [-q]
+//! simopt cost --sims S.csv --plans P.csv [--eligibility E.csv] [account flags]
+//!             [--json OUT.json] [--xlsx OUT.xlsx] [--csv OUT.csv] [-q]
 //! simopt optimize --sims S.csv --plans P.csv [--eligibility E.csv] [account flags]
 //!                 [--optimizer default|classic] [--min-saving AMOUNT] [--max-changes N]
-//!                 [--time-limit-ms N] [--json OUT.json] [-q]
+//!                 [--time-limit-ms N] [--json OUT.json] [--xlsx OUT.xlsx] [--csv OUT.csv] [-q]
 //! simopt gen  --sims N --out DIR [--seed S] [--comm-plans K] [--plans-per-comm-plan P] ...
 //! simopt bench [--sims N,N] [--plans-per-comm-plan P,P] [--methods classic,default] ...
 //! ```
@@ -17,6 +18,7 @@ mod bench;
 mod commands;
 mod input;
 mod optimize;
+mod output;
 mod summary;
 
 use std::ffi::OsString;

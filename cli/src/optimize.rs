@@ -1,16 +1,17 @@
 //! The `optimize` command: the cheapest plan for every SIM, with a certified lower bound.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use simopt_core::money::Money;
 use simopt_core::optimize::{Constraints, Job, Method, Options, Progress, Step};
 use simopt_core::report::json::{self, OptimizationSummary};
+use simopt_core::report::Report;
 use simopt_core::{cost, input, Warned};
 
-use crate::input::{summary_stream, write_json, InputArgs};
+use crate::input::InputArgs;
+use crate::output::OutputArgs;
 use crate::{summary, CliError};
 
 /// Which method to run.
@@ -49,12 +50,8 @@ pub struct OptimizeArgs {
     /// Change the plans of at most this many SIMs.
     #[arg(long, value_name = "N")]
     max_changes: Option<u64>,
-    /// Write the JSON document (DESIGN §8) to this file ("-" for standard output).
-    #[arg(long, value_name = "OUT.json")]
-    json: Option<PathBuf>,
-    /// Print no summary.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// How long a slice runs before the progress line is redrawn.
@@ -66,6 +63,7 @@ pub fn optimize(
     stderr: &mut dyn Write,
     show_progress: bool,
 ) -> Result<(), CliError> {
+    args.output.check()?;
     let (files, settings) = args.input.read()?;
     let Warned {
         output: fleet,
@@ -97,7 +95,7 @@ pub fn optimize(
         ..Options::default()
     };
     let mut job = Job::new(&fleet, options);
-    let show_progress = show_progress && !args.quiet;
+    let show_progress = show_progress && args.output.summary_wanted();
     let (result, complete) = loop {
         let slice_end = Instant::now() + SLICE;
         let step = job.run_slice(&mut || {
@@ -122,20 +120,29 @@ pub fn optimize(
     }
 
     let bill = cost::bill(&fleet, &result.plans);
+    let current = cost::current(&fleet);
     let optimization = OptimizationSummary::of(&fleet, &result, &options, complete);
-    write_json(args.json.as_deref(), stdout, |out| {
-        json::write(
-            out,
-            &fleet,
-            &bill,
-            &result.plans,
-            &warnings,
-            Some(&optimization),
-        )
-    })?;
-    if !args.quiet {
-        let out = summary_stream(args.json.as_deref(), stdout, stderr);
-        let current = cost::current(&fleet);
+    let report = Report::of_optimization(
+        &fleet,
+        &current,
+        &result.plans,
+        &bill,
+        &optimization,
+        &warnings,
+    );
+    args.output
+        .write(stdout, &report, settings.account_name.as_deref(), |out| {
+            json::write(
+                out,
+                &fleet,
+                &bill,
+                &result.plans,
+                &warnings,
+                Some(&optimization),
+            )
+        })?;
+    if args.output.summary_wanted() {
+        let out = args.output.summary_stream(stdout, stderr);
         summary::write_optimize(out, &fleet, &current, &bill, &optimization, &warnings)
             .map_err(|e| CliError::Internal(format!("error: cannot write the summary: {e}")))?;
     }

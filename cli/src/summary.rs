@@ -98,19 +98,10 @@ fn headline(out: &mut dyn Write, what: &str, fleet: &Fleet) -> io::Result<()> {
         period.zone.name(),
         period.format_instant(s.as_of)
     )?;
-    let usage_note = if !s.projection {
-        "usage as reported (projection off)".to_owned()
-    } else if s.period_closed() {
-        "usage as reported (the period has ended)".to_owned()
-    } else {
-        format!(
-            "usage projected to the period end (+{} % margin)",
-            s.margin_pct_text()
-        )
-    };
     writeln!(
         out,
-        "{usage_note}; proration {}; charges: {}\n",
+        "{}; proration {}; charges: {}\n",
+        s.usage_note(),
         if s.proration { "on" } else { "off" },
         s.charge_type
     )

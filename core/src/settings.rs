@@ -87,6 +87,9 @@ pub struct SettingsInput {
     /// Decimals of the currency's minor unit, 0–6 (default 2: cents).
     #[serde(default, alias = "currencyDecimals", deserialize_with = "scalar")]
     pub currency_decimals: Option<String>,
+    /// The account's name, shown on reports (the Excel report's title); no effect on the bill.
+    #[serde(default, alias = "accountName", deserialize_with = "scalar")]
+    pub account_name: Option<String>,
 }
 
 /// Accepts a JSON/TOML string, number or boolean as text.
@@ -121,6 +124,7 @@ impl SettingsInput {
             projection: self.projection.or(other.projection),
             margin_pct: self.margin_pct.or(other.margin_pct),
             currency_decimals: self.currency_decimals.or(other.currency_decimals),
+            account_name: self.account_name.or(other.account_name),
         }
     }
 }
@@ -296,6 +300,21 @@ impl Settings {
         self.as_of >= self.period.end
     }
 
+    /// How the bill takes usage, in words: `usage projected to the period end (+1 % margin)`,
+    /// `usage as reported (projection off)` or `usage as reported (the period has ended)`.
+    pub fn usage_note(&self) -> String {
+        if !self.projection {
+            "usage as reported (projection off)".to_owned()
+        } else if self.period_closed() {
+            "usage as reported (the period has ended)".to_owned()
+        } else {
+            format!(
+                "usage projected to the period end (+{} % margin)",
+                self.margin_pct_text()
+            )
+        }
+    }
+
     /// The margin as percent text (`"1"`, `"2.5"`).
     pub fn margin_pct_text(&self) -> String {
         let mut s = String::new();
@@ -369,6 +388,7 @@ mod tests {
             projection: Some("2".into()),
             margin_pct: Some("-1".into()),
             currency_decimals: Some("9".into()),
+            account_name: None,
         };
         let errors = Settings::resolve(&bad).expect_err("invalid");
         let columns: Vec<_> = errors.errors().filter_map(|d| d.column.clone()).collect();

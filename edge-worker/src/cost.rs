@@ -1,6 +1,9 @@
-//! `POST /api/cost`: the current bill of a fleet, as the core's JSON contract document.
+//! `POST /api/cost`: the current bill of a fleet, as the core's JSON contract document, or as
+//! the Excel report (`?format=xlsx`, or an `Accept` of the xlsx media type) or the per-SIM CSV
+//! export (`?format=csv`, or `Accept: text/csv`).
 
-use simopt_core::cost_current;
+use simopt_core::report::{self, xlsx, Report};
+use simopt_core::{cost_current, CostOutcome};
 use worker::{Request, Response};
 
 use crate::error::ApiError;
@@ -9,12 +12,66 @@ use crate::{clock, json_response, request};
 /// Where the handler is mounted.
 pub const PATH: &str = "/api/cost";
 
+/// The media type of an `.xlsx` workbook.
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// What the answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The JSON contract document (the default).
+    Json,
+    /// The Excel report.
+    Xlsx,
+    /// The per-SIM CSV export.
+    Csv,
+}
+
+impl Format {
+    /// The format a request asks for: its `format` query parameter, else its `Accept` header
+    /// (the xlsx media type or `text/csv`), else JSON.
+    ///
+    /// # Errors
+    /// [`ApiError::UnknownFormat`] for a `format` other than json, xlsx or csv.
+    pub fn of(query: Option<&str>, accept: Option<&str>) -> Result<Format, ApiError> {
+        let asked = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .find_map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (key == "format").then(|| value.to_ascii_lowercase())
+            });
+        match asked.as_deref() {
+            Some("json") => return Ok(Format::Json),
+            Some("xlsx") => return Ok(Format::Xlsx),
+            Some("csv") => return Ok(Format::Csv),
+            Some(other) => {
+                return Err(ApiError::UnknownFormat {
+                    format: other.to_owned(),
+                })
+            }
+            None => {}
+        }
+        let accept = accept.unwrap_or_default().to_ascii_lowercase();
+        Ok(if accept.contains(XLSX_TYPE) {
+            Format::Xlsx
+        } else if accept.contains("text/csv") {
+            Format::Csv
+        } else {
+            Format::Json
+        })
+    }
+}
+
 /// Reads the files and settings, bills the fleet as it stands and answers the JSON document
-/// (byte-identical to the command line's `simopt cost --json`).
+/// (byte-identical to the command line's `simopt cost --json`), the Excel report (the bytes of
+/// `simopt cost --xlsx`) or the CSV export.
 ///
 /// # Errors
-/// Every failure as an [`ApiError`]: a malformed request, or the core's diagnostics.
+/// Every failure as an [`ApiError`]: a malformed request, an unknown format, or the core's
+/// diagnostics.
 pub async fn handle(mut req: Request) -> Result<Response, ApiError> {
+    let url = req.url()?;
+    let format = Format::of(url.query(), req.headers().get("accept")?.as_deref())?;
     let mut run = request::read_cost_request(&mut req).await?;
     if run
         .settings
@@ -25,5 +82,70 @@ pub async fn handle(mut req: Request) -> Result<Response, ApiError> {
         run.settings.as_of = Some(clock::now_rfc3339());
     }
     let outcome = cost_current(&run.files(), &run.settings)?;
-    Ok(json_response(200, outcome.to_json())?)
+    match format {
+        Format::Json => Ok(json_response(200, outcome.to_json())?),
+        Format::Xlsx => {
+            let options = xlsx::Options {
+                account_name: run.settings.account_name.clone(),
+                ..xlsx::Options::default()
+            };
+            let bytes = xlsx::to_bytes(&report_of(&outcome), &options)?;
+            Ok(file_response(bytes, XLSX_TYPE, "simopt-cost.xlsx")?)
+        }
+        Format::Csv => {
+            let mut bytes = Vec::new();
+            report::csv::write(&mut bytes, &report_of(&outcome))
+                .map_err(|e| ApiError::Report(xlsx::XlsxError::Write(e.to_string())))?;
+            Ok(file_response(
+                bytes,
+                "text/csv; charset=utf-8",
+                "simopt-cost.csv",
+            )?)
+        }
+    }
+}
+
+fn report_of(outcome: &CostOutcome) -> Report<'_> {
+    Report::of_cost(&outcome.fleet, &outcome.bill, &outcome.warnings)
+}
+
+/// A file to download.
+fn file_response(bytes: Vec<u8>, content_type: &str, name: &str) -> worker::Result<Response> {
+    Ok(Response::builder()
+        .with_status(200)
+        .with_header("content-type", content_type)?
+        .with_header(
+            "content-disposition",
+            &format!("attachment; filename=\"{name}\""),
+        )?
+        .fixed(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    #[test]
+    fn the_query_wins_then_the_accept_header() {
+        assert_eq!(Format::of(None, None).ok(), Some(Format::Json));
+        assert_eq!(
+            Format::of(Some("format=xlsx"), None).ok(),
+            Some(Format::Xlsx)
+        );
+        assert_eq!(
+            Format::of(Some("a=1&format=CSV"), None).ok(),
+            Some(Format::Csv)
+        );
+        assert_eq!(
+            Format::of(None, Some(super::XLSX_TYPE)).ok(),
+            Some(Format::Xlsx)
+        );
+        assert_eq!(Format::of(None, Some("text/csv")).ok(), Some(Format::Csv));
+        assert_eq!(
+            Format::of(Some("format=json"), Some("text/csv")).ok(),
+            Some(Format::Json)
+        );
+        let error = Format::of(Some("format=pdf"), None).expect_err("unknown");
+        assert_eq!(error.code(), "bad-format");
+    }
 }

@@ -67,6 +67,15 @@ pub enum ApiError {
     /// The settings cannot be read (an unknown setting, a value that is not text).
     #[error("{0}")]
     BadSettings(String),
+    /// The answer's format is not one the route writes.
+    #[error("format {format:?} is not offered; ask for format=json (the default), xlsx or csv")]
+    UnknownFormat {
+        /// The format asked for.
+        format: String,
+    },
+    /// The report could not be written.
+    #[error("{0}")]
+    Report(#[from] simopt_core::report::xlsx::XlsxError),
     /// The files were read and are wrong: the core's diagnostics.
     #[error("{0}")]
     InvalidInput(#[from] InputErrors),
@@ -86,9 +95,10 @@ impl ApiError {
             ApiError::MissingFile { .. }
             | ApiError::BadForm(_)
             | ApiError::BadJson(_)
-            | ApiError::BadSettings(_) => 400,
+            | ApiError::BadSettings(_)
+            | ApiError::UnknownFormat { .. } => 400,
             ApiError::InvalidInput(_) => 422,
-            ApiError::Runtime(_) => 500,
+            ApiError::Report(_) | ApiError::Runtime(_) => 500,
         }
     }
 
@@ -103,6 +113,8 @@ impl ApiError {
             ApiError::BadForm(_) => "bad-form",
             ApiError::BadJson(_) => "bad-json",
             ApiError::BadSettings(_) => "bad-settings",
+            ApiError::UnknownFormat { .. } => "bad-format",
+            ApiError::Report(e) => e.code(),
             ApiError::InvalidInput(e) => e.code(),
             ApiError::Runtime(_) => "internal",
         }
@@ -124,6 +136,9 @@ impl ApiError {
     /// When the runtime cannot build a response.
     pub fn into_response(self) -> worker::Result<Response> {
         if let ApiError::Runtime(cause) = &self {
+            console_error!("simopt-edge: {cause}");
+        }
+        if let ApiError::Report(cause) = &self {
             console_error!("simopt-edge: {cause}");
         }
         let mut response = crate::json_response(self.status(), self.body())?;
@@ -178,6 +193,13 @@ mod tests {
             (ApiError::BadForm("x".into()), 400, "bad-form"),
             (ApiError::BadJson("x".into()), 400, "bad-json"),
             (ApiError::BadSettings("x".into()), 400, "bad-settings"),
+            (
+                ApiError::UnknownFormat {
+                    format: "pdf".into(),
+                },
+                400,
+                "bad-format",
+            ),
         ];
         for (error, status, code) in cases {
             assert_eq!((error.status(), error.code()), (status, code), "{error}");

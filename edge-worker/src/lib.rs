@@ -7,6 +7,8 @@
 //! | route | answer |
 //! |---|---|
 //! | `POST /api/cost` | `200` and the cost document; `422` and the core's diagnostics for bad input |
+//! | `POST /api/cost?format=xlsx` | `200` and the Excel report of the bill (also for `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`) |
+//! | `POST /api/cost?format=csv` | `200` and the per-SIM CSV export (also for `Accept: text/csv`) |
 //! | `GET /api/health` | `200 {"status":"ok"}` |
 //!
 //! `POST /api/cost` takes `multipart/form-data` (file fields `sims`, `plans`, optional

@@ -340,3 +340,52 @@ function chunks(count, size, head = "", tail = "") {
     },
   });
 }
+
+describe("the Excel report and the CSV export of the bill", () => {
+  const basic = cases.basic;
+  // The workbook the native command line wrote (tests/tests/xlsx.rs), as a data URL.
+  const golden = Object.values(
+    import.meta.glob("../../tests/fixtures/cases/basic/xlsx/cost.xlsx", {
+      query: "?inline",
+      import: "default",
+      eager: true,
+    }),
+  )[0];
+  const goldenBytes = Uint8Array.from(atob(golden.split(",")[1]), (c) => c.charCodeAt(0));
+  const withAccount = () => {
+    const form = fixtureForm(basic);
+    form.append("account_name", "Acme Logistics");
+    return form;
+  };
+  const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+  it("?format=xlsx answers the command line's workbook, byte for byte", async () => {
+    const res = await call("/api/cost?format=xlsx", { method: "POST", body: withAccount() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe(XLSX);
+    expect(res.headers.get("content-disposition")).toBe('attachment; filename="simopt-cost.xlsx"');
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(bytes.length).toBe(goldenBytes.length);
+    expect(bytes).toEqual(goldenBytes);
+  });
+
+  it("an Accept header of the xlsx type asks for it too", async () => {
+    const res = await postCost(withAccount(), { accept: XLSX });
+    expect(res.headers.get("content-type")).toBe(XLSX);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(goldenBytes);
+  });
+
+  it("?format=csv answers one row per SIM", async () => {
+    const res = await call("/api/cost?format=csv", { method: "POST", body: fixtureForm(basic) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const lines = (await res.text()).trim().split("\n");
+    expect(lines[0]).toMatch(/^iccid,msisdn,comm_plan,usage_mb,/);
+    expect(lines.length).toBe(basic["sims.csv"].trim().split("\n").length);
+  });
+
+  it("an unknown format is a 400", async () => {
+    const res = await call("/api/cost?format=pdf", { method: "POST", body: fixtureForm(basic) });
+    await expectError(res, 400, "bad-format");
+  });
+});

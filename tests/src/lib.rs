@@ -28,6 +28,33 @@ pub fn cases(group: &str) -> Vec<PathBuf> {
     dirs
 }
 
+/// The fleet of the `basic` case, loaded through the core (its CSV files and settings.json).
+pub fn basic_fleet() -> simopt_core::Fleet {
+    use simopt_core::{InputFiles, SettingsInput, SourceFile};
+    let case = fixtures().join("cases/basic");
+    let read = |f: &str| std::fs::read(case.join(f)).expect("fixture");
+    let (sims, plans, eligibility) = (read("sims.csv"), read("plans.csv"), read("eligibility.csv"));
+    let settings: SettingsInput =
+        serde_json::from_slice(&read("settings.json")).expect("settings.json");
+    let files = InputFiles {
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: &sims,
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: &plans,
+        },
+        eligibility: Some(SourceFile {
+            name: "eligibility.csv",
+            bytes: &eligibility,
+        }),
+    };
+    simopt_core::input::load(&files, &settings)
+        .expect("the basic case loads")
+        .output
+}
+
 /// What a CLI run printed and returned.
 #[derive(Debug)]
 pub struct Run {

@@ -5,36 +5,9 @@
 //! with `checkpoint::OLDEST_VERSION`: its blob must be refused with a typed error, never
 //! misread.)
 
-use simopt_core::input::load;
 use simopt_core::money::Money;
 use simopt_core::optimize::{Constraints, Job, Options, Step};
-use simopt_core::{Fleet, InputFiles, SettingsInput, SourceFile};
-use simopt_tests::fixtures;
-
-fn basic_fleet() -> Fleet {
-    let case = fixtures().join("cases/basic");
-    let read = |f: &str| std::fs::read(case.join(f)).expect("fixture");
-    let (sims, plans, eligibility) = (read("sims.csv"), read("plans.csv"), read("eligibility.csv"));
-    let settings: SettingsInput =
-        serde_json::from_slice(&read("settings.json")).expect("settings.json");
-    let files = InputFiles {
-        sims: SourceFile {
-            name: "sims.csv",
-            bytes: &sims,
-        },
-        plans: SourceFile {
-            name: "plans.csv",
-            bytes: &plans,
-        },
-        eligibility: Some(SourceFile {
-            name: "eligibility.csv",
-            bytes: &eligibility,
-        }),
-    };
-    load(&files, &settings)
-        .expect("the basic case loads")
-        .output
-}
+use simopt_tests::{basic_fleet, fixtures};
 
 #[test]
 fn the_retired_version_1_checkpoint_is_refused_with_a_typed_error() {

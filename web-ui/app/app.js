@@ -46,6 +46,15 @@ function cost(files, settings) {
   });
 }
 
+/** The Excel report of the last bill, built by the worker: { ok, result: Uint8Array }. */
+function excelReport() {
+  const id = nextId++;
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    worker.postMessage({ id, report: "xlsx" });
+  });
+}
+
 // ---- reading the form ----------------------------------------------------------------------
 
 async function readFile(input) {
@@ -69,6 +78,7 @@ function settingsFromForm() {
     marginPct: value("#margin") || null,
     projection: $("#projection").checked ? "on" : "off",
     proration: $("#proration").checked ? "on" : "off",
+    accountName: value("#account-name") || null,
   };
 }
 
@@ -261,14 +271,30 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-$("#download-json").addEventListener("click", () => {
-  if (!lastJson) return;
-  const url = URL.createObjectURL(new Blob([lastJson], { type: "application/json" }));
-  const link = Object.assign(document.createElement("a"), { href: url, download: "simopt-cost.json" });
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = Object.assign(document.createElement("a"), { href: url, download: name });
   document.body.append(link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+$("#download-json").addEventListener("click", () => {
+  if (!lastJson) return;
+  download(new Blob([lastJson], { type: "application/json" }), "simopt-cost.json");
+});
+
+$("#download-xlsx").addEventListener("click", async () => {
+  if (!lastJson) return;
+  const answer = await excelReport();
+  if (answer.ok) {
+    const type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    download(new Blob([answer.result], { type }), "simopt-cost.xlsx");
+  } else {
+    status.className = "status problem";
+    status.textContent = answer.error.message;
+  }
 });
 
 // ---- defaults ------------------------------------------------------------------------------

@@ -1,17 +1,28 @@
 // Runs the simopt core (WebAssembly) off the page's main thread, so a large fleet never freezes
 // the page. Receives { id, files, settings }; answers { id, ok: true, result } with plain data,
 // or { id, ok: false, error: { name, message, diagnostics? } }. Errors are flattened by hand
-// because structured cloning keeps only an Error's name and message.
+// because structured cloning keeps only an Error's name and message. The last run is kept, so
+// { id, report: "xlsx" } answers its Excel report as bytes (result: Uint8Array).
 import init, { CostRun } from "./pkg/simopt_wasm.js";
 
 const ready = init();
+let last = null;
 
 self.addEventListener("message", async (event) => {
-  const { id, files, settings } = event.data;
+  const { id, files, settings, report } = event.data;
   try {
     await ready;
+    if (report === "xlsx") {
+      if (!last) throw new Error("Compute the bill first.");
+      const bytes = last.toXlsx();
+      self.postMessage({ id, ok: true, result: bytes }, [bytes.buffer]);
+      return;
+    }
+    last?.free();
+    last = null;
     const run = new CostRun(files, settings);
-    try {
+    last = run;
+    {
       self.postMessage({
         id,
         ok: true,
@@ -26,8 +37,6 @@ self.addEventListener("message", async (event) => {
           json: run.toJson(),
         },
       });
-    } finally {
-      run.free();
     }
   } catch (error) {
     self.postMessage({

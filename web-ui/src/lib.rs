@@ -10,6 +10,8 @@
 //! * [`OptimizeJob`] (`OptimizeJob` in JavaScript, module [`optimize`]) runs the optimizer as a
 //!   job stepped under a budget (`runSlice`), encodes it to checkpoint bytes and resumes it, and
 //!   writes the same optimize document as `simopt optimize --json`.
+//! * Both write the Excel report (`toXlsx()`, the bytes of the `.xlsx` file) and the per-SIM
+//!   CSV export (`toCsv()`) through the core's `report` module, as the command line does.
 //!
 //! * Arguments come in through `serde-wasm-bindgen` ([`args`]); results go out through
 //!   `to_js`.
@@ -26,10 +28,12 @@
 pub mod args;
 pub mod error;
 pub mod optimize;
+mod report;
 mod typescript;
 
 use serde::Serialize;
 use simopt_core::cost::pool_of;
+use simopt_core::report::Report;
 use simopt_core::{cost_current, CostOutcome, Diagnostics, PlanId, Severity};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -48,6 +52,7 @@ pub use crate::typescript::{
 #[derive(Debug)]
 pub struct CostRun {
     outcome: CostOutcome,
+    account_name: Option<String>,
 }
 
 #[wasm_bindgen(js_class = CostRun)]
@@ -67,7 +72,10 @@ impl CostRun {
         let files = FilesArg::from_js(files.into())?;
         let settings = SettingsArg::from_js(settings.into())?;
         let outcome = cost_current(&files.as_input(), &settings).map_err(|e| to_js_error(&e))?;
-        Ok(CostRun { outcome })
+        Ok(CostRun {
+            outcome,
+            account_name: settings.account_name,
+        })
     }
 
     /// The amount due, as exact decimal text (`"123.45"`).
@@ -170,6 +178,31 @@ impl CostRun {
     #[wasm_bindgen(js_name = toJson)]
     pub fn to_json(&self) -> String {
         self.outcome.to_json()
+    }
+
+    /// The Excel report of the bill (Summary, Statistics, Pools, Assignments, Diagnostics), as
+    /// the bytes of an `.xlsx` file: the same bytes as `simopt cost --xlsx` for fleets under
+    /// 50,000 SIMs (larger ones the command line streams, with the same cells).
+    ///
+    /// # Errors
+    /// `InternalError` if the workbook cannot be written (a bug).
+    #[wasm_bindgen(js_name = toXlsx)]
+    pub fn to_xlsx(&self) -> Result<Vec<u8>, js_sys::Error> {
+        let o = &self.outcome;
+        report::xlsx_bytes(
+            &Report::of_cost(&o.fleet, &o.bill, &o.warnings),
+            self.account_name.as_deref(),
+        )
+    }
+
+    /// The per-SIM CSV export (the columns of `simopt cost --csv`).
+    ///
+    /// # Errors
+    /// `InternalError` if it cannot be written (a bug).
+    #[wasm_bindgen(js_name = toCsv)]
+    pub fn to_csv(&self) -> Result<String, js_sys::Error> {
+        let o = &self.outcome;
+        report::csv_text(&Report::of_cost(&o.fleet, &o.bill, &o.warnings))
     }
 }
 

@@ -8,6 +8,7 @@
 //!   // job = OptimizeJob.resume(files, settings, checkpoint);
 //! }
 //! const document = job.toJson(); // identical to `simopt optimize --json`
+//! const workbook = job.toXlsx(); // Uint8Array: the Excel report, as `simopt optimize --xlsx`
 //! ```
 //!
 //! `runSlice` does quanta — fixed small pieces of work — until its budget is spent, then returns
@@ -22,6 +23,7 @@
 use serde::Serialize;
 use simopt_core::optimize::{Job, Optimized, Progress, Step};
 use simopt_core::report::json::{self, OptimizationSummary};
+use simopt_core::report::Report;
 use simopt_core::{cost, input, Diagnostics, Fleet, Warned};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -41,6 +43,7 @@ pub struct OptimizeJob {
     fleet: Fleet,
     warnings: Diagnostics,
     job: Job,
+    account_name: Option<String>,
 }
 
 #[wasm_bindgen(js_class = OptimizeJob)]
@@ -63,12 +66,13 @@ impl OptimizeJob {
         options: Option<OptimizeOptions>,
     ) -> Result<OptimizeJob, js_sys::Error> {
         let options = OptionsArg::from_js(options.map_or(JsValue::UNDEFINED, Into::into))?;
-        let (fleet, warnings) = load(files, settings)?;
+        let (fleet, warnings, account_name) = load(files, settings)?;
         let job = Job::new(&fleet, options);
         Ok(OptimizeJob {
             fleet,
             warnings,
             job,
+            account_name,
         })
     }
 
@@ -84,12 +88,13 @@ impl OptimizeJob {
         checkpoint: CheckpointInput,
     ) -> Result<OptimizeJob, js_sys::Error> {
         let bytes = checkpoint_bytes(&checkpoint)?;
-        let (fleet, warnings) = load(files, settings)?;
+        let (fleet, warnings, account_name) = load(files, settings)?;
         let job = Job::decode(&fleet, &bytes).map_err(|e| checkpoint_error(&e))?;
         Ok(OptimizeJob {
             fleet,
             warnings,
             job,
+            account_name,
         })
     }
 
@@ -196,9 +201,47 @@ impl OptimizeJob {
         .map_err(|e| internal_error(&format!("cannot write the document: {e}")))?;
         String::from_utf8(out).map_err(|e| internal_error(&format!("the document: {e}")))
     }
+
+    /// The Excel report of the best result so far (Summary with the chart, Statistics, Pools,
+    /// Assignments, Changes, Diagnostics), as the bytes of an `.xlsx` file: the same bytes as
+    /// `simopt optimize --xlsx` for fleets under 50,000 SIMs (larger ones the command line
+    /// streams, with the same cells).
+    ///
+    /// # Errors
+    /// `InternalError` if the workbook cannot be written (a bug).
+    #[wasm_bindgen(js_name = toXlsx)]
+    pub fn to_xlsx(&self) -> Result<Vec<u8>, js_sys::Error> {
+        self.with_report(|report| crate::report::xlsx_bytes(report, self.account_name.as_deref()))
+    }
+
+    /// The per-SIM CSV export of the best result so far (the columns of `simopt optimize
+    /// --csv`: plan now and after, charges, saving, why).
+    ///
+    /// # Errors
+    /// `InternalError` if it cannot be written (a bug).
+    #[wasm_bindgen(js_name = toCsv)]
+    pub fn to_csv(&self) -> Result<String, js_sys::Error> {
+        self.with_report(crate::report::csv_text)
+    }
 }
 
 impl OptimizeJob {
+    /// The report of the best result so far, handed to `write`.
+    fn with_report<T>(&self, write: impl FnOnce(&Report<'_>) -> T) -> T {
+        let result = self.job.result();
+        let current = cost::current(&self.fleet);
+        let bill = cost::bill(&self.fleet, &result.plans);
+        let summary = self.summary(&result);
+        write(&Report::of_optimization(
+            &self.fleet,
+            &current,
+            &result.plans,
+            &bill,
+            &summary,
+            &self.warnings,
+        ))
+    }
+
     /// What the optimization adds to the document, as every front end fills it.
     fn summary(&self, result: &Optimized) -> OptimizationSummary {
         OptimizationSummary::of(
@@ -210,15 +253,18 @@ impl OptimizeJob {
     }
 }
 
-/// Reads and validates the files of a run.
-fn load(files: CostFiles, settings: CostSettings) -> Result<(Fleet, Diagnostics), js_sys::Error> {
+/// Reads and validates the files of a run; the account's name comes along for the report.
+fn load(
+    files: CostFiles,
+    settings: CostSettings,
+) -> Result<(Fleet, Diagnostics, Option<String>), js_sys::Error> {
     let files = FilesArg::from_js(files.into())?;
     let settings = SettingsArg::from_js(settings.into())?;
     let Warned {
         output: fleet,
         warnings,
     } = input::load(&files.as_input(), &settings).map_err(|e| to_js_error(&e))?;
-    Ok((fleet, warnings))
+    Ok((fleet, warnings, settings.account_name))
 }
 
 #[derive(Serialize)]

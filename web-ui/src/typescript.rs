@@ -35,6 +35,8 @@ export interface CostSettingsInput {
   marginPct?: string | number | null;
   /** Decimals of the currency's minor unit, 0–6. Default 2. */
   currencyDecimals?: string | number | null;
+  /** The account's name, for the Excel report's title. No effect on the bill. */
+  accountName?: string | null;
 }
 
 /** Money is exact decimal text with 2 to 6 decimals (`"1234.50"`); data sizes are exact MB text. */

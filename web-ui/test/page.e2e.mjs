@@ -74,6 +74,7 @@ async function fillForm(page, { sims, plans, eligibility }) {
   await page.getByLabel("Time zone").fill(settings.time_zone);
   await page.getByText("Advanced settings").click();
   await page.getByLabel("As of").fill(settings.as_of);
+  await page.getByLabel("Account name").fill("Acme Logistics");
 }
 
 async function shoot(page, name, viewport) {
@@ -142,6 +143,19 @@ test("the fixture's bill matches the golden document, per plan and in total", as
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     assert.equal(Buffer.concat(chunks).toString("utf8"), await readFile(`${BASIC}/cost.json`, "utf8"));
+
+    // The Excel download is the workbook the command line writes, byte for byte.
+    const [excel] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download Excel" }).click(),
+    ]);
+    assert.equal(excel.suggestedFilename(), "simopt-cost.xlsx");
+    const parts = [];
+    for await (const chunk of await excel.createReadStream()) parts.push(chunk);
+    assert.ok(
+      Buffer.concat(parts).equals(await readFile(`${BASIC}/xlsx/cost.xlsx`)),
+      "the page's workbook is the command line's",
+    );
 
     shots.push(await shoot(page, "bill", DESKTOP), await shoot(page, "bill", PHONE));
     const detail = `${SHOTS}/bill-results-${PHONE.width}.png`;

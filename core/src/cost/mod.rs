@@ -19,7 +19,7 @@ mod tests;
 
 use serde::Serialize;
 
-use crate::fleet::{Fleet, PlanId, PoolId, Pooling};
+use crate::fleet::{Fleet, PlanId, PoolId, Pooling, Sim};
 use crate::money::{Bytes, Money};
 
 pub use lines::LineRules;
@@ -66,6 +66,26 @@ impl PlanTotals {
     /// base + overage + SMS.
     pub fn total(&self) -> Money {
         self.base + self.overage + self.sms
+    }
+
+    /// Counts one SIM's line in.
+    pub fn add_line(&mut self, sim: &Sim, charge: &SimCharge) {
+        self.sims += 1;
+        self.usage += sim.usage;
+        self.allowance += charge.allowance;
+        self.base += charge.base;
+        self.overage += charge.overage;
+        self.sms += charge.sms;
+    }
+
+    /// Counts another set of lines in.
+    pub fn add(&mut self, other: &PlanTotals) {
+        self.sims += other.sims;
+        self.usage += other.usage;
+        self.allowance += other.allowance;
+        self.base += other.base;
+        self.overage += other.overage;
+        self.sms += other.sms;
     }
 }
 
@@ -171,13 +191,7 @@ pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
 
     let mut plans = vec![PlanTotals::default(); fleet.plans.len()];
     for ((sim, charge), plan_id) in fleet.sims.iter().zip(&sims).zip(assignment) {
-        let t = &mut plans[plan_id.0 as usize];
-        t.sims += 1;
-        t.usage += sim.usage;
-        t.allowance += charge.allowance;
-        t.base += charge.base;
-        t.overage += charge.overage;
-        t.sms += charge.sms;
+        plans[plan_id.0 as usize].add_line(sim, charge);
     }
     Bill {
         base: plans.iter().map(|p| p.base).sum(),

@@ -1,0 +1,519 @@
+//! The Statistics sheet (per communication plan and rate plan, now and after) and the Pools
+//! sheet (every shared pool, now and after).
+
+use rust_xlsxwriter::Worksheet;
+
+use super::style::{Styles, Totals};
+use super::{formula, subtotal, Num, XlsxError};
+use crate::cost::{Bill, PlanTotals, PoolTotals};
+use crate::fleet::PlanId;
+use crate::report::Report;
+
+/// The bill summed per (communication plan, plan), now and after. SIMs without a
+/// communication plan form the last group.
+pub(super) struct Aggregates {
+    /// Group names: the fleet's communication plans, then "(none)" if any SIM has none.
+    pub groups: Vec<String>,
+    plans: usize,
+    now: Vec<PlanTotals>,
+    after: Option<Vec<PlanTotals>>,
+}
+
+impl Aggregates {
+    pub fn of(report: &Report<'_>) -> Self {
+        let fleet = report.fleet;
+        let plans = fleet.plans.len();
+        let none = fleet.comm_plans.len();
+        let group_of = |i: usize| fleet.sims[i].comm_plan.map_or(none, |c| c.0 as usize);
+        let sum = |bill: &Bill, plan_of: &dyn Fn(usize) -> PlanId| {
+            let mut cells = vec![PlanTotals::default(); (none + 1) * plans];
+            for (i, (sim, charge)) in fleet.sims.iter().zip(&bill.sims).enumerate() {
+                cells[group_of(i) * plans + plan_of(i).0 as usize].add_line(sim, charge);
+            }
+            cells
+        };
+        let now = sum(report.current, &|i| fleet.sims[i].current_plan);
+        let after = report.optimization.map(|o| sum(o.bill, &|i| o.plans[i]));
+        let mut groups = fleet.comm_plans.clone();
+        if fleet.sims.iter().any(|s| s.comm_plan.is_none()) {
+            groups.push("(none)".to_owned());
+        }
+        Aggregates {
+            groups,
+            plans,
+            now,
+            after,
+        }
+    }
+
+    /// The sides shown: now, and after an optimization.
+    fn sides(&self) -> Vec<&[PlanTotals]> {
+        let mut sides = vec![self.now.as_slice()];
+        if let Some(after) = &self.after {
+            sides.push(after);
+        }
+        sides
+    }
+}
+
+/// Columns of one side's block on the Statistics sheet.
+const SIDE_HEADERS: [&str; 8] = [
+    "SIMs",
+    "Usage MB",
+    "Allowance MB",
+    "Base",
+    "Overage",
+    "SMS",
+    "Total",
+    "Per SIM",
+];
+const FIRST_SIDE_COL: u16 = 4;
+const HEADER_ROW: u32 = 4;
+
+/// The Statistics sheet.
+pub(super) fn write_plans(
+    sheet: &mut Worksheet,
+    report: &Report<'_>,
+    stats: &Aggregates,
+    styles: &Styles,
+) -> Result<(), XlsxError> {
+    let fleet = report.fleet;
+    let sides = stats.sides();
+    let width = SIDE_HEADERS.len() as u16;
+    let saving_col = FIRST_SIDE_COL + width * sides.len() as u16;
+    let optimized = sides.len() > 1;
+    let last_col = if optimized {
+        saving_col
+    } else {
+        saving_col - 1
+    };
+
+    sheet.set_name("Statistics")?;
+    sheet.write_string_with_format(
+        0,
+        0,
+        "Cost per communication plan and rate plan",
+        &styles.title,
+    )?;
+    sheet.write_string_with_format(
+        1,
+        0,
+        "Amounts in the account's currency; usage and allowance in MB as billed. Subtotals and \
+         totals count the rows a filter shows.",
+        &styles.note,
+    )?;
+    for (col, width) in [(0, 16.0), (1, 12.0), (2, 24.0), (3, 12.0)] {
+        sheet.set_column_width(col, width)?;
+    }
+    for side in 0..sides.len() as u16 {
+        for (k, w) in [9.0, 12.0, 13.0, 11.0, 11.0, 10.0, 12.0, 10.0]
+            .into_iter()
+            .enumerate()
+        {
+            sheet.set_column_width(FIRST_SIDE_COL + side * width + k as u16, w)?;
+        }
+    }
+
+    // Two header rows: the side over its block, then the columns.
+    for col in 0..FIRST_SIDE_COL {
+        sheet.write_blank(HEADER_ROW - 1, col, &styles.group)?;
+    }
+    for (side, name) in ["Now", "Optimized"].iter().take(sides.len()).enumerate() {
+        let first = FIRST_SIDE_COL + side as u16 * width;
+        sheet.merge_range(
+            HEADER_ROW - 1,
+            first,
+            HEADER_ROW - 1,
+            first + width - 1,
+            name,
+            &styles.group,
+        )?;
+    }
+    if optimized {
+        sheet.write_blank(HEADER_ROW - 1, saving_col, &styles.group)?;
+    }
+    for (col, name) in ["Comm. plan", "Plan", "Name", "Pool"]
+        .into_iter()
+        .enumerate()
+    {
+        sheet.write_string_with_format(HEADER_ROW, col as u16, name, &styles.header_left)?;
+    }
+    for side in 0..sides.len() as u16 {
+        for (k, name) in SIDE_HEADERS.iter().enumerate() {
+            let col = FIRST_SIDE_COL + side * width + k as u16;
+            sheet.write_string_with_format(HEADER_ROW, col, *name, &styles.header)?;
+        }
+    }
+    if optimized {
+        sheet.write_string_with_format(HEADER_ROW, saving_col, "Saving", &styles.header)?;
+        sheet.set_column_width(saving_col, 12.0)?;
+    }
+    sheet.set_row_height(HEADER_ROW, 30)?;
+
+    let mut row = HEADER_ROW + 1;
+    let first_data = row;
+    let mut grand: Vec<PlanTotals> = vec![PlanTotals::default(); sides.len()];
+    for (group, name) in stats.groups.iter().enumerate() {
+        let group_first = row;
+        let mut group_totals: Vec<PlanTotals> = vec![PlanTotals::default(); sides.len()];
+        for plan in 0..stats.plans {
+            let cells: Vec<&PlanTotals> = sides
+                .iter()
+                .map(|side| &side[group * stats.plans + plan])
+                .collect();
+            if cells.iter().all(|t| t.sims == 0) {
+                continue;
+            }
+            let p = &fleet.plans[plan];
+            sheet.write_string(row, 0, name)?;
+            sheet.write_string(row, 1, &p.code)?;
+            sheet.write_string(row, 2, &p.name)?;
+            if let Some(pool) = crate::cost::pool_of(fleet, PlanId(plan as u32)) {
+                sheet.write_string(row, 3, &fleet.pools[pool.0 as usize].name)?;
+            }
+            for (side, t) in cells.iter().enumerate() {
+                let col = FIRST_SIDE_COL + side as u16 * width;
+                write_side(sheet, row, col, t, styles)?;
+                group_totals[side].add(t);
+            }
+            if optimized {
+                let saving = cells[0].total() - cells[1].total();
+                let cols = (FIRST_SIDE_COL + 6, FIRST_SIDE_COL + width + 6);
+                saving_cell(sheet, (row, saving_col), cols, saving, &styles.money)?;
+            }
+            row += 1;
+        }
+        if row == group_first {
+            continue;
+        }
+        let (label, style) = if stats.groups.len() > 1 {
+            ("Subtotal", &styles.subtotal)
+        } else {
+            ("Total", &styles.total)
+        };
+        totals_row(
+            sheet,
+            (row, label, name),
+            group_first..=row - 1,
+            &group_totals,
+            saving_col,
+            style,
+        )?;
+        for (g, t) in grand.iter_mut().zip(&group_totals) {
+            g.add(t);
+        }
+        row += 1;
+    }
+    // The filter takes the groups (a filtered group keeps its subtotal: it names the group);
+    // the grand total stays below it.
+    sheet.autofilter(HEADER_ROW, 0, row - 1, last_col)?;
+    if stats.groups.len() > 1 && row > first_data {
+        totals_row(
+            sheet,
+            (row, "Total", "All"),
+            first_data..=row - 1,
+            &grand,
+            saving_col,
+            &styles.total,
+        )?;
+    }
+    sheet.set_freeze_panes(HEADER_ROW + 1, 2)?;
+    landscape(sheet, HEADER_ROW)?;
+    Ok(())
+}
+
+/// One side's block of a data row.
+fn write_side(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    t: &PlanTotals,
+    styles: &Styles,
+) -> Result<(), XlsxError> {
+    if t.sims == 0 {
+        return Ok(());
+    }
+    sheet.write_number_with_format(row, col, t.sims as f64, &styles.count)?;
+    sheet.write_number_with_format(row, col + 1, Num::mb(t.usage).value, &styles.mb)?;
+    sheet.write_number_with_format(row, col + 2, Num::mb(t.allowance).value, &styles.mb)?;
+    for (k, m) in [t.base, t.overage, t.sms, t.total()]
+        .into_iter()
+        .enumerate()
+    {
+        sheet.write_number_with_format(
+            row,
+            col + 3 + k as u16,
+            Num::money(m).value,
+            &styles.money,
+        )?;
+    }
+    per_sim(sheet, row, col, t, &styles.money)
+}
+
+/// `Per SIM`: the total over the SIMs, as a formula.
+fn per_sim(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    t: &PlanTotals,
+    format: &rust_xlsxwriter::Format,
+) -> Result<(), XlsxError> {
+    let sims = cell(row, col);
+    let total = cell(row, col + 6);
+    let average = if t.sims == 0 {
+        0.0
+    } else {
+        Num::money(t.total()).value / t.sims as f64
+    };
+    formula(
+        sheet,
+        row,
+        col + 7,
+        &format!("IF({sims}=0,0,{total}/{sims})"),
+        &Num::ratio(average),
+        format,
+    )
+}
+
+/// A subtotal or total row: `SUBTOTAL(9, …)` per column over `rows`, caching `totals`.
+fn totals_row(
+    sheet: &mut Worksheet,
+    (row, label, group): (u32, &str, &str),
+    rows: std::ops::RangeInclusive<u32>,
+    totals: &[PlanTotals],
+    saving_col: u16,
+    style: &Totals,
+) -> Result<(), XlsxError> {
+    sheet.write_string_with_format(row, 0, group, &style.label)?;
+    sheet.write_string_with_format(row, 1, label, &style.label)?;
+    sheet.write_blank(row, 2, &style.blank)?;
+    sheet.write_blank(row, 3, &style.blank)?;
+    let width = SIDE_HEADERS.len() as u16;
+    for (side, t) in totals.iter().enumerate() {
+        let col = FIRST_SIDE_COL + side as u16 * width;
+        let values = [
+            (Num::count(t.sims), &style.count),
+            (Num::mb(t.usage), &style.mb),
+            (Num::mb(t.allowance), &style.mb),
+            (Num::money(t.base), &style.money),
+            (Num::money(t.overage), &style.money),
+            (Num::money(t.sms), &style.money),
+            (Num::money(t.total()), &style.money),
+        ];
+        for (k, (value, format)) in values.iter().enumerate() {
+            subtotal(sheet, (row, col + k as u16), 9, rows.clone(), value, format)?;
+        }
+        per_sim(sheet, row, col, t, &style.money)?;
+    }
+    if totals.len() > 1 {
+        let saving = totals[0].total() - totals[1].total();
+        subtotal(
+            sheet,
+            (row, saving_col),
+            9,
+            rows,
+            &Num::money(saving),
+            &style.money,
+        )?;
+    }
+    Ok(())
+}
+
+/// `Saving`: the row's amount now (column `cols.0`) less after (`cols.1`), as a formula.
+fn saving_cell(
+    sheet: &mut Worksheet,
+    (row, col): (u32, u16),
+    cols: (u16, u16),
+    saving: crate::money::Money,
+    format: &rust_xlsxwriter::Format,
+) -> Result<(), XlsxError> {
+    let (now, after) = (cell(row, cols.0), cell(row, cols.1));
+    formula(
+        sheet,
+        row,
+        col,
+        &format!("{now}-{after}"),
+        &Num::money(saving),
+        format,
+    )
+}
+
+fn cell(row: u32, col: u16) -> String {
+    rust_xlsxwriter::row_col_to_cell(row, col)
+}
+
+/// Columns of one side's block on the Pools sheet.
+const POOL_HEADERS: [&str; 6] = [
+    "SIMs",
+    "Usage MB",
+    "Allowance MB",
+    "Over MB",
+    "Blocks",
+    "Overage",
+];
+
+/// The Pools sheet.
+pub(super) fn write_pools(
+    sheet: &mut Worksheet,
+    report: &Report<'_>,
+    styles: &Styles,
+) -> Result<(), XlsxError> {
+    let fleet = report.fleet;
+    sheet.set_name("Pools")?;
+    sheet.write_string_with_format(0, 0, "Shared pools", &styles.title)?;
+    sheet.write_string_with_format(
+        1,
+        0,
+        "A pool's overage is billed on its SIMs' total usage beyond their total allowance, in \
+         whole blocks, and shared by its SIMs in proportion to their own usage beyond their own \
+         allowance.",
+        &styles.note,
+    )?;
+    sheet.set_column_width(0, 16.0)?;
+    sheet.set_column_width(1, 24.0)?;
+    if fleet.pools.is_empty() {
+        sheet.write_string(
+            3,
+            0,
+            "No plan shares a pool: every SIM's overage is billed on its own usage.",
+        )?;
+        return Ok(());
+    }
+    let mut sides: Vec<&[PoolTotals]> = vec![&report.current.pools];
+    if let Some(o) = report.optimization {
+        sides.push(&o.bill.pools);
+    }
+    let width = POOL_HEADERS.len() as u16;
+    let first_side = 2u16;
+    let saving_col = first_side + width * sides.len() as u16;
+    for side in 0..sides.len() as u16 {
+        for (k, w) in [9.0, 12.0, 13.0, 11.0, 9.0, 12.0].into_iter().enumerate() {
+            sheet.set_column_width(first_side + side * width + k as u16, w)?;
+        }
+    }
+    sheet.write_blank(HEADER_ROW - 1, 0, &styles.group)?;
+    sheet.write_blank(HEADER_ROW - 1, 1, &styles.group)?;
+    for (side, name) in ["Now", "Optimized"].iter().take(sides.len()).enumerate() {
+        let first = first_side + side as u16 * width;
+        sheet.merge_range(
+            HEADER_ROW - 1,
+            first,
+            HEADER_ROW - 1,
+            first + width - 1,
+            name,
+            &styles.group,
+        )?;
+    }
+    sheet.write_string_with_format(HEADER_ROW, 0, "Pool", &styles.header_left)?;
+    sheet.write_string_with_format(HEADER_ROW, 1, "Plans", &styles.header_left)?;
+    for side in 0..sides.len() as u16 {
+        for (k, name) in POOL_HEADERS.iter().enumerate() {
+            let col = first_side + side * width + k as u16;
+            sheet.write_string_with_format(HEADER_ROW, col, *name, &styles.header)?;
+        }
+    }
+    if sides.len() > 1 {
+        sheet.write_blank(HEADER_ROW - 1, saving_col, &styles.group)?;
+        sheet.write_string_with_format(HEADER_ROW, saving_col, "Saving", &styles.header)?;
+        sheet.set_column_width(saving_col, 12.0)?;
+    }
+    sheet.set_row_height(HEADER_ROW, 30)?;
+
+    let first_data = HEADER_ROW + 1;
+    let mut row = first_data;
+    for (index, pool) in fleet.pools.iter().enumerate() {
+        sheet.write_string(row, 0, &pool.name)?;
+        let plans: Vec<&str> = pool
+            .plans
+            .iter()
+            .map(|p| fleet.plan(*p).code.as_str())
+            .collect();
+        sheet.write_string(row, 1, plans.join(", "))?;
+        for (side, totals) in sides.iter().enumerate() {
+            let t = &totals[index];
+            let col = first_side + side as u16 * width;
+            sheet.write_number_with_format(row, col, t.sims as f64, &styles.count)?;
+            sheet.write_number_with_format(row, col + 1, Num::mb(t.usage).value, &styles.mb)?;
+            sheet.write_number_with_format(row, col + 2, Num::mb(t.allowance).value, &styles.mb)?;
+            sheet.write_number_with_format(row, col + 3, Num::mb(t.excess).value, &styles.mb)?;
+            sheet.write_number_with_format(row, col + 4, t.blocks as f64, &styles.count)?;
+            sheet.write_number_with_format(
+                row,
+                col + 5,
+                Num::money(t.overage).value,
+                &styles.money,
+            )?;
+        }
+        if sides.len() > 1 {
+            let saving = sides[0][index].overage - sides[1][index].overage;
+            let cols = (first_side + 5, first_side + width + 5);
+            saving_cell(sheet, (row, saving_col), cols, saving, &styles.money)?;
+        }
+        row += 1;
+    }
+    let rows = first_data..=row - 1;
+    let style = &styles.total;
+    sheet.write_string_with_format(row, 0, "Total", &style.label)?;
+    sheet.write_blank(row, 1, &style.blank)?;
+    for (side, totals) in sides.iter().enumerate() {
+        let col = first_side + side as u16 * width;
+        let sum = |f: &dyn Fn(&PoolTotals) -> u64| totals.iter().map(f).sum::<u64>();
+        let sums = [
+            (Num::count(sum(&|t| t.sims)), &style.count),
+            (Num::mb(crate::money::Bytes(sum(&|t| t.usage.0))), &style.mb),
+            (
+                Num::mb(crate::money::Bytes(sum(&|t| t.allowance.0))),
+                &style.mb,
+            ),
+            (
+                Num::mb(crate::money::Bytes(sum(&|t| t.excess.0))),
+                &style.mb,
+            ),
+        ];
+        for (k, (value, format)) in sums.iter().enumerate() {
+            subtotal(sheet, (row, col + k as u16), 9, rows.clone(), value, format)?;
+        }
+        // Blocks of different sizes do not add up.
+        sheet.write_blank(row, col + 4, &style.blank)?;
+        let overage: crate::money::Money = totals.iter().map(|t| t.overage).sum();
+        subtotal(
+            sheet,
+            (row, col + 5),
+            9,
+            rows.clone(),
+            &Num::money(overage),
+            &style.money,
+        )?;
+    }
+    if sides.len() > 1 {
+        let now: crate::money::Money = sides[0].iter().map(|t| t.overage).sum();
+        let after: crate::money::Money = sides[1].iter().map(|t| t.overage).sum();
+        subtotal(
+            sheet,
+            (row, saving_col),
+            9,
+            rows,
+            &Num::money(now - after),
+            &style.money,
+        )?;
+    }
+    let last_col = if sides.len() > 1 {
+        saving_col
+    } else {
+        saving_col - 1
+    };
+    sheet.autofilter(HEADER_ROW, 0, row - 1, last_col)?;
+    sheet.set_freeze_panes(HEADER_ROW + 1, 1)?;
+    landscape(sheet, HEADER_ROW)?;
+    Ok(())
+}
+
+/// Print setup of a wide table: landscape, one page wide, the header rows on every page.
+pub(super) fn landscape(sheet: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
+    sheet.set_landscape();
+    sheet.set_paper_size(9); // A4
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_repeat_rows(header_row.saturating_sub(1), header_row)?;
+    sheet.set_footer("&L&A&R&P / &N");
+    Ok(())
+}

@@ -235,12 +235,24 @@ pub(crate) struct Valued {
 /// For one sweep's prices: each class's cheapest option of each pool, as
 /// `base·2^32 − λ·allowance` (plus `λ·usage` per SIM).
 fn pooled_minima(model: &Model, prices: &[i128]) -> Vec<Vec<(u32, i128, u64, u32)>> {
+    pooled_minima_where(model, prices, |_| true)
+}
+
+/// [`pooled_minima`] of the classes `keep` says (the others' lists left empty).
+fn pooled_minima_where(
+    model: &Model,
+    prices: &[i128],
+    keep: impl Fn(&[PoolGroup]) -> bool,
+) -> Vec<Vec<(u32, i128, u64, u32)>> {
     let lag = &model.lagrangian;
     model
         .classes
         .iter()
         .zip(&lag.class_pools)
         .map(|(c, groups)| {
+            if !keep(groups) {
+                return Vec::new();
+            }
             let options = &model.options[c.first as usize..(c.first + c.len) as usize];
             groups
                 .iter()
@@ -568,7 +580,9 @@ impl Sweep {
             total: 0,
             subgradient: vec![0; prices.len()],
             choice: None,
-            minima: pooled_minima(model, prices),
+            minima: pooled_minima_where(model, prices, |groups| {
+                groups.iter().any(|g| g.pool == pool)
+            }),
             ranges,
             cursor: (0, 0),
         }

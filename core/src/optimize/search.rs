@@ -436,10 +436,13 @@ impl Phase for Ejections {
             self.candidates.build(model);
             return false;
         }
-        let n = model.sims.len();
+        // In the model's usage order: neighbours try neighbouring partners, so the windows
+        // and their SIMs stay in cache.
+        let order = &model.lagrangian.by_usage;
+        let n = order.len();
         let end = (self.next + QUANTUM_SIMS).min(n);
-        for i in self.next..end {
-            self.try_sim(model, i);
+        for x in self.next..end {
+            self.try_sim(model, order[x] as usize);
         }
         self.next = end;
         self.next == n

@@ -441,8 +441,8 @@ impl Phase for Ejections {
         let order = &model.lagrangian.by_usage;
         let n = order.len();
         let end = (self.next + QUANTUM_SIMS).min(n);
-        for x in self.next..end {
-            self.try_sim(model, order[x] as usize);
+        for &i in &order[self.next..end] {
+            self.try_sim(model, i as usize);
         }
         self.next = end;
         self.next == n

@@ -10,9 +10,9 @@ use std::ops::Range;
 
 use rust_xlsxwriter::{Workbook, Worksheet};
 
-use super::statistics::landscape;
 use super::package::Streamed;
 use super::rows::Rows;
+use super::statistics::landscape;
 use super::style::Styles;
 use super::{subtotal, Num, XlsxError};
 use crate::money::{Bytes, Money};

@@ -89,8 +89,8 @@ impl<W: Write> Rows<W> {
     /// # Errors
     /// When the output refuses the bytes.
     pub fn finish(mut self) -> io::Result<()> {
-        self.out.write_all(&self.buf)?;
-        self.out.flush()
+        // No flush: on the zip it would end a deflate block early (and change the bytes).
+        self.out.write_all(&self.buf)
     }
 }
 
@@ -111,9 +111,9 @@ pub(super) fn push_column(buf: &mut Vec<u8>, col: u16) {
 /// `>`; control characters and the non-characters U+FFFE, U+FFFF as `_xHHHH_`; a literal
 /// `_xHHHH_` as `_x005F_xHHHH_`.
 fn push_escaped(buf: &mut Vec<u8>, text: &str) {
-    let plain = text
-        .bytes()
-        .all(|b| !matches!(b, 0..=0x1F | b'&' | b'<' | b'>' | b'_' | 0xEF) || b == b'\t' || b == b'\n');
+    let plain = text.bytes().all(|b| {
+        !matches!(b, 0..=0x1F | b'&' | b'<' | b'>' | b'_' | 0xEF) || b == b'\t' || b == b'\n'
+    });
     if plain {
         buf.extend_from_slice(text.as_bytes());
         return;
@@ -169,7 +169,14 @@ mod tests {
 
     #[test]
     fn columns_are_lettered_as_excel_does() {
-        for (col, name) in [(0, "A"), (13, "N"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")] {
+        for (col, name) in [
+            (0, "A"),
+            (13, "N"),
+            (25, "Z"),
+            (26, "AA"),
+            (701, "ZZ"),
+            (702, "AAA"),
+        ] {
             let mut buf = Vec::new();
             push_column(&mut buf, col);
             assert_eq!(buf, name.as_bytes());

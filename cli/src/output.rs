@@ -10,10 +10,6 @@ use simopt_core::report::{self, xlsx, Report};
 
 use crate::CliError;
 
-/// From this many SIMs on, the Excel report's per-SIM sheets stream through temporary files
-/// (about 200 bytes a cell less in memory: 150 MB less at 50,000 SIMs).
-const STREAM_FROM_SIMS: usize = 50_000;
-
 /// The files a run writes.
 #[derive(Args, Debug)]
 pub struct OutputArgs {
@@ -73,9 +69,6 @@ impl OutputArgs {
         if let Some(path) = &self.xlsx {
             let options = xlsx::Options {
                 account_name: account_name.map(str::to_owned),
-                // Large fleets stream their per-SIM sheets through temporary files; small ones
-                // are written in memory, byte for byte as the browser and the Worker write them.
-                low_memory: report.fleet.sims.len() >= STREAM_FROM_SIMS,
                 ..xlsx::Options::default()
             };
             let cannot = |e: &dyn std::fmt::Display| {

@@ -524,7 +524,10 @@ fn parts(bytes: &[u8]) -> BTreeMap<String, String> {
         let mut file = archive.by_index(i).expect("a part");
         let mut text = String::new();
         file.read_to_string(&mut text).expect("XML text");
-        parts.insert(file.name().to_owned(), text.replace("><", ">\n<"));
+        parts.insert(
+            file.name().expect("a UTF-8 name").into_owned(),
+            text.replace("><", ">\n<"),
+        );
     }
     parts
 }

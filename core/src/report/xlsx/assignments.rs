@@ -1,9 +1,17 @@
 //! The per-SIM sheets: Assignments (every SIM) and Changes (the SIMs that move, as a carrier's
-//! bulk change upload takes them). Written row by row, so the writer's constant-memory mode can
-//! stream them; split over several sheets past the row limit.
+//! bulk change upload takes them), split over several sheets past the row limit.
+//!
+//! rust_xlsxwriter lays each sheet out (widths, totals and header rows, frozen panes,
+//! autofilter, print setup) with a probe row of blank cells in the formats of the SIM rows;
+//! [`write_rows`] then streams the SIM rows themselves into the package ([`super::package`]).
+
+use std::io::{self, Write};
+use std::ops::Range;
 
 use rust_xlsxwriter::{Workbook, Worksheet};
 
+use super::package::Streamed;
+use super::rows::Rows;
 use super::statistics::landscape;
 use super::style::Styles;
 use super::{subtotal, Num, XlsxError};
@@ -12,7 +20,7 @@ use crate::report::{Report, SimLine};
 
 /// What a column of the Assignments sheet shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(super) enum Field {
     Iccid,
     Msisdn,
     CommPlan,
@@ -65,17 +73,22 @@ const TOTALS_ROW: u32 = 0;
 const HEADER_ROW: u32 = 1;
 const FIRST_ROW: u32 = 2;
 
-/// A new sheet: streamed through a temporary file when `low_memory` (native builds only).
-///
-/// # Errors
-/// When the temporary file cannot be made.
-fn add_sheet(workbook: &mut Workbook, low_memory: bool) -> Result<&mut Worksheet, XlsxError> {
-    #[cfg(not(target_arch = "wasm32"))]
-    if low_memory {
-        return Ok(workbook.add_worksheet_with_constant_memory()?);
-    }
-    let _ = low_memory;
-    Ok(workbook.add_worksheet())
+/// The SIM lines of a streamed sheet.
+#[derive(Debug, Clone)]
+pub(super) enum Lines {
+    /// SIMs `range` on Assignments, with these columns.
+    Assignments {
+        range: Range<usize>,
+        columns: &'static [(Field, &'static str, f64)],
+    },
+    /// The SIMs that move, after the first `skip` of them, on Changes.
+    Changes { skip: usize },
+}
+
+/// A new sheet and its 1-based position.
+fn add_sheet(workbook: &mut Workbook) -> (usize, &mut Worksheet) {
+    let index = workbook.worksheets().len() + 1;
+    (index, workbook.add_worksheet())
 }
 
 /// `Name`, then `Name 2`, `Name 3`... for the sheets a long list continues on.
@@ -131,16 +144,16 @@ impl Sums {
     }
 }
 
-/// The Assignments sheet(s): one row per SIM, `per_sheet` rows a sheet.
+/// Lays out the Assignments sheet(s), `per_sheet` SIMs a sheet, and adds them to `streamed`.
 pub(super) fn write(
     workbook: &mut Workbook,
     report: &Report<'_>,
     per_sheet: u32,
-    low_memory: bool,
     styles: &Styles,
+    streamed: &mut Vec<Streamed<Lines>>,
 ) -> Result<(), XlsxError> {
     let fleet = report.fleet;
-    let columns: &[(Field, &str, f64)] = if report.optimization.is_some() {
+    let columns: &'static [(Field, &str, f64)] = if report.optimization.is_some() {
         &OPTIMIZED
     } else {
         &CURRENT
@@ -151,7 +164,7 @@ pub(super) fn write(
     let parts = sims.div_ceil(per_sheet).max(1);
     for part in 0..parts {
         let range = part * per_sheet..((part + 1) * per_sheet).min(sims);
-        let sheet = add_sheet(workbook, low_memory)?;
+        let (index, sheet) = add_sheet(workbook);
         sheet.set_name(sheet_name("Assignments", part))?;
         for (col, (_, _, width)) in columns.iter().enumerate() {
             sheet.set_column_width(col as u16, *width)?;
@@ -216,107 +229,154 @@ pub(super) fn write(
         }
         sheet.set_row_height(HEADER_ROW, 30)?;
 
-        let mut why = String::new();
-        for (row, index) in (FIRST_ROW..).zip(range) {
-            let line = SimLine::of(report, index);
-            for (col, (field, _, _)) in columns.iter().enumerate() {
-                let col = col as u16;
-                match field {
-                    Field::Iccid => {
-                        sheet.write_string(row, col, &*line.sim.iccid)?;
-                    }
-                    Field::Msisdn => {
-                        if let Some(msisdn) = &line.sim.msisdn {
-                            sheet.write_string(row, col, &**msisdn)?;
-                        }
-                    }
-                    Field::CommPlan => {
-                        if !line.comm_plan.is_empty() {
-                            sheet.write_string(row, col, line.comm_plan)?;
-                        }
-                    }
-                    Field::Usage => {
-                        let value = Num::mb(line.sim.usage).value;
-                        sheet.write_number_with_format(row, col, value, &styles.mb)?;
-                    }
-                    Field::SmsCount => {
-                        let value = line.sim.sms_count as f64;
-                        sheet.write_number_with_format(row, col, value, &styles.count)?;
-                    }
-                    Field::CurrentPlan => {
-                        sheet.write_string(row, col, &fleet.plan(line.current_plan).code)?;
-                    }
-                    Field::Plan => {
-                        let code = &fleet.plan(line.plan).code;
-                        if line.changed() {
-                            sheet.write_string_with_format(row, col, code, &styles.text_changed)?;
-                        } else {
-                            sheet.write_string(row, col, code)?;
-                        }
-                    }
-                    Field::Why => {
-                        why.clear();
-                        use std::fmt::Write as _;
-                        let _ = write!(why, "{}", line.why(fleet));
-                        if !why.is_empty() {
-                            sheet.write_string_with_format(row, col, &why, &styles.why)?;
-                        }
-                    }
-                    money_field => {
-                        let amount = match money_field {
-                            Field::Base => line.charge.base,
-                            Field::Overage => line.charge.overage,
-                            Field::Sms => line.charge.sms,
-                            Field::Cost => line.cost(),
-                            Field::CostNow => line.current_cost,
-                            _ => line.saving(),
-                        };
-                        let value = Num::money(amount).value;
-                        sheet.write_number_with_format(row, col, value, &styles.money)?;
-                    }
-                }
-            }
+        // The probe row: the formats of the SIM rows, in the order `write_rows` takes them.
+        for (col, format) in [
+            &styles.mb,
+            &styles.count,
+            &styles.money,
+            &styles.text_changed,
+            &styles.why,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sheet.write_blank(FIRST_ROW, col as u16, format)?;
         }
         sheet.autofilter(HEADER_ROW, 0, HEADER_ROW + rows, last_col)?;
         sheet.set_freeze_panes(FIRST_ROW, 1)?;
         landscape(sheet, HEADER_ROW)?;
+        streamed.push(Streamed {
+            index,
+            first_row: FIRST_ROW,
+            rows,
+            probe: true,
+            lines: Lines::Assignments {
+                range: range.clone(),
+                columns,
+            },
+        });
     }
     Ok(())
 }
 
-/// The Changes sheet(s): `ICCID` and `Rate Plan` of every SIM that moves, `per_sheet` a sheet.
+/// Lays out the Changes sheet(s) (`ICCID` and `Rate Plan` of every SIM that moves),
+/// `per_sheet` a sheet, and adds them to `streamed`.
 pub(super) fn write_changes(
     workbook: &mut Workbook,
     report: &Report<'_>,
     per_sheet: u32,
-    low_memory: bool,
     styles: &Styles,
+    streamed: &mut Vec<Streamed<Lines>>,
 ) -> Result<(), XlsxError> {
-    let fleet = report.fleet;
-    let mut changes = report.lines().filter(SimLine::changed).peekable();
-    let mut part = 0;
-    loop {
-        let sheet = add_sheet(workbook, low_memory)?;
+    let changes = report.lines().filter(SimLine::changed).count();
+    let per_sheet = per_sheet as usize;
+    for part in 0..changes.div_ceil(per_sheet).max(1) {
+        let skip = part * per_sheet;
+        let rows = (changes - skip).min(per_sheet) as u32;
+        let (index, sheet) = add_sheet(workbook);
         sheet.set_name(sheet_name("Changes", part))?;
         sheet.set_column_width(0, 24.0)?;
         sheet.set_column_width(1, 16.0)?;
         sheet.write_string_with_format(0, 0, "ICCID", &styles.header_left)?;
         sheet.write_string_with_format(0, 1, "Rate Plan", &styles.header_left)?;
-        let mut rows = 0;
-        while rows < per_sheet {
-            let Some(line) = changes.next() else { break };
-            rows += 1;
-            sheet.write_string(rows, 0, &*line.sim.iccid)?;
-            sheet.write_string(rows, 1, &fleet.plan(line.plan).code)?;
-        }
         sheet.autofilter(0, 0, rows, 1)?;
         sheet.set_freeze_panes(1, 0)?;
         sheet.set_repeat_rows(0, 0)?;
-        if changes.peek().is_none() {
-            return Ok(());
-        }
-        part += 1;
+        streamed.push(Streamed {
+            index,
+            first_row: 1,
+            rows,
+            probe: false,
+            lines: Lines::Changes { skip },
+        });
     }
+    Ok(())
+}
+
+/// Streams the SIM rows of `sheet` to `out`; `styles` are the style numbers of the probe row.
+///
+/// # Errors
+/// When `out` refuses the bytes.
+pub(super) fn write_rows(
+    report: &Report<'_>,
+    sheet: &Streamed<Lines>,
+    styles: &[u32],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let fleet = report.fleet;
+    let mut rows = Rows::new(out);
+    match &sheet.lines {
+        Lines::Changes { skip } => {
+            let changes = report.lines().filter(SimLine::changed).skip(*skip);
+            for (row, line) in (sheet.first_row..sheet.first_row + sheet.rows).zip(changes) {
+                rows.start(row);
+                rows.text(0, 0, &line.sim.iccid);
+                rows.text(1, 0, &fleet.plan(line.plan).code);
+                rows.end()?;
+            }
+        }
+        Lines::Assignments { range, columns } => {
+            let style = |i: usize| styles.get(i).copied().unwrap_or(0);
+            let (mb, count, money, changed, why_style) =
+                (style(0), style(1), style(2), style(3), style(4));
+            let mut why = String::new();
+            for (row, index) in (sheet.first_row..).zip(range.clone()) {
+                let line = SimLine::of(report, index);
+                rows.start(row);
+                for (col, (field, _, _)) in columns.iter().enumerate() {
+                    let col = col as u16;
+                    match field {
+                        Field::Iccid => rows.text(col, 0, &line.sim.iccid),
+                        Field::Msisdn => {
+                            if let Some(msisdn) = &line.sim.msisdn {
+                                rows.text(col, 0, msisdn);
+                            }
+                        }
+                        Field::CommPlan => {
+                            if !line.comm_plan.is_empty() {
+                                rows.text(col, 0, line.comm_plan);
+                            }
+                        }
+                        Field::Usage => rows.number(col, mb, Num::mb(line.sim.usage).value),
+                        Field::SmsCount => rows.number(col, count, line.sim.sms_count as f64),
+                        Field::CurrentPlan => {
+                            rows.text(col, 0, &fleet.plan(line.current_plan).code);
+                        }
+                        Field::Plan => {
+                            let style = if line.changed() { changed } else { 0 };
+                            rows.text(col, style, &fleet.plan(line.plan).code);
+                        }
+                        Field::Why => {
+                            why.clear();
+                            use std::fmt::Write as _;
+                            let _ = write!(why, "{}", line.why(fleet));
+                            if !why.is_empty() {
+                                rows.text(col, why_style, &why);
+                            }
+                        }
+                        money_field => {
+                            let amount = match money_field {
+                                Field::Base => line.charge.base,
+                                Field::Overage => line.charge.overage,
+                                Field::Sms => line.charge.sms,
+                                Field::Cost => line.cost(),
+                                Field::CostNow => line.current_cost,
+                                _ => line.saving(),
+                            };
+                            rows.number(col, money, money_value(amount));
+                        }
+                    }
+                }
+                rows.end()?;
+            }
+        }
+    }
+    rows.finish()
+}
+
+/// An amount as its cell holds it.
+fn money_value(amount: Money) -> f64 {
+    amount.micros() as f64 / 1_000_000.0
 }
 
 /// `SUBTOTAL(103, the ICCIDs)` (how many rows are visible) in the totals row.

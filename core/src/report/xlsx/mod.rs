@@ -27,12 +27,15 @@
 //! whose cached value is the engine's own sum, exact to the cent. The same report gives the same
 //! bytes: the document's date is the run's `as_of`, never the clock.
 //!
-//! Natively, [`Options::low_memory`] streams the per-SIM sheets through temporary files
-//! (rust_xlsxwriter's constant-memory mode): a million SIMs take a few tens of MB beyond the
-//! bill. On wasm32 that mode does not exist and the option is ignored.
+//! rust_xlsxwriter writes every sheet but the SIM rows of the per-SIM sheets, which simopt
+//! streams into its package itself (`package`, `rows`): plain cells with inline strings,
+//! compressed as they are written. A million SIMs take a few seconds and a few MB beyond the
+//! bill, with the same bytes on every platform and at every size.
 
 mod assignments;
 mod diagnostics;
+mod package;
+mod rows;
 mod statistics;
 mod style;
 mod summary;
@@ -63,9 +66,8 @@ pub struct Options {
     /// SIM rows per Assignments / Changes sheet, at most [`MAX_ROWS_PER_SHEET`] (larger values
     /// are taken as it); more SIMs continue on `Assignments 2`, ...
     pub rows_per_sheet: u32,
-    /// Write the per-SIM sheets through temporary files to keep memory flat (native only).
-    /// The content is the same; the bytes are not (strings are kept inline, styles numbered
-    /// in another order).
+    /// No longer used: the per-SIM sheets are always streamed (formerly, through temporary
+    /// files natively). Kept so callers that set it still build; it changes nothing.
     pub low_memory: bool,
     /// Deflate level of the zip container, 1 (fastest) to 9 (smallest).
     pub compression_level: u8,
@@ -115,9 +117,17 @@ pub fn write(
     report: &Report<'_>,
     options: &Options,
 ) -> Result<(), XlsxError> {
-    let mut workbook = build(report, options)?;
-    workbook.save_to_writer(out)?;
-    Ok(())
+    let (mut workbook, streamed) = build(report, options)?;
+    let mut laid_out = Vec::new();
+    workbook.save_to_writer(&mut laid_out)?;
+    drop(workbook);
+    package::assemble(
+        out,
+        &laid_out,
+        &streamed,
+        options.compression_level,
+        |sheet, styles, out| Ok(assignments::write_rows(report, sheet, styles, out)?),
+    )
 }
 
 /// The Excel report of `report` as bytes.
@@ -130,8 +140,11 @@ pub fn to_bytes(report: &Report<'_>, options: &Options) -> Result<Vec<u8>, XlsxE
     Ok(bytes)
 }
 
-/// Lays out every sheet.
-fn build(report: &Report<'_>, options: &Options) -> Result<Workbook, XlsxError> {
+/// Lays out every sheet; the per-SIM sheets' rows are left to stream.
+fn build(
+    report: &Report<'_>,
+    options: &Options,
+) -> Result<(Workbook, Vec<package::Streamed<assignments::Lines>>), XlsxError> {
     let mut workbook = Workbook::new();
     workbook.set_properties(&properties(report, options)?);
     workbook.set_zip_compression_level(options.compression_level.clamp(1, 9));
@@ -142,26 +155,15 @@ fn build(report: &Report<'_>, options: &Options) -> Result<Workbook, XlsxError> 
     statistics::write_plans(workbook.add_worksheet(), report, &stats, &styles)?;
     statistics::write_pools(workbook.add_worksheet(), report, &styles)?;
     let per_sheet = options.rows_per_sheet.clamp(1, MAX_ROWS_PER_SHEET);
-    assignments::write(
-        &mut workbook,
-        report,
-        per_sheet,
-        options.low_memory,
-        &styles,
-    )?;
+    let mut streamed = Vec::new();
+    assignments::write(&mut workbook, report, per_sheet, &styles, &mut streamed)?;
     if report.optimization.is_some() {
-        assignments::write_changes(
-            &mut workbook,
-            report,
-            per_sheet,
-            options.low_memory,
-            &styles,
-        )?;
+        assignments::write_changes(&mut workbook, report, per_sheet, &styles, &mut streamed)?;
     }
     if !report.warnings.counts.is_empty() {
         diagnostics::write(workbook.add_worksheet(), report, &styles)?;
     }
-    Ok(workbook)
+    Ok((workbook, streamed))
 }
 
 /// The document properties: title, subject, and the run's time as the creation date (so the

@@ -66,9 +66,6 @@ pub struct Options {
     /// SIM rows per Assignments / Changes sheet, at most [`MAX_ROWS_PER_SHEET`] (larger values
     /// are taken as it); more SIMs continue on `Assignments 2`, ...
     pub rows_per_sheet: u32,
-    /// No longer used: the per-SIM sheets are always streamed (formerly, through temporary
-    /// files natively). Kept so callers that set it still build; it changes nothing.
-    pub low_memory: bool,
     /// Deflate level of the zip container, 1 (fastest) to 9 (smallest).
     pub compression_level: u8,
 }
@@ -78,7 +75,6 @@ impl Default for Options {
         Options {
             account_name: None,
             rows_per_sheet: MAX_ROWS_PER_SHEET,
-            low_memory: false,
             compression_level: DEFAULT_COMPRESSION,
         }
     }

@@ -55,9 +55,10 @@ fn rounding_slack(model: &Model) -> i128 {
         .sum()
 }
 
-/// What the dual evaluation precomputes from the model (derived, never stored): a SIM's value
-/// on its own (non-pooled) options does not depend on the prices, so its cheapest is found once;
-/// on a pool's options it is `base − λ·allowance` (the same for the whole class) `+ λ·usage`.
+/// What the dual evaluation — and, through the usage order, swaps and ejections — precompute
+/// from the model (derived, never stored): a SIM's value on its own (non-pooled) options does
+/// not depend on the prices, so its cheapest is found once; on a pool's options it is
+/// `base − λ·allowance` (the same for the whole class) `+ λ·usage`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Lagrangian {
     /// Each SIM's cheapest non-pooled fixed cost (micros; `i64::MAX` when it has none) and which
@@ -611,7 +612,7 @@ impl Sweep {
         self.next as f64 / self.size(model).max(1) as f64
     }
 
-    /// Evaluates the next quantum of SIMs; true when the pass is complete.
+    /// Evaluates the next quantum of SIMs (or of pieces); true when the pass is complete.
     pub fn quantum(&mut self, model: &Model, prices: &[i128]) -> bool {
         if let Some(envelope) = self.envelope(model) {
             let mut sums = Sums {
@@ -777,8 +778,9 @@ pub(crate) fn decode_prices(r: &mut Reader<'_>, model: &Model) -> Result<Vec<i12
 
 /// Bisection of every pool's price on the sign of its subgradient, all pools at once: one sweep
 /// halves every bracket. For a pool no SIM shares with another pool this finds the best price to
-/// the last fixed-point unit in about 40 sweeps; where pools interact, [`Ascent`] continues from
-/// the best prices found.
+/// the last fixed-point unit in about 40 sweeps; where pools interact, coordinate ascent
+/// ([`super::coordinate`]) or, under constraints, [`Ascent`] continues from the best prices
+/// found.
 #[derive(Debug, Clone)]
 pub(crate) struct Bisect {
     low: Vec<i128>,
@@ -947,7 +949,7 @@ impl Phase for Bisect {
 
 /// Polyak subgradient ascent of `L` from given prices towards `target` (a known bill: the bound
 /// cannot pass it), halving the step length after three steps that do not improve. Used where
-/// pools interact, after [`Bisect`].
+/// pools interact under constraints, after [`Bisect`] and a first recovery.
 #[derive(Debug, Clone)]
 pub(crate) struct Ascent {
     target: i64,

@@ -134,8 +134,8 @@ fn a_minimum_saving_per_change_trades_savings_for_fewer_changes() {
         last_changes = moved;
         let gap = result.gap().expect("a finished run has a bound");
         assert!(gap <= 0.002, "{cents} cents: gap {:.4} %", gap * 100.0);
-        // Undoing any single change would raise the bill by less than the minimum saving:
-        // the objective cannot fall by undoing one.
+        // Undoing any single change would raise the bill by at least the minimum saving: the
+        // objective cannot fall by undoing one.
         let model = Model::constrained(&f, &constraints);
         let index: std::collections::HashMap<_, _> = f
             .plans

@@ -23,7 +23,8 @@
 use super::bound::{cheapest, Valued, SCALE};
 use super::model::{Model, NO_POOL};
 
-/// A run of SIMs (positions in [`Envelope::by_usage`]) evaluated together.
+/// A run of SIMs (positions in the model's usage order, `Lagrangian::by_usage`) evaluated
+/// together.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Piece {
     /// First position; the piece ends where the next begins.

@@ -60,8 +60,10 @@ impl Method {
 pub struct Options {
     /// The method.
     pub method: Method,
-    /// Subgradient iterations at most after bisection (each is one pass over the SIMs), used
-    /// only when some SIM may use more than one pool, or changes are limited.
+    /// Where some SIM may use more than one pool, or changes are limited: dual work after
+    /// bisection. Under constraints, subgradient iterations at most (each one pass over the
+    /// SIMs); without, any value above zero turns coordinate ascent on (its rounds end by
+    /// themselves). Zero: bisection only.
     pub dual_iterations: u32,
     /// Minimum saving per change and the limit on changes.
     pub constraints: Constraints,

@@ -3,8 +3,10 @@
 //! * [`model`]: the problem, with exact costs and O(1) move deltas shared with the cost engine;
 //! * [`job`]: the time-sliced, resumable [`Job`] (`run_slice` → `Yielded` | `Finished`,
 //!   `encode` / `decode` through [`checkpoint`]);
-//! * inside: the Lagrangian lower bound (`bound`), pool balancing at its prices (`balance`),
-//!   exact local search (`search`), each a resumable `phase`.
+//! * inside: the Lagrangian lower bound (`bound`, evaluated class by class in `envelope`,
+//!   climbed by `coordinate` where pools interact), pool balancing at its prices (`balance`),
+//!   exact local search (`search`), keeping to the constraints (`cap`), each a resumable
+//!   `phase`.
 //!
 //! * the classic method (the old system's, for comparison; also the default method's start, so
 //!   the default is never worse than it).

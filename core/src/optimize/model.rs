@@ -18,8 +18,8 @@ use crate::money::Money;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Constraints {
     /// Anti-churn: a SIM changes plan only where that saves at least this much. The optimizer
-    /// minimises `bill + min_saving × changes`, so undoing any single change of the result
-    /// would raise the bill by less than this.
+    /// minimises `bill + min_saving × changes`, and undoing any single change of the result
+    /// would raise the bill by at least this.
     pub min_saving: Money,
     /// At most this many SIMs change plan.
     pub max_changes: Option<u64>,

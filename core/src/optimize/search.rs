@@ -1,5 +1,5 @@
-//! Exact local search as resumable phases: moves and swaps that lower the bill, costed with the
-//! model's O(1) deltas.
+//! Exact local search as resumable phases: single moves, swaps and ejections that lower the
+//! objective (the bill plus any change costs), costed with the model's O(1) deltas.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -54,8 +54,6 @@ enum Step {
 pub(crate) struct Balance {
     pub assignment: Assignment,
     prices: Vec<i128>,
-    /// Per pool, the price limit (its overage rate per byte).
-    max: Vec<i128>,
     sides: Vec<Side>,
     round: u32,
     next: usize,
@@ -104,7 +102,6 @@ impl Balance {
         let pools = model.pool_terms.len();
         let sides = sides(&assignment, &prices);
         Balance {
-            max: max_prices(model),
             step: Step::Measure {
                 hist: vec![vec![0; BUCKETS]; pools],
             },
@@ -178,7 +175,10 @@ impl Balance {
                     change -= usage - i128::from(oa.allowance);
                 }
                 let (helps, limit) = match side {
-                    Side::Over => (change < 0, self.max[p as usize] - self.prices[p as usize]),
+                    Side::Over => (
+                        change < 0,
+                        max_prices(model)[p as usize] - self.prices[p as usize],
+                    ),
                     Side::Under => (change > 0, self.prices[p as usize]),
                     Side::Even => (false, 0),
                 };
@@ -321,7 +321,6 @@ impl Phase for Balance {
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
         let assignment = decode_assignment(r, model)?;
-        let max = max_prices(model);
         let prices = decode_prices(r, model)?;
         let pools = model.pool_terms.len();
         let sides = (0..pools)
@@ -351,7 +350,6 @@ impl Phase for Balance {
         Ok(Balance {
             assignment,
             prices,
-            max,
             sides,
             round,
             next,

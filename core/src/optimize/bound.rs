@@ -34,12 +34,8 @@ pub(crate) const SCALE: i128 = 1 << SCALE_BITS;
 
 /// The largest useful price of each pool: its overage rate per byte (zero when the pool bills no
 /// overage); with a limit on changes, then the largest useful price of a change.
-pub(crate) fn max_prices(model: &Model) -> Vec<i128> {
-    let mut max = pool_max_prices(model);
-    if model.limits_changes() {
-        max.push(model.lagrangian.change_price_max);
-    }
-    max
+pub(crate) fn max_prices(model: &Model) -> &[i128] {
+    &model.lagrangian.max_prices
 }
 
 /// Σ_P ε_P in micros: what rounding pool overage lines to the minor unit can take off.
@@ -69,8 +65,8 @@ pub(crate) struct Lagrangian {
     /// Per class: whether every option has the same SMS rate (then a SIM's SMS line does not
     /// change its choice and the class's pooled options can be ranked once per sweep).
     uniform_sms: Vec<bool>,
-    /// A change price above which no SIM would change at any pool prices.
-    change_price_max: i128,
+    /// Each price's upper limit ([`max_prices`]).
+    max_prices: Vec<i128>,
     /// SIMs by class, by usage within a class.
     pub by_usage: Vec<u32>,
     /// Where each class's SIMs start in `by_usage` (and, last, the SIM count).
@@ -78,6 +74,8 @@ pub(crate) struct Lagrangian {
     /// Pools some SIM may use together with another pool (whose prices interact), with a
     /// positive highest price.
     pub coupled_pools: Vec<u32>,
+    /// For each pool, the classes that may use it.
+    pub classes_of_pool: Vec<Vec<u32>>,
     /// The class-wise evaluation, without constraints.
     pub envelope: Option<Envelope>,
 }
@@ -117,7 +115,13 @@ impl Lagrangian {
             );
         }
         let by_usage = envelope::by_usage(model);
-        let max = pool_max_prices(model);
+        let mut max = pool_max_prices(model);
+        let mut classes_of_pool = vec![Vec::new(); model.pool_terms.len()];
+        for (class, groups) in class_pools.iter().enumerate() {
+            for g in groups {
+                classes_of_pool[g.pool as usize].push(class as u32);
+            }
+        }
         let mut coupled_pools: Vec<u32> = class_pools
             .iter()
             .filter(|groups| groups.len() > 1)
@@ -136,6 +140,9 @@ impl Lagrangian {
         for c in 0..model.classes.len() {
             class_start[c + 1] += class_start[c];
         }
+        if model.limits_changes() {
+            max.push(change_price_max(model, &max));
+        }
         if envelope.is_some() {
             // Sweeps go class by class; the few SIM-by-SIM evaluations compute it again.
             own = Vec::new();
@@ -144,14 +151,11 @@ impl Lagrangian {
             own,
             class_pools,
             uniform_sms,
-            change_price_max: if model.limits_changes() {
-                change_price_max(model)
-            } else {
-                0
-            },
+            max_prices: max,
             by_usage,
             class_start,
             coupled_pools,
+            classes_of_pool,
             envelope,
         }
     }
@@ -164,6 +168,11 @@ impl Lagrangian {
     /// How many pools SIMs of `class` may use.
     pub fn pools_of(&self, class: u32) -> usize {
         self.class_pools[class as usize].len()
+    }
+
+    /// The pools SIMs of `class` may use.
+    pub fn pool_ids(&self, class: u32) -> impl Iterator<Item = u32> + '_ {
+        self.class_pools[class as usize].iter().map(|g| g.pool)
     }
 
     /// Whether the interacting prices are found by coordinate ascent (class by class, without
@@ -181,8 +190,7 @@ impl Lagrangian {
 
 /// A change price at which no SIM gains by changing, whatever the pool prices: above the most
 /// any SIM's current option can exceed another option's value (prices at their limits).
-fn change_price_max(model: &Model) -> i128 {
-    let pool_max = pool_max_prices(model);
+fn change_price_max(model: &Model, pool_max: &[i128]) -> i128 {
     let price = |o: &super::model::OptionTerms| {
         if o.pool == NO_POOL {
             0
@@ -233,49 +241,49 @@ pub(crate) struct Valued {
     pub option: u32,
 }
 
-/// For one sweep's prices: each class's cheapest option of each pool, as
-/// `base·2^32 − λ·allowance` (plus `λ·usage` per SIM).
-fn pooled_minima(model: &Model, prices: &[i128]) -> Vec<Vec<(u32, i128, u64, u32)>> {
-    pooled_minima_where(model, prices, |_| true)
+/// One class's pooled candidate at fixed prices: `(pool, base·2^32 − λ·allowance, allowance,
+/// option)` of the pool's cheapest option for the class (a SIM adds `λ·usage`).
+pub(crate) type PoolMinimum = (u32, i128, u64, u32);
+
+/// For one sweep's prices: each class's cheapest option of each pool.
+fn pooled_minima(model: &Model, prices: &[i128]) -> Vec<Vec<PoolMinimum>> {
+    (0..model.classes.len())
+        .map(|c| class_minima(model, prices, c))
+        .collect()
 }
 
-/// [`pooled_minima`] of the classes `keep` says (the others' lists left empty).
-fn pooled_minima_where(
-    model: &Model,
-    prices: &[i128],
-    keep: impl Fn(&[PoolGroup]) -> bool,
-) -> Vec<Vec<(u32, i128, u64, u32)>> {
-    let lag = &model.lagrangian;
-    model
-        .classes
+/// [`pooled_minima`] of `classes` only (the others' lists left empty).
+fn pooled_minima_of(model: &Model, prices: &[i128], classes: &[u32]) -> Vec<Vec<PoolMinimum>> {
+    let mut minima = vec![Vec::new(); model.classes.len()];
+    for &c in classes {
+        minima[c as usize] = class_minima(model, prices, c as usize);
+    }
+    minima
+}
+
+/// Class `class`'s cheapest option of each pool at `prices`.
+fn class_minima(model: &Model, prices: &[i128], class: usize) -> Vec<PoolMinimum> {
+    let c = &model.classes[class];
+    let options = &model.options[c.first as usize..(c.first + c.len) as usize];
+    model.lagrangian.class_pools[class]
         .iter()
-        .zip(&lag.class_pools)
-        .map(|(c, groups)| {
-            if !keep(groups) {
-                return Vec::new();
+        .map(|g| {
+            let price = prices[g.pool as usize];
+            let mut best: Option<(i128, u64, u32)> = None;
+            for &k in &g.options {
+                let o = options[k as usize];
+                let v = i128::from(o.base) * SCALE - price * i128::from(o.allowance);
+                // Ties: the larger allowance (smaller excess), then the lower index.
+                let better = match best {
+                    None => true,
+                    Some((bv, ba, _)) => v < bv || (v == bv && o.allowance > ba),
+                };
+                if better {
+                    best = Some((v, o.allowance, k));
+                }
             }
-            let options = &model.options[c.first as usize..(c.first + c.len) as usize];
-            groups
-                .iter()
-                .map(|g| {
-                    let price = prices[g.pool as usize];
-                    let mut best: Option<(i128, u64, u32)> = None;
-                    for &k in &g.options {
-                        let o = options[k as usize];
-                        let v = i128::from(o.base) * SCALE - price * i128::from(o.allowance);
-                        // Ties: the larger allowance (smaller excess), then the lower index.
-                        let better = match best {
-                            None => true,
-                            Some((bv, ba, _)) => v < bv || (v == bv && o.allowance > ba),
-                        };
-                        if better {
-                            best = Some((v, o.allowance, k));
-                        }
-                    }
-                    let (v, a, k) = best.unwrap_or((i128::MAX, 0, 0));
-                    (g.pool, v, a, k)
-                })
-                .collect()
+            let (v, a, k) = best.unwrap_or((i128::MAX, 0, 0));
+            (g.pool, v, a, k)
         })
         .collect()
 }
@@ -300,7 +308,7 @@ fn own_of(model: &Model, i: usize) -> (i64, u32) {
 pub(crate) fn cheapest(
     model: &Model,
     prices: &[i128],
-    minima: &[Vec<(u32, i128, u64, u32)>],
+    minima: &[Vec<PoolMinimum>],
     i: usize,
 ) -> Valued {
     let sim = &model.sims[i];
@@ -399,7 +407,7 @@ pub(crate) struct ChangePrice {
     /// The positive savings so far.
     savings: Vec<i128>,
     /// Derived from the prices (rebuilt on decode).
-    minima: Vec<Vec<(u32, i128, u64, u32)>>,
+    minima: Vec<Vec<PoolMinimum>>,
     /// Carried from bisection to bisection: the best bound, its prices, and the round.
     pub carried: Carried,
 }
@@ -527,7 +535,7 @@ pub(crate) struct Sweep {
     subgradient: Vec<i128>,
     choice: Option<Vec<u32>>,
     /// Derived from the prices (rebuilt on decode).
-    minima: Vec<Vec<(u32, i128, u64, u32)>>,
+    minima: Vec<Vec<PoolMinimum>>,
     /// Class by class: the pieces to evaluate, as ranges, and where `next` is among them
     /// (derived).
     ranges: Vec<(u32, u32)>,
@@ -565,14 +573,13 @@ impl Sweep {
     pub fn of_pool(model: &Model, prices: &[i128], pool: u32) -> Self {
         let lag = &model.lagrangian;
         let mut ranges: Vec<(u32, u32)> = Vec::new();
+        debug_assert!(lag.envelope.is_some(), "a pool's pass goes class by class");
         if let Some(envelope) = &lag.envelope {
-            for (class, groups) in lag.class_pools.iter().enumerate() {
-                if groups.iter().any(|g| g.pool == pool) {
-                    let (from, to) = envelope.class_pieces(class);
-                    match ranges.last_mut() {
-                        Some(last) if last.1 == from => last.1 = to,
-                        _ => ranges.push((from, to)),
-                    }
+            for &class in &lag.classes_of_pool[pool as usize] {
+                let (from, to) = envelope.class_pieces(class as usize);
+                match ranges.last_mut() {
+                    Some(last) if last.1 == from => last.1 = to,
+                    _ => ranges.push((from, to)),
                 }
             }
         }
@@ -581,9 +588,7 @@ impl Sweep {
             total: 0,
             subgradient: vec![0; prices.len()],
             choice: None,
-            minima: pooled_minima_where(model, prices, |groups| {
-                groups.iter().any(|g| g.pool == pool)
-            }),
+            minima: pooled_minima_of(model, prices, &lag.classes_of_pool[pool as usize]),
             ranges,
             cursor: (0, 0),
         }
@@ -622,14 +627,7 @@ impl Sweep {
             let mut work = 0;
             while work < QUANTUM_SIMS && skip_done_ranges(&self.ranges, &mut self.cursor) {
                 let piece = self.ranges[self.cursor.0].0 + self.cursor.1;
-                work += envelope.add_piece(
-                    model,
-                    &model.lagrangian.by_usage,
-                    prices,
-                    &self.minima,
-                    piece as usize,
-                    &mut sums,
-                );
+                work += envelope.add_piece(model, prices, &self.minima, piece as usize, &mut sums);
                 self.cursor.1 += 1;
                 self.next += 1;
             }
@@ -815,7 +813,7 @@ impl Bisect {
     /// A bisection of the pool prices with the change price held at `change_price` (with a
     /// limit on changes), carrying the best bound and prices so far.
     pub fn round(model: &Model, change_price: i128, carried: Carried) -> Self {
-        let mut high = max_prices(model);
+        let mut high = max_prices(model).to_vec();
         let mut low = vec![0; high.len()];
         if model.limits_changes() {
             let last = model.pool_terms.len();
@@ -1018,7 +1016,7 @@ impl Phase for Ascent {
             .subgradient
             .iter()
             .zip(&self.prices)
-            .zip(&max)
+            .zip(max)
             .map(|((g, p), m)| {
                 // Projected: a price at a limit cannot move outwards.
                 if (*p == 0 && *g < 0) || (*p == *m && *g > 0) {
@@ -1035,7 +1033,7 @@ impl Phase for Ascent {
         let theta = 1.0 / f64::from(1u32 << self.theta_halvings.min(31));
         let gap = (self.target - bound).max(1) as f64;
         let step = theta * gap / norm2 * SCALE as f64;
-        for ((p, gi), m) in self.prices.iter_mut().zip(&g).zip(&max) {
+        for ((p, gi), m) in self.prices.iter_mut().zip(&g).zip(max) {
             let moved = *p as f64 + step * gi;
             *p = (moved.max(0.0) as i128).min(*m);
         }

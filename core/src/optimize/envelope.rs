@@ -20,7 +20,7 @@
 //! Used without constraints only: a change cost or a limit on changes makes each SIM's current
 //! plan special, and those sweeps go SIM by SIM.
 
-use super::bound::{cheapest, Valued, SCALE};
+use super::bound::{cheapest, PoolMinimum, Valued, SCALE};
 use super::model::{Model, NO_POOL};
 
 /// A run of SIMs (positions in the model's usage order, `Lagrangian::by_usage`) evaluated
@@ -47,8 +47,6 @@ pub(crate) struct Envelope {
     pub prefix_usage: Vec<u64>,
     /// Pieces of the classes that have pooled options, in position order.
     pub pieces: Vec<Piece>,
-    /// Where each class's SIMs end, in positions.
-    pub class_end: Vec<u32>,
     /// Where each class's pieces start (and, last, how many there are).
     class_piece_start: Vec<u32>,
     /// What adds to `L` whatever the prices (micros, scaled): the classes without pooled
@@ -83,12 +81,10 @@ impl Envelope {
         prefix_usage.push(0);
         let mut pieces: Vec<Piece> = Vec::new();
         let mut constant = 0i128;
-        let mut class_end = vec![0u32; model.classes.len()];
         for (k, &i) in by_usage.iter().enumerate() {
             let i = i as usize;
             let sim = &model.sims[i];
             let class = sim.class as usize;
-            class_end[class] = k as u32 + 1;
             let options = model.options_of(i);
             sum += sim.usage;
             prefix_usage.push(sum);
@@ -151,7 +147,6 @@ impl Envelope {
         Envelope {
             prefix_usage,
             pieces,
-            class_end,
             class_piece_start,
             constant,
         }
@@ -159,11 +154,11 @@ impl Envelope {
 
     /// Where piece `p` ends (exclusive), in positions: the next piece's start, or the end of
     /// its class.
-    pub fn end(&self, p: usize) -> u32 {
+    fn end(&self, model: &Model, p: usize) -> u32 {
         let class = self.pieces[p].class;
         match self.pieces.get(p + 1) {
             Some(next) if next.class == class => next.start,
-            _ => self.class_end[class as usize],
+            _ => model.lagrangian.class_range(class as usize).1,
         }
     }
 
@@ -188,21 +183,17 @@ pub(crate) struct Sums<'a> {
     pub subgradient: &'a mut [i128],
 }
 
-/// One class's pooled candidates at fixed prices: per pool, `(pool, base·2^32 − λ·allowance,
-/// allowance, option)` of its cheapest option.
-pub(crate) type Minima = [(u32, i128, u64, u32)];
-
 /// What the runs of one piece are evaluated against.
 struct Run<'a> {
     piece: &'a Piece,
-    minima: &'a Minima,
+    minima: &'a [PoolMinimum],
     prices: &'a [i128],
 }
 
 /// The candidate a SIM of usage `usage` in `piece` picks: its value without the SMS line, and
 /// which of `minima` it is (`usize::MAX` for the non-pooled option).
 #[inline]
-fn pick(piece: &Piece, usage: u64, minima: &Minima, prices: &[i128]) -> (Valued, usize) {
+fn pick(piece: &Piece, usage: u64, minima: &[PoolMinimum], prices: &[i128]) -> (Valued, usize) {
     let mut best = Valued {
         value: if piece.own == i64::MAX {
             i128::MAX
@@ -233,16 +224,15 @@ impl Envelope {
     pub fn add_piece(
         &self,
         model: &Model,
-        by_usage: &[u32],
         prices: &[i128],
-        minima: &[Vec<(u32, i128, u64, u32)>],
+        minima: &[Vec<PoolMinimum>],
         p: usize,
         sums: &mut Sums<'_>,
     ) -> usize {
         let piece = &self.pieces[p];
-        let (from, to) = (piece.start, self.end(p));
+        let (from, to) = (piece.start, self.end(model, p));
         if piece.loose {
-            let i = by_usage[from as usize] as usize;
+            let i = model.lagrangian.by_usage[from as usize] as usize;
             let best = cheapest(model, prices, minima, i);
             *sums.total += best.value;
             let o = model.options_of(i)[best.option as usize];
@@ -323,7 +313,7 @@ mod tests {
         let mut rng = SplitMix64::new(seed);
         let mut tries = vec![
             vec![0; max.len()],
-            max.clone(),
+            max.to_vec(),
             max.iter().map(|m| m / 2).collect(),
         ];
         for _ in 0..20 {

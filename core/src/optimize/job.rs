@@ -472,9 +472,8 @@ impl Job {
                 ))
             }
             Stage::Coordinate(s) => {
-                if self.bound.is_some_and(|b| s.best_bound > b) {
-                    self.bound = Some(s.best_bound);
-                }
+                // It starts from bisection's bound and never lowers it.
+                self.bound = Some(s.best_bound);
                 self.recover(vec![s.best_prices], None)
             }
             Stage::Bisect(s) => {

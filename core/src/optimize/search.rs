@@ -63,32 +63,15 @@ struct Staleness {
     examined_at: Vec<u32>,
     pool_changed_at: Vec<u32>,
     change_freed_at: u32,
-    class_pools: Vec<Vec<u32>>,
 }
 
 impl Staleness {
     fn new(model: &Model) -> Self {
-        let class_pools = model
-            .classes
-            .iter()
-            .map(|c| {
-                let mut pools: Vec<u32> = model.options
-                    [c.first as usize..(c.first + c.len) as usize]
-                    .iter()
-                    .map(|o| o.pool)
-                    .filter(|p| *p != NO_POOL)
-                    .collect();
-                pools.sort_unstable();
-                pools.dedup();
-                pools
-            })
-            .collect();
         Staleness {
             clock: 1,
             examined_at: vec![0; model.sims.len()],
             pool_changed_at: vec![0; model.pool_terms.len()],
             change_freed_at: 0,
-            class_pools,
         }
     }
 
@@ -97,9 +80,10 @@ impl Staleness {
         let seen = self.examined_at[i];
         seen == 0
             || self.change_freed_at > seen
-            || self.class_pools[model.sims[i].class as usize]
-                .iter()
-                .any(|p| self.pool_changed_at[*p as usize] > seen)
+            || model
+                .lagrangian
+                .pool_ids(model.sims[i].class)
+                .any(|p| self.pool_changed_at[p as usize] > seen)
     }
 
     /// Records that SIM `i` moved between options `from` and `to`, then that it was examined.
@@ -268,7 +252,7 @@ impl Phase for Swaps {
 /// For each pool, the SIMs that may use it, by usage: where ejections look for a partner. Derived
 /// from the model alone (not from the assignment), so it is rebuilt rather than stored; built a
 /// quantum at a time by merging the runs of the pool's classes in the model's usage order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Candidates {
     lists: Vec<Vec<u32>>,
     /// The pool being merged, and its classes' next SIMs as (usage, SIM, position, end).
@@ -304,15 +288,12 @@ impl Candidates {
         else {
             return;
         };
-        for (class, c) in model.classes.iter().enumerate() {
-            let options = &model.options[c.first as usize..(c.first + c.len) as usize];
-            if options.iter().any(|o| o.pool == pool) {
-                let (from, to) = lag.class_range(class);
-                if from < to {
-                    let i = lag.by_usage[from as usize];
-                    self.heads
-                        .push(Reverse((model.sims[i as usize].usage, i, from, to)));
-                }
+        for &class in &lag.classes_of_pool[pool as usize] {
+            let (from, to) = lag.class_range(class as usize);
+            if from < to {
+                let i = lag.by_usage[from as usize];
+                self.heads
+                    .push(Reverse((model.sims[i as usize].usage, i, from, to)));
             }
         }
     }

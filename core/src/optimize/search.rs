@@ -350,11 +350,13 @@ const EJECTION_WINDOW: usize = 12;
 const MAX_EJECTION_POOLS: usize = 4;
 
 impl Ejections {
-    pub fn new(model: &Model, assignment: Assignment) -> Self {
+    /// Ejections from `assignment`, with the partner lists of an earlier pass if there was
+    /// one (they depend on the model alone).
+    fn new(model: &Model, assignment: Assignment, candidates: Option<Candidates>) -> Self {
         Ejections {
             assignment,
             next: 0,
-            candidates: Candidates::new(model),
+            candidates: candidates.unwrap_or_else(|| Candidates::new(model)),
             ejections: 0,
         }
     }
@@ -476,6 +478,9 @@ impl Round {
 pub(crate) struct Improve {
     enough: i64,
     step: ImproveStep,
+    /// The last ejection pass's partner lists, for the next round's (derived from the model:
+    /// not encoded, built again after a decode).
+    candidates: Option<Candidates>,
 }
 
 #[derive(Debug, Clone)]
@@ -513,6 +518,7 @@ impl Improve {
                     descent: Descent::new(model, assignment, MAX_PASSES),
                 }
             },
+            candidates: None,
         }
     }
 
@@ -581,7 +587,7 @@ impl Phase for Improve {
                 } else {
                     ImproveStep::Ejecting {
                         round,
-                        ejections: Ejections::new(model, a),
+                        ejections: Ejections::new(model, a, self.candidates.take()),
                         swapped,
                     }
                 }
@@ -594,6 +600,7 @@ impl Phase for Improve {
                 // Another round only when swaps or ejections opened new single moves, and this
                 // round was worth it.
                 let ejected = ejections.ejections > 0;
+                self.candidates = Some(ejections.candidates);
                 let a = ejections.assignment;
                 let now = a.cost(model);
                 let worth = i128::from(round.start - now) * 100_000 >= i128::from(now.max(1));
@@ -662,6 +669,10 @@ impl Phase for Improve {
             },
             _ => ImproveStep::Done(decode_assignment(r, model)?),
         };
-        Ok(Improve { enough, step })
+        Ok(Improve {
+            enough,
+            step,
+            candidates: None,
+        })
     }
 }

@@ -58,6 +58,24 @@ mod peak {
 }
 
 pub fn bench(args: &BenchArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
+    // Every fleet is checked before the first runs, so a bad value never waits for the others.
+    let mut specs = Vec::new();
+    for &plans in &args.plans_per_comm_plan {
+        for &sims in &args.sims {
+            let spec = FleetSpec {
+                sims,
+                comm_plans: args.comm_plans,
+                plans_per_comm_plan: plans,
+                prorated_per_mille: args.prorated_pct * 10,
+                seed: args.seed,
+                period_end: fixed("2026-11-22T00:00"),
+                as_of: fixed("2026-11-20T12:00"),
+            };
+            spec.check()
+                .map_err(|e| CliError::BadInput(format!("error: {e}")))?;
+            specs.push(spec);
+        }
+    }
     let out = |stdout: &mut dyn Write, line: String| {
         writeln!(stdout, "{line}").map_err(|e| CliError::Internal(e.to_string()))
     };
@@ -78,83 +96,69 @@ pub fn bench(args: &BenchArgs, stdout: &mut dyn Write) -> Result<(), CliError> {
             "ckpt KB"
         ),
     )?;
-    for &plans in &args.plans_per_comm_plan {
-        for &sims in &args.sims {
-            let spec = FleetSpec {
-                sims,
-                comm_plans: args.comm_plans,
-                plans_per_comm_plan: plans,
-                prorated_per_mille: args.prorated_pct * 10,
-                seed: args.seed,
-                period_end: fixed("2026-11-22T00:00"),
-                as_of: fixed("2026-11-20T12:00"),
-            };
-            spec.check()
-                .map_err(|e| CliError::BadInput(format!("error: {e}")))?;
-            let (mut p, mut s, mut e) = (Vec::new(), Vec::new(), Vec::new());
-            spec.write_plans(&mut p)
-                .and_then(|()| spec.write_sims(&mut s))
-                .and_then(|()| spec.write_eligibility(&mut e))
-                .map_err(|err| CliError::Internal(err.to_string()))?;
-            let settings = SettingsInput {
-                period_end: Some("2026-11-22T00:00".into()),
-                time_zone: Some("America/New_York".into()),
-                as_of: Some("2026-11-20T12:00".into()),
-                ..SettingsInput::default()
-            };
-            let files = InputFiles {
-                sims: SourceFile {
-                    name: "sims.csv",
-                    bytes: &s,
+    for spec in &specs {
+        let sims = spec.sims;
+        let (mut p, mut s, mut e) = (Vec::new(), Vec::new(), Vec::new());
+        spec.write_plans(&mut p)
+            .and_then(|()| spec.write_sims(&mut s))
+            .and_then(|()| spec.write_eligibility(&mut e))
+            .map_err(|err| CliError::Internal(err.to_string()))?;
+        let settings = SettingsInput {
+            period_end: Some("2026-11-22T00:00".into()),
+            time_zone: Some("America/New_York".into()),
+            as_of: Some("2026-11-20T12:00".into()),
+            ..SettingsInput::default()
+        };
+        let files = InputFiles {
+            sims: SourceFile {
+                name: "sims.csv",
+                bytes: &s,
+            },
+            plans: SourceFile {
+                name: "plans.csv",
+                bytes: &p,
+            },
+            eligibility: Some(SourceFile {
+                name: "eligibility.csv",
+                bytes: &e,
+            }),
+        };
+        let fleet = input::load(&files, &settings)
+            .map_err(|err| CliError::Internal(format!("the generated fleet does not load: {err}")))?
+            .output;
+        drop((p, s, e));
+        for method in args.methods.iter().map(|m| m.method()) {
+            peak::reset();
+            let (result, wall, checkpoint) = timed_run(
+                &fleet,
+                Options {
+                    method,
+                    ..Options::default()
                 },
-                plans: SourceFile {
-                    name: "plans.csv",
-                    bytes: &p,
-                },
-                eligibility: Some(SourceFile {
-                    name: "eligibility.csv",
-                    bytes: &e,
-                }),
-            };
-            let fleet = input::load(&files, &settings)
-                .map_err(|err| {
-                    CliError::Internal(format!("the generated fleet does not load: {err}"))
-                })?
-                .output;
-            drop((p, s, e));
-            for method in args.methods.iter().map(|m| m.method()) {
-                peak::reset();
-                let (result, wall, checkpoint) = timed_run(
-                    &fleet,
-                    Options {
-                        method,
-                        ..Options::default()
-                    },
-                );
-                let peak_mb = peak::megabytes();
-                out(
-                    stdout,
-                    format!(
-                        "{:>9} {:>5} {:<8} {:>15} {:>15} {:>15} {:>8} {:>8.2} {:>8} {:>8} {:>10.1}",
-                        sims,
-                        spec.plan_count(),
-                        method.as_str(),
-                        money(result.current_cost, 2),
-                        money(result.cost, 2),
-                        result.lower_bound.map_or("-".into(), |b| money(b, 2)),
-                        result
-                            .gap()
-                            .map_or("-".into(), |g| format!("{:.3}", g * 100.0)),
-                        wall,
-                        peak_mb.map_or("-".into(), |m| format!("{m:.0}")),
-                        peak_mb.map_or("-".into(), |m| format!(
-                            "{:.0}",
-                            m * 1_048_576.0 / sims.max(1) as f64
-                        )),
-                        checkpoint as f64 / 1024.0,
-                    ),
-                )?;
-            }
+            );
+            let peak_mb = peak::megabytes();
+            out(
+                stdout,
+                format!(
+                    "{:>9} {:>5} {:<8} {:>15} {:>15} {:>15} {:>8} {:>8.2} {:>8} {:>8} {:>10.1}",
+                    sims,
+                    spec.plan_count(),
+                    method.as_str(),
+                    money(result.current_cost, 2),
+                    money(result.cost, 2),
+                    result.lower_bound.map_or("-".into(), |b| money(b, 2)),
+                    result
+                        .gap()
+                        .map_or("-".into(), |g| format!("{:.3}", g * 100.0)),
+                    wall,
+                    peak_mb.map_or("-".into(), |m| format!("{m:.0}")),
+                    peak_mb.map_or("-".into(), |m| format!(
+                        "{:.0}",
+                        m * 1_048_576.0 / sims.max(1) as f64
+                    )),
+                    checkpoint as f64 / 1024.0,
+                ),
+            )?;
         }
     }
     Ok(())

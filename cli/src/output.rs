@@ -35,15 +35,7 @@ impl OutputArgs {
     /// # Errors
     /// [`CliError::BadInput`] naming the flags.
     pub fn check(&self) -> Result<(), CliError> {
-        let on_stdout: Vec<&str> = [
-            ("--json", &self.json),
-            ("--xlsx", &self.xlsx),
-            ("--csv", &self.csv),
-        ]
-        .into_iter()
-        .filter(|(_, path)| path.as_deref() == Some(Path::new("-")))
-        .map(|(flag, _)| flag)
-        .collect();
+        let on_stdout = self.on_stdout();
         if on_stdout.len() > 1 {
             return Err(CliError::BadInput(format!(
                 "error: {} all ask for standard output; send at most one there and the others to files",
@@ -99,15 +91,24 @@ impl OutputArgs {
         stdout: &'a mut dyn Write,
         stderr: &'a mut dyn Write,
     ) -> &'a mut dyn Write {
-        let dash = Some(Path::new("-"));
-        if [&self.json, &self.xlsx, &self.csv]
-            .iter()
-            .any(|p| p.as_deref() == dash)
-        {
-            stderr
-        } else {
+        if self.on_stdout().is_empty() {
             stdout
+        } else {
+            stderr
         }
+    }
+
+    /// The flags of the outputs given as "-" (standard output).
+    fn on_stdout(&self) -> Vec<&'static str> {
+        [
+            ("--json", &self.json),
+            ("--xlsx", &self.xlsx),
+            ("--csv", &self.csv),
+        ]
+        .into_iter()
+        .filter(|(_, path)| path.as_deref() == Some(Path::new("-")))
+        .map(|(flag, _)| flag)
+        .collect()
     }
 }
 

@@ -210,3 +210,67 @@ fn optimize_rejects_an_unknown_method() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("default"), "{stderr}");
 }
+
+#[test]
+fn two_outputs_on_stdout_are_refused() {
+    let (sims, plans) = (fixture("sims.csv"), fixture("plans.csv"));
+    let mut args = vec![
+        "cost", "--sims", &sims, "--plans", &plans, "--json", "-", "--csv", "-",
+    ];
+    args.extend(FLAGS);
+    let (code, stdout, stderr) = simopt(&args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("--json and --csv all ask for standard output"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn xlsx_to_stdout_is_the_golden_workbook() {
+    // The arguments tests/tests/xlsx.rs writes the golden workbook with (the case's settings.json).
+    let (sims, plans, eligibility) = (
+        fixture("sims.csv"),
+        fixture("plans.csv"),
+        fixture("eligibility.csv"),
+    );
+    let mut args = vec![
+        "cost",
+        "--sims",
+        &sims,
+        "--plans",
+        &plans,
+        "--eligibility",
+        &eligibility,
+        "--proration",
+        "on",
+        "--charge-type",
+        "rate-and-overage",
+        "--projection",
+        "on",
+        "--margin",
+        "1",
+        "--account-name=Acme Logistics",
+        "-q",
+        "--xlsx",
+        "-",
+    ];
+    args.extend(FLAGS);
+    let out = Command::new(env!("CARGO_BIN_EXE_simopt"))
+        .args(&args)
+        .output()
+        .expect("simopt runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let golden = std::fs::read(fixture("xlsx/cost.xlsx")).expect("the golden workbook");
+    assert!(
+        out.stdout == golden,
+        "--xlsx - wrote {} bytes, not those of tests/fixtures/cases/basic/xlsx/cost.xlsx",
+        out.stdout.len()
+    );
+}

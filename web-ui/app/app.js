@@ -35,24 +35,25 @@ worker.addEventListener("error", (event) => {
   }
 });
 
-function cost(files, settings) {
+/** Sends `message` to the worker under a new id; resolves with the worker's answer to it. */
+function request(message, transfer = []) {
   const id = nextId++;
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    worker.postMessage({ id, ...message }, transfer);
+  });
+}
+
+function cost(files, settings) {
   const transfer = Object.values(files)
     .filter((file) => file?.bytes)
     .map((file) => file.bytes.buffer);
-  return new Promise((resolve) => {
-    pending.set(id, resolve);
-    worker.postMessage({ id, files, settings }, transfer);
-  });
+  return request({ files, settings }, transfer);
 }
 
 /** The Excel report of the last bill, built by the worker: { ok, result: Uint8Array }. */
 function excelReport() {
-  const id = nextId++;
-  return new Promise((resolve) => {
-    pending.set(id, resolve);
-    worker.postMessage({ id, report: "xlsx" });
-  });
+  return request({ report: "xlsx" });
 }
 
 // ---- reading the form ----------------------------------------------------------------------

@@ -19,25 +19,23 @@ self.addEventListener("message", async (event) => {
       return;
     }
     last?.free();
-    last = null;
+    last = null; // so a run that fails leaves no workbook of the one before
     const run = new CostRun(files, settings);
     last = run;
-    {
-      self.postMessage({
-        id,
-        ok: true,
-        result: {
-          total: run.total,
-          simCount: run.simCount,
-          plans: run.plans,
-          totals: run.totals,
-          period: run.period,
-          warnings: run.warnings,
-          warningCount: run.warningCount,
-          json: run.toJson(),
-        },
-      });
-    }
+    self.postMessage({
+      id,
+      ok: true,
+      result: {
+        total: run.total,
+        simCount: run.simCount,
+        plans: run.plans,
+        totals: run.totals,
+        period: run.period,
+        warnings: run.warnings,
+        warningCount: run.warningCount,
+        json: run.toJson(),
+      },
+    });
   } catch (error) {
     self.postMessage({
       id,

@@ -64,3 +64,9 @@ fn the_version_3_checkpoint_of_a_constrained_run_still_resumes_to_the_same_resul
     };
     resumes_to_the_same_result("basic-v3-constrained.ckpt", options);
 }
+
+#[test]
+fn the_version_4_checkpoint_still_resumes_to_the_same_result() {
+    // Taken while bounding: its pass counts pieces of the class-wise evaluation.
+    resumes_to_the_same_result("basic-v4.ckpt", Options::default());
+}

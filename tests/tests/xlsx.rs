@@ -13,20 +13,13 @@ use std::path::{Path, PathBuf};
 
 use calamine::{open_workbook_from_rs, Data, Range, Reader, Xlsx};
 use serde_json::Value;
-use simopt_tests::{cases, cost_args, fixtures, golden, simopt};
+use simopt_tests::{cases, command_args, fixtures, golden, simopt, temp};
 
 /// What one CLI run wrote.
 struct Outputs {
     json: Value,
     xlsx: Vec<u8>,
     csv: String,
-}
-
-/// A temporary file of its own (the tests run in parallel, several on the same case).
-fn temp(name: &str) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    std::env::temp_dir().join(format!("simopt-xlsx-{}-{n}-{name}", std::process::id()))
 }
 
 /// Runs `simopt <command>` on a case with --json, --xlsx and --csv.
@@ -40,13 +33,7 @@ fn run(case: &Path, command: &str) -> Outputs {
         temp(&format!("{tag}.xlsx")),
         temp(&format!("{tag}.csv")),
     );
-    let mut args = cost_args(case);
-    args[0] = command.into();
-    if command == "optimize" {
-        if let Ok(extra) = std::fs::read_to_string(case.join("optimize-args")) {
-            args.extend(extra.split_whitespace().map(str::to_owned));
-        }
-    }
+    let mut args = command_args(case, command);
     for (flag, path) in [("--json", &json), ("--xlsx", &xlsx), ("--csv", &csv)] {
         args.push(flag.into());
         args.push(path.display().to_string());

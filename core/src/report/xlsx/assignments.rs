@@ -337,7 +337,7 @@ pub(super) fn write_rows(
                                 rows.text(col, 0, line.comm_plan);
                             }
                         }
-                        Field::Usage => rows.number(col, mb, Num::mb(line.sim.usage).value),
+                        Field::Usage => rows.number(col, mb, line.sim.usage.to_mb_f64()),
                         Field::SmsCount => rows.number(col, count, line.sim.sms_count as f64),
                         Field::CurrentPlan => {
                             rows.text(col, 0, &fleet.plan(line.current_plan).code);
@@ -363,7 +363,7 @@ pub(super) fn write_rows(
                                 Field::CostNow => line.current_cost,
                                 _ => line.saving(),
                             };
-                            rows.number(col, money, money_value(amount));
+                            rows.number(col, money, amount.to_f64());
                         }
                     }
                 }
@@ -372,11 +372,6 @@ pub(super) fn write_rows(
         }
     }
     rows.finish()
-}
-
-/// An amount as its cell holds it.
-fn money_value(amount: Money) -> f64 {
-    amount.micros() as f64 / 1_000_000.0
 }
 
 /// `SUBTOTAL(103, the ICCIDs)` (how many rows are visible) in the totals row.

@@ -200,15 +200,15 @@ impl Num {
     /// An amount: the nearest double to the exact decimal, and the decimal itself.
     fn money(m: crate::money::Money) -> Num {
         Num {
-            value: m.micros() as f64 / 1_000_000.0,
+            value: m.to_f64(),
             text: m.to_string(),
         }
     }
 
-    /// Bytes in MB (the double is exact for any realistic amount: the divisor is a power of two).
+    /// Bytes in MB: the double and the exact decimal.
     fn mb(bytes: crate::money::Bytes) -> Num {
         Num {
-            value: bytes.0 as f64 / crate::money::BYTES_PER_MB as f64,
+            value: bytes.to_mb_f64(),
             text: bytes.to_mb_string(),
         }
     }

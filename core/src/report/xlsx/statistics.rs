@@ -234,18 +234,13 @@ fn write_side(
         return Ok(());
     }
     sheet.write_number_with_format(row, col, t.sims as f64, &styles.count)?;
-    sheet.write_number_with_format(row, col + 1, Num::mb(t.usage).value, &styles.mb)?;
-    sheet.write_number_with_format(row, col + 2, Num::mb(t.allowance).value, &styles.mb)?;
+    sheet.write_number_with_format(row, col + 1, t.usage.to_mb_f64(), &styles.mb)?;
+    sheet.write_number_with_format(row, col + 2, t.allowance.to_mb_f64(), &styles.mb)?;
     for (k, m) in [t.base, t.overage, t.sms, t.total()]
         .into_iter()
         .enumerate()
     {
-        sheet.write_number_with_format(
-            row,
-            col + 3 + k as u16,
-            Num::money(m).value,
-            &styles.money,
-        )?;
+        sheet.write_number_with_format(row, col + 3 + k as u16, m.to_f64(), &styles.money)?;
     }
     per_sim(sheet, row, col, t, &styles.money)
 }
@@ -263,7 +258,7 @@ fn per_sim(
     let average = if t.sims == 0 {
         0.0
     } else {
-        Num::money(t.total()).value / t.sims as f64
+        t.total().to_f64() / t.sims as f64
     };
     formula(
         sheet,
@@ -433,16 +428,11 @@ pub(super) fn write_pools(
             let t = &totals[index];
             let col = first_side + side as u16 * width;
             sheet.write_number_with_format(row, col, t.sims as f64, &styles.count)?;
-            sheet.write_number_with_format(row, col + 1, Num::mb(t.usage).value, &styles.mb)?;
-            sheet.write_number_with_format(row, col + 2, Num::mb(t.allowance).value, &styles.mb)?;
-            sheet.write_number_with_format(row, col + 3, Num::mb(t.excess).value, &styles.mb)?;
+            sheet.write_number_with_format(row, col + 1, t.usage.to_mb_f64(), &styles.mb)?;
+            sheet.write_number_with_format(row, col + 2, t.allowance.to_mb_f64(), &styles.mb)?;
+            sheet.write_number_with_format(row, col + 3, t.excess.to_mb_f64(), &styles.mb)?;
             sheet.write_number_with_format(row, col + 4, t.blocks as f64, &styles.count)?;
-            sheet.write_number_with_format(
-                row,
-                col + 5,
-                Num::money(t.overage).value,
-                &styles.money,
-            )?;
+            sheet.write_number_with_format(row, col + 5, t.overage.to_f64(), &styles.money)?;
         }
         if sides.len() > 1 {
             let saving = sides[0][index].overage - sides[1][index].overage;

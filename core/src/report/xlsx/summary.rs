@@ -100,9 +100,9 @@ pub(super) fn write(
             let summary = o.summary;
             let first = row;
             label(sheet, row, "Current bill", styles)?;
-            number(sheet, row, &Num::money(current), &key_money)?;
+            number(sheet, row, current.to_f64(), &key_money)?;
             label(sheet, row + 1, "Optimized bill", styles)?;
-            number(sheet, row + 1, &Num::money(o.bill.total()), &key_money)?;
+            number(sheet, row + 1, o.bill.total().to_f64(), &key_money)?;
             label(sheet, row + 2, "Savings", styles)?;
             let (now, after) = (cell(first, VALUE_COL), cell(first + 1, VALUE_COL));
             formula(
@@ -118,7 +118,7 @@ pub(super) fn write(
             let percent = if current == Money::ZERO {
                 0.0
             } else {
-                Num::money(current - o.bill.total()).value / Num::money(current).value
+                (current - o.bill.total()).to_f64() / current.to_f64()
             };
             formula(
                 sheet,
@@ -132,8 +132,8 @@ pub(super) fn write(
             label(sheet, row + 5, "Gap to the bound", styles)?;
             match (summary.lower_bound, summary.gap) {
                 (Some(bound), Some(gap)) => {
-                    number(sheet, row + 4, &Num::money(bound), &key_money)?;
-                    number(sheet, row + 5, &Num::ratio(gap), &key_gap)?;
+                    number(sheet, row + 4, bound.to_f64(), &key_money)?;
+                    number(sheet, row + 5, gap, &key_gap)?;
                 }
                 _ => {
                     let text = "not computed (the time limit stopped the run first)";
@@ -142,35 +142,25 @@ pub(super) fn write(
                 }
             }
             label(sheet, row + 6, "SIMs", styles)?;
-            number(
-                sheet,
-                row + 6,
-                &Num::count(fleet.sims.len() as u64),
-                &key_count,
-            )?;
+            number(sheet, row + 6, fleet.sims.len() as f64, &key_count)?;
             label(sheet, row + 7, "SIMs changing plan", styles)?;
-            number(sheet, row + 7, &Num::count(summary.changes), &key_count)?;
+            number(sheet, row + 7, summary.changes as f64, &key_count)?;
             label(sheet, row + 8, "SIMs locked to their plan", styles)?;
-            number(sheet, row + 8, &Num::count(summary.locked_sims), &key_count)?;
+            number(sheet, row + 8, summary.locked_sims as f64, &key_count)?;
             row += 9;
         }
         None => {
             let bill = report.current;
             label(sheet, row, "Current bill", styles)?;
-            number(sheet, row, &Num::money(current), &key_money)?;
+            number(sheet, row, current.to_f64(), &key_money)?;
             label(sheet, row + 1, "Rate charges", styles)?;
-            number(sheet, row + 1, &Num::money(bill.base), &key_money)?;
+            number(sheet, row + 1, bill.base.to_f64(), &key_money)?;
             label(sheet, row + 2, "Overage", styles)?;
-            number(sheet, row + 2, &Num::money(bill.overage), &key_money)?;
+            number(sheet, row + 2, bill.overage.to_f64(), &key_money)?;
             label(sheet, row + 3, "SMS", styles)?;
-            number(sheet, row + 3, &Num::money(bill.sms), &key_money)?;
+            number(sheet, row + 3, bill.sms.to_f64(), &key_money)?;
             label(sheet, row + 4, "SIMs", styles)?;
-            number(
-                sheet,
-                row + 4,
-                &Num::count(fleet.sims.len() as u64),
-                &key_count,
-            )?;
+            number(sheet, row + 4, fleet.sims.len() as f64, &key_count)?;
             row += 5;
         }
     }
@@ -290,8 +280,8 @@ fn cost_per_plan(
         match later {
             Some(t) => {
                 sheet.write_number_with_format(row, 4, t.sims as f64, &styles.count)?;
-                number_at(sheet, row, 5, &Num::money(now.total()), &styles.money)?;
-                number_at(sheet, row, 6, &Num::money(t.total()), &styles.money)?;
+                sheet.write_number_with_format(row, 5, now.total().to_f64(), &styles.money)?;
+                sheet.write_number_with_format(row, 6, t.total().to_f64(), &styles.money)?;
                 formula(
                     sheet,
                     row,
@@ -301,7 +291,9 @@ fn cost_per_plan(
                     &styles.money,
                 )?;
             }
-            None => number_at(sheet, row, 4, &Num::money(now.total()), &styles.money)?,
+            None => {
+                sheet.write_number_with_format(row, 4, now.total().to_f64(), &styles.money)?;
+            }
         }
         row += 1;
     }
@@ -438,18 +430,8 @@ fn label(sheet: &mut Worksheet, row: u32, name: &str, styles: &Styles) -> Result
     Ok(())
 }
 
-fn number(sheet: &mut Worksheet, row: u32, value: &Num, format: &Format) -> Result<(), XlsxError> {
-    number_at(sheet, row, VALUE_COL, value, format)
-}
-
-fn number_at(
-    sheet: &mut Worksheet,
-    row: u32,
-    col: u16,
-    value: &Num,
-    format: &Format,
-) -> Result<(), XlsxError> {
-    sheet.write_number_with_format(row, col, value.value, format)?;
+fn number(sheet: &mut Worksheet, row: u32, value: f64, format: &Format) -> Result<(), XlsxError> {
+    sheet.write_number_with_format(row, VALUE_COL, value, format)?;
     Ok(())
 }
 

@@ -108,11 +108,7 @@ impl From<rust_xlsxwriter::XlsxError> for XlsxError {
 ///
 /// # Errors
 /// [`XlsxError`] when the workbook cannot be built or written (including the writer's errors).
-pub fn write(
-    out: impl io::Write + Send,
-    report: &Report<'_>,
-    options: &Options,
-) -> Result<(), XlsxError> {
+pub fn write(out: impl io::Write, report: &Report<'_>, options: &Options) -> Result<(), XlsxError> {
     let (mut workbook, streamed) = build(report, options)?;
     let mut laid_out = Vec::new();
     workbook.save_to_writer(&mut laid_out)?;

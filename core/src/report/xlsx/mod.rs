@@ -66,7 +66,8 @@ pub struct Options {
     /// SIM rows per Assignments / Changes sheet, at most [`MAX_ROWS_PER_SHEET`] (larger values
     /// are taken as it); more SIMs continue on `Assignments 2`, ...
     pub rows_per_sheet: u32,
-    /// Deflate level of the zip container, 1 (fastest) to 9 (smallest).
+    /// Deflate level of the zip container, 1 (fastest) to 9 (smallest); values outside are
+    /// taken as the nearest.
     pub compression_level: u8,
 }
 
@@ -109,17 +110,14 @@ impl From<rust_xlsxwriter::XlsxError> for XlsxError {
 /// # Errors
 /// [`XlsxError`] when the workbook cannot be built or written (including the writer's errors).
 pub fn write(out: impl io::Write, report: &Report<'_>, options: &Options) -> Result<(), XlsxError> {
-    let (mut workbook, streamed) = build(report, options)?;
+    let level = options.compression_level.clamp(1, 9);
+    let (mut workbook, streamed) = build(report, options, level)?;
     let mut laid_out = Vec::new();
     workbook.save_to_writer(&mut laid_out)?;
     drop(workbook);
-    package::assemble(
-        out,
-        &laid_out,
-        &streamed,
-        options.compression_level,
-        |sheet, styles, out| Ok(assignments::write_rows(report, sheet, styles, out)?),
-    )
+    package::assemble(out, &laid_out, &streamed, level, |sheet, styles, out| {
+        Ok(assignments::write_rows(report, sheet, styles, out)?)
+    })
 }
 
 /// The Excel report of `report` as bytes.
@@ -132,14 +130,16 @@ pub fn to_bytes(report: &Report<'_>, options: &Options) -> Result<Vec<u8>, XlsxE
     Ok(bytes)
 }
 
-/// Lays out every sheet; the per-SIM sheets' rows are left to stream.
+/// Lays out every sheet, compressed at `level` (1 to 9); the per-SIM sheets' rows are left to
+/// stream.
 fn build(
     report: &Report<'_>,
     options: &Options,
+    level: u8,
 ) -> Result<(Workbook, Vec<package::Streamed<assignments::Lines>>), XlsxError> {
     let mut workbook = Workbook::new();
     workbook.set_properties(&properties(report, options)?);
-    workbook.set_zip_compression_level(options.compression_level.clamp(1, 9));
+    workbook.set_zip_compression_level(level);
     let styles = Styles::new(report.fleet.settings.currency_decimals);
     let stats = statistics::Aggregates::of(report);
 

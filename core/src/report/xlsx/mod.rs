@@ -163,17 +163,8 @@ fn build(
 fn properties(report: &Report<'_>, options: &Options) -> Result<DocProperties, XlsxError> {
     let s = &report.fleet.settings;
     let created = ExcelDateTime::from_timestamp(s.as_of)?;
-    let what = if report.optimization.is_some() {
-        "SIM plan optimization"
-    } else {
-        "SIM fleet bill"
-    };
-    let title = match &options.account_name {
-        Some(name) if !name.trim().is_empty() => format!("{what} — {}", name.trim()),
-        _ => what.to_owned(),
-    };
     Ok(DocProperties::new()
-        .set_title(title)
+        .set_title(title(report, options))
         .set_subject(format!(
             "Billing period {} to {} ({})",
             s.period.start_date,
@@ -183,6 +174,30 @@ fn properties(report: &Report<'_>, options: &Options) -> Result<DocProperties, X
         .set_author("simopt")
         .set_comment("Written by simopt; amounts as the carrier bills them, to the cent.")
         .set_creation_datetime(&created))
+}
+
+impl Options {
+    /// The account's name as the report shows it: trimmed, none when blank.
+    fn account(&self) -> Option<&str> {
+        self.account_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+    }
+}
+
+/// The report's title (the document's and the Summary sheet's): what it is, and the account's
+/// name when there is one.
+fn title(report: &Report<'_>, options: &Options) -> String {
+    let what = if report.optimization.is_some() {
+        "SIM plan optimization"
+    } else {
+        "SIM fleet bill"
+    };
+    match options.account() {
+        Some(name) => format!("{what} — {name}"),
+        None => what.to_owned(),
+    }
 }
 
 /// A number as a cell holds it (a double) with the exact decimal text a formula caches for it.

@@ -7,7 +7,7 @@ use rust_xlsxwriter::{
 };
 
 use super::style::{Styles, AFTER_COLOR, NOW_COLOR};
-use super::{formula, subtotal, Num, Options, XlsxError};
+use super::{formula, subtotal, title, Num, Options, XlsxError};
 use crate::money::Money;
 use crate::report::Report;
 
@@ -55,21 +55,7 @@ pub(super) fn write(
         sheet.set_column_width(col, 13.0)?;
     }
 
-    let title = if report.optimization.is_some() {
-        "SIM plan optimization"
-    } else {
-        "SIM fleet bill"
-    };
-    let account = options
-        .account_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty());
-    let title = match account {
-        Some(name) => format!("{title} — {name}"),
-        None => title.to_owned(),
-    };
-    sheet.write_string_with_format(0, 0, &title, &styles.title)?;
+    sheet.write_string_with_format(0, 0, title(report, options), &styles.title)?;
     sheet.set_row_height(0, 28)?;
     sheet.write_string_with_format(
         1,
@@ -169,7 +155,7 @@ pub(super) fn write(
     section(sheet, row, "Run", 2, styles)?;
     row += 1;
     let mut facts: Vec<(&str, String)> = vec![
-        ("Account", account.unwrap_or("—").to_owned()),
+        ("Account", options.account().unwrap_or("—").to_owned()),
         (
             "Billing period",
             format!(

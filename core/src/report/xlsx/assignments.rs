@@ -185,17 +185,31 @@ pub(super) fn write(
                     let count = Num::count(sums.sims);
                     let data = *data.start()..=*data.end();
                     // SUBTOTAL over column A (the ICCIDs), written in this column.
-                    counta(sheet, col, data, &count, &sims_format)?;
+                    subtotal(
+                        sheet,
+                        (TOTALS_ROW, col),
+                        103,
+                        (0, data),
+                        &count,
+                        &sims_format,
+                    )?;
                 }
                 (Field::Usage, Some(value)) => {
-                    subtotal(sheet, (TOTALS_ROW, col), 109, data.clone(), &value, &t.mb)?;
+                    subtotal(
+                        sheet,
+                        (TOTALS_ROW, col),
+                        109,
+                        (col, data.clone()),
+                        &value,
+                        &t.mb,
+                    )?;
                 }
                 (Field::SmsCount, Some(value)) => {
                     subtotal(
                         sheet,
                         (TOTALS_ROW, col),
                         109,
-                        data.clone(),
+                        (col, data.clone()),
                         &value,
                         &t.count,
                     )?;
@@ -205,7 +219,7 @@ pub(super) fn write(
                         sheet,
                         (TOTALS_ROW, col),
                         109,
-                        data.clone(),
+                        (col, data.clone()),
                         &value,
                         &t.money,
                     )?;
@@ -372,27 +386,4 @@ pub(super) fn write_rows(
         }
     }
     rows.finish()
-}
-
-/// `SUBTOTAL(103, the ICCIDs)` (how many rows are visible) in the totals row.
-fn counta(
-    sheet: &mut Worksheet,
-    col: u16,
-    rows: std::ops::RangeInclusive<u32>,
-    count: &Num,
-    format: &rust_xlsxwriter::Format,
-) -> Result<(), XlsxError> {
-    if rows.is_empty() {
-        sheet.write_number_with_format(TOTALS_ROW, col, count.value, format)?;
-        return Ok(());
-    }
-    let range = rust_xlsxwriter::cell_range(*rows.start(), 0, *rows.end(), 0);
-    super::formula(
-        sheet,
-        TOTALS_ROW,
-        col,
-        &format!("SUBTOTAL(103,{range})"),
-        count,
-        format,
-    )
 }

@@ -255,14 +255,14 @@ fn formula(
     Ok(())
 }
 
-/// A totals cell: `SUBTOTAL(function, the column over rows)` (0-based rows; 9 sums every line,
-/// 109 only the visible ones) caching `total`, the engine's sum; the plain value when there are
-/// no rows.
+/// A totals cell at `(row, col)`: `SUBTOTAL(function, column source over rows)` (0-based rows;
+/// 9 sums every line, 109 only the visible ones, 103 counts the visible non-empty cells)
+/// caching `total`, the engine's figure; the plain value when there are no rows.
 fn subtotal(
     sheet: &mut rust_xlsxwriter::Worksheet,
     (row, col): (u32, u16),
     function: u8,
-    rows: std::ops::RangeInclusive<u32>,
+    (source, rows): (u16, std::ops::RangeInclusive<u32>),
     total: &Num,
     format: &rust_xlsxwriter::Format,
 ) -> Result<(), XlsxError> {
@@ -270,7 +270,7 @@ fn subtotal(
         sheet.write_number_with_format(row, col, total.value, format)?;
         return Ok(());
     }
-    let range = rust_xlsxwriter::cell_range(*rows.start(), col, *rows.end(), col);
+    let range = rust_xlsxwriter::cell_range(*rows.start(), source, *rows.end(), source);
     formula(
         sheet,
         row,

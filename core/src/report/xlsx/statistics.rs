@@ -296,7 +296,8 @@ fn totals_row(
             (Num::money(t.total()), &style.money),
         ];
         for (k, (value, format)) in values.iter().enumerate() {
-            subtotal(sheet, (row, col + k as u16), 9, rows.clone(), value, format)?;
+            let col = col + k as u16;
+            subtotal(sheet, (row, col), 9, (col, rows.clone()), value, format)?;
         }
         per_sim(sheet, row, col, t, &style.money)?;
     }
@@ -306,7 +307,7 @@ fn totals_row(
             sheet,
             (row, saving_col),
             9,
-            rows,
+            (saving_col, rows),
             &Num::money(saving),
             &style.money,
         )?;
@@ -461,7 +462,8 @@ pub(super) fn write_pools(
             ),
         ];
         for (k, (value, format)) in sums.iter().enumerate() {
-            subtotal(sheet, (row, col + k as u16), 9, rows.clone(), value, format)?;
+            let col = col + k as u16;
+            subtotal(sheet, (row, col), 9, (col, rows.clone()), value, format)?;
         }
         // Blocks of different sizes do not add up.
         sheet.write_blank(row, col + 4, &style.blank)?;
@@ -470,7 +472,7 @@ pub(super) fn write_pools(
             sheet,
             (row, col + 5),
             9,
-            rows.clone(),
+            (col + 5, rows.clone()),
             &Num::money(overage),
             &style.money,
         )?;
@@ -482,7 +484,7 @@ pub(super) fn write_pools(
             sheet,
             (row, saving_col),
             9,
-            rows,
+            (saving_col, rows),
             &Num::money(now - after),
             &style.money,
         )?;

@@ -301,7 +301,7 @@ fn cost_per_plan(
         None => totals.push((4, now_total, &t.money)),
     }
     for (col, value, format) in totals {
-        subtotal(sheet, (row, col), 9, first..=last, &value, format)?;
+        subtotal(sheet, (row, col), 9, (col, first..=last), &value, format)?;
     }
 
     if last >= first {

@@ -172,7 +172,7 @@ pub(super) fn write(
         let rows = range.len() as u32;
         let data = FIRST_ROW..=FIRST_ROW + rows - 1;
 
-        // The totals row first (constant-memory mode writes rows in order): sums of this sheet.
+        // The totals row: the sums of this sheet's SIMs.
         let sums = Sums::of(range.clone().map(|i| SimLine::of(report, i)));
         let t = &styles.total;
         sheet.write_string_with_format(TOTALS_ROW, 0, "Total", &t.label)?;
@@ -180,49 +180,20 @@ pub(super) fn write(
             let col = col as u16;
             match (field, sums.of_field(*field)) {
                 (Field::Msisdn, _) => {
-                    // The SIMs shown: COUNTA of the visible ICCIDs.
+                    // The SIMs shown: COUNTA of the visible ICCIDs (column A), in this column.
                     let sims_format = t.count.clone().set_num_format("#,##0\" SIMs\"");
                     let count = Num::count(sums.sims);
-                    let data = *data.start()..=*data.end();
-                    // SUBTOTAL over column A (the ICCIDs), written in this column.
-                    subtotal(
-                        sheet,
-                        (TOTALS_ROW, col),
-                        103,
-                        (0, data),
-                        &count,
-                        &sims_format,
-                    )?;
+                    let over = (0, data.clone());
+                    subtotal(sheet, (TOTALS_ROW, col), 103, over, &count, &sims_format)?;
                 }
-                (Field::Usage, Some(value)) => {
-                    subtotal(
-                        sheet,
-                        (TOTALS_ROW, col),
-                        109,
-                        (col, data.clone()),
-                        &value,
-                        &t.mb,
-                    )?;
-                }
-                (Field::SmsCount, Some(value)) => {
-                    subtotal(
-                        sheet,
-                        (TOTALS_ROW, col),
-                        109,
-                        (col, data.clone()),
-                        &value,
-                        &t.count,
-                    )?;
-                }
-                (_, Some(value)) => {
-                    subtotal(
-                        sheet,
-                        (TOTALS_ROW, col),
-                        109,
-                        (col, data.clone()),
-                        &value,
-                        &t.money,
-                    )?;
+                (field, Some(value)) => {
+                    let format = match field {
+                        Field::Usage => &t.mb,
+                        Field::SmsCount => &t.count,
+                        _ => &t.money,
+                    };
+                    let over = (col, data.clone());
+                    subtotal(sheet, (TOTALS_ROW, col), 109, over, &value, format)?;
                 }
                 (_, None) => {
                     sheet.write_blank(TOTALS_ROW, col, &t.blank)?;

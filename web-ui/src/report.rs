@@ -4,7 +4,7 @@ use simopt_core::report::{csv, xlsx, Report};
 
 use crate::error::internal_error;
 
-/// The workbook's bytes (written in memory: there are no temporary files here).
+/// The workbook's bytes.
 pub(crate) fn xlsx_bytes(
     report: &Report<'_>,
     account_name: Option<&str>,

@@ -23,9 +23,11 @@
 //! columns and without Changes.
 //!
 //! Amounts are numbers with the currency's decimals, usage numbers in MB. Every totals row is a
-//! formula (`SUBTOTAL(109, …)` over the lines, so a filter shows the total of what is visible)
-//! whose cached value is the engine's own sum, exact to the cent. The same report gives the same
-//! bytes: the document's date is the run's `as_of`, never the clock.
+//! `SUBTOTAL` formula over the lines, so a filter shows the total of what is visible (and a grand
+//! total leaves the subtotals above it out): `SUBTOTAL(109, …)` on the per-SIM sheets, which also
+//! leaves out rows hidden by hand, `SUBTOTAL(9, …)` on Statistics, Pools and Summary. Its cached
+//! value is the engine's own sum, exact to the cent. The same report gives the same bytes: the
+//! document's date is the run's `as_of`, never the clock.
 //!
 //! rust_xlsxwriter writes every sheet but the SIM rows of the per-SIM sheets, which simopt
 //! streams into its package itself (`package`, `rows`): plain cells with inline strings,
@@ -255,9 +257,10 @@ fn formula(
     Ok(())
 }
 
-/// A totals cell at `(row, col)`: `SUBTOTAL(function, column source over rows)` (0-based rows;
-/// 9 sums every line, 109 only the visible ones, 103 counts the visible non-empty cells)
-/// caching `total`, the engine's figure; the plain value when there are no rows.
+/// A totals cell at `(row, col)`: `SUBTOTAL(function, column source over rows)` (0-based rows)
+/// caching `total`, the engine's figure; the plain value when there are no rows. Every function
+/// leaves out the rows a filter hides: 9 sums the rest, 109 sums those not hidden by hand
+/// either, 103 counts the non-empty cells 109 would sum.
 fn subtotal(
     sheet: &mut rust_xlsxwriter::Worksheet,
     (row, col): (u32, u16),

@@ -85,19 +85,15 @@ pub async fn handle(mut req: Request) -> Result<Response, ApiError> {
     match format {
         Format::Json => Ok(json_response(200, outcome.to_json())?),
         Format::Xlsx => {
-            let options = xlsx::Options {
-                account_name: run.settings.account_name.clone(),
-                ..xlsx::Options::default()
-            };
+            let options = xlsx::Options::for_account(run.settings.account_name.as_deref());
             let bytes = xlsx::to_bytes(&report_of(&outcome), &options)?;
             Ok(file_response(bytes, XLSX_TYPE, "simopt-cost.xlsx")?)
         }
         Format::Csv => {
-            let mut bytes = Vec::new();
-            report::csv::write(&mut bytes, &report_of(&outcome))
+            let text = report::csv::to_string(&report_of(&outcome))
                 .map_err(|e| ApiError::Report(xlsx::XlsxError::Write(e.to_string())))?;
             Ok(file_response(
-                bytes,
+                text.into_bytes(),
                 "text/csv; charset=utf-8",
                 "simopt-cost.csv",
             )?)

@@ -179,6 +179,15 @@ fn properties(report: &Report<'_>, options: &Options) -> Result<DocProperties, X
 }
 
 impl Options {
+    /// The default options with the account's name for the title (none: the title names no
+    /// account).
+    pub fn for_account(account_name: Option<&str>) -> Options {
+        Options {
+            account_name: account_name.map(str::to_owned),
+            ..Options::default()
+        }
+    }
+
     /// The account's name as the report shows it: trimmed, none when blank.
     fn account(&self) -> Option<&str> {
         self.account_name

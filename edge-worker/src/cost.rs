@@ -67,8 +67,9 @@ impl Format {
 /// `simopt cost --xlsx`) or the CSV export.
 ///
 /// # Errors
-/// Every failure as an [`ApiError`]: a malformed request, an unknown format, or the core's
-/// diagnostics.
+/// Every failure as an [`ApiError`]: a malformed request, an unknown format, the core's
+/// diagnostics, or a report that cannot be written (the Excel report's error, or a runtime
+/// error naming the CSV export).
 pub async fn handle(mut req: Request) -> Result<Response, ApiError> {
     let url = req.url()?;
     let format = Format::of(url.query(), req.headers().get("accept")?.as_deref())?;
@@ -90,8 +91,11 @@ pub async fn handle(mut req: Request) -> Result<Response, ApiError> {
             Ok(file_response(bytes, XLSX_TYPE, "simopt-cost.xlsx")?)
         }
         Format::Csv => {
-            let text = report::csv::to_string(&report_of(&outcome))
-                .map_err(|e| ApiError::Report(xlsx::XlsxError::Write(e.to_string())))?;
+            let text = report::csv::to_string(&report_of(&outcome)).map_err(|e| {
+                ApiError::Runtime(worker::Error::RustError(format!(
+                    "cannot write the CSV export: {e}"
+                )))
+            })?;
             Ok(file_response(
                 text.into_bytes(),
                 "text/csv; charset=utf-8",

@@ -73,7 +73,7 @@ pub enum ApiError {
         /// The format asked for.
         format: String,
     },
-    /// The report could not be written.
+    /// The Excel report could not be written.
     #[error("{0}")]
     Report(#[from] simopt_core::report::xlsx::XlsxError),
     /// The files were read and are wrong: the core's diagnostics.

@@ -135,10 +135,13 @@ impl ApiError {
     /// # Errors
     /// When the runtime cannot build a response.
     pub fn into_response(self) -> worker::Result<Response> {
-        if let ApiError::Runtime(cause) = &self {
-            console_error!("simopt-edge: {cause}");
-        }
-        if let ApiError::Report(cause) = &self {
+        // Failures on our side go to the log as well.
+        let cause: Option<&dyn std::fmt::Display> = match &self {
+            ApiError::Runtime(cause) => Some(cause),
+            ApiError::Report(cause) => Some(cause),
+            _ => None,
+        };
+        if let Some(cause) = cause {
             console_error!("simopt-edge: {cause}");
         }
         let mut response = crate::json_response(self.status(), self.body())?;

@@ -12,9 +12,8 @@ use rust_xlsxwriter::{Workbook, Worksheet};
 
 use super::package::Streamed;
 use super::rows::Rows;
-use super::statistics::landscape;
 use super::style::Styles;
-use super::{subtotal, Num, XlsxError};
+use super::{landscape, subtotal, Num, XlsxError};
 use crate::money::{Bytes, Money};
 use crate::report::{Report, SimLine};
 

@@ -252,6 +252,28 @@ impl Num {
     }
 }
 
+/// The A1 name of a cell (0-based row and column).
+fn cell(row: u32, col: u16) -> String {
+    rust_xlsxwriter::row_col_to_cell(row, col)
+}
+
+/// Print setup of every sheet: A4, one page wide, the sheet's name and the page number in the
+/// footer.
+fn print_a4(sheet: &mut rust_xlsxwriter::Worksheet) {
+    sheet.set_paper_size(9); // A4
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_footer("&L&A&R&P / &N");
+}
+
+/// Print setup of a wide table: landscape, [`print_a4`], the header row (and the one above it)
+/// on every page.
+fn landscape(sheet: &mut rust_xlsxwriter::Worksheet, header_row: u32) -> Result<(), XlsxError> {
+    sheet.set_landscape();
+    print_a4(sheet);
+    sheet.set_repeat_rows(header_row.saturating_sub(1), header_row)?;
+    Ok(())
+}
+
 /// A cell holding `formula` (text after `=`) with `cached` as its result.
 fn formula(
     sheet: &mut rust_xlsxwriter::Worksheet,

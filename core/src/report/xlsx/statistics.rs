@@ -4,7 +4,7 @@
 use rust_xlsxwriter::Worksheet;
 
 use super::style::{Styles, Totals};
-use super::{formula, subtotal, Num, XlsxError};
+use super::{cell, formula, landscape, subtotal, Num, XlsxError};
 use crate::cost::{Bill, PlanTotals, PoolTotals};
 use crate::fleet::PlanId;
 use crate::report::Report;
@@ -334,10 +334,6 @@ fn saving_cell(
     )
 }
 
-fn cell(row: u32, col: u16) -> String {
-    rust_xlsxwriter::row_col_to_cell(row, col)
-}
-
 /// Columns of one side's block on the Pools sheet.
 const POOL_HEADERS: [&str; 6] = [
     "SIMs",
@@ -497,15 +493,5 @@ pub(super) fn write_pools(
     sheet.autofilter(HEADER_ROW, 0, row - 1, last_col)?;
     sheet.set_freeze_panes(HEADER_ROW + 1, 1)?;
     landscape(sheet, HEADER_ROW)?;
-    Ok(())
-}
-
-/// Print setup of a wide table: landscape, one page wide, the header rows on every page.
-pub(super) fn landscape(sheet: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
-    sheet.set_landscape();
-    sheet.set_paper_size(9); // A4
-    sheet.set_print_fit_to_pages(1, 0);
-    sheet.set_repeat_rows(header_row.saturating_sub(1), header_row)?;
-    sheet.set_footer("&L&A&R&P / &N");
     Ok(())
 }

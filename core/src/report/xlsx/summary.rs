@@ -7,7 +7,7 @@ use rust_xlsxwriter::{
 };
 
 use super::style::{Styles, AFTER_COLOR, NOW_COLOR};
-use super::{formula, subtotal, title, Num, Options, XlsxError};
+use super::{cell, formula, print_a4, subtotal, title, Num, Options, XlsxError};
 use crate::money::Money;
 use crate::report::Report;
 
@@ -212,9 +212,7 @@ pub(super) fn write(
     row = cost_per_plan(sheet, row, report, styles)? + 2;
     diagnostics(sheet, row, report, styles)?;
     sheet.set_portrait();
-    sheet.set_paper_size(9);
-    sheet.set_print_fit_to_pages(1, 0);
-    sheet.set_footer("&L&A&R&P / &N");
+    print_a4(sheet);
     Ok(())
 }
 
@@ -419,10 +417,6 @@ fn label(sheet: &mut Worksheet, row: u32, name: &str, styles: &Styles) -> Result
 fn number(sheet: &mut Worksheet, row: u32, value: f64, format: &Format) -> Result<(), XlsxError> {
     sheet.write_number_with_format(row, VALUE_COL, value, format)?;
     Ok(())
-}
-
-fn cell(row: u32, col: u16) -> String {
-    rust_xlsxwriter::row_col_to_cell(row, col)
 }
 
 /// An instant as local date and time in the account's zone (`2026-11-22 00:00`).

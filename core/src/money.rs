@@ -43,6 +43,12 @@ impl Money {
         self.0
     }
 
+    /// The nearest double to the amount in currency units, as a spreadsheet cell or a chart
+    /// holds it (never used for a bill: bills are summed exactly).
+    pub(crate) fn to_f64(self) -> f64 {
+        self.0 as f64 / MICROS as f64
+    }
+
     /// Parses decimal text in currency units (`"12.50"`). At most six decimals; a leading
     /// currency symbol (`$`, `€`, `£`) is allowed.
     ///
@@ -204,6 +210,12 @@ impl Bytes {
             Ok(b) if b <= MAX_BYTES => Ok(Bytes(b)),
             _ => Err(DecimalError::TooLarge),
         }
+    }
+
+    /// The amount in MB as a double, as a spreadsheet cell holds it (exact for any realistic
+    /// amount: the divisor is a power of two).
+    pub(crate) fn to_mb_f64(self) -> f64 {
+        self.0 as f64 / BYTES_PER_MB as f64
     }
 
     /// The amount in MB as exact decimal text (up to 20 decimals, none if whole).

@@ -4,6 +4,7 @@
 
 use simopt_core::report::{self, xlsx, Report};
 use simopt_core::{cost_current, CostOutcome};
+use worker::url::form_urlencoded;
 use worker::{Request, Response};
 
 use crate::error::ApiError;
@@ -27,19 +28,19 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a request asks for: its `format` query parameter, else its `Accept` header
-    /// (the xlsx media type or `text/csv`), else JSON.
+    /// The format a request asks for: the first `format` parameter of its query (`query`, as
+    /// `Url::query_pairs` gives it), else its `Accept` header (the xlsx media type or
+    /// `text/csv`), else JSON.
     ///
     /// # Errors
     /// [`ApiError::UnknownFormat`] for a `format` other than json, xlsx or csv.
-    pub fn of(query: Option<&str>, accept: Option<&str>) -> Result<Format, ApiError> {
+    pub fn of(
+        mut query: form_urlencoded::Parse<'_>,
+        accept: Option<&str>,
+    ) -> Result<Format, ApiError> {
         let asked = query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|pair| {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (key == "format").then(|| value.to_ascii_lowercase())
-            });
+            .find(|(key, _)| key == "format")
+            .map(|(_, value)| value.to_ascii_lowercase());
         match asked.as_deref() {
             Some("json") => return Ok(Format::Json),
             Some("xlsx") => return Ok(Format::Xlsx),
@@ -67,11 +68,12 @@ impl Format {
 /// `simopt cost --xlsx`) or the CSV export.
 ///
 /// # Errors
-/// Every failure as an [`ApiError`]: a malformed request, an unknown format, or the core's
-/// diagnostics.
+/// Every failure as an [`ApiError`]: a malformed request, an unknown format, the core's
+/// diagnostics, or a report that cannot be written (the Excel report's error, or a runtime
+/// error naming the CSV export).
 pub async fn handle(mut req: Request) -> Result<Response, ApiError> {
     let url = req.url()?;
-    let format = Format::of(url.query(), req.headers().get("accept")?.as_deref())?;
+    let format = Format::of(url.query_pairs(), req.headers().get("accept")?.as_deref())?;
     let mut run = request::read_cost_request(&mut req).await?;
     if run
         .settings
@@ -85,19 +87,18 @@ pub async fn handle(mut req: Request) -> Result<Response, ApiError> {
     match format {
         Format::Json => Ok(json_response(200, outcome.to_json())?),
         Format::Xlsx => {
-            let options = xlsx::Options {
-                account_name: run.settings.account_name.clone(),
-                ..xlsx::Options::default()
-            };
+            let options = xlsx::Options::for_account(run.settings.account_name.as_deref());
             let bytes = xlsx::to_bytes(&report_of(&outcome), &options)?;
             Ok(file_response(bytes, XLSX_TYPE, "simopt-cost.xlsx")?)
         }
         Format::Csv => {
-            let mut bytes = Vec::new();
-            report::csv::write(&mut bytes, &report_of(&outcome))
-                .map_err(|e| ApiError::Report(xlsx::XlsxError::Write(e.to_string())))?;
+            let text = report::csv::to_string(&report_of(&outcome)).map_err(|e| {
+                ApiError::Runtime(worker::Error::RustError(format!(
+                    "cannot write the CSV export: {e}"
+                )))
+            })?;
             Ok(file_response(
-                bytes,
+                text.into_bytes(),
                 "text/csv; charset=utf-8",
                 "simopt-cost.csv",
             )?)
@@ -123,29 +124,22 @@ fn file_response(bytes: Vec<u8>, content_type: &str, name: &str) -> worker::Resu
 
 #[cfg(test)]
 mod tests {
-    use super::Format;
+    use super::{form_urlencoded, Format};
 
     #[test]
     fn the_query_wins_then_the_accept_header() {
-        assert_eq!(Format::of(None, None).ok(), Some(Format::Json));
-        assert_eq!(
-            Format::of(Some("format=xlsx"), None).ok(),
-            Some(Format::Xlsx)
-        );
-        assert_eq!(
-            Format::of(Some("a=1&format=CSV"), None).ok(),
-            Some(Format::Csv)
-        );
-        assert_eq!(
-            Format::of(None, Some(super::XLSX_TYPE)).ok(),
-            Some(Format::Xlsx)
-        );
-        assert_eq!(Format::of(None, Some("text/csv")).ok(), Some(Format::Csv));
-        assert_eq!(
-            Format::of(Some("format=json"), Some("text/csv")).ok(),
-            Some(Format::Json)
-        );
-        let error = Format::of(Some("format=pdf"), None).expect_err("unknown");
+        let of = |query: &str, accept| Format::of(form_urlencoded::parse(query.as_bytes()), accept);
+        assert_eq!(of("", None).ok(), Some(Format::Json));
+        assert_eq!(of("format=xlsx", None).ok(), Some(Format::Xlsx));
+        assert_eq!(of("a=1&format=CSV", None).ok(), Some(Format::Csv));
+        // The first `format` counts, percent-decoded like any query parameter.
+        assert_eq!(of("format=%63sv&format=xlsx", None).ok(), Some(Format::Csv));
+        assert_eq!(of("", Some(super::XLSX_TYPE)).ok(), Some(Format::Xlsx));
+        assert_eq!(of("", Some("text/csv")).ok(), Some(Format::Csv));
+        assert_eq!(of("format=json", Some("text/csv")).ok(), Some(Format::Json));
+        let error = of("format=pdf", None).expect_err("unknown");
+        assert_eq!(error.code(), "bad-format");
+        let error = of("format", None).expect_err("empty");
         assert_eq!(error.code(), "bad-format");
     }
 }

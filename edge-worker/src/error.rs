@@ -73,7 +73,7 @@ pub enum ApiError {
         /// The format asked for.
         format: String,
     },
-    /// The report could not be written.
+    /// The Excel report could not be written.
     #[error("{0}")]
     Report(#[from] simopt_core::report::xlsx::XlsxError),
     /// The files were read and are wrong: the core's diagnostics.
@@ -135,10 +135,13 @@ impl ApiError {
     /// # Errors
     /// When the runtime cannot build a response.
     pub fn into_response(self) -> worker::Result<Response> {
-        if let ApiError::Runtime(cause) = &self {
-            console_error!("simopt-edge: {cause}");
-        }
-        if let ApiError::Report(cause) = &self {
+        // Failures on our side go to the log as well.
+        let cause: Option<&dyn std::fmt::Display> = match &self {
+            ApiError::Runtime(cause) => Some(cause),
+            ApiError::Report(cause) => Some(cause),
+            _ => None,
+        };
+        if let Some(cause) = cause {
             console_error!("simopt-edge: {cause}");
         }
         let mut response = crate::json_response(self.status(), self.body())?;

@@ -13,7 +13,8 @@
 //!
 //! `POST /api/cost` takes `multipart/form-data` (file fields `sims`, `plans`, optional
 //! `eligibility`; settings as text fields `period_end`, `time_zone`, `as_of`, `proration`,
-//! `charge_type`, `projection`, `margin_pct`, `currency_decimals`) or `application/json`
+//! `charge_type`, `projection`, `margin_pct`, `currency_decimals`, `account_name` (the Excel
+//! report's title)) or `application/json`
 //! (`{"sims": "<csv>" | [rows], "plans": ..., "eligibility": ..., "settings": {...}}`). Without
 //! `as_of` the run happens "now". See [`request`] for the details and the upload limit.
 //!

@@ -1,5 +1,5 @@
-//! Helpers for simopt's cross-crate tests: fixture folders, running the CLI in-process, and
-//! golden files with a `BLESS=1` switch.
+//! Helpers for simopt's cross-crate tests: fixture folders, running the CLI in-process on a
+//! case, temporary files of their own, and golden files with a `BLESS=1` switch.
 //!
 //! Layout: `tests/fixtures/cases/<case>/` holds inputs (`sims.csv`, `plans.csv`, optionally
 //! `eligibility.csv`, `settings.json` with the account flags) and the expected outputs
@@ -119,6 +119,28 @@ pub fn cost_args(case: &Path) -> Vec<String> {
         });
     }
     args
+}
+
+/// The `simopt <command>` arguments for a case folder: [`cost_args`] with `command` in place of
+/// `cost` and, for `optimize`, the flags of the case's `optimize-args` file (constraints only
+/// `optimize` takes).
+pub fn command_args(case: &Path, command: &str) -> Vec<String> {
+    let mut args = cost_args(case);
+    args[0] = command.into();
+    if command == "optimize" {
+        if let Ok(extra) = std::fs::read_to_string(case.join("optimize-args")) {
+            args.extend(extra.split_whitespace().map(str::to_owned));
+        }
+    }
+    args
+}
+
+/// A temporary file path of its own, ending in `name`: unique per call, as the tests run in
+/// parallel, several on the same case.
+pub fn temp(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("simopt-test-{}-{n}-{name}", std::process::id()))
 }
 
 /// Compares `actual` with the golden file `path`; with `BLESS=1` in the environment, writes it

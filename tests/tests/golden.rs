@@ -4,23 +4,15 @@
 
 use std::path::Path;
 
-use simopt_tests::{cases, cost_args, golden, simopt};
+use simopt_tests::{cases, command_args, cost_args, golden, simopt, temp};
 
 /// Runs `simopt <command>` on a case with `--json`; returns the document and the summary.
 fn document_and_summary(case: &Path, command: &str) -> (String, String) {
-    let json = std::env::temp_dir().join(format!(
-        "simopt-golden-{}-{command}-{}.json",
-        std::process::id(),
+    let json = temp(&format!(
+        "golden-{command}-{}.json",
         case.file_name().and_then(|n| n.to_str()).unwrap_or("case")
     ));
-    let mut args = cost_args(case);
-    args[0] = command.into();
-    if command == "optimize" {
-        // A case's optimize-args file holds flags only `optimize` takes (constraints).
-        if let Ok(extra) = std::fs::read_to_string(case.join("optimize-args")) {
-            args.extend(extra.split_whitespace().map(str::to_owned));
-        }
-    }
+    let mut args = command_args(case, command);
     args.push("--json".into());
     args.push(json.display().to_string());
     let run = simopt(&args);

@@ -181,8 +181,7 @@ impl CostRun {
     }
 
     /// The Excel report of the bill (Summary, Statistics, Pools, Assignments, Diagnostics), as
-    /// the bytes of an `.xlsx` file: the same bytes as `simopt cost --xlsx` for fleets under
-    /// 50,000 SIMs (larger ones the command line streams, with the same cells).
+    /// the bytes of an `.xlsx` file: the same bytes as `simopt cost --xlsx`, at every size.
     ///
     /// # Errors
     /// `InternalError` if the workbook cannot be written (a bug).

@@ -204,8 +204,7 @@ impl OptimizeJob {
 
     /// The Excel report of the best result so far (Summary with the chart, Statistics, Pools,
     /// Assignments, Changes, Diagnostics), as the bytes of an `.xlsx` file: the same bytes as
-    /// `simopt optimize --xlsx` for fleets under 50,000 SIMs (larger ones the command line
-    /// streams, with the same cells).
+    /// `simopt optimize --xlsx`, at every size.
     ///
     /// # Errors
     /// `InternalError` if the workbook cannot be written (a bug).

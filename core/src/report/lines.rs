@@ -226,11 +226,11 @@ impl Curve {
     fn of(rules: &LineRules, plan: &Plan, sim: &Sim) -> Self {
         let fixed = rules.base(plan, sim.active_days) + rules.sms(plan, sim.sms_count);
         let slope = match plan.overage {
-            Some(terms) if rules.bills_overage => money(terms.rate) / terms.block.0 as f64,
+            Some(terms) if rules.bills_overage => terms.rate.to_f64() / terms.block.0 as f64,
             _ => 0.0,
         };
         Curve {
-            fixed: money(fixed),
+            fixed: fixed.to_f64(),
             allowance: rules.allowance(plan, sim.active_days).0 as f64,
             slope,
         }
@@ -247,10 +247,6 @@ impl Curve {
             0.0
         }
     }
-}
-
-fn money(m: Money) -> f64 {
-    m.micros() as f64 / 1_000_000.0
 }
 
 /// Where the new plan's curve crosses the old one's nearest to `usage`.

@@ -12,9 +12,8 @@ use rust_xlsxwriter::{Workbook, Worksheet};
 
 use super::package::Streamed;
 use super::rows::Rows;
-use super::statistics::landscape;
 use super::style::Styles;
-use super::{subtotal, Num, XlsxError};
+use super::{landscape, subtotal, Num, XlsxError};
 use crate::money::{Bytes, Money};
 use crate::report::{Report, SimLine};
 
@@ -172,7 +171,7 @@ pub(super) fn write(
         let rows = range.len() as u32;
         let data = FIRST_ROW..=FIRST_ROW + rows - 1;
 
-        // The totals row first (constant-memory mode writes rows in order): sums of this sheet.
+        // The totals row: the sums of this sheet's SIMs.
         let sums = Sums::of(range.clone().map(|i| SimLine::of(report, i)));
         let t = &styles.total;
         sheet.write_string_with_format(TOTALS_ROW, 0, "Total", &t.label)?;
@@ -180,35 +179,20 @@ pub(super) fn write(
             let col = col as u16;
             match (field, sums.of_field(*field)) {
                 (Field::Msisdn, _) => {
-                    // The SIMs shown: COUNTA of the visible ICCIDs.
+                    // The SIMs shown: COUNTA of the visible ICCIDs (column A), in this column.
                     let sims_format = t.count.clone().set_num_format("#,##0\" SIMs\"");
                     let count = Num::count(sums.sims);
-                    let data = *data.start()..=*data.end();
-                    // SUBTOTAL over column A (the ICCIDs), written in this column.
-                    counta(sheet, col, data, &count, &sims_format)?;
+                    let over = (0, data.clone());
+                    subtotal(sheet, (TOTALS_ROW, col), 103, over, &count, &sims_format)?;
                 }
-                (Field::Usage, Some(value)) => {
-                    subtotal(sheet, (TOTALS_ROW, col), 109, data.clone(), &value, &t.mb)?;
-                }
-                (Field::SmsCount, Some(value)) => {
-                    subtotal(
-                        sheet,
-                        (TOTALS_ROW, col),
-                        109,
-                        data.clone(),
-                        &value,
-                        &t.count,
-                    )?;
-                }
-                (_, Some(value)) => {
-                    subtotal(
-                        sheet,
-                        (TOTALS_ROW, col),
-                        109,
-                        data.clone(),
-                        &value,
-                        &t.money,
-                    )?;
+                (field, Some(value)) => {
+                    let format = match field {
+                        Field::Usage => &t.mb,
+                        Field::SmsCount => &t.count,
+                        _ => &t.money,
+                    };
+                    let over = (col, data.clone());
+                    subtotal(sheet, (TOTALS_ROW, col), 109, over, &value, format)?;
                 }
                 (_, None) => {
                     sheet.write_blank(TOTALS_ROW, col, &t.blank)?;
@@ -337,7 +321,7 @@ pub(super) fn write_rows(
                                 rows.text(col, 0, line.comm_plan);
                             }
                         }
-                        Field::Usage => rows.number(col, mb, Num::mb(line.sim.usage).value),
+                        Field::Usage => rows.number(col, mb, line.sim.usage.to_mb_f64()),
                         Field::SmsCount => rows.number(col, count, line.sim.sms_count as f64),
                         Field::CurrentPlan => {
                             rows.text(col, 0, &fleet.plan(line.current_plan).code);
@@ -363,7 +347,7 @@ pub(super) fn write_rows(
                                 Field::CostNow => line.current_cost,
                                 _ => line.saving(),
                             };
-                            rows.number(col, money, money_value(amount));
+                            rows.number(col, money, amount.to_f64());
                         }
                     }
                 }
@@ -372,32 +356,4 @@ pub(super) fn write_rows(
         }
     }
     rows.finish()
-}
-
-/// An amount as its cell holds it.
-fn money_value(amount: Money) -> f64 {
-    amount.micros() as f64 / 1_000_000.0
-}
-
-/// `SUBTOTAL(103, the ICCIDs)` (how many rows are visible) in the totals row.
-fn counta(
-    sheet: &mut Worksheet,
-    col: u16,
-    rows: std::ops::RangeInclusive<u32>,
-    count: &Num,
-    format: &rust_xlsxwriter::Format,
-) -> Result<(), XlsxError> {
-    if rows.is_empty() {
-        sheet.write_number_with_format(TOTALS_ROW, col, count.value, format)?;
-        return Ok(());
-    }
-    let range = rust_xlsxwriter::cell_range(*rows.start(), 0, *rows.end(), 0);
-    super::formula(
-        sheet,
-        TOTALS_ROW,
-        col,
-        &format!("SUBTOTAL(103,{range})"),
-        count,
-        format,
-    )
 }

@@ -4,7 +4,7 @@
 use rust_xlsxwriter::Worksheet;
 
 use super::style::Styles;
-use super::XlsxError;
+use super::{landscape, XlsxError};
 use crate::report::Report;
 
 const HEADERS: [(&str, f64); 6] = [
@@ -65,6 +65,6 @@ pub(super) fn write(
     }
     sheet.autofilter(header_row, 0, row, HEADERS.len() as u16 - 1)?;
     sheet.set_freeze_panes(header_row + 1, 0)?;
-    super::statistics::landscape(sheet, header_row)?;
+    landscape(sheet, header_row)?;
     Ok(())
 }

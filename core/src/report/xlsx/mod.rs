@@ -23,9 +23,11 @@
 //! columns and without Changes.
 //!
 //! Amounts are numbers with the currency's decimals, usage numbers in MB. Every totals row is a
-//! formula (`SUBTOTAL(109, …)` over the lines, so a filter shows the total of what is visible)
-//! whose cached value is the engine's own sum, exact to the cent. The same report gives the same
-//! bytes: the document's date is the run's `as_of`, never the clock.
+//! `SUBTOTAL` formula over the lines, so a filter shows the total of what is visible (and a grand
+//! total leaves the subtotals above it out): `SUBTOTAL(109, …)` on the per-SIM sheets, which also
+//! leaves out rows hidden by hand, `SUBTOTAL(9, …)` on Statistics, Pools and Summary. Its cached
+//! value is the engine's own sum, exact to the cent. The same report gives the same bytes: the
+//! document's date is the run's `as_of`, never the clock.
 //!
 //! rust_xlsxwriter writes every sheet but the SIM rows of the per-SIM sheets, which simopt
 //! streams into its package itself (`package`, `rows`): plain cells with inline strings,
@@ -66,7 +68,8 @@ pub struct Options {
     /// SIM rows per Assignments / Changes sheet, at most [`MAX_ROWS_PER_SHEET`] (larger values
     /// are taken as it); more SIMs continue on `Assignments 2`, ...
     pub rows_per_sheet: u32,
-    /// Deflate level of the zip container, 1 (fastest) to 9 (smallest).
+    /// Deflate level of the zip container, 1 (fastest) to 9 (smallest); values outside are
+    /// taken as the nearest.
     pub compression_level: u8,
 }
 
@@ -108,22 +111,15 @@ impl From<rust_xlsxwriter::XlsxError> for XlsxError {
 ///
 /// # Errors
 /// [`XlsxError`] when the workbook cannot be built or written (including the writer's errors).
-pub fn write(
-    out: impl io::Write + Send,
-    report: &Report<'_>,
-    options: &Options,
-) -> Result<(), XlsxError> {
-    let (mut workbook, streamed) = build(report, options)?;
+pub fn write(out: impl io::Write, report: &Report<'_>, options: &Options) -> Result<(), XlsxError> {
+    let level = options.compression_level.clamp(1, 9);
+    let (mut workbook, streamed) = build(report, options, level)?;
     let mut laid_out = Vec::new();
     workbook.save_to_writer(&mut laid_out)?;
     drop(workbook);
-    package::assemble(
-        out,
-        &laid_out,
-        &streamed,
-        options.compression_level,
-        |sheet, styles, out| Ok(assignments::write_rows(report, sheet, styles, out)?),
-    )
+    package::assemble(out, &laid_out, &streamed, level, |sheet, styles, out| {
+        Ok(assignments::write_rows(report, sheet, styles, out)?)
+    })
 }
 
 /// The Excel report of `report` as bytes.
@@ -136,14 +132,16 @@ pub fn to_bytes(report: &Report<'_>, options: &Options) -> Result<Vec<u8>, XlsxE
     Ok(bytes)
 }
 
-/// Lays out every sheet; the per-SIM sheets' rows are left to stream.
+/// Lays out every sheet, compressed at `level` (1 to 9); the per-SIM sheets' rows are left to
+/// stream.
 fn build(
     report: &Report<'_>,
     options: &Options,
+    level: u8,
 ) -> Result<(Workbook, Vec<package::Streamed<assignments::Lines>>), XlsxError> {
     let mut workbook = Workbook::new();
     workbook.set_properties(&properties(report, options)?);
-    workbook.set_zip_compression_level(options.compression_level.clamp(1, 9));
+    workbook.set_zip_compression_level(level);
     let styles = Styles::new(report.fleet.settings.currency_decimals);
     let stats = statistics::Aggregates::of(report);
 
@@ -167,17 +165,8 @@ fn build(
 fn properties(report: &Report<'_>, options: &Options) -> Result<DocProperties, XlsxError> {
     let s = &report.fleet.settings;
     let created = ExcelDateTime::from_timestamp(s.as_of)?;
-    let what = if report.optimization.is_some() {
-        "SIM plan optimization"
-    } else {
-        "SIM fleet bill"
-    };
-    let title = match &options.account_name {
-        Some(name) if !name.trim().is_empty() => format!("{what} — {}", name.trim()),
-        _ => what.to_owned(),
-    };
     Ok(DocProperties::new()
-        .set_title(title)
+        .set_title(title(report, options))
         .set_subject(format!(
             "Billing period {} to {} ({})",
             s.period.start_date,
@@ -187,6 +176,39 @@ fn properties(report: &Report<'_>, options: &Options) -> Result<DocProperties, X
         .set_author("simopt")
         .set_comment("Written by simopt; amounts as the carrier bills them, to the cent.")
         .set_creation_datetime(&created))
+}
+
+impl Options {
+    /// The default options with the account's name for the title (none: the title names no
+    /// account).
+    pub fn for_account(account_name: Option<&str>) -> Options {
+        Options {
+            account_name: account_name.map(str::to_owned),
+            ..Options::default()
+        }
+    }
+
+    /// The account's name as the report shows it: trimmed, none when blank.
+    fn account(&self) -> Option<&str> {
+        self.account_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+    }
+}
+
+/// The report's title (the document's and the Summary sheet's): what it is, and the account's
+/// name when there is one.
+fn title(report: &Report<'_>, options: &Options) -> String {
+    let what = if report.optimization.is_some() {
+        "SIM plan optimization"
+    } else {
+        "SIM fleet bill"
+    };
+    match options.account() {
+        Some(name) => format!("{what} — {name}"),
+        None => what.to_owned(),
+    }
 }
 
 /// A number as a cell holds it (a double) with the exact decimal text a formula caches for it.
@@ -200,15 +222,15 @@ impl Num {
     /// An amount: the nearest double to the exact decimal, and the decimal itself.
     fn money(m: crate::money::Money) -> Num {
         Num {
-            value: m.micros() as f64 / 1_000_000.0,
+            value: m.to_f64(),
             text: m.to_string(),
         }
     }
 
-    /// Bytes in MB (the double is exact for any realistic amount: the divisor is a power of two).
+    /// Bytes in MB: the double and the exact decimal.
     fn mb(bytes: crate::money::Bytes) -> Num {
         Num {
-            value: bytes.0 as f64 / crate::money::BYTES_PER_MB as f64,
+            value: bytes.to_mb_f64(),
             text: bytes.to_mb_string(),
         }
     }
@@ -230,6 +252,28 @@ impl Num {
     }
 }
 
+/// The A1 name of a cell (0-based row and column).
+fn cell(row: u32, col: u16) -> String {
+    rust_xlsxwriter::row_col_to_cell(row, col)
+}
+
+/// Print setup of every sheet: A4, one page wide, the sheet's name and the page number in the
+/// footer.
+fn print_a4(sheet: &mut rust_xlsxwriter::Worksheet) {
+    sheet.set_paper_size(9); // A4
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_footer("&L&A&R&P / &N");
+}
+
+/// Print setup of a wide table: landscape, [`print_a4`], the header row (and the one above it)
+/// on every page.
+fn landscape(sheet: &mut rust_xlsxwriter::Worksheet, header_row: u32) -> Result<(), XlsxError> {
+    sheet.set_landscape();
+    print_a4(sheet);
+    sheet.set_repeat_rows(header_row.saturating_sub(1), header_row)?;
+    Ok(())
+}
+
 /// A cell holding `formula` (text after `=`) with `cached` as its result.
 fn formula(
     sheet: &mut rust_xlsxwriter::Worksheet,
@@ -244,14 +288,15 @@ fn formula(
     Ok(())
 }
 
-/// A totals cell: `SUBTOTAL(function, the column over rows)` (0-based rows; 9 sums every line,
-/// 109 only the visible ones) caching `total`, the engine's sum; the plain value when there are
-/// no rows.
+/// A totals cell at `(row, col)`: `SUBTOTAL(function, column source over rows)` (0-based rows)
+/// caching `total`, the engine's figure; the plain value when there are no rows. Every function
+/// leaves out the rows a filter hides: 9 sums the rest, 109 sums those not hidden by hand
+/// either, 103 counts the non-empty cells 109 would sum.
 fn subtotal(
     sheet: &mut rust_xlsxwriter::Worksheet,
     (row, col): (u32, u16),
     function: u8,
-    rows: std::ops::RangeInclusive<u32>,
+    (source, rows): (u16, std::ops::RangeInclusive<u32>),
     total: &Num,
     format: &rust_xlsxwriter::Format,
 ) -> Result<(), XlsxError> {
@@ -259,7 +304,7 @@ fn subtotal(
         sheet.write_number_with_format(row, col, total.value, format)?;
         return Ok(());
     }
-    let range = rust_xlsxwriter::cell_range(*rows.start(), col, *rows.end(), col);
+    let range = rust_xlsxwriter::cell_range(*rows.start(), source, *rows.end(), source);
     formula(
         sheet,
         row,

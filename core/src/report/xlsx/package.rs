@@ -47,7 +47,7 @@ impl From<io::Error> for XlsxError {
 
 /// Copies the package `laid_out` to `out`, the sheets of `streamed` completed by `rows`
 /// (called with the sheet, the style numbers of its probe row's cells in order, and where to
-/// write its `<row>` elements).
+/// write its `<row>` elements) and compressed at `compression_level` (1 to 9).
 pub(super) fn assemble<T>(
     out: impl Write,
     laid_out: &[u8],
@@ -62,7 +62,7 @@ where
     let mut zip = ZipWriter::new_stream(out);
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(i64::from(compression_level.clamp(1, 9))))
+        .compression_level(Some(i64::from(compression_level)))
         .unix_permissions(0o600)
         .last_modified_time(DateTime::default());
     for i in 0..archive.len() {

@@ -4,7 +4,7 @@
 use rust_xlsxwriter::Worksheet;
 
 use super::style::{Styles, Totals};
-use super::{formula, subtotal, Num, XlsxError};
+use super::{cell, formula, landscape, subtotal, Num, XlsxError};
 use crate::cost::{Bill, PlanTotals, PoolTotals};
 use crate::fleet::PlanId;
 use crate::report::Report;
@@ -56,19 +56,78 @@ impl Aggregates {
     }
 }
 
-/// Columns of one side's block on the Statistics sheet.
-const SIDE_HEADERS: [&str; 8] = [
-    "SIMs",
-    "Usage MB",
-    "Allowance MB",
-    "Base",
-    "Overage",
-    "SMS",
-    "Total",
-    "Per SIM",
+/// The columns before the sides' blocks on the Statistics sheet.
+const PLAN_COLUMNS: [&str; 4] = ["Comm. plan", "Plan", "Name", "Pool"];
+/// Columns of one side's block on the Statistics sheet: header, width.
+const SIDE_HEADERS: [(&str, f64); 8] = [
+    ("SIMs", 9.0),
+    ("Usage MB", 12.0),
+    ("Allowance MB", 13.0),
+    ("Base", 11.0),
+    ("Overage", 11.0),
+    ("SMS", 10.0),
+    ("Total", 12.0),
+    ("Per SIM", 10.0),
 ];
-const FIRST_SIDE_COL: u16 = 4;
+const FIRST_SIDE_COL: u16 = PLAN_COLUMNS.len() as u16;
 const HEADER_ROW: u32 = 4;
+
+/// The two header rows of a table with a block of columns per side after the `left` ones:
+/// each side's name (`Now`, then `Optimized`) over its block, then the column headers, with a
+/// `Saving` column after the blocks when there are two sides. Sets the widths of the blocks and
+/// of Saving (the caller sets the left columns'). Returns the Saving column (one past the
+/// blocks) and the table's last column.
+///
+/// Mind the order of the writes: the workbook numbers its styles in the order formats are first
+/// used (group, then header_left, then header here), and the golden workbooks pin the numbers.
+fn side_headers(
+    sheet: &mut Worksheet,
+    left: &[&str],
+    block: &[(&str, f64)],
+    sides: usize,
+    styles: &Styles,
+) -> Result<(u16, u16), XlsxError> {
+    let first_side = left.len() as u16;
+    let width = block.len() as u16;
+    let saving_col = first_side + width * sides as u16;
+    for side in 0..sides as u16 {
+        for (k, (_, w)) in block.iter().enumerate() {
+            sheet.set_column_width(first_side + side * width + k as u16, *w)?;
+        }
+    }
+    for col in 0..first_side {
+        sheet.write_blank(HEADER_ROW - 1, col, &styles.group)?;
+    }
+    for (side, name) in ["Now", "Optimized"].iter().take(sides).enumerate() {
+        let first = first_side + side as u16 * width;
+        sheet.merge_range(
+            HEADER_ROW - 1,
+            first,
+            HEADER_ROW - 1,
+            first + width - 1,
+            name,
+            &styles.group,
+        )?;
+    }
+    for (col, name) in left.iter().enumerate() {
+        sheet.write_string_with_format(HEADER_ROW, col as u16, *name, &styles.header_left)?;
+    }
+    for side in 0..sides as u16 {
+        for (k, (name, _)) in block.iter().enumerate() {
+            let col = first_side + side * width + k as u16;
+            sheet.write_string_with_format(HEADER_ROW, col, *name, &styles.header)?;
+        }
+    }
+    let mut last_col = saving_col - 1;
+    if sides > 1 {
+        sheet.write_blank(HEADER_ROW - 1, saving_col, &styles.group)?;
+        sheet.write_string_with_format(HEADER_ROW, saving_col, "Saving", &styles.header)?;
+        sheet.set_column_width(saving_col, 12.0)?;
+        last_col = saving_col;
+    }
+    sheet.set_row_height(HEADER_ROW, 30)?;
+    Ok((saving_col, last_col))
+}
 
 /// The Statistics sheet.
 pub(super) fn write_plans(
@@ -80,13 +139,7 @@ pub(super) fn write_plans(
     let fleet = report.fleet;
     let sides = stats.sides();
     let width = SIDE_HEADERS.len() as u16;
-    let saving_col = FIRST_SIDE_COL + width * sides.len() as u16;
     let optimized = sides.len() > 1;
-    let last_col = if optimized {
-        saving_col
-    } else {
-        saving_col - 1
-    };
 
     sheet.set_name("Statistics")?;
     sheet.write_string_with_format(
@@ -105,50 +158,8 @@ pub(super) fn write_plans(
     for (col, width) in [(0, 16.0), (1, 12.0), (2, 24.0), (3, 12.0)] {
         sheet.set_column_width(col, width)?;
     }
-    for side in 0..sides.len() as u16 {
-        for (k, w) in [9.0, 12.0, 13.0, 11.0, 11.0, 10.0, 12.0, 10.0]
-            .into_iter()
-            .enumerate()
-        {
-            sheet.set_column_width(FIRST_SIDE_COL + side * width + k as u16, w)?;
-        }
-    }
-
-    // Two header rows: the side over its block, then the columns.
-    for col in 0..FIRST_SIDE_COL {
-        sheet.write_blank(HEADER_ROW - 1, col, &styles.group)?;
-    }
-    for (side, name) in ["Now", "Optimized"].iter().take(sides.len()).enumerate() {
-        let first = FIRST_SIDE_COL + side as u16 * width;
-        sheet.merge_range(
-            HEADER_ROW - 1,
-            first,
-            HEADER_ROW - 1,
-            first + width - 1,
-            name,
-            &styles.group,
-        )?;
-    }
-    if optimized {
-        sheet.write_blank(HEADER_ROW - 1, saving_col, &styles.group)?;
-    }
-    for (col, name) in ["Comm. plan", "Plan", "Name", "Pool"]
-        .into_iter()
-        .enumerate()
-    {
-        sheet.write_string_with_format(HEADER_ROW, col as u16, name, &styles.header_left)?;
-    }
-    for side in 0..sides.len() as u16 {
-        for (k, name) in SIDE_HEADERS.iter().enumerate() {
-            let col = FIRST_SIDE_COL + side * width + k as u16;
-            sheet.write_string_with_format(HEADER_ROW, col, *name, &styles.header)?;
-        }
-    }
-    if optimized {
-        sheet.write_string_with_format(HEADER_ROW, saving_col, "Saving", &styles.header)?;
-        sheet.set_column_width(saving_col, 12.0)?;
-    }
-    sheet.set_row_height(HEADER_ROW, 30)?;
+    let (saving_col, last_col) =
+        side_headers(sheet, &PLAN_COLUMNS, &SIDE_HEADERS, sides.len(), styles)?;
 
     let mut row = HEADER_ROW + 1;
     let first_data = row;
@@ -234,18 +245,13 @@ fn write_side(
         return Ok(());
     }
     sheet.write_number_with_format(row, col, t.sims as f64, &styles.count)?;
-    sheet.write_number_with_format(row, col + 1, Num::mb(t.usage).value, &styles.mb)?;
-    sheet.write_number_with_format(row, col + 2, Num::mb(t.allowance).value, &styles.mb)?;
+    sheet.write_number_with_format(row, col + 1, t.usage.to_mb_f64(), &styles.mb)?;
+    sheet.write_number_with_format(row, col + 2, t.allowance.to_mb_f64(), &styles.mb)?;
     for (k, m) in [t.base, t.overage, t.sms, t.total()]
         .into_iter()
         .enumerate()
     {
-        sheet.write_number_with_format(
-            row,
-            col + 3 + k as u16,
-            Num::money(m).value,
-            &styles.money,
-        )?;
+        sheet.write_number_with_format(row, col + 3 + k as u16, m.to_f64(), &styles.money)?;
     }
     per_sim(sheet, row, col, t, &styles.money)
 }
@@ -263,7 +269,7 @@ fn per_sim(
     let average = if t.sims == 0 {
         0.0
     } else {
-        Num::money(t.total()).value / t.sims as f64
+        t.total().to_f64() / t.sims as f64
     };
     formula(
         sheet,
@@ -301,7 +307,8 @@ fn totals_row(
             (Num::money(t.total()), &style.money),
         ];
         for (k, (value, format)) in values.iter().enumerate() {
-            subtotal(sheet, (row, col + k as u16), 9, rows.clone(), value, format)?;
+            let col = col + k as u16;
+            subtotal(sheet, (row, col), 9, (col, rows.clone()), value, format)?;
         }
         per_sim(sheet, row, col, t, &style.money)?;
     }
@@ -311,7 +318,7 @@ fn totals_row(
             sheet,
             (row, saving_col),
             9,
-            rows,
+            (saving_col, rows),
             &Num::money(saving),
             &style.money,
         )?;
@@ -338,18 +345,16 @@ fn saving_cell(
     )
 }
 
-fn cell(row: u32, col: u16) -> String {
-    rust_xlsxwriter::row_col_to_cell(row, col)
-}
-
-/// Columns of one side's block on the Pools sheet.
-const POOL_HEADERS: [&str; 6] = [
-    "SIMs",
-    "Usage MB",
-    "Allowance MB",
-    "Over MB",
-    "Blocks",
-    "Overage",
+/// The columns before the sides' blocks on the Pools sheet.
+const POOL_COLUMNS: [&str; 2] = ["Pool", "Plans"];
+/// Columns of one side's block on the Pools sheet: header, width.
+const POOL_HEADERS: [(&str, f64); 6] = [
+    ("SIMs", 9.0),
+    ("Usage MB", 12.0),
+    ("Allowance MB", 13.0),
+    ("Over MB", 11.0),
+    ("Blocks", 9.0),
+    ("Overage", 12.0),
 ];
 
 /// The Pools sheet.
@@ -384,40 +389,9 @@ pub(super) fn write_pools(
         sides.push(&o.bill.pools);
     }
     let width = POOL_HEADERS.len() as u16;
-    let first_side = 2u16;
-    let saving_col = first_side + width * sides.len() as u16;
-    for side in 0..sides.len() as u16 {
-        for (k, w) in [9.0, 12.0, 13.0, 11.0, 9.0, 12.0].into_iter().enumerate() {
-            sheet.set_column_width(first_side + side * width + k as u16, w)?;
-        }
-    }
-    sheet.write_blank(HEADER_ROW - 1, 0, &styles.group)?;
-    sheet.write_blank(HEADER_ROW - 1, 1, &styles.group)?;
-    for (side, name) in ["Now", "Optimized"].iter().take(sides.len()).enumerate() {
-        let first = first_side + side as u16 * width;
-        sheet.merge_range(
-            HEADER_ROW - 1,
-            first,
-            HEADER_ROW - 1,
-            first + width - 1,
-            name,
-            &styles.group,
-        )?;
-    }
-    sheet.write_string_with_format(HEADER_ROW, 0, "Pool", &styles.header_left)?;
-    sheet.write_string_with_format(HEADER_ROW, 1, "Plans", &styles.header_left)?;
-    for side in 0..sides.len() as u16 {
-        for (k, name) in POOL_HEADERS.iter().enumerate() {
-            let col = first_side + side * width + k as u16;
-            sheet.write_string_with_format(HEADER_ROW, col, *name, &styles.header)?;
-        }
-    }
-    if sides.len() > 1 {
-        sheet.write_blank(HEADER_ROW - 1, saving_col, &styles.group)?;
-        sheet.write_string_with_format(HEADER_ROW, saving_col, "Saving", &styles.header)?;
-        sheet.set_column_width(saving_col, 12.0)?;
-    }
-    sheet.set_row_height(HEADER_ROW, 30)?;
+    let first_side = POOL_COLUMNS.len() as u16;
+    let (saving_col, last_col) =
+        side_headers(sheet, &POOL_COLUMNS, &POOL_HEADERS, sides.len(), styles)?;
 
     let first_data = HEADER_ROW + 1;
     let mut row = first_data;
@@ -433,16 +407,11 @@ pub(super) fn write_pools(
             let t = &totals[index];
             let col = first_side + side as u16 * width;
             sheet.write_number_with_format(row, col, t.sims as f64, &styles.count)?;
-            sheet.write_number_with_format(row, col + 1, Num::mb(t.usage).value, &styles.mb)?;
-            sheet.write_number_with_format(row, col + 2, Num::mb(t.allowance).value, &styles.mb)?;
-            sheet.write_number_with_format(row, col + 3, Num::mb(t.excess).value, &styles.mb)?;
+            sheet.write_number_with_format(row, col + 1, t.usage.to_mb_f64(), &styles.mb)?;
+            sheet.write_number_with_format(row, col + 2, t.allowance.to_mb_f64(), &styles.mb)?;
+            sheet.write_number_with_format(row, col + 3, t.excess.to_mb_f64(), &styles.mb)?;
             sheet.write_number_with_format(row, col + 4, t.blocks as f64, &styles.count)?;
-            sheet.write_number_with_format(
-                row,
-                col + 5,
-                Num::money(t.overage).value,
-                &styles.money,
-            )?;
+            sheet.write_number_with_format(row, col + 5, t.overage.to_f64(), &styles.money)?;
         }
         if sides.len() > 1 {
             let saving = sides[0][index].overage - sides[1][index].overage;
@@ -471,7 +440,8 @@ pub(super) fn write_pools(
             ),
         ];
         for (k, (value, format)) in sums.iter().enumerate() {
-            subtotal(sheet, (row, col + k as u16), 9, rows.clone(), value, format)?;
+            let col = col + k as u16;
+            subtotal(sheet, (row, col), 9, (col, rows.clone()), value, format)?;
         }
         // Blocks of different sizes do not add up.
         sheet.write_blank(row, col + 4, &style.blank)?;
@@ -480,7 +450,7 @@ pub(super) fn write_pools(
             sheet,
             (row, col + 5),
             9,
-            rows.clone(),
+            (col + 5, rows.clone()),
             &Num::money(overage),
             &style.money,
         )?;
@@ -492,28 +462,13 @@ pub(super) fn write_pools(
             sheet,
             (row, saving_col),
             9,
-            rows,
+            (saving_col, rows),
             &Num::money(now - after),
             &style.money,
         )?;
     }
-    let last_col = if sides.len() > 1 {
-        saving_col
-    } else {
-        saving_col - 1
-    };
     sheet.autofilter(HEADER_ROW, 0, row - 1, last_col)?;
     sheet.set_freeze_panes(HEADER_ROW + 1, 1)?;
     landscape(sheet, HEADER_ROW)?;
-    Ok(())
-}
-
-/// Print setup of a wide table: landscape, one page wide, the header rows on every page.
-pub(super) fn landscape(sheet: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
-    sheet.set_landscape();
-    sheet.set_paper_size(9); // A4
-    sheet.set_print_fit_to_pages(1, 0);
-    sheet.set_repeat_rows(header_row.saturating_sub(1), header_row)?;
-    sheet.set_footer("&L&A&R&P / &N");
     Ok(())
 }

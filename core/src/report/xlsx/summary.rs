@@ -7,7 +7,7 @@ use rust_xlsxwriter::{
 };
 
 use super::style::{Styles, AFTER_COLOR, NOW_COLOR};
-use super::{formula, subtotal, Num, Options, XlsxError};
+use super::{cell, formula, print_a4, subtotal, title, Num, Options, XlsxError};
 use crate::money::Money;
 use crate::report::Report;
 
@@ -55,21 +55,7 @@ pub(super) fn write(
         sheet.set_column_width(col, 13.0)?;
     }
 
-    let title = if report.optimization.is_some() {
-        "SIM plan optimization"
-    } else {
-        "SIM fleet bill"
-    };
-    let account = options
-        .account_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty());
-    let title = match account {
-        Some(name) => format!("{title} — {name}"),
-        None => title.to_owned(),
-    };
-    sheet.write_string_with_format(0, 0, &title, &styles.title)?;
+    sheet.write_string_with_format(0, 0, title(report, options), &styles.title)?;
     sheet.set_row_height(0, 28)?;
     sheet.write_string_with_format(
         1,
@@ -100,9 +86,9 @@ pub(super) fn write(
             let summary = o.summary;
             let first = row;
             label(sheet, row, "Current bill", styles)?;
-            number(sheet, row, &Num::money(current), &key_money)?;
+            number(sheet, row, current.to_f64(), &key_money)?;
             label(sheet, row + 1, "Optimized bill", styles)?;
-            number(sheet, row + 1, &Num::money(o.bill.total()), &key_money)?;
+            number(sheet, row + 1, o.bill.total().to_f64(), &key_money)?;
             label(sheet, row + 2, "Savings", styles)?;
             let (now, after) = (cell(first, VALUE_COL), cell(first + 1, VALUE_COL));
             formula(
@@ -118,7 +104,7 @@ pub(super) fn write(
             let percent = if current == Money::ZERO {
                 0.0
             } else {
-                Num::money(current - o.bill.total()).value / Num::money(current).value
+                (current - o.bill.total()).to_f64() / current.to_f64()
             };
             formula(
                 sheet,
@@ -132,8 +118,8 @@ pub(super) fn write(
             label(sheet, row + 5, "Gap to the bound", styles)?;
             match (summary.lower_bound, summary.gap) {
                 (Some(bound), Some(gap)) => {
-                    number(sheet, row + 4, &Num::money(bound), &key_money)?;
-                    number(sheet, row + 5, &Num::ratio(gap), &key_gap)?;
+                    number(sheet, row + 4, bound.to_f64(), &key_money)?;
+                    number(sheet, row + 5, gap, &key_gap)?;
                 }
                 _ => {
                     let text = "not computed (the time limit stopped the run first)";
@@ -142,35 +128,25 @@ pub(super) fn write(
                 }
             }
             label(sheet, row + 6, "SIMs", styles)?;
-            number(
-                sheet,
-                row + 6,
-                &Num::count(fleet.sims.len() as u64),
-                &key_count,
-            )?;
+            number(sheet, row + 6, fleet.sims.len() as f64, &key_count)?;
             label(sheet, row + 7, "SIMs changing plan", styles)?;
-            number(sheet, row + 7, &Num::count(summary.changes), &key_count)?;
+            number(sheet, row + 7, summary.changes as f64, &key_count)?;
             label(sheet, row + 8, "SIMs locked to their plan", styles)?;
-            number(sheet, row + 8, &Num::count(summary.locked_sims), &key_count)?;
+            number(sheet, row + 8, summary.locked_sims as f64, &key_count)?;
             row += 9;
         }
         None => {
             let bill = report.current;
             label(sheet, row, "Current bill", styles)?;
-            number(sheet, row, &Num::money(current), &key_money)?;
+            number(sheet, row, current.to_f64(), &key_money)?;
             label(sheet, row + 1, "Rate charges", styles)?;
-            number(sheet, row + 1, &Num::money(bill.base), &key_money)?;
+            number(sheet, row + 1, bill.base.to_f64(), &key_money)?;
             label(sheet, row + 2, "Overage", styles)?;
-            number(sheet, row + 2, &Num::money(bill.overage), &key_money)?;
+            number(sheet, row + 2, bill.overage.to_f64(), &key_money)?;
             label(sheet, row + 3, "SMS", styles)?;
-            number(sheet, row + 3, &Num::money(bill.sms), &key_money)?;
+            number(sheet, row + 3, bill.sms.to_f64(), &key_money)?;
             label(sheet, row + 4, "SIMs", styles)?;
-            number(
-                sheet,
-                row + 4,
-                &Num::count(fleet.sims.len() as u64),
-                &key_count,
-            )?;
+            number(sheet, row + 4, fleet.sims.len() as f64, &key_count)?;
             row += 5;
         }
     }
@@ -179,7 +155,7 @@ pub(super) fn write(
     section(sheet, row, "Run", 2, styles)?;
     row += 1;
     let mut facts: Vec<(&str, String)> = vec![
-        ("Account", account.unwrap_or("—").to_owned()),
+        ("Account", options.account().unwrap_or("—").to_owned()),
         (
             "Billing period",
             format!(
@@ -236,9 +212,7 @@ pub(super) fn write(
     row = cost_per_plan(sheet, row, report, styles)? + 2;
     diagnostics(sheet, row, report, styles)?;
     sheet.set_portrait();
-    sheet.set_paper_size(9);
-    sheet.set_print_fit_to_pages(1, 0);
-    sheet.set_footer("&L&A&R&P / &N");
+    print_a4(sheet);
     Ok(())
 }
 
@@ -290,8 +264,8 @@ fn cost_per_plan(
         match later {
             Some(t) => {
                 sheet.write_number_with_format(row, 4, t.sims as f64, &styles.count)?;
-                number_at(sheet, row, 5, &Num::money(now.total()), &styles.money)?;
-                number_at(sheet, row, 6, &Num::money(t.total()), &styles.money)?;
+                sheet.write_number_with_format(row, 5, now.total().to_f64(), &styles.money)?;
+                sheet.write_number_with_format(row, 6, t.total().to_f64(), &styles.money)?;
                 formula(
                     sheet,
                     row,
@@ -301,7 +275,9 @@ fn cost_per_plan(
                     &styles.money,
                 )?;
             }
-            None => number_at(sheet, row, 4, &Num::money(now.total()), &styles.money)?,
+            None => {
+                sheet.write_number_with_format(row, 4, now.total().to_f64(), &styles.money)?;
+            }
         }
         row += 1;
     }
@@ -323,7 +299,7 @@ fn cost_per_plan(
         None => totals.push((4, now_total, &t.money)),
     }
     for (col, value, format) in totals {
-        subtotal(sheet, (row, col), 9, first..=last, &value, format)?;
+        subtotal(sheet, (row, col), 9, (col, first..=last), &value, format)?;
     }
 
     if last >= first {
@@ -438,23 +414,9 @@ fn label(sheet: &mut Worksheet, row: u32, name: &str, styles: &Styles) -> Result
     Ok(())
 }
 
-fn number(sheet: &mut Worksheet, row: u32, value: &Num, format: &Format) -> Result<(), XlsxError> {
-    number_at(sheet, row, VALUE_COL, value, format)
-}
-
-fn number_at(
-    sheet: &mut Worksheet,
-    row: u32,
-    col: u16,
-    value: &Num,
-    format: &Format,
-) -> Result<(), XlsxError> {
-    sheet.write_number_with_format(row, col, value.value, format)?;
+fn number(sheet: &mut Worksheet, row: u32, value: f64, format: &Format) -> Result<(), XlsxError> {
+    sheet.write_number_with_format(row, VALUE_COL, value, format)?;
     Ok(())
-}
-
-fn cell(row: u32, col: u16) -> String {
-    rust_xlsxwriter::row_col_to_cell(row, col)
 }
 
 /// An instant as local date and time in the account's zone (`2026-11-22 00:00`).

@@ -70,3 +70,17 @@ fn the_version_4_checkpoint_still_resumes_to_the_same_result() {
     // Taken while bounding: its pass counts pieces of the class-wise evaluation.
     resumes_to_the_same_result("basic-v4.ckpt", Options::default());
 }
+
+#[test]
+fn the_version_5_checkpoint_of_a_constrained_run_still_resumes_to_the_same_result() {
+    // Version 5 keeps no savings in the change price's pass and marks the rounds of local
+    // search that end with ejections.
+    let options = Options {
+        constraints: Constraints {
+            min_saving: Money::from_micros(100_000),
+            max_changes: Some(3),
+        },
+        ..Options::default()
+    };
+    resumes_to_the_same_result("basic-v5-constrained.ckpt", options);
+}

@@ -404,7 +404,8 @@ pub(crate) struct ChangePrice {
     /// The pool prices (the change price slot at zero).
     prices: Vec<i128>,
     next: usize,
-    /// The positive savings so far.
+    /// The positive savings so far (derived from the prices: rebuilt on decode, so that a
+    /// checkpoint stays small when most SIMs would gain).
     savings: Vec<i128>,
     /// Derived from the prices (rebuilt on decode).
     minima: Vec<Vec<PoolMinimum>>,
@@ -477,10 +478,10 @@ impl ChangePrice {
     }
 }
 
-impl Phase for ChangePrice {
-    fn quantum(&mut self, model: &Model) -> bool {
-        let end = (self.next + QUANTUM_SIMS).min(model.sims.len());
-        for i in self.next..end {
+impl ChangePrice {
+    /// Adds the positive savings of SIMs `from..to`.
+    fn add_savings(&mut self, model: &Model, from: usize, to: usize) {
+        for i in from..to {
             let best = cheapest(model, &self.prices, &self.minima, i);
             if best.option != model.sims[i].current {
                 let saving = stay(model, &self.prices, i).value - best.value;
@@ -489,6 +490,13 @@ impl Phase for ChangePrice {
                 }
             }
         }
+    }
+}
+
+impl Phase for ChangePrice {
+    fn quantum(&mut self, model: &Model) -> bool {
+        let end = (self.next + QUANTUM_SIMS).min(model.sims.len());
+        self.add_savings(model, self.next, end);
         self.next = end;
         self.next == model.sims.len()
     }
@@ -498,28 +506,29 @@ impl Phase for ChangePrice {
             w.i128(*p);
         }
         w.u64(self.next as u64);
-        w.u64(self.savings.len() as u64);
-        for s in &self.savings {
-            w.i128(*s);
-        }
         self.carried.encode(w);
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
         let prices = decode_prices(r, model)?;
         let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
-        let n = r.below(next as u64 + 1, "too many savings")? as usize;
-        let savings = (0..n).map(|_| r.i128()).collect::<Result<Vec<_>, _>>()?;
-        if savings.iter().any(|s| *s <= 0) {
-            return Err(DecodeError::Invalid("a saving is not positive"));
+        // Before version 5 the savings were stored; they are a function of the prices, so the
+        // stored ones are skipped and all are computed again.
+        if r.version() < 5 {
+            let n = r.below(next as u64 + 1, "too many savings")?;
+            for _ in 0..n {
+                r.i128()?;
+            }
         }
-        Ok(ChangePrice {
+        let mut phase = ChangePrice {
             minima: pooled_minima(model, &prices),
             prices,
             next,
-            savings,
+            savings: Vec::new(),
             carried: Carried::decode(r, model)?,
-        })
+        };
+        phase.add_savings(model, 0, next);
+        Ok(phase)
     }
 }
 

@@ -9,14 +9,16 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 4;
+pub const VERSION: u16 = 5;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
 /// [`DecodeError::OldVersion`]; from the first release on, older versions keep decoding.
 /// Version 2 lacks the constraints (version 3): it decodes as a run without any. Before
 /// version 4 a bound sweep's cursor counted SIMs, not pieces of the class-wise evaluation: such
-/// a sweep starts again (it is a function of its prices, so it ends the same).
+/// a sweep starts again (it is a function of its prices, so it ends the same). Before version
+/// 5 the change price's pass stored its savings (now computed again on decode) and every round
+/// of local search ended with ejections (a round of such a checkpoint still does).
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

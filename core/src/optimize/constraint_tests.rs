@@ -168,7 +168,8 @@ fn a_minimum_saving_per_change_trades_savings_for_fewer_changes() {
 
 #[test]
 fn constrained_runs_sliced_and_resumed_equal_an_uninterrupted_run() {
-    let mut f = synthetic_fleet(2_000, 13);
+    // More SIMs than a quantum, so that checkpoints fall inside the change price's pass too.
+    let mut f = synthetic_fleet(5_000, 13);
     for k in (0..f.sims.len()).step_by(17) {
         f.sims[k].locked = true;
     }

@@ -160,7 +160,7 @@ pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
         sims.push(SimCharge {
             base: rules.base(plan, sim.active_days),
             overage,
-            sms: rules.sms(plan, sim.sms_count),
+            sms: rules.sms(plan, u64::from(sim.sms_count)),
             allowance,
         });
     }

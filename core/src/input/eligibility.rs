@@ -6,7 +6,7 @@ use super::plans::{Lookup, PlanTable};
 use super::table::{read_rows, Schema};
 use super::{Interner, SourceFile};
 use crate::diagnostics::{Code, Collector, Location};
-use crate::fleet::PlanId;
+use crate::fleet::{CommPlanId, PlanId};
 
 pub(crate) const SCHEMA: Schema = Schema {
     kind: "eligibility",
@@ -66,7 +66,7 @@ pub(crate) fn read(
                 return;
             }
         };
-        let c = comm_plans.intern(comm);
+        let c = CommPlanId(comm_plans.intern(comm));
         let index = c.0 as usize;
         if table.allowed.len() <= index {
             table.allowed.resize(index + 1, Vec::new());

@@ -114,12 +114,20 @@ impl FieldReader<'_, '_> {
     }
 
     /// An optional whole count, at least zero.
-    pub fn count(&mut self, column: &str, text: &str) -> Result<Option<u64>, ()> {
+    pub fn count(&mut self, column: &str, text: &str) -> Result<Option<u32>, ()> {
         if text.is_empty() {
             return Ok(None);
         }
         match text.parse::<u64>() {
-            Ok(n) => Ok(Some(n)),
+            Ok(n) => u32::try_from(n).map(Some).map_err(|_| {
+                let at = self.here(column);
+                self.errors.error(
+                    Code::BadNumber,
+                    &at,
+                    format!("{column} is {text}, more than a SIM sends in a month"),
+                    "write the month's count (at most 4294967295); is this column another quantity?",
+                );
+            }),
             Err(_) => {
                 let at = self.here(column);
                 let negative = text.starts_with('-') && text[1..].parse::<u64>().is_ok();

@@ -12,7 +12,7 @@ mod table;
 use std::collections::HashMap;
 
 use crate::diagnostics::{Code, Collector, InputErrors, Location, Warned};
-use crate::fleet::{CommPlanId, Eligibility, Fleet, Sim};
+use crate::fleet::{CommPlanId, Eligibility, Fleet, PlanTypeId, Sim};
 use crate::settings::{Settings, SettingsInput};
 
 /// One input file: the name the user knows it by (for messages) and its bytes.
@@ -51,19 +51,19 @@ pub struct InputFiles<'a> {
     pub eligibility: Option<SourceFile<'a>>,
 }
 
-/// Gives each distinct name a small dense id.
+/// Gives each distinct name a small dense id (an index into `names`).
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    names: Vec<String>,
-    ids: HashMap<String, CommPlanId>,
+    pub names: Vec<String>,
+    ids: HashMap<String, u32>,
 }
 
 impl Interner {
-    pub fn intern(&mut self, name: &str) -> CommPlanId {
+    pub fn intern(&mut self, name: &str) -> u32 {
         if let Some(id) = self.ids.get(name) {
             return *id;
         }
-        let id = CommPlanId(self.names.len() as u32);
+        let id = self.names.len() as u32;
         self.names.push(name.to_owned());
         self.ids.insert(name.to_owned(), id);
         id
@@ -113,6 +113,7 @@ pub fn load(
         pools: plans.pools,
         comm_plans: comm_plans.names,
         sims: sims.sims,
+        plan_types: sims.plan_types,
         eligibility: Eligibility { allowed },
         settings,
     };
@@ -149,9 +150,9 @@ fn report_sims_without_eligible_plans(
     out: &mut Collector,
 ) {
     // SIMs sharing a communication plan and plan type share the answer: compute it once.
-    let mut known: HashMap<(Option<CommPlanId>, Option<&str>), bool> = HashMap::new();
+    let mut known: HashMap<(Option<CommPlanId>, Option<PlanTypeId>), bool> = HashMap::new();
     for (sim, row) in fleet.sims.iter().zip(rows) {
-        let key = (sim.comm_plan, sim.plan_type.as_deref());
+        let key = (sim.comm_plan, sim.plan_type);
         let has_plan = *known
             .entry(key)
             .or_insert_with(|| !fleet.eligible_plans(sim).is_empty());

@@ -5,7 +5,9 @@ use super::plans::{Lookup, PlanTable};
 use super::table::{read_rows, Schema};
 use super::{Interner, SourceFile};
 use crate::diagnostics::{Code, Collector, Location};
-use crate::fleet::{Sim, SimStatus};
+use compact_str::CompactString;
+
+use crate::fleet::{CommPlanId, PlanTypeId, Sim, SimStatus};
 use crate::money::Bytes;
 use crate::period::{project_usage, Projection};
 use crate::settings::Settings;
@@ -30,6 +32,8 @@ pub(crate) const SCHEMA: Schema = Schema {
 pub(crate) struct SimTable {
     pub sims: Vec<Sim>,
     pub rows: Vec<u64>,
+    /// The SIMs' plan types, interned.
+    pub plan_types: Vec<String>,
 }
 
 pub(crate) fn read(
@@ -42,7 +46,9 @@ pub(crate) fn read(
     let mut table = SimTable {
         sims: Vec::new(),
         rows: Vec::new(),
+        plan_types: Vec::new(),
     };
+    let mut plan_types = Interner::default();
     let zone = settings.map_or(chrono_tz::Tz::UTC, |s| s.period.zone);
     read_rows(file, &SCHEMA, errors, |row, errors| {
         let s = &SCHEMA;
@@ -157,13 +163,13 @@ pub(crate) fn read(
         };
         table.rows.push(row.number);
         table.sims.push(Sim {
-            iccid: iccid.into_boxed_str(),
+            iccid: CompactString::from(iccid),
             msisdn: Some(row.get(s, "msisdn"))
                 .filter(|t| !t.is_empty())
-                .map(Box::from),
+                .map(CompactString::from),
             comm_plan: Some(row.get(s, "comm_plan"))
                 .filter(|t| !t.is_empty())
-                .map(|name| comm_plans.intern(name)),
+                .map(|name| CommPlanId(comm_plans.intern(name))),
             current_plan: plan,
             status,
             activated_on,
@@ -174,11 +180,12 @@ pub(crate) fn read(
             active_days,
             plan_type: Some(row.get(s, "plan_type"))
                 .filter(|t| !t.is_empty())
-                .map(Box::from),
+                .map(|name| PlanTypeId(plan_types.intern(name))),
             locked: locked.unwrap_or(false),
         });
     });
     report_duplicate_iccids(file.name, &table, errors);
+    table.plan_types = plan_types.names;
     table
 }
 

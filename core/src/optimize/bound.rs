@@ -89,7 +89,6 @@ struct PoolGroup {
 
 impl Lagrangian {
     pub fn new(model: &Model) -> Self {
-        let mut own: Vec<(i64, u32)> = (0..model.sims.len()).map(|i| own_of(model, i)).collect();
         let mut class_pools = Vec::with_capacity(model.classes.len());
         let mut uniform_sms = Vec::with_capacity(model.classes.len());
         for c in &model.classes {
@@ -132,7 +131,14 @@ impl Lagrangian {
         coupled_pools.sort_unstable();
         coupled_pools.dedup();
         let envelope = (model.change_cost == 0 && !model.limits_changes())
-            .then(|| Envelope::new(model, &by_usage, &own, &uniform_sms, &max));
+            .then(|| Envelope::new(model, &by_usage, &uniform_sms, &max));
+        // With the envelope, sweeps go class by class; the few SIM-by-SIM evaluations compute
+        // a SIM's cheapest non-pooled option again.
+        let own = if envelope.is_some() {
+            Vec::new()
+        } else {
+            (0..model.sims.len()).map(|i| own_of(model, i)).collect()
+        };
         let mut class_start = vec![0u32; model.classes.len() + 1];
         for sim in &model.sims {
             class_start[sim.class as usize + 1] += 1;
@@ -142,10 +148,6 @@ impl Lagrangian {
         }
         if model.limits_changes() {
             max.push(change_price_max(model, &max));
-        }
-        if envelope.is_some() {
-            // Sweeps go class by class; the few SIM-by-SIM evaluations compute it again.
-            own = Vec::new();
         }
         Lagrangian {
             own,
@@ -290,7 +292,7 @@ fn class_minima(model: &Model, prices: &[i128], class: usize) -> Vec<PoolMinimum
 
 /// SIM `i`'s cheapest non-pooled fixed cost (micros; `i64::MAX` when it has none) and which
 /// option that is.
-fn own_of(model: &Model, i: usize) -> (i64, u32) {
+pub(crate) fn own_of(model: &Model, i: usize) -> (i64, u32) {
     let mut best = (i64::MAX, 0u32);
     for (k, o) in model.options_of(i).iter().enumerate() {
         if o.pool == NO_POOL {

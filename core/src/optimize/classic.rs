@@ -67,7 +67,7 @@ struct Layout {
     members: Vec<u32>,
     /// The usage, SMS count and class of each SIM of `members`, in that order (read in visit
     /// order, so kept together rather than looked up).
-    terms: Vec<(u64, u64, u32)>,
+    terms: Vec<(u64, u32, u32)>,
     /// Where each component starts in `members`, plus the end.
     start: Vec<usize>,
     /// Per component, its visit order grouped by group (positions within the component).

@@ -20,7 +20,7 @@
 //! Used without constraints only: a change cost or a limit on changes makes each SIM's current
 //! plan special, and those sweeps go SIM by SIM.
 
-use super::bound::{cheapest, PoolMinimum, Valued, SCALE};
+use super::bound::{cheapest, own_of, PoolMinimum, Valued, SCALE};
 use super::model::{Model, NO_POOL};
 
 /// A run of SIMs (positions in the model's usage order, `Lagrangian::by_usage`) evaluated
@@ -65,16 +65,9 @@ pub(crate) fn by_usage(model: &Model) -> Vec<u32> {
 }
 
 impl Envelope {
-    /// Builds the pieces. `own` is each SIM's cheapest non-pooled fixed cost and option,
-    /// `uniform_sms` per class whether every option has the same SMS rate, `max_prices` each
+    /// Builds the pieces. `uniform_sms` is per class whether every option has the same SMS rate, `max_prices` each
     /// pool's highest price.
-    pub fn new(
-        model: &Model,
-        by_usage: &[u32],
-        own: &[(i64, u32)],
-        uniform_sms: &[bool],
-        max_prices: &[i128],
-    ) -> Self {
+    pub fn new(model: &Model, by_usage: &[u32], uniform_sms: &[bool], max_prices: &[i128]) -> Self {
         let n = by_usage.len();
         let mut prefix_usage = Vec::with_capacity(n + 1);
         let mut sum = 0u64;
@@ -90,12 +83,13 @@ impl Envelope {
             prefix_usage.push(sum);
             let sms = model.sms_line(sim.sms, options[0].plan);
             let pooled = options.iter().any(|o| o.pool != NO_POOL);
+            // Its cheapest non-pooled fixed cost and option.
+            let (mut value, mut option) = own_of(model, i);
             if !pooled {
-                constant += i128::from(own[i].0) * SCALE;
+                constant += i128::from(value) * SCALE;
                 continue;
             }
             let loose = sim.sms != 0 && !uniform_sms[class];
-            let (mut value, mut option) = (own[i].0, own[i].1);
             if !loose {
                 // The same on every option: it adds to L whatever the prices.
                 constant += i128::from(sms) * SCALE;

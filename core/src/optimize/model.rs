@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::cost::LineRules;
-use crate::fleet::{CommPlanId, Fleet, Overage, PlanId, Pooling};
+use crate::fleet::{CommPlanId, Fleet, Overage, PlanId, PlanTypeId, Pooling};
 use crate::money::Money;
 
 /// What users may ask of an optimization besides eligibility (DESIGN §3). Locks are part of the
@@ -55,7 +55,7 @@ pub(crate) struct SimTerms {
     /// Usage as billed, bytes.
     pub usage: u64,
     /// SMS count.
-    pub sms: u64,
+    pub sms: u32,
     /// Its class.
     pub class: u32,
     /// Its current plan, as an option index within the class.
@@ -161,11 +161,12 @@ impl Model {
         let mut options = Vec::new();
         let mut classes: Vec<Class> = Vec::new();
         let mut class_of: HashMap<(Vec<PlanId>, Option<u16>), u32> = HashMap::new();
-        let mut eligible: HashMap<(Option<CommPlanId>, Option<&str>), Vec<PlanId>> = HashMap::new();
+        let mut eligible: HashMap<(Option<CommPlanId>, Option<PlanTypeId>), Vec<PlanId>> =
+            HashMap::new();
         let mut sims = Vec::with_capacity(fleet.sims.len());
         for sim in &fleet.sims {
             let allowed = eligible
-                .entry((sim.comm_plan, sim.plan_type.as_deref()))
+                .entry((sim.comm_plan, sim.plan_type))
                 .or_insert_with(|| fleet.eligible_plans(sim));
             let mut plans = if fleet.is_locked(sim) {
                 Vec::new()
@@ -284,7 +285,7 @@ impl Model {
 
     /// [`Model::fixed`] of a SIM with this usage and SMS count.
     #[inline]
-    pub(crate) fn fixed_of(&self, usage: u64, sms: u64, o: &OptionTerms) -> i64 {
+    pub(crate) fn fixed_of(&self, usage: u64, sms: u32, o: &OptionTerms) -> i64 {
         let plan = o.plan.0 as usize;
         let decimals = self.rules.decimals;
         let mut cost = o.base;
@@ -317,11 +318,11 @@ impl Model {
 
     /// The SMS line of `sms` messages on `plan` (micros).
     #[inline]
-    pub(crate) fn sms_line(&self, sms: u64, plan: PlanId) -> i64 {
+    pub(crate) fn sms_line(&self, sms: u32, plan: PlanId) -> i64 {
         if sms == 0 {
             0
         } else {
-            self.plan_sms_fast[plan.0 as usize].line(sms, self.rules.decimals)
+            self.plan_sms_fast[plan.0 as usize].line(u64::from(sms), self.rules.decimals)
         }
     }
 
@@ -375,7 +376,7 @@ impl Model {
         }
         for s in &self.sims {
             eat(s.usage);
-            eat(s.sms);
+            eat(u64::from(s.sms));
             eat(u64::from(s.class) << 32 | u64::from(s.current));
         }
         h

@@ -224,7 +224,7 @@ struct Curve {
 
 impl Curve {
     fn of(rules: &LineRules, plan: &Plan, sim: &Sim) -> Self {
-        let fixed = rules.base(plan, sim.active_days) + rules.sms(plan, sim.sms_count);
+        let fixed = rules.base(plan, sim.active_days) + rules.sms(plan, u64::from(sim.sms_count));
         let slope = match plan.overage {
             Some(terms) if rules.bills_overage => terms.rate.to_f64() / terms.block.0 as f64,
             _ => 0.0,

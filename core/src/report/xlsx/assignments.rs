@@ -118,7 +118,7 @@ impl Sums {
         for line in lines {
             s.sims += 1;
             s.usage += line.sim.usage;
-            s.sms_count += line.sim.sms_count;
+            s.sms_count += u64::from(line.sim.sms_count);
             s.base += line.charge.base;
             s.overage += line.charge.overage;
             s.sms += line.charge.sms;

@@ -22,6 +22,11 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// The whole state (a generator made with it as the seed goes on from here).
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+
     /// A uniform integer in `0..n` (`n > 0`), without modulo bias worth noticing (Lemire).
     pub fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64

@@ -84,3 +84,9 @@ fn the_version_5_checkpoint_of_a_constrained_run_still_resumes_to_the_same_resul
     };
     resumes_to_the_same_result("basic-v5-constrained.ckpt", options);
 }
+
+#[test]
+fn the_version_6_checkpoint_still_resumes_to_the_same_result() {
+    // Version 6 carries the kicks of recovery (none yet at this point of the run).
+    resumes_to_the_same_result("basic-v6.ckpt", Options::default());
+}

@@ -9,7 +9,7 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
@@ -18,7 +18,8 @@ pub const VERSION: u16 = 5;
 /// version 4 a bound sweep's cursor counted SIMs, not pieces of the class-wise evaluation: such
 /// a sweep starts again (it is a function of its prices, so it ends the same). Before version
 /// 5 the change price's pass stored its savings (now computed again on decode) and every round
-/// of local search ended with ejections (a round of such a checkpoint still does).
+/// of local search ended with ejections (a round of such a checkpoint still does). Before
+/// version 6 recovery had no kicks (such a checkpoint's recovery makes none).
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

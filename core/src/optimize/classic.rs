@@ -104,11 +104,17 @@ impl Layout {
         // Members: by component, then usage (largest first), then index.
         let group_of_sim = |i: usize| group_of_class[model.sims[i].class as usize] as usize;
         let component_of_sim = |i: usize| component_of_group[group_of_sim(i)] as usize;
-        let mut members: Vec<u32> = (0..model.sims.len() as u32).collect();
-        members.sort_unstable_by_key(|&i| {
-            let i = i as usize;
-            (component_of_sim(i), Reverse(model.sims[i].usage), i)
-        });
+        // The keys themselves are sorted (component, usage complemented for largest first,
+        // SIM; packed in 128 bits), not SIM indices compared through the model.
+        let mut keys: Vec<u128> = (0..model.sims.len())
+            .map(|i| {
+                (component_of_sim(i) as u128) << 96
+                    | u128::from(!model.sims[i].usage) << 32
+                    | i as u128
+            })
+            .collect();
+        keys.sort_unstable();
+        let members: Vec<u32> = keys.into_iter().map(|k| k as u32).collect();
         let mut start = vec![0usize; components + 1];
         for i in 0..model.sims.len() {
             start[component_of_sim(i) + 1] += 1;
@@ -122,15 +128,29 @@ impl Layout {
         for (i, sim) in model.sims.iter().enumerate() {
             group_usage[group_of_sim(i)] += u128::from(sim.usage);
         }
-        let mut grouped: Vec<u32> = Vec::with_capacity(members.len());
+        // Group by group in that order, positions ascending within a group: a counting sort.
+        let mut groups_by_usage: Vec<usize> = (0..first_class.len()).collect();
+        groups_by_usage.sort_unstable_by_key(|&g| (Reverse(group_usage[g]), g));
+        let mut rank = vec![0usize; first_class.len()];
+        for (r, &g) in groups_by_usage.iter().enumerate() {
+            rank[g] = r;
+        }
+        let mut grouped: Vec<u32> = vec![0; members.len()];
+        let mut next = vec![0usize; first_class.len() + 1];
         for c in 0..components {
             let span = &members[start[c]..start[c + 1]];
-            let mut order: Vec<u32> = (0..span.len() as u32).collect();
-            order.sort_unstable_by_key(|&k| {
-                let g = group_of_sim(span[k as usize] as usize);
-                (Reverse(group_usage[g]), g, k)
-            });
-            grouped.extend(order);
+            next.fill(0);
+            for &i in span {
+                next[rank[group_of_sim(i as usize)] + 1] += 1;
+            }
+            for r in 0..first_class.len() {
+                next[r + 1] += next[r];
+            }
+            for (k, &i) in span.iter().enumerate() {
+                let slot = &mut next[rank[group_of_sim(i as usize)]];
+                grouped[start[c] + *slot] = k as u32;
+                *slot += 1;
+            }
         }
         let terms = members
             .iter()

@@ -163,16 +163,39 @@ impl Model {
         let mut class_of: HashMap<(Vec<PlanId>, Option<u16>), u32> = HashMap::new();
         let mut eligible: HashMap<(Option<CommPlanId>, Option<PlanTypeId>), Vec<PlanId>> =
             HashMap::new();
+        // SIMs alike in what decides their options share class and current option: looked up
+        // by a small key first (most SIMs), without building their option list.
+        type Profile = (
+            Option<CommPlanId>,
+            Option<PlanTypeId>,
+            PlanId,
+            bool,
+            Option<u16>,
+        );
+        let mut known: HashMap<Profile, (u32, u32)> = HashMap::new();
         let mut sims = Vec::with_capacity(fleet.sims.len());
         for sim in &fleet.sims {
+            let locked = fleet.is_locked(sim);
+            let profile = (
+                sim.comm_plan,
+                sim.plan_type,
+                sim.current_plan,
+                locked,
+                sim.active_days,
+            );
+            if let Some(&(class, current)) = known.get(&profile) {
+                sims.push(SimTerms {
+                    usage: sim.usage.0,
+                    sms: sim.sms_count,
+                    class,
+                    current,
+                });
+                continue;
+            }
             let allowed = eligible
                 .entry((sim.comm_plan, sim.plan_type))
                 .or_insert_with(|| fleet.eligible_plans(sim));
-            let mut plans = if fleet.is_locked(sim) {
-                Vec::new()
-            } else {
-                allowed.clone()
-            };
+            let mut plans = if locked { Vec::new() } else { allowed.clone() };
             if let Err(at) = plans.binary_search(&sim.current_plan) {
                 plans.insert(at, sim.current_plan);
             }
@@ -202,6 +225,7 @@ impl Model {
                     c
                 }
             };
+            known.insert(profile, (class, current));
             sims.push(SimTerms {
                 usage: sim.usage.0,
                 sms: sim.sms_count,

@@ -167,6 +167,16 @@ impl Lagrangian {
         (self.class_start[class], self.class_start[class + 1])
     }
 
+    /// The usage of the SIM at position `k` of `by_usage` (from the envelope's prefix sums
+    /// when there is one: memory read in order, not SIM by SIM).
+    #[inline]
+    pub fn usage_at(&self, model: &Model, k: usize) -> u64 {
+        match &self.envelope {
+            Some(e) => e.prefix_usage[k + 1] - e.prefix_usage[k],
+            None => model.sims[self.by_usage[k] as usize].usage,
+        }
+    }
+
     /// How many pools SIMs of `class` may use.
     pub fn pools_of(&self, class: u32) -> usize {
         self.class_pools[class as usize].len()

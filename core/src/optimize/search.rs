@@ -293,7 +293,7 @@ impl Candidates {
             if from < to {
                 let i = lag.by_usage[from as usize];
                 self.heads
-                    .push(Reverse((model.sims[i as usize].usage, i, from, to)));
+                    .push(Reverse((lag.usage_at(model, from as usize), i, from, to)));
             }
         }
     }
@@ -309,9 +309,14 @@ impl Candidates {
             while let Some(Reverse((_, i, at, end))) = self.heads.pop() {
                 self.lists[self.pool].push(i);
                 if at + 1 < end {
-                    let j = model.lagrangian.by_usage[at as usize + 1];
-                    self.heads
-                        .push(Reverse((model.sims[j as usize].usage, j, at + 1, end)));
+                    let lag = &model.lagrangian;
+                    let j = lag.by_usage[at as usize + 1];
+                    self.heads.push(Reverse((
+                        lag.usage_at(model, at as usize + 1),
+                        j,
+                        at + 1,
+                        end,
+                    )));
                 }
                 budget -= 1;
                 if budget == 0 {
@@ -338,6 +343,9 @@ pub(crate) struct Ejections {
     pub assignment: Assignment,
     next: usize,
     candidates: Candidates,
+    /// Per pool, where the last search of its list ended: where the next starts (a hint for
+    /// speed, not encoded; the search's answer does not depend on it).
+    hints: Vec<usize>,
     /// Ejections made in total.
     pub ejections: u64,
 }
@@ -355,6 +363,7 @@ impl Ejections {
             assignment,
             next: 0,
             candidates: Candidates::new(model),
+            hints: vec![0; model.pool_terms.len()],
             ejections: 0,
         }
     }
@@ -382,7 +391,9 @@ impl Ejections {
                 continue; // single moves take these; leave them to the descent
             }
             let list = &self.candidates.lists[b.pool as usize];
-            let at = list.partition_point(|&j| model.sims[j as usize].usage < usage);
+            let hint = &mut self.hints[b.pool as usize];
+            let at = first_using(list, usage, *hint, |j| model.sims[j as usize].usage);
+            *hint = at;
             let window =
                 &list[at.saturating_sub(EJECTION_WINDOW)..(at + EJECTION_WINDOW).min(list.len())];
             a.apply(model, i, to);
@@ -409,6 +420,32 @@ impl Ejections {
         }
         false
     }
+}
+
+/// The first position of `list` (SIMs by usage, `usage_of` each) whose SIM uses at least
+/// `usage`. SIMs are tried in increasing usage within a class, so the answer mostly moves
+/// forward from the last one, `hint`: it is searched for by galloping from there when the list
+/// there is still below `usage`, else by bisecting the whole list.
+fn first_using(list: &[u32], usage: u64, hint: usize, usage_of: impl Fn(u32) -> u64) -> usize {
+    let below = |k: usize| usage_of(list[k]) < usage;
+    if hint > list.len() || (hint > 0 && !below(hint - 1)) {
+        return list.partition_point(|&j| usage_of(j) < usage);
+    }
+    // Every position under `lo` is below `usage`; probe lo, lo + 1, lo + 3, ... for the end.
+    let mut lo = hint;
+    let mut step = 1;
+    let hi = loop {
+        let probe = lo + step - 1;
+        if probe >= list.len() {
+            break list.len();
+        }
+        if !below(probe) {
+            break probe;
+        }
+        lo = probe + 1;
+        step *= 2;
+    };
+    lo + list[lo..hi].partition_point(|&j| usage_of(j) < usage)
 }
 
 impl Phase for Ejections {
@@ -443,6 +480,7 @@ impl Phase for Ejections {
             assignment,
             next,
             candidates: Candidates::built(model),
+            hints: vec![0; model.pool_terms.len()],
             ejections,
         })
     }
@@ -695,5 +733,30 @@ impl Phase for Improve {
             _ => ImproveStep::Done(decode_assignment(r, model)?),
         };
         Ok(Improve { enough, step })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_using;
+    use crate::random::SplitMix64;
+
+    #[test]
+    fn searching_from_a_hint_finds_what_bisection_finds() {
+        let mut rng = SplitMix64::new(3);
+        for _ in 0..2_000 {
+            let len = rng.below(40) as usize;
+            let mut usages: Vec<u64> = (0..len).map(|_| rng.below(30)).collect();
+            usages.sort_unstable();
+            let list: Vec<u32> = (0..len as u32).collect();
+            let usage = rng.below(32);
+            let hint = rng.below(len as u64 + 3) as usize;
+            let want = usages.partition_point(|&u| u < usage);
+            assert_eq!(
+                first_using(&list, usage, hint, |j| usages[j as usize]),
+                want,
+                "usages {usages:?}, usage {usage}, hint {hint}"
+            );
+        }
     }
 }

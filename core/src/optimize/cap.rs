@@ -14,7 +14,9 @@ pub(crate) struct Trim {
     /// The assignment being trimmed.
     pub assignment: Assignment,
     next: usize,
-    /// This round's cost of undoing each change so far: (delta, SIM).
+    /// This round's cost of undoing each change so far: (delta, SIM). Derived from the
+    /// assignment (which the round changes only at its end): computed again on decode, so that
+    /// a checkpoint stays small when many SIMs change.
     undo: Vec<(i64, u32)>,
 }
 
@@ -33,20 +35,28 @@ impl Trim {
     }
 }
 
-impl Phase for Trim {
-    fn quantum(&mut self, model: &Model) -> bool {
-        let a = &mut self.assignment;
-        if a.changes <= model.max_changes {
-            return true;
-        }
-        let n = model.sims.len();
-        let end = (self.next + QUANTUM_SIMS).min(n);
-        for i in self.next..end {
+impl Trim {
+    /// Adds the cost of undoing the changes of SIMs `from..to`.
+    fn add_undo(&mut self, model: &Model, from: usize, to: usize) {
+        let a = &self.assignment;
+        for i in from..to {
             let current = model.sims[i].current;
             if a.choice[i] != current {
                 self.undo.push((a.delta(model, i, current), i as u32));
             }
         }
+    }
+}
+
+impl Phase for Trim {
+    fn quantum(&mut self, model: &Model) -> bool {
+        if self.assignment.changes <= model.max_changes {
+            return true;
+        }
+        let n = model.sims.len();
+        let end = (self.next + QUANTUM_SIMS).min(n);
+        self.add_undo(model, self.next, end);
+        let a = &mut self.assignment;
         self.next = end;
         if self.next < n {
             return false;
@@ -71,29 +81,27 @@ impl Phase for Trim {
     fn encode(&self, w: &mut Writer) {
         encode_assignment(&self.assignment, w);
         w.u64(self.next as u64);
-        w.u64(self.undo.len() as u64);
-        for &(d, i) in &self.undo {
-            w.i64(d);
-            w.u64(u64::from(i));
-        }
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
         let assignment = decode_assignment(r, model)?;
         let n = model.sims.len() as u64;
         let next = r.below(n + 1, "a SIM cursor is out of range")? as usize;
-        let len = r.below(next as u64 + 1, "too many undo entries")?;
-        let mut undo = Vec::with_capacity(len as usize);
-        for _ in 0..len {
-            let d = r.i64()?;
-            let i = r.below(next as u64, "an undo entry names a SIM out of range")? as u32;
-            undo.push((d, i));
+        // Before version 6 the undo list was stored: skipped, and computed again like now.
+        if r.version() < 6 {
+            let len = r.below(next as u64 + 1, "too many undo entries")?;
+            for _ in 0..len {
+                r.i64()?;
+                r.below(next as u64, "an undo entry names a SIM out of range")?;
+            }
         }
-        Ok(Trim {
+        let mut trim = Trim {
             assignment,
             next,
-            undo,
-        })
+            undo: Vec::new(),
+        };
+        trim.add_undo(model, 0, next);
+        Ok(trim)
     }
 }
 

@@ -19,7 +19,8 @@ pub const VERSION: u16 = 6;
 /// a sweep starts again (it is a function of its prices, so it ends the same). Before version
 /// 5 the change price's pass stored its savings (now computed again on decode) and every round
 /// of local search ended with ejections (a round of such a checkpoint still does). Before
-/// version 6 recovery had no kicks (such a checkpoint's recovery makes none).
+/// version 6 recovery had no kicks (such a checkpoint's recovery makes none) and trimming to
+/// the limit on changes stored the cost of undoing each change (now computed again).
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

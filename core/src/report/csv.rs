@@ -68,7 +68,7 @@ pub fn write(out: impl io::Write, report: &Report<'_>) -> io::Result<()> {
 /// The CSV export of `report` as text (for the front ends that hand it over whole).
 ///
 /// # Errors
-/// Whatever [`write`] returns (nothing in practice: the text is written in memory).
+/// Whatever [`write()`] returns (nothing in practice: the text is written in memory).
 pub fn to_string(report: &Report<'_>) -> io::Result<String> {
     let mut out = Vec::new();
     write(&mut out, report)?;

@@ -48,6 +48,17 @@ fn resumes_to_the_same_result(name: &str, options: Options) {
     assert_eq!(resumed.lower_bound, fresh.lower_bound);
 }
 
+/// The options of the constrained blobs: a minimum saving of 0.10 and at most 3 changes.
+fn constrained() -> Options {
+    Options {
+        constraints: Constraints {
+            min_saving: Money::from_micros(100_000),
+            max_changes: Some(3),
+        },
+        ..Options::default()
+    }
+}
+
 #[test]
 fn the_version_2_checkpoint_still_resumes_to_the_same_result() {
     resumes_to_the_same_result("basic-v2.ckpt", Options::default());
@@ -55,14 +66,7 @@ fn the_version_2_checkpoint_still_resumes_to_the_same_result() {
 
 #[test]
 fn the_version_3_checkpoint_of_a_constrained_run_still_resumes_to_the_same_result() {
-    let options = Options {
-        constraints: Constraints {
-            min_saving: Money::from_micros(100_000),
-            max_changes: Some(3),
-        },
-        ..Options::default()
-    };
-    resumes_to_the_same_result("basic-v3-constrained.ckpt", options);
+    resumes_to_the_same_result("basic-v3-constrained.ckpt", constrained());
 }
 
 #[test]
@@ -75,14 +79,7 @@ fn the_version_4_checkpoint_still_resumes_to_the_same_result() {
 fn the_version_5_checkpoint_of_a_constrained_run_still_resumes_to_the_same_result() {
     // Version 5 keeps no savings in the change price's pass and marks the rounds of local
     // search that end with ejections.
-    let options = Options {
-        constraints: Constraints {
-            min_saving: Money::from_micros(100_000),
-            max_changes: Some(3),
-        },
-        ..Options::default()
-    };
-    resumes_to_the_same_result("basic-v5-constrained.ckpt", options);
+    resumes_to_the_same_result("basic-v5-constrained.ckpt", constrained());
 }
 
 #[test]

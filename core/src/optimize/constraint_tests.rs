@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use super::tests::synthetic_fleet;
+use super::tests::{run_sliced, synthetic_fleet};
 use super::tiny::{brute_force_where, tiny_fleet, tiny_plan, tiny_sims};
 use super::*;
 use crate::cost;
@@ -183,25 +183,7 @@ fn constrained_runs_sliced_and_resumed_equal_an_uninterrupted_run() {
     };
     let straight = Job::new(&f, options).run();
     assert_keeps_to(&f, &straight, &options.constraints);
-    let mut rng = crate::random::SplitMix64::new(5);
-    let mut job = Job::new(&f, options);
-    let mut slices = 0;
-    let result = loop {
-        let mut quanta_left = rng.between(1, 3);
-        match job.run_slice(&mut || {
-            quanta_left -= 1;
-            quanta_left == 0
-        }) {
-            Step::Finished(result) => break result,
-            Step::Yielded(_) => {
-                slices += 1;
-                let bytes = job.encode();
-                job = Job::decode(&f, &bytes).expect("decodes");
-                assert_eq!(job.options(), options);
-                assert_eq!(job.encode(), bytes);
-            }
-        }
-    };
+    let (result, slices) = run_sliced(&f, options, 5, 3);
     assert!(slices > 20, "the run was cut into {slices} slices");
     assert_eq!(result, straight);
     // A checkpoint of a constrained run does not resume another constraint set.

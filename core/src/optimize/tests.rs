@@ -184,6 +184,37 @@ fn synthetic_fleet_of(sims: u64, seed: u64, comm_plans: u32, per_comm_plan: u32)
     fleet_from_text(&text(p), &text(s), Some(&text(e)), &settings)
 }
 
+/// Runs a job in random slices of 1 to `max_quanta` quanta (generator `seed`), encoding and
+/// decoding it between slices: re-encoding gives the same bytes, the options survive and the
+/// best bill never exceeds the current one. The result and how many slices it took.
+pub(super) fn run_sliced(
+    f: &Fleet,
+    options: Options,
+    seed: u64,
+    max_quanta: u64,
+) -> (Optimized, usize) {
+    let mut rng = crate::random::SplitMix64::new(seed);
+    let mut job = Job::new(f, options);
+    let mut slices = 0;
+    loop {
+        let mut quanta_left = rng.between(1, max_quanta);
+        match job.run_slice(&mut || {
+            quanta_left -= 1;
+            quanta_left == 0
+        }) {
+            Step::Finished(result) => return (result, slices),
+            Step::Yielded(progress) => {
+                slices += 1;
+                assert!(progress.best_cost <= progress.current_cost);
+                let bytes = job.encode();
+                job = Job::decode(f, &bytes).expect("decodes");
+                assert_eq!(job.options(), options);
+                assert_eq!(job.encode(), bytes, "encode ∘ decode is the identity");
+            }
+        }
+    }
+}
+
 #[test]
 fn sliced_and_resumed_runs_equal_an_uninterrupted_run() {
     let f = synthetic_fleet(3_000, 11);
@@ -193,26 +224,7 @@ fn sliced_and_resumed_runs_equal_an_uninterrupted_run() {
     };
     let straight = Job::new(&f, options).run();
     for seed in [1u64, 2, 3] {
-        let mut rng = crate::random::SplitMix64::new(seed);
-        let mut job = Job::new(&f, options);
-        let mut slices = 0;
-        let result = loop {
-            let mut quanta_left = rng.between(1, 4);
-            let step = job.run_slice(&mut || {
-                quanta_left -= 1;
-                quanta_left == 0
-            });
-            match step {
-                Step::Finished(result) => break result,
-                Step::Yielded(progress) => {
-                    slices += 1;
-                    assert!(progress.best_cost <= progress.current_cost);
-                    let bytes = job.encode();
-                    job = Job::decode(&f, &bytes).expect("decodes");
-                    assert_eq!(job.encode(), bytes, "encode ∘ decode is the identity");
-                }
-            }
-        };
+        let (result, slices) = run_sliced(&f, options, seed, 4);
         assert!(slices > 20, "the run was cut into {slices} slices");
         assert_eq!(result, straight, "slicing seed {seed}");
     }
@@ -228,22 +240,7 @@ fn kicks_bring_a_few_hundred_sims_on_many_plans_near_the_bound_and_resume_exactl
     let straight = Job::new(&f, Options::default()).run();
     let gap = straight.gap().expect("a bound");
     assert!(gap < 0.008, "gap {:.3} %", gap * 100.0);
-    let mut rng = crate::random::SplitMix64::new(4);
-    let mut job = Job::new(&f, Options::default());
-    let result = loop {
-        let mut quanta_left = rng.between(1, 4);
-        match job.run_slice(&mut || {
-            quanta_left -= 1;
-            quanta_left == 0
-        }) {
-            Step::Finished(result) => break result,
-            Step::Yielded(_) => {
-                let bytes = job.encode();
-                job = Job::decode(&f, &bytes).expect("decodes");
-                assert_eq!(job.encode(), bytes, "encode ∘ decode is the identity");
-            }
-        }
-    };
+    let (result, _) = run_sliced(&f, Options::default(), 4, 4);
     assert_eq!(result, straight);
 }
 

@@ -210,8 +210,9 @@ struct BudgetFields {
     max_quanta: Option<u64>,
 }
 
-/// How much work one `runSlice` call may do: it stops after the first quantum that reaches
-/// either limit (at least one quantum always runs).
+/// How much work one `runSlice` call may do: it stops after `max_quanta` quanta, or when one
+/// more quantum as long as the slice's longest would pass `max_millis` (at least one quantum
+/// always runs).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BudgetArg {
     /// Wall-clock milliseconds (`Date.now()`; it does not advance during CPU work in Workers).

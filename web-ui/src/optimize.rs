@@ -98,9 +98,11 @@ impl OptimizeJob {
         })
     }
 
-    /// Works until the budget `{ maxMillis?, maxQuanta? }` is spent (at least one given; the
-    /// slice stops after the first quantum that reaches either) or the job is done, and returns
-    /// `{ finished, progress }`. At least one quantum runs, unless the job was already done.
+    /// Works until the budget `{ maxMillis?, maxQuanta? }` is spent (at least one given) or the
+    /// job is done, and returns `{ finished, progress }`: the slice stops after `maxQuanta`
+    /// quanta, or when one more quantum as long as the slice's longest so far would take it past
+    /// `maxMillis` (so a slice overruns only by what a quantum exceeds the longest before it).
+    /// At least one quantum runs, unless the job was already done.
     ///
     /// # Errors
     /// `ArgumentError` for a budget of the wrong shape; `InternalError` if the answer cannot be
@@ -112,14 +114,20 @@ impl OptimizeJob {
     ) -> Result<OptimizeSliceInfo, js_sys::Error> {
         let budget = BudgetArg::from_js(budget.into())?;
         let started = budget.max_millis.map(|_| js_sys::Date::now());
+        let (mut last, mut longest) = (started.unwrap_or(0.0), 0.0f64);
         let mut quanta: u64 = 0;
         let step = self.job.run_slice(&mut || {
             quanta += 1;
-            budget.max_quanta.is_some_and(|max| quanta >= max)
-                || budget
-                    .max_millis
-                    .zip(started)
-                    .is_some_and(|(max, t0)| js_sys::Date::now() - t0 >= max)
+            if budget.max_quanta.is_some_and(|max| quanta >= max) {
+                return true;
+            }
+            let (Some(max), Some(t0)) = (budget.max_millis, started) else {
+                return false;
+            };
+            let now = js_sys::Date::now();
+            longest = longest.max(now - last);
+            last = now;
+            now - t0 + longest >= max
         });
         let progress = match step {
             Step::Finished(_) => self.job.progress(),

@@ -116,8 +116,9 @@ export interface OptimizeOptionsInput {
   maxChanges?: number | null;
 }
 
-/** How much work one `runSlice` call may do; at least one limit. The slice stops after the
- * first quantum that reaches either; at least one quantum always runs. */
+/** How much work one `runSlice` call may do; at least one limit. The slice stops after
+ * `maxQuanta` quanta, or when one more quantum as long as its longest so far would pass
+ * `maxMillis`; at least one quantum always runs. */
 export interface OptimizeSliceBudgetInput {
   /** Wall-clock milliseconds (`Date.now()`, which does not advance during CPU work in a
    * Cloudflare Worker: use `maxQuanta` there). */

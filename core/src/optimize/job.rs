@@ -170,7 +170,7 @@ struct Recovery {
 /// kicks found nothing better on the bench fleets).
 const KICK_WORK: u64 = 25_000;
 const MAX_KICKS: u64 = 100;
-const KICK_SEED: u64 = 0x5EED_0F_C1C5;
+const KICK_SEED: u64 = 0x005E_ED0F_C1C5;
 
 impl Recovery {
     /// The next kick's prices: each of the last candidate's moved by up to its own size, by

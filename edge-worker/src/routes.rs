@@ -1,5 +1,5 @@
 //! The API's routes: a request's path matched to what answers it, the methods each route takes
-//! and who may call it. Pure: [`crate::handle`] dispatches on the result.
+//! and who may call it. Pure: the fetch handler in `lib.rs` dispatches on the result.
 
 use worker::Method;
 
@@ -56,8 +56,8 @@ impl Route {
     /// The route as written in the docs and the logs (`/api/accounts/:id/sims`): no ids.
     pub fn pattern(&self) -> &'static str {
         match self {
-            Route::Health => "/api/health",
-            Route::Cost => "/api/cost",
+            Route::Health => crate::HEALTH_PATH,
+            Route::Cost => crate::cost::PATH,
             Route::AdminTenants => "/api/admin/tenants",
             Route::Accounts => "/api/accounts",
             Route::Account(_) => "/api/accounts/:id",

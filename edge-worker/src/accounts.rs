@@ -361,26 +361,33 @@ pub struct Account {
     pub updated_at: String,
 }
 
+/// An account as answered: id, settings (in the documented order), times, and the end of the
+/// period running now.
+#[derive(Debug, Serialize)]
+pub struct AccountView<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    settings: &'a AccountSettings,
+    created_at: &'a str,
+    updated_at: &'a str,
+    current_period_end: Option<String>,
+}
+
 impl Account {
-    /// The account as answered: id, settings, times, and the end of the period running `now`.
-    pub fn to_json(&self, now: &str) -> Value {
-        #[derive(Serialize)]
-        struct View<'a> {
-            id: &'a str,
-            #[serde(flatten)]
-            settings: &'a AccountSettings,
-            created_at: &'a str,
-            updated_at: &'a str,
-            current_period_end: Option<String>,
-        }
-        serde_json::to_value(View {
+    /// The account as answered at `now` (RFC 3339).
+    pub fn view(&self, now: &str) -> AccountView<'_> {
+        AccountView {
             id: &self.id,
             settings: &self.settings,
             created_at: &self.created_at,
             updated_at: &self.updated_at,
             current_period_end: self.settings.period_end_after(now),
-        })
-        .unwrap_or_default()
+        }
+    }
+
+    /// The JSON answer for the account at `now`.
+    pub fn to_json(&self, now: &str) -> String {
+        serde_json::to_string(&self.view(now)).unwrap_or_default()
     }
 }
 
@@ -538,15 +545,17 @@ fn not_found(id: &str) -> ApiError {
 /// A storage error.
 pub async fn list(store: &Store, tenant: &Tenant) -> Result<Response, ApiError> {
     let now = clock::now_rfc3339();
-    let accounts: Vec<Value> = store
-        .accounts(&tenant.id)
-        .await?
-        .iter()
-        .map(|a| a.to_json(&now))
-        .collect();
+    let accounts = store.accounts(&tenant.id).await?;
+    #[derive(Serialize)]
+    struct List<'a> {
+        accounts: Vec<AccountView<'a>>,
+    }
+    let list = List {
+        accounts: accounts.iter().map(|a| a.view(&now)).collect(),
+    };
     Ok(json_response(
         200,
-        serde_json::json!({ "accounts": accounts }).to_string(),
+        serde_json::to_string(&list).unwrap_or_default(),
     )?)
 }
 
@@ -568,7 +577,7 @@ pub async fn create(
         updated_at: now.clone(),
     };
     store.insert_account(&tenant.id, &account).await?;
-    let mut response = json_response(201, account.to_json(&now).to_string())?;
+    let mut response = json_response(201, account.to_json(&now))?;
     response
         .headers_mut()
         .set("location", &format!("/api/accounts/{}", account.id))?;
@@ -593,10 +602,7 @@ pub async fn find(store: &Store, tenant: &Tenant, id: &str) -> Result<Account, A
 /// As [`find`].
 pub async fn get(store: &Store, tenant: &Tenant, id: &str) -> Result<Response, ApiError> {
     let account = find(store, tenant, id).await?;
-    Ok(json_response(
-        200,
-        account.to_json(&clock::now_rfc3339()).to_string(),
-    )?)
+    Ok(json_response(200, account.to_json(&clock::now_rfc3339()))?)
 }
 
 /// `PATCH /api/accounts/:id`: changes some settings; answers the account.
@@ -616,7 +622,7 @@ pub async fn patch(
     if !store.update_account(&tenant.id, &account).await? {
         return Err(not_found(id));
     }
-    Ok(json_response(200, account.to_json(&now).to_string())?)
+    Ok(json_response(200, account.to_json(&now))?)
 }
 
 #[cfg(test)]
@@ -765,7 +771,12 @@ mod tests {
             created_at: "t0".into(),
             updated_at: "t1".into(),
         };
-        let json = account.to_json("2026-11-20T17:00:00Z");
+        let text = account.to_json("2026-11-20T17:00:00Z");
+        assert!(
+            text.starts_with(r#"{"id":"a","name":"A","time_zone":"America/New_York","#),
+            "{text}"
+        );
+        let json: Value = serde_json::from_str(&text).expect("json");
         assert_eq!(json["current_period_end"], "2026-11-22T00:00");
         assert_eq!(json["id"], "a");
         assert_eq!(json["period_end_day"], 22);

@@ -186,12 +186,20 @@ impl ApiError {
                 })
                 .unwrap_or_default()
             }
-            ApiError::BadAccount(problems) => serde_json::json!({
-                "error": self.code(),
-                "message": self.to_string(),
-                "fields": problems,
-            })
-            .to_string(),
+            ApiError::BadAccount(problems) => {
+                #[derive(serde::Serialize)]
+                struct Body<'a> {
+                    error: &'static str,
+                    message: String,
+                    fields: &'a [FieldProblem],
+                }
+                serde_json::to_string(&Body {
+                    error: self.code(),
+                    message: self.to_string(),
+                    fields: problems,
+                })
+                .unwrap_or_default()
+            }
             // Runtime details go to the log, not to the client.
             ApiError::Runtime(_) => error_json(self.code(), "internal error; try again later"),
             _ => error_json(self.code(), &self.to_string()),
@@ -401,7 +409,12 @@ mod tests {
             ),
             FieldProblem::new("period_end_hour", "24 is not an hour", "use 0 to 23"),
         ]);
-        let body: serde_json::Value = serde_json::from_str(&error.body()).expect("json");
+        let text = error.body();
+        assert!(
+            text.starts_with(r#"{"error":"bad-settings","message":"#),
+            "{text}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&text).expect("json");
         assert_eq!(body["fields"][0]["field"], "time_zone");
         assert_eq!(body["fields"][1]["field"], "period_end_hour");
         assert_eq!(body["fields"][1]["hint"], "use 0 to 23");

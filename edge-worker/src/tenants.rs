@@ -61,13 +61,19 @@ pub async fn create(mut req: Request, store: &Store) -> Result<Response, ApiErro
     };
     let token = auth::new_token()?;
     store.create_tenant(&tenant, &token_hash(&token)).await?;
-    let body = serde_json::json!({
-        "tenant": tenant,
-        "token": token,
-        "note": "the token is shown this once: only its hash is kept. Send it as \
-                 Authorization: Bearer <token>.",
-    });
-    let mut response = json_response(201, body.to_string())?;
+    #[derive(serde::Serialize)]
+    struct Created<'a> {
+        tenant: &'a TenantRow,
+        token: &'a str,
+        note: &'static str,
+    }
+    let body = Created {
+        tenant: &tenant,
+        token: &token,
+        note: "the token is shown this once: only its hash is kept. Send it as \
+               Authorization: Bearer <token>.",
+    };
+    let mut response = json_response(201, serde_json::to_string(&body).unwrap_or_default())?;
     response.headers_mut().set("cache-control", "no-store")?;
     Ok(response)
 }

@@ -259,9 +259,13 @@ pub async fn list(store: &Store, tenant: &Tenant, account_id: &str) -> Result<Re
             }
         })
         .collect();
+    #[derive(Serialize)]
+    struct List<'a> {
+        uploads: Vec<UploadView<'a>>,
+    }
     Ok(json_response(
         200,
-        serde_json::json!({ "uploads": views }).to_string(),
+        serde_json::to_string(&List { uploads: views }).unwrap_or_default(),
     )?)
 }
 

@@ -80,6 +80,36 @@ impl BillingPeriod {
     }
 }
 
+/// The end of the billing period holding `instant`, for an account whose periods end on day
+/// `end_day` of the month (clamped to the month's length: 31 ends February on its last day) at
+/// `end_hour` o'clock local time in `zone`: the first such local date-time after `instant` (the end
+/// is exclusive, so at the very end the next period has begun). `None` for a day outside 1–31,
+/// an hour outside 0–23, or an instant out of range.
+pub fn next_end(instant: i64, zone: Tz, end_day: u32, end_hour: u32) -> Option<NaiveDateTime> {
+    if !(1..=31).contains(&end_day) || end_hour > 23 {
+        return None;
+    }
+    let local = DateTime::from_timestamp(instant, 0)?
+        .with_timezone(&zone)
+        .naive_local();
+    let first = chrono::Datelike::with_day(&local.date(), 1)?;
+    let end_in = |months: u32| -> Option<NaiveDateTime> {
+        let month = first.checked_add_months(Months::new(months))?;
+        let days = month
+            .checked_add_months(Months::new(1))?
+            .signed_duration_since(month)
+            .num_days() as u32;
+        let day = chrono::Datelike::with_day(&month, end_day.min(days))?;
+        Some(day.and_time(NaiveTime::from_hms_opt(end_hour, 0, 0)?))
+    };
+    let this_month = end_in(0)?;
+    if local_to_instant(this_month, zone) > instant {
+        Some(this_month)
+    } else {
+        end_in(1)
+    }
+}
+
 /// A local date-time in `zone` as Unix seconds. A time skipped by a daylight-saving change maps to
 /// the first instant after the gap; a repeated time to its first occurrence.
 pub fn local_to_instant(local: NaiveDateTime, zone: Tz) -> i64 {
@@ -330,6 +360,53 @@ mod tests {
         assert_eq!(
             parse_instant("2026-03-08T02:30", ny),
             parse_instant("2026-03-08T03:00", ny)
+        );
+    }
+
+    #[test]
+    fn next_end_of_an_account_period() {
+        let utc = |text: &str| parse_instant(text, Tz::UTC).unwrap_or_default();
+        let end =
+            |at: &str, day, hour| next_end(utc(at), Tz::UTC, day, hour).map(|e| e.to_string());
+        assert_eq!(
+            end("2026-11-20T12:00", 22, 0).as_deref(),
+            Some("2026-11-22 00:00:00")
+        );
+        assert_eq!(
+            end("2026-11-22T00:00", 22, 0).as_deref(),
+            Some("2026-12-22 00:00:00")
+        );
+        assert_eq!(
+            end("2026-11-23T00:00", 22, 6).as_deref(),
+            Some("2026-12-22 06:00:00")
+        );
+        // Day 31 is the month's last day; day 1 at midnight is the calendar month.
+        assert_eq!(
+            end("2026-02-10T00:00", 31, 0).as_deref(),
+            Some("2026-02-28 00:00:00")
+        );
+        assert_eq!(
+            end("2028-02-29T00:00", 31, 0).as_deref(),
+            Some("2028-03-31 00:00:00")
+        );
+        assert_eq!(
+            end("2026-12-31T23:59", 1, 0).as_deref(),
+            Some("2027-01-01 00:00:00")
+        );
+        assert_eq!(end("2026-11-20T12:00", 0, 0), None);
+        assert_eq!(end("2026-11-20T12:00", 32, 0), None);
+        assert_eq!(end("2026-11-20T12:00", 1, 24), None);
+        // The end is local: 22 November 00:00 in New York is 05:00 UTC.
+        let ny: Tz = "America/New_York".parse().unwrap_or(Tz::UTC);
+        let at = utc("2026-11-22T04:59");
+        assert_eq!(
+            next_end(at, ny, 22, 0).map(|e| e.to_string()).as_deref(),
+            Some("2026-11-22 00:00:00")
+        );
+        let at = utc("2026-11-22T05:00");
+        assert_eq!(
+            next_end(at, ny, 22, 0).map(|e| e.to_string()).as_deref(),
+            Some("2026-12-22 00:00:00")
         );
     }
 }

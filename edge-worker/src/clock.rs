@@ -9,6 +9,11 @@ pub fn now_rfc3339() -> String {
     whole_seconds(&iso)
 }
 
+/// Milliseconds since the Unix epoch (for timings; workerd moves its clock on I/O only).
+pub fn now_millis() -> f64 {
+    Date::now()
+}
+
 /// Drops the milliseconds of a JS ISO time stamp.
 fn whole_seconds(iso: &str) -> String {
     match iso.split_once('.') {

@@ -4,12 +4,15 @@
 //! browser, answering over HTTP inside workerd. A bill computed here is byte-identical to the one
 //! `simopt cost --json` writes for the same files and settings.
 //!
-//! | route | answer |
-//! |---|---|
-//! | `POST /api/cost` | `200` and the cost document; `422` and the core's diagnostics for bad input |
-//! | `POST /api/cost?format=xlsx` | `200` and the Excel report of the bill (also for `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`) |
-//! | `POST /api/cost?format=csv` | `200` and the per-SIM CSV export (also for `Accept: text/csv`) |
-//! | `GET /api/health` | `200 {"status":"ok"}` |
+//! | route | who | answer |
+//! |---|---|---|
+//! | `GET /api/health` | anyone | `200 {"status":"ok"}` |
+//! | `POST /api/cost` | anyone | `200` and the cost document (or `?format=xlsx`/`csv`); `422` and the core's diagnostics for bad input |
+//! | `POST /api/admin/tenants` | admin token | `201`, a new tenant and its first bearer token (shown once) |
+//! | `GET`/`POST /api/accounts` | tenant token | the tenant's accounts / `201` a new account |
+//! | `GET`/`PATCH /api/accounts/:id` | tenant token | an account / its changed settings |
+//! | `PUT /api/accounts/:id/{plans,eligibility,sims}` | tenant token | `201` the upload record, after the core checked the CSV body |
+//! | `GET /api/accounts/:id/uploads` | tenant token | the account's uploads, newest first |
 //!
 //! `POST /api/cost` takes `multipart/form-data` (file fields `sims`, `plans`, optional
 //! `eligibility`; settings as text fields `period_end`, `time_zone`, `as_of`, `proration`,
@@ -18,52 +21,110 @@
 //! (`{"sims": "<csv>" | [rows], "plans": ..., "eligibility": ..., "settings": {...}}`). Without
 //! `as_of` the run happens "now". See [`request`] for the details and the upload limit.
 //!
-//! The modules: [`request`] reads a body into files and settings, [`cost`] runs the core,
-//! [`error`] maps every failure to its HTTP status in one place, [`clock`] supplies "now".
+//! The modules: [`routes`] matches paths, [`auth`] establishes the caller (bearer tokens, stored
+//! hashed; the admin secret), [`accounts`] and [`uploads`] are the account API, [`tenants`] the
+//! admin route, [`store`] holds D1 and R2, [`request`] reads a cost request's body, [`cost`]
+//! runs the core, [`error`] maps every failure to its HTTP status in one place, [`log`] writes
+//! one JSON line per request, [`clock`] supplies "now".
 //!
 //! Built by `scripts/build-worker` (worker-build), run by `wrangler dev` from the repository
 //! root, tested in workerd by `scripts/test-worker`.
 
 #![deny(missing_docs)]
 
+pub mod accounts;
+pub mod auth;
 pub mod clock;
 pub mod cost;
 pub mod error;
+pub mod log;
 pub mod request;
+pub mod routes;
+pub mod store;
+pub mod tenants;
+pub mod uploads;
 
-use worker::{event, Context, Env, Method, Request, Response};
+use worker::{console_log, event, Context, Env, Method, Request, Response};
 
 use crate::error::ApiError;
+use crate::log::RequestLog;
+use crate::routes::{Access, Route};
+use crate::store::Store;
 
 /// Where the health check is mounted.
 pub const HEALTH_PATH: &str = "/api/health";
 
 #[event(fetch)]
-async fn fetch(req: Request, _env: Env, _ctx: Context) -> worker::Result<Response> {
-    match route(req).await {
-        Ok(response) => Ok(response),
-        Err(error) => error.into_response(),
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = clock::now_millis();
+    let mut log = RequestLog {
+        method: req.method().to_string(),
+        ..RequestLog::default()
+    };
+    let response = match handle(req, &env, &mut log).await {
+        Ok(response) => response,
+        Err(error) => {
+            log.error = Some(error.code());
+            error.into_response()?
+        }
+    };
+    log.status = response.status_code();
+    log.ms = (clock::now_millis() - started).max(0.0) as u64;
+    console_log!("{}", log.line());
+    Ok(response)
+}
+
+/// Sends a request to its handler, once the caller is known to be allowed on its route.
+async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Response, ApiError> {
+    let path = req.path();
+    let method = req.method();
+    let route = Route::of(&path).ok_or_else(|| ApiError::NotFound { path: path.clone() })?;
+    log.route = Some(route.pattern());
+    // Credentials before methods: a caller without them learns nothing more of a route.
+    let tenant = match route.access() {
+        Access::Public => None,
+        Access::Admin => {
+            auth::require_admin(&req, env)?;
+            None
+        }
+        Access::Tenant => {
+            let store = Store::from_env(env)?;
+            let tenant = auth::require_tenant(&req, &store).await?;
+            log.tenant = Some(tenant.id.clone());
+            Some((store, tenant))
+        }
+    };
+    if !route.allows(&method) {
+        return Err(ApiError::MethodNotAllowed {
+            method: method.to_string(),
+            path,
+            allow: route.allow(),
+        });
+    }
+    match (route, tenant) {
+        (Route::Health, _) => Ok(json_response(200, r#"{"status":"ok"}"#.to_owned())?),
+        (Route::Cost, _) => cost::handle(req).await,
+        (Route::AdminTenants, _) => tenants::create(req, &Store::from_env(env)?).await,
+        (route, Some((store, tenant))) => match route {
+            Route::Accounts if method == Method::Get => accounts::list(&store, &tenant).await,
+            Route::Accounts => accounts::create(req, &store, &tenant).await,
+            Route::Account(id) if method == Method::Get => {
+                accounts::get(&store, &tenant, &id).await
+            }
+            Route::Account(id) => accounts::patch(req, &store, &tenant, &id).await,
+            Route::Uploads(id) => uploads::list(&store, &tenant, &id).await,
+            Route::Upload(id, kind) => uploads::put(req, &store, &tenant, &id, kind).await,
+            Route::Health | Route::Cost | Route::AdminTenants => unreachable_route(&path),
+        },
+        (_, None) => unreachable_route(&path),
     }
 }
 
-/// Sends a request to its handler.
-async fn route(req: Request) -> Result<Response, ApiError> {
-    let path = req.path();
-    let method = req.method();
-    let allow = match path.as_str() {
-        cost::PATH if method == Method::Post => return cost::handle(req).await,
-        cost::PATH => "POST",
-        HEALTH_PATH if matches!(method, Method::Get | Method::Head) => {
-            return Ok(json_response(200, r#"{"status":"ok"}"#.to_owned())?);
-        }
-        HEALTH_PATH => "GET, HEAD",
-        _ => return Err(ApiError::NotFound { path }),
-    };
-    Err(ApiError::MethodNotAllowed {
-        method: method.to_string(),
-        path,
-        allow,
-    })
+/// A route whose access and handler disagree: a bug, answered as an internal error.
+fn unreachable_route(path: &str) -> Result<Response, ApiError> {
+    Err(ApiError::Runtime(worker::Error::RustError(format!(
+        "no handler for {path} with its credentials"
+    ))))
 }
 
 /// A JSON answer.

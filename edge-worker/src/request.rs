@@ -26,6 +26,43 @@ use crate::error::ApiError;
 /// Largest request body accepted, in bytes (64 MiB: a few hundred thousand SIMs as CSV).
 pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How large a request body may be, and what to tell a client whose body is larger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit {
+    /// The largest body accepted, in bytes.
+    pub bytes: u64,
+    /// What to do instead, for the 413 message.
+    pub hint: &'static str,
+}
+
+impl BodyLimit {
+    /// The 413 for a body of `size` bytes (when known).
+    pub fn exceeded(self, size: Option<u64>) -> ApiError {
+        ApiError::PayloadTooLarge {
+            limit: self.bytes,
+            size,
+            hint: self.hint,
+        }
+    }
+
+    /// Checks the declared `Content-Length`, before anything is read.
+    ///
+    /// # Errors
+    /// [`ApiError::PayloadTooLarge`] for a declared length over the limit.
+    pub fn check_declared(self, header: Option<&str>) -> Result<(), ApiError> {
+        match header.and_then(|h| h.trim().parse::<u64>().ok()) {
+            Some(size) if size > self.bytes => Err(self.exceeded(Some(size))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The limit of `POST /api/cost`.
+pub const COST_LIMIT: BodyLimit = BodyLimit {
+    bytes: MAX_BODY_BYTES,
+    hint: "send fewer SIMs per request",
+};
+
 /// One input file as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
@@ -103,38 +140,32 @@ const SETTINGS_FIELD: &str = "settings";
 /// 413/415/400 errors for a body that is too large, of another type, or malformed; a missing
 /// `sims` or `plans` file.
 pub async fn read_cost_request(req: &mut Request) -> Result<CostRequest, ApiError> {
-    check_declared_length(req.headers().get("content-length")?.as_deref())?;
+    COST_LIMIT.check_declared(req.headers().get("content-length")?.as_deref())?;
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     match media_type(&content_type).as_str() {
         "multipart/form-data" => read_form(req).await,
-        "application/json" => read_json(req).await,
-        t if t.ends_with("+json") => read_json(req).await,
-        _ => Err(ApiError::UnsupportedMediaType { content_type }),
+        t if is_json(t) => read_json(req).await,
+        _ => Err(ApiError::UnsupportedMediaType {
+            content_type,
+            accepted: "send multipart/form-data (file fields sims, plans, eligibility) or \
+                       application/json",
+        }),
     }
 }
 
+/// Whether a media type (as [`media_type`] gives it) is JSON.
+pub(crate) fn is_json(media_type: &str) -> bool {
+    media_type == "application/json" || media_type.ends_with("+json")
+}
+
 /// The media type of a `Content-Type` header, lower case, without parameters.
-fn media_type(content_type: &str) -> String {
+pub(crate) fn media_type(content_type: &str) -> String {
     content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase()
-}
-
-fn check_declared_length(header: Option<&str>) -> Result<(), ApiError> {
-    match header.and_then(|h| h.trim().parse::<u64>().ok()) {
-        Some(size) if size > MAX_BODY_BYTES => Err(too_large(Some(size))),
-        _ => Ok(()),
-    }
-}
-
-fn too_large(size: Option<u64>) -> ApiError {
-    ApiError::PayloadTooLarge {
-        limit: MAX_BODY_BYTES,
-        size,
-    }
 }
 
 // ---- JSON body ----
@@ -153,12 +184,17 @@ struct JsonBody<'a> {
 }
 
 async fn read_json(req: &mut Request) -> Result<CostRequest, ApiError> {
-    let bytes = read_capped(req).await?;
+    let bytes = read_capped(req, COST_LIMIT).await?;
     parse_json_body(&bytes)
 }
 
-/// Reads the whole body, giving up as soon as it passes the limit.
-async fn read_capped(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+/// Reads the whole body, giving up as soon as it passes `limit` (the declared length is
+/// checked first).
+///
+/// # Errors
+/// [`ApiError::PayloadTooLarge`] past the limit; a runtime error from the stream.
+pub(crate) async fn read_capped(req: &mut Request, limit: BodyLimit) -> Result<Vec<u8>, ApiError> {
+    limit.check_declared(req.headers().get("content-length")?.as_deref())?;
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
@@ -166,8 +202,8 @@ async fn read_capped(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        if (out.len() + chunk.len()) as u64 > MAX_BODY_BYTES {
-            return Err(too_large(None));
+        if (out.len() + chunk.len()) as u64 > limit.bytes {
+            return Err(limit.exceeded(None));
         }
         out.extend_from_slice(&chunk);
     }
@@ -327,8 +363,8 @@ async fn read_form(req: &mut Request) -> Result<CostRequest, ApiError> {
             Err(value) => Part::Text(value.as_string().unwrap_or_default()),
         };
         size += part.size() + name.len() as u64;
-        if size > MAX_BODY_BYTES {
-            return Err(too_large(Some(size)));
+        if size > COST_LIMIT.bytes {
+            return Err(COST_LIMIT.exceeded(Some(size)));
         }
         parts.add(name, part)?;
     }
@@ -397,11 +433,27 @@ mod tests {
 
     #[test]
     fn declared_length() {
-        assert!(check_declared_length(None).is_ok());
-        assert!(check_declared_length(Some("12")).is_ok());
-        assert!(check_declared_length(Some(&MAX_BODY_BYTES.to_string())).is_ok());
-        let err = check_declared_length(Some(&(MAX_BODY_BYTES + 1).to_string()));
+        let check = |h: Option<&str>| COST_LIMIT.check_declared(h);
+        assert!(check(None).is_ok());
+        assert!(check(Some("12")).is_ok());
+        assert!(check(Some(&MAX_BODY_BYTES.to_string())).is_ok());
+        let err = check(Some(&(MAX_BODY_BYTES + 1).to_string()));
         assert!(matches!(err, Err(ApiError::PayloadTooLarge { .. })));
+        let small = BodyLimit {
+            bytes: 10,
+            hint: "less",
+        };
+        assert!(small.check_declared(Some(" 10 ")).is_ok());
+        let err = small.check_declared(Some("11")).expect_err("over");
+        assert_eq!(err.code(), "payload-too-large");
+        assert!(err.to_string().ends_with("(10 bytes); less"), "{err}");
+    }
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("application/vnd.api+json"));
+        assert!(!is_json("text/csv"));
     }
 
     #[test]

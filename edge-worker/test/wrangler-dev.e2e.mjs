@@ -2,13 +2,19 @@
 // End to end through `wrangler dev`: starts the Worker the way a developer does (from the
 // repository root, local workerd, nothing from the network), posts the basic fixture as a
 // browser would, and compares the answer with tests/fixtures/cases/basic/cost.json byte for byte.
-// wrangler is always stopped (its whole process group), also on failure or Ctrl-C.
+// Then the account flow on local D1 and R2: the migrations applied with
+// `wrangler d1 migrations apply DB --local`, a tenant made with the admin token of .dev.vars
+// (scripts/dev-vars writes one when there is none), an account, its plans and SIMs uploaded and
+// read back, the request log lines checked, and everything read back again after a restart on
+// the same persisted state. wrangler is always stopped (its whole process group, by id), also
+// on failure or Ctrl-C; its state lives in a temporary directory removed at the end.
 //
 //   node edge-worker/test/wrangler-dev.e2e.mjs     (scripts/test-worker runs it after building)
 //
 // E2E_READY_TIMEOUT_MS bounds the wait for the server (default 180 s: wrangler runs the
 // `[build] command`, a no-op when scripts/build-worker already built the Worker).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -21,6 +27,53 @@ const CASE = join(ROOT, "tests/fixtures/cases/basic");
 const READY_TIMEOUT_MS = Number(process.env.E2E_READY_TIMEOUT_MS ?? 180_000);
 
 const fixture = (name) => readFileSync(join(CASE, name), "utf8");
+const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  CI: "1", // no prompts (d1 migrations apply asks for a confirmation otherwise)
+};
+
+/** The admin token of .dev.vars, written by scripts/dev-vars when there is none. */
+function adminToken() {
+  const made = spawnSync(join(ROOT, "scripts/dev-vars"), { cwd: ROOT, encoding: "utf8" });
+  if (made.status !== 0) throw new Error(`scripts/dev-vars failed: ${made.stderr}`);
+  const text = readFileSync(join(ROOT, ".dev.vars"), "utf8");
+  const line = text.split("\n").findLast((l) => l.startsWith("ADMIN_TOKEN="));
+  const token = line?.slice("ADMIN_TOKEN=".length).trim().replace(/^"(.*)"$/, "$1");
+  if (!token || token.length < 32) throw new Error(".dev.vars has no ADMIN_TOKEN of 32+ characters");
+  return token;
+}
+
+/** Runs a short wrangler command in its own process group; kills the group after `ms`. */
+function runWrangler(args, ms = 120_000) {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(WRANGLER, args, {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: WRANGLER_ENV,
+    });
+    let out = "";
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.setEncoding("utf8");
+      stream.on("data", (text) => (out += text));
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, ms);
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolveRun(out);
+      else reject(new Error(`wrangler ${args.join(" ")} failed (${code ?? signal}):\n${out}`));
+    });
+  });
+}
 
 /** A TCP port free on 127.0.0.1 right now. */
 function freePort() {
@@ -55,7 +108,7 @@ async function startWrangler(stateDir) {
     cwd: ROOT,
     detached: true, // own process group: workerd and the build go down with it
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    env: WRANGLER_ENV,
   });
   const server = { child, port, base: `http://127.0.0.1:${port}`, log: [], exited: null };
   for (const stream of [child.stdout, child.stderr]) {
@@ -160,6 +213,143 @@ const checks = [
   ],
 ];
 
+// ---- the account flow (local D1 and R2) ----
+
+/** State carried from one account check to the next. */
+const flow = {};
+
+async function api(base, path, { token = flow.token, method = "GET", json, body, type } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(json);
+  }
+  if (type) headers["content-type"] = type;
+  const res = await fetch(`${base}${path}`, { method, body, headers });
+  const text = await res.text();
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${method} ${path}: status ${res.status}, not JSON: ${text.slice(0, 300)}`);
+  }
+  return { status: res.status, body: parsed };
+}
+
+const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+const dataRows = (text) => text.trimEnd().split("\n").length - 1;
+
+async function readBack(base) {
+  assert(flow.account, "no account from the steps before");
+  const got = await api(base, `/api/accounts/${flow.account.id}`);
+  assert(got.status === 200, `GET account: ${got.status} ${JSON.stringify(got.body)}`);
+  for (const key of ["name", "time_zone", "period_end_day", "start_hour"]) {
+    assert(got.body[key] === flow.account[key], `${key}: ${got.body[key]} != ${flow.account[key]}`);
+  }
+  const list = await api(base, `/api/accounts/${flow.account.id}/uploads`);
+  assert(list.status === 200, `GET uploads: ${list.status}`);
+  const kinds = list.body.uploads.map((u) => `${u.kind}:${u.rows}:${u.sha256}:${u.current}`);
+  const want = [
+    `sims:${dataRows(fixture("sims.csv"))}:${sha256(fixture("sims.csv"))}:true`,
+    `plans:${dataRows(fixture("plans.csv"))}:${sha256(fixture("plans.csv"))}:true`,
+  ];
+  assert(JSON.stringify(kinds) === JSON.stringify(want), `uploads ${JSON.stringify(kinds)}, want ${JSON.stringify(want)}`);
+}
+
+const accountChecks = [
+  [
+    "POST /api/admin/tenants with the admin token of .dev.vars: a tenant and its token",
+    async (base) => {
+      const got = await api(base, "/api/admin/tenants", {
+        token: adminToken(),
+        method: "POST",
+        json: { name: "E2E Tenant" },
+      });
+      assert(got.status === 201, `status ${got.status}: ${JSON.stringify(got.body)}`);
+      assert(/^[0-9a-f]{64}$/.test(got.body.token), "no 64-hex-digit token");
+      flow.token = got.body.token;
+      flow.tenant = got.body.tenant.id;
+    },
+  ],
+  [
+    "the account routes answer 401 without a token and with a wrong one",
+    async (base) => {
+      for (const token of [null, "0".repeat(64)]) {
+        const got = await api(base, "/api/accounts", { token });
+        assert(got.status === 401 && got.body.error === "unauthorized", `status ${got.status}`);
+      }
+    },
+  ],
+  [
+    "POST /api/accounts makes an account; bad settings are a 400 naming the field",
+    async (base) => {
+      const settings = { name: "E2E fleet", time_zone: "America/New_York", period_end_day: 22, start_hour: 6 };
+      const bad = await api(base, "/api/accounts", { method: "POST", json: { ...settings, start_hour: 25 } });
+      assert(bad.status === 400 && bad.body.fields?.[0]?.field === "start_hour", `bad: ${JSON.stringify(bad.body)}`);
+      const got = await api(base, "/api/accounts", { method: "POST", json: settings });
+      assert(got.status === 201, `status ${got.status}: ${JSON.stringify(got.body)}`);
+      flow.account = got.body;
+    },
+  ],
+  [
+    "PUT the plans, then the SIMs: 201 with rows, bytes and SHA-256",
+    async (base) => {
+      assert(flow.account, "no account from the step before");
+      for (const kind of ["plans", "sims"]) {
+        const text = fixture(`${kind}.csv`);
+        const got = await api(base, `/api/accounts/${flow.account.id}/${kind}`, {
+          method: "PUT",
+          body: text,
+          type: "text/csv",
+        });
+        assert(got.status === 201, `${kind}: status ${got.status}: ${JSON.stringify(got.body).slice(0, 500)}`);
+        const b = got.body;
+        assert(b.rows === dataRows(text), `${kind}: rows ${b.rows}`);
+        assert(b.bytes === Buffer.byteLength(text), `${kind}: bytes ${b.bytes}`);
+        assert(b.sha256 === sha256(text), `${kind}: sha256 ${b.sha256}`);
+        assert(
+          b.r2_key === `tenants/${flow.tenant}/accounts/${flow.account.id}/${kind}/${sha256(text)}.csv`,
+          `${kind}: r2_key ${b.r2_key}`,
+        );
+      }
+    },
+  ],
+  ["GET the account and its uploads back", readBack],
+  [
+    "one JSON log line per request, with route and tenant id, never the token",
+    async (_base, server) => {
+      const lines = server.log
+        .join("")
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('{"event":"request"'))
+        .map((l) => JSON.parse(l));
+      const upload = lines.find((l) => l.route === "/api/accounts/:id/sims" && l.status === 201);
+      assert(upload, `no log line of the SIMs upload among ${lines.length}`);
+      assert(upload.tenant === flow.tenant && upload.method === "PUT", JSON.stringify(upload));
+      assert(typeof upload.ms === "number", "no ms");
+      const refused = lines.find((l) => l.status === 401 && l.error === "unauthorized");
+      assert(refused && refused.tenant === null, "no log line of a refused request");
+      assert(!server.log.join("").includes(flow.token), "the token appears in the output");
+    },
+  ],
+  [
+    "after a restart on the same --persist-to state: the account, its uploads, and a new upload checked against the stored plans",
+    async (_base, _server, ctx) => {
+      await ctx.restart();
+      await readBack(ctx.base);
+      const text = fixture("sims.csv").replace(",3.5,", ",4.5,");
+      const got = await api(ctx.base, `/api/accounts/${flow.account.id}/sims`, {
+        method: "PUT",
+        body: text,
+        type: "text/csv",
+      });
+      assert(got.status === 201 && got.body.sha256 === sha256(text), `status ${got.status}: ${JSON.stringify(got.body).slice(0, 300)}`);
+    },
+  ],
+];
+
 async function main() {
   const stateDir = mkdtempSync(join(tmpdir(), "simopt-wrangler-"));
   let server;
@@ -172,21 +362,37 @@ async function main() {
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.on(signal, () => stop().finally(() => process.exit(130)));
   }
-  try {
+  const start = async () => {
     server = await startWrangler(stateDir);
     const t0 = Date.now();
     await waitReady(server);
     console.log(`wrangler dev ready on ${server.base} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    for (const [name, check] of checks) {
-      try {
-        await check(server.base);
-        passed += 1;
-        console.log(`  ok    ${name}`);
-      } catch (error) {
-        failed += 1;
-        console.log(`  FAIL  ${name}\n        ${error.message}`);
-      }
+  };
+  const ctx = {
+    get base() {
+      return server.base;
+    },
+    async restart() {
+      await stopWrangler(server);
+      await start();
+    },
+  };
+  const run = async (name, check) => {
+    try {
+      await check(server.base, server, ctx);
+      passed += 1;
+      console.log(`  ok    ${name}`);
+    } catch (error) {
+      failed += 1;
+      console.log(`  FAIL  ${name}\n        ${error.message}`);
     }
+  };
+  try {
+    const t0 = Date.now();
+    await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
+    console.log(`D1 migrations applied (wrangler d1 migrations apply DB --local) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await start();
+    for (const [name, check] of [...checks, ...accountChecks]) await run(name, check);
   } catch (error) {
     failed += 1;
     console.log(`  FAIL  ${error.message}`);

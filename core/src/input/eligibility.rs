@@ -14,11 +14,12 @@ pub(crate) const SCHEMA: Schema = Schema {
     optional: &[],
 };
 
-/// The eligibility file, read: allowed plans per communication plan, and the row each
-/// communication plan was first named on.
+/// The eligibility file, read: allowed plans per communication plan, the row each
+/// communication plan was first named on, and the number of data rows read.
 pub(crate) struct EligibilityTable {
     pub allowed: Vec<Vec<PlanId>>,
     pub first_row: Vec<u64>,
+    pub rows: u64,
 }
 
 pub(crate) fn read(
@@ -30,10 +31,12 @@ pub(crate) fn read(
     let mut table = EligibilityTable {
         allowed: Vec::new(),
         first_row: Vec::new(),
+        rows: 0,
     };
     let mut seen: HashSet<(u32, PlanId)> = HashSet::new();
     read_rows(file, &SCHEMA, errors, |row, errors| {
         let s = &SCHEMA;
+        table.rows += 1;
         if row.ragged {
             return;
         }

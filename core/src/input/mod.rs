@@ -11,7 +11,7 @@ mod table;
 
 use std::collections::HashMap;
 
-use crate::diagnostics::{Code, Collector, InputErrors, Location, Warned};
+use crate::diagnostics::{Code, Collector, Diagnostics, InputErrors, Location, Warned};
 use crate::fleet::{CommPlanId, Eligibility, Fleet, PlanTypeId, Sim};
 use crate::settings::{Settings, SettingsInput};
 
@@ -124,6 +124,59 @@ pub fn load(
     })
 }
 
+/// What checking one file on its own found: its data rows (header excluded) and its warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    /// Data rows (CSV lines after the header, or JSON row objects).
+    pub rows: u64,
+    /// Warnings found; errors fail the check instead.
+    pub warnings: Diagnostics,
+}
+
+/// Checks a plans file on its own, with the same rules and diagnostics as [`load`] (for a
+/// service that stores the plans before the SIMs arrive).
+///
+/// # Errors
+/// [`InputErrors`] with every error in the file (row, column, hint).
+pub fn check_plans(plans: &SourceFile<'_>) -> Result<FileCheck, InputErrors> {
+    let mut diagnostics = Collector::default();
+    let table = plans::read(plans, &mut diagnostics);
+    finish_check(table.plans.len() as u64, diagnostics)
+}
+
+/// Checks an eligibility file against a plans file (every plan it names must be there), with the
+/// same rules and diagnostics as [`load`]. Communication plans no SIM uses cannot be told yet:
+/// [`load`] reports those once the SIMs are known.
+///
+/// # Errors
+/// [`InputErrors`] with every error in either file.
+pub fn check_eligibility(
+    eligibility: &SourceFile<'_>,
+    plans: &SourceFile<'_>,
+) -> Result<FileCheck, InputErrors> {
+    let mut diagnostics = Collector::default();
+    let plans = plans::read(plans, &mut diagnostics);
+    let table = eligibility::read(
+        eligibility,
+        &plans,
+        &mut Interner::default(),
+        &mut diagnostics,
+    );
+    finish_check(table.rows, diagnostics)
+}
+
+fn finish_check(rows: u64, diagnostics: Collector) -> Result<FileCheck, InputErrors> {
+    if diagnostics.has_errors() {
+        return Err(InputErrors {
+            diagnostics: diagnostics.finish(),
+        });
+    }
+    Ok(FileCheck {
+        rows,
+        warnings: diagnostics.finish(),
+    })
+}
+
 fn report_unused_comm_plans(file: &str, first_row: &[u64], sims: &[Sim], out: &mut Collector) {
     let mut used = vec![false; first_row.len()];
     for sim in sims {
@@ -170,5 +223,52 @@ fn report_sims_without_eligible_plans(
                 "list the plans it may use in the eligibility file",
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLANS: &str = "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb\n\
+                         S,2.50,5,0.50,1\nM,6.00,50,,\n";
+
+    fn file<'a>(name: &'a str, text: &'a str) -> SourceFile<'a> {
+        SourceFile {
+            name,
+            bytes: text.as_bytes(),
+        }
+    }
+
+    #[test]
+    fn plans_alone() {
+        let check = check_plans(&file("plans.csv", PLANS)).expect("valid");
+        assert_eq!(check.rows, 2);
+        assert!(check.warnings.items.is_empty());
+        let bad = "plan_id,monthly_charge,included_mb\nS,2.50,5\nS,abc,5\n";
+        let errors = check_plans(&file("p.csv", bad)).expect_err("invalid");
+        let found: Vec<_> = errors
+            .errors()
+            .map(|d| (d.file.as_str(), d.row, d.column.as_deref()))
+            .collect();
+        assert_eq!(found, [("p.csv", Some(3), Some("monthly_charge"))]);
+    }
+
+    #[test]
+    fn eligibility_against_plans() {
+        let plans = file("plans.csv", PLANS);
+        let text = "comm_plan,plan_id\nCP,S\nCP,M\nCP,S\n";
+        let check = check_eligibility(&file("eligibility.csv", text), &plans).expect("valid");
+        assert_eq!(check.rows, 3);
+        // The repeated pair is a warning, not an error.
+        assert_eq!(check.warnings.count(crate::Severity::Warning), 1);
+        let errors = check_eligibility(&file("e.csv", "comm_plan,plan_id\nCP,X\n"), &plans)
+            .expect_err("unknown plan");
+        let d = errors.errors().next().expect("one error");
+        assert_eq!(
+            (d.file.as_str(), d.row, d.column.as_deref()),
+            ("e.csv", Some(2), Some("plan_id"))
+        );
+        assert!(check_eligibility(&file("e.csv", ""), &plans).is_err());
     }
 }

@@ -1,0 +1,434 @@
+//! Storage: tenants, tokens, accounts and upload records in D1 (binding `DB`, schema in
+//! `edge-worker/migrations/`), uploaded file bodies in R2 (binding `FILES`).
+//!
+//! Every account query carries the tenant's id in its `WHERE` clause, so one tenant's request
+//! can neither see nor change another tenant's rows.
+
+use serde::{Deserialize, Serialize};
+use worker::wasm_bindgen::JsValue;
+use worker::{Bucket, D1Database, Env};
+
+use crate::accounts::{Account, AccountSettings};
+use crate::error::ApiError;
+use crate::uploads::Kind;
+
+/// The D1 binding's name in `wrangler.toml`.
+pub const DB_BINDING: &str = "DB";
+/// The R2 binding's name in `wrangler.toml`.
+pub const FILES_BINDING: &str = "FILES";
+
+/// The Worker's storage.
+pub struct Store {
+    db: D1Database,
+    files: Bucket,
+}
+
+/// A stored token: the tenant it belongs to, and its hash.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenRow {
+    /// The tenant.
+    pub tenant_id: String,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+}
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRow {
+    /// 32 hex digits.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was made.
+    pub created_at: String,
+}
+
+/// One uploaded file, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRow {
+    /// Increasing with every upload: the highest of a kind is the current one.
+    pub id: i64,
+    /// The account.
+    pub account_id: String,
+    /// `plans`, `eligibility` or `sims`.
+    pub kind: String,
+    /// Where the body is in R2.
+    pub r2_key: String,
+    /// The body's length.
+    pub bytes: i64,
+    /// Hex SHA-256 of the body.
+    pub sha256: String,
+    /// Data rows, header excluded.
+    pub rows: i64,
+    /// When it was uploaded.
+    pub uploaded_at: String,
+}
+
+/// An upload to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUpload<'a> {
+    /// The account.
+    pub account: &'a str,
+    /// The file's kind.
+    pub kind: Kind,
+    /// Where its body is in R2.
+    pub r2_key: &'a str,
+    /// The body's length.
+    pub bytes: u64,
+    /// Hex SHA-256 of the body.
+    pub sha256: &'a str,
+    /// Data rows.
+    pub rows: u64,
+    /// When (RFC 3339).
+    pub uploaded_at: &'a str,
+}
+
+/// An account as D1 holds it (integers for flags and numbers).
+#[derive(Debug, Deserialize)]
+struct AccountRow {
+    id: String,
+    name: String,
+    time_zone: String,
+    period_end_day: i64,
+    period_end_hour: i64,
+    start_hour: i64,
+    proration: i64,
+    charge_type: String,
+    projection: i64,
+    margin_pct: String,
+    currency_decimals: i64,
+    notify_email: Option<String>,
+    notify_webhook: Option<String>,
+    auto_push: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl AccountRow {
+    fn into_account(self) -> Result<Account, ApiError> {
+        let small = |field: &str, v: i64| {
+            u32::try_from(v).map_err(|_| corrupt(format!("account {}: {field} = {v}", self.id)))
+        };
+        Ok(Account {
+            settings: AccountSettings {
+                name: self.name.clone(),
+                time_zone: self.time_zone.clone(),
+                period_end_day: small("period_end_day", self.period_end_day)?,
+                period_end_hour: small("period_end_hour", self.period_end_hour)?,
+                start_hour: small("start_hour", self.start_hour)?,
+                proration: self.proration != 0,
+                charge_type: self.charge_type.clone(),
+                projection: self.projection != 0,
+                margin_pct: self.margin_pct.clone(),
+                currency_decimals: small("currency_decimals", self.currency_decimals)?,
+                notify_email: self.notify_email.clone(),
+                notify_webhook: self.notify_webhook.clone(),
+                auto_push: self.auto_push != 0,
+            },
+            id: self.id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn corrupt(what: String) -> ApiError {
+    ApiError::Runtime(worker::Error::RustError(format!(
+        "stored data out of range: {what}"
+    )))
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn int(n: impl Into<f64>) -> JsValue {
+    JsValue::from_f64(n.into())
+}
+
+fn opt(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+fn flag(b: bool) -> JsValue {
+    int(u8::from(b))
+}
+
+const ACCOUNT_COLUMNS: &str = "id, name, time_zone, period_end_day, period_end_hour, start_hour, \
+     proration, charge_type, projection, margin_pct, currency_decimals, notify_email, \
+     notify_webhook, auto_push, created_at, updated_at";
+
+const UPLOAD_COLUMNS: &str = "id, account_id, kind, r2_key, bytes, sha256, rows, uploaded_at";
+
+impl Store {
+    /// The bindings of `env`.
+    ///
+    /// # Errors
+    /// A runtime error naming the binding that is missing from `wrangler.toml`.
+    pub fn from_env(env: &Env) -> Result<Store, ApiError> {
+        let missing = |binding: &str, e: worker::Error| {
+            ApiError::Runtime(worker::Error::RustError(format!(
+                "the {binding} binding is not usable ({e}); see [[d1_databases]] and \
+                 [[r2_buckets]] in wrangler.toml"
+            )))
+        };
+        Ok(Store {
+            db: env.d1(DB_BINDING).map_err(|e| missing(DB_BINDING, e))?,
+            files: env
+                .bucket(FILES_BINDING)
+                .map_err(|e| missing(FILES_BINDING, e))?,
+        })
+    }
+
+    /// The token with this hash, if any.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn token(&self, hash: &str) -> Result<Option<TokenRow>, ApiError> {
+        Ok(self
+            .db
+            .prepare("SELECT tenant_id, token_hash FROM api_tokens WHERE token_hash = ?1")
+            .bind(&[text(hash)])?
+            .first::<TokenRow>(None)
+            .await?)
+    }
+
+    /// Records a tenant and its first token's hash, together.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn create_tenant(
+        &self,
+        tenant: &TenantRow,
+        token_hash: &str,
+    ) -> Result<(), ApiError> {
+        let insert_tenant = self
+            .db
+            .prepare("INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)")
+            .bind(&[
+                text(&tenant.id),
+                text(&tenant.name),
+                text(&tenant.created_at),
+            ])?;
+        let insert_token = self
+            .db
+            .prepare(
+                "INSERT INTO api_tokens (token_hash, tenant_id, created_at) VALUES (?1, ?2, ?3)",
+            )
+            .bind(&[text(token_hash), text(&tenant.id), text(&tenant.created_at)])?;
+        // A batch is one transaction: both rows or neither.
+        self.db.batch(vec![insert_tenant, insert_token]).await?;
+        Ok(())
+    }
+
+    /// The tenant's accounts, oldest first (in the order they were made).
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn accounts(&self, tenant: &str) -> Result<Vec<Account>, ApiError> {
+        let rows = self
+            .db
+            .prepare(format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = ?1 \
+                 ORDER BY created_at, rowid"
+            ))
+            .bind(&[text(tenant)])?
+            .all()
+            .await?
+            .results::<AccountRow>()?;
+        rows.into_iter().map(AccountRow::into_account).collect()
+    }
+
+    /// The tenant's account `id`, if the tenant has one of that id.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn account(&self, tenant: &str, id: &str) -> Result<Option<Account>, ApiError> {
+        self.db
+            .prepare(format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1 AND tenant_id = ?2"
+            ))
+            .bind(&[text(id), text(tenant)])?
+            .first::<AccountRow>(None)
+            .await?
+            .map(AccountRow::into_account)
+            .transpose()
+    }
+
+    /// Records a new account of the tenant.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn insert_account(&self, tenant: &str, account: &Account) -> Result<(), ApiError> {
+        let s = &account.settings;
+        self.db
+            .prepare(
+                "INSERT INTO accounts (id, tenant_id, name, time_zone, period_end_day, \
+                 period_end_hour, start_hour, proration, charge_type, projection, margin_pct, \
+                 currency_decimals, notify_email, notify_webhook, auto_push, created_at, \
+                 updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+                 ?15, ?16, ?17)",
+            )
+            .bind(&[
+                text(&account.id),
+                text(tenant),
+                text(&s.name),
+                text(&s.time_zone),
+                int(s.period_end_day),
+                int(s.period_end_hour),
+                int(s.start_hour),
+                flag(s.proration),
+                text(&s.charge_type),
+                flag(s.projection),
+                text(&s.margin_pct),
+                int(s.currency_decimals),
+                opt(s.notify_email.as_deref()),
+                opt(s.notify_webhook.as_deref()),
+                flag(s.auto_push),
+                text(&account.created_at),
+                text(&account.updated_at),
+            ])?
+            .run()
+            .await?;
+        Ok(())
+    }
+
+    /// Writes an account's settings back; `false` when the tenant has no such account (any
+    /// more).
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn update_account(&self, tenant: &str, account: &Account) -> Result<bool, ApiError> {
+        let s = &account.settings;
+        let result = self
+            .db
+            .prepare(
+                "UPDATE accounts SET name = ?3, time_zone = ?4, period_end_day = ?5, \
+                 period_end_hour = ?6, start_hour = ?7, proration = ?8, charge_type = ?9, \
+                 projection = ?10, margin_pct = ?11, currency_decimals = ?12, notify_email = ?13, \
+                 notify_webhook = ?14, auto_push = ?15, updated_at = ?16 \
+                 WHERE id = ?1 AND tenant_id = ?2",
+            )
+            .bind(&[
+                text(&account.id),
+                text(tenant),
+                text(&s.name),
+                text(&s.time_zone),
+                int(s.period_end_day),
+                int(s.period_end_hour),
+                int(s.start_hour),
+                flag(s.proration),
+                text(&s.charge_type),
+                flag(s.projection),
+                text(&s.margin_pct),
+                int(s.currency_decimals),
+                opt(s.notify_email.as_deref()),
+                opt(s.notify_webhook.as_deref()),
+                flag(s.auto_push),
+                text(&account.updated_at),
+            ])?
+            .run()
+            .await?;
+        let changed = result
+            .meta()?
+            .and_then(|m| m.changes)
+            .is_some_and(|n| n > 0);
+        Ok(changed)
+    }
+
+    /// Records an upload (its body already in R2) and answers the record.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn insert_upload(&self, new: &NewUpload<'_>) -> Result<UploadRow, ApiError> {
+        let row = self
+            .db
+            .prepare(format!(
+                "INSERT INTO uploads (account_id, kind, r2_key, bytes, sha256, rows, uploaded_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING {UPLOAD_COLUMNS}"
+            ))
+            .bind(&[
+                text(new.account),
+                text(new.kind.name()),
+                text(new.r2_key),
+                int(new.bytes as f64),
+                text(new.sha256),
+                int(new.rows as f64),
+                text(new.uploaded_at),
+            ])?
+            .first::<UploadRow>(None)
+            .await?;
+        row.ok_or_else(|| {
+            ApiError::Runtime(worker::Error::RustError(
+                "the upload was not recorded (INSERT returned no row)".into(),
+            ))
+        })
+    }
+
+    /// The account's uploads, newest first.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn uploads(&self, account: &str) -> Result<Vec<UploadRow>, ApiError> {
+        Ok(self
+            .db
+            .prepare(format!(
+                "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE account_id = ?1 ORDER BY id DESC"
+            ))
+            .bind(&[text(account)])?
+            .all()
+            .await?
+            .results::<UploadRow>()?)
+    }
+
+    /// The account's current file of a kind (its latest upload), if any.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn current_upload(
+        &self,
+        account: &str,
+        kind: Kind,
+    ) -> Result<Option<UploadRow>, ApiError> {
+        Ok(self
+            .db
+            .prepare(format!(
+                "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE account_id = ?1 AND kind = ?2 \
+                 ORDER BY id DESC LIMIT 1"
+            ))
+            .bind(&[text(account), text(kind.name())])?
+            .first::<UploadRow>(None)
+            .await?)
+    }
+
+    /// Stores a file body in R2; R2 checks it against its SHA-256 (`sha256`: the 32 bytes).
+    ///
+    /// # Errors
+    /// A storage error (also when the body does not match the digest).
+    pub async fn put_file(&self, key: &str, body: Vec<u8>, sha256: &[u8]) -> Result<(), ApiError> {
+        self.files
+            .put(key, body)
+            .http_metadata(worker::HttpMetadata {
+                content_type: Some("text/csv; charset=utf-8".into()),
+                ..worker::HttpMetadata::default()
+            })
+            .sha256(sha256.to_vec())
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    /// A file body from R2.
+    ///
+    /// # Errors
+    /// A storage error, also when the object named by an upload record is gone.
+    pub async fn file(&self, key: &str) -> Result<Vec<u8>, ApiError> {
+        let object = self.files.get(key).execute().await?;
+        let body = object.as_ref().and_then(|o| o.body()).ok_or_else(|| {
+            ApiError::Runtime(worker::Error::RustError(format!(
+                "the stored file {key} is missing from R2"
+            )))
+        })?;
+        Ok(body.bytes().await?)
+    }
+}

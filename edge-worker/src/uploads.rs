@@ -1,0 +1,372 @@
+//! An account's files: `PUT /api/accounts/:id/{plans,eligibility,sims}` with the CSV file as the
+//! body (DESIGN §7), `GET /api/accounts/:id/uploads`.
+//!
+//! A file is checked by the core before anything is stored, with the same diagnostics as the
+//! command line (422 with file, row, column and hint): the plans on their own, the eligibility
+//! against the account's current plans, the SIMs against the current plans and eligibility and
+//! the account's settings (a run now, in the current billing period). A good file's body goes
+//! to R2 under `tenants/<tenant>/accounts/<account>/<kind>/<sha256>.csv` and a record to D1; the
+//! latest upload of each kind is the account's current file of that kind.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use simopt_core::input::{self, FileCheck};
+use simopt_core::{Diagnostics, InputErrors, InputFiles, SettingsInput, SourceFile};
+use worker::{Request, Response};
+
+use crate::accounts::{self, Account};
+use crate::auth::{hex, Tenant};
+use crate::error::ApiError;
+use crate::request::{self, BodyLimit, MAX_BODY_BYTES};
+use crate::store::{NewUpload, Store, UploadRow};
+use crate::{clock, json_response};
+
+/// The largest file accepted.
+pub const UPLOAD_LIMIT: BodyLimit = BodyLimit {
+    bytes: MAX_BODY_BYTES,
+    hint: "each file of an account must fit: leave out the columns simopt does not read \
+           (DESIGN §7 lists those it does)",
+};
+
+/// The kinds of file an account holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `plans.csv`: the rate plans.
+    Plans,
+    /// `eligibility.csv`: which plans each communication plan may use.
+    Eligibility,
+    /// `sims.csv`: the fleet and its usage.
+    Sims,
+}
+
+impl Kind {
+    /// Every kind, in the order they are uploaded.
+    pub const ALL: [Kind; 3] = [Kind::Plans, Kind::Eligibility, Kind::Sims];
+
+    /// The kind a path segment names.
+    pub fn of(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// `plans`, `eligibility` or `sims`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Plans => "plans",
+            Kind::Eligibility => "eligibility",
+            Kind::Sims => "sims",
+        }
+    }
+
+    /// The file's name in diagnostics (`plans.csv`).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Kind::Plans => "plans.csv",
+            Kind::Eligibility => "eligibility.csv",
+            Kind::Sims => "sims.csv",
+        }
+    }
+}
+
+/// Where a file's body is kept in R2.
+pub fn r2_key(tenant: &str, account: &str, kind: Kind, sha256: &str) -> String {
+    format!(
+        "tenants/{tenant}/accounts/{account}/{}/{sha256}.csv",
+        kind.name()
+    )
+}
+
+/// The account's current files a new one is checked against.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    /// The current plans file.
+    pub plans: Option<Vec<u8>>,
+    /// The current eligibility file.
+    pub eligibility: Option<Vec<u8>>,
+}
+
+fn source(kind: Kind, bytes: &[u8]) -> SourceFile<'_> {
+    SourceFile {
+        name: kind.file_name(),
+        bytes,
+    }
+}
+
+/// Checks a new file of `kind` against the account's `current` files; `settings` are the
+/// account's, for a run now (only the SIMs need them).
+///
+/// # Errors
+/// [`ApiError::InvalidUpload`] with the core's diagnostics; [`ApiError::PlansMissing`] for an
+/// eligibility or SIMs file before any plans.
+pub fn check(
+    account: &str,
+    kind: Kind,
+    body: &[u8],
+    current: &Current,
+    settings: &SettingsInput,
+) -> Result<FileCheck, ApiError> {
+    let invalid = |errors: InputErrors| ApiError::InvalidUpload {
+        kind: kind.name(),
+        errors,
+    };
+    let file = source(kind, body);
+    if kind == Kind::Plans {
+        return input::check_plans(&file).map_err(invalid);
+    }
+    let plans = current.plans.as_deref().ok_or(ApiError::PlansMissing {
+        account: account.to_owned(),
+        kind: kind.name(),
+    })?;
+    let plans = source(Kind::Plans, plans);
+    if kind == Kind::Eligibility {
+        return input::check_eligibility(&file, &plans).map_err(invalid);
+    }
+    let files = InputFiles {
+        sims: file,
+        plans,
+        eligibility: current
+            .eligibility
+            .as_deref()
+            .map(|e| source(Kind::Eligibility, e)),
+    };
+    let fleet = input::load(&files, settings).map_err(invalid)?;
+    Ok(FileCheck {
+        rows: fleet.output.sims.len() as u64,
+        warnings: fleet.warnings,
+    })
+}
+
+/// An upload as answered.
+#[derive(Debug, Serialize)]
+pub struct UploadView<'a> {
+    /// The record.
+    #[serde(flatten)]
+    pub upload: &'a UploadRow,
+    /// Whether it is the account's current file of its kind.
+    pub current: bool,
+    /// The core's warnings about the file (on the answer to the upload only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<&'a Diagnostics>,
+}
+
+/// The body of an upload: the file itself (`text/csv`, `text/plain`,
+/// `application/octet-stream`, or no type).
+async fn file_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    let content_type = req.headers().get("content-type")?.unwrap_or_default();
+    let media = request::media_type(&content_type);
+    let accepted = [
+        "",
+        "text/csv",
+        "text/plain",
+        "application/csv",
+        "application/octet-stream",
+        "application/vnd.ms-excel",
+    ];
+    if !accepted.contains(&media.as_str()) {
+        return Err(ApiError::UnsupportedMediaType {
+            content_type,
+            accepted: "send the CSV file itself as the body with Content-Type: text/csv \
+                       (curl -T plans.csv -H 'content-type: text/csv' ...)",
+        });
+    }
+    request::read_capped(req, UPLOAD_LIMIT).await
+}
+
+/// The account's current files that a file of `kind` is checked against.
+async fn current_files(store: &Store, account: &str, kind: Kind) -> Result<Current, ApiError> {
+    let mut current = Current::default();
+    if kind == Kind::Plans {
+        return Ok(current);
+    }
+    if let Some(plans) = store.current_upload(account, Kind::Plans).await? {
+        current.plans = Some(store.file(&plans.r2_key).await?);
+    }
+    if kind == Kind::Sims {
+        if let Some(e) = store.current_upload(account, Kind::Eligibility).await? {
+            current.eligibility = Some(store.file(&e.r2_key).await?);
+        }
+    }
+    Ok(current)
+}
+
+/// `PUT /api/accounts/:id/<kind>`: checks the file, stores it, answers 201 and its record
+/// with the core's warnings.
+///
+/// # Errors
+/// 404 for another tenant's or no account, 413/415 for the body, 409 without plans, 422 with
+/// the diagnostics of a bad file, a storage error.
+pub async fn put(
+    mut req: Request,
+    store: &Store,
+    tenant: &Tenant,
+    account_id: &str,
+    kind: Kind,
+) -> Result<Response, ApiError> {
+    let account: Account = accounts::find(store, tenant, account_id).await?;
+    let body = file_body(&mut req).await?;
+    let digest = Sha256::digest(&body);
+    let sha256 = hex(&digest);
+    let now = clock::now_rfc3339();
+    let settings = account
+        .settings
+        .core_input(&now, account.settings.period_end_after(&now));
+    let current = current_files(store, &account.id, kind).await?;
+    let checked = check(&account.id, kind, &body, &current, &settings)?;
+    drop(current);
+
+    let key = r2_key(&tenant.id, &account.id, kind, &sha256);
+    let bytes = body.len() as u64;
+    store.put_file(&key, body, &digest).await?;
+    let upload = store
+        .insert_upload(&NewUpload {
+            account: &account.id,
+            kind,
+            r2_key: &key,
+            bytes,
+            sha256: &sha256,
+            rows: checked.rows,
+            uploaded_at: &now,
+        })
+        .await?;
+    let view = UploadView {
+        upload: &upload,
+        current: true,
+        warnings: Some(&checked.warnings),
+    };
+    Ok(json_response(
+        201,
+        serde_json::to_string(&view).unwrap_or_default(),
+    )?)
+}
+
+/// `GET /api/accounts/:id/uploads`: every upload of the account, newest first, each marked
+/// whether it is the current one of its kind.
+///
+/// # Errors
+/// 404 for another tenant's or no account; a storage error.
+pub async fn list(store: &Store, tenant: &Tenant, account_id: &str) -> Result<Response, ApiError> {
+    let account = accounts::find(store, tenant, account_id).await?;
+    let uploads = store.uploads(&account.id).await?;
+    let mut seen: Vec<&str> = Vec::new();
+    let views: Vec<UploadView<'_>> = uploads
+        .iter()
+        .map(|upload| {
+            let current = !seen.contains(&upload.kind.as_str());
+            seen.push(&upload.kind);
+            UploadView {
+                upload,
+                current,
+                warnings: None,
+            }
+        })
+        .collect();
+    #[derive(Serialize)]
+    struct List<'a> {
+        uploads: Vec<UploadView<'a>>,
+    }
+    Ok(json_response(
+        200,
+        serde_json::to_string(&List { uploads: views }).unwrap_or_default(),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLANS: &str = include_str!("../../tests/fixtures/cases/basic/plans.csv");
+    const SIMS: &str = include_str!("../../tests/fixtures/cases/basic/sims.csv");
+    const ELIGIBILITY: &str = include_str!("../../tests/fixtures/cases/basic/eligibility.csv");
+
+    fn settings() -> SettingsInput {
+        SettingsInput {
+            time_zone: Some("America/New_York".into()),
+            as_of: Some("2026-11-20T12:00".into()),
+            period_end: Some("2026-11-22T00:00".into()),
+            ..SettingsInput::default()
+        }
+    }
+
+    fn run(kind: Kind, body: &str, current: &Current) -> Result<FileCheck, ApiError> {
+        check("acc", kind, body.as_bytes(), current, &settings())
+    }
+
+    fn with_plans() -> Current {
+        Current {
+            plans: Some(PLANS.as_bytes().to_vec()),
+            eligibility: None,
+        }
+    }
+
+    #[test]
+    fn kinds_and_keys() {
+        assert_eq!(Kind::of("sims"), Some(Kind::Sims));
+        assert_eq!(Kind::of("uploads"), None);
+        assert_eq!(
+            r2_key("t1", "a1", Kind::Eligibility, "ff00"),
+            "tenants/t1/accounts/a1/eligibility/ff00.csv"
+        );
+    }
+
+    #[test]
+    fn the_fixture_files_pass_and_count_their_rows() {
+        let lines = |t: &str| t.trim_end().lines().count() as u64 - 1;
+        let plans = run(Kind::Plans, PLANS, &Current::default()).expect("plans");
+        assert_eq!(plans.rows, lines(PLANS));
+        let elig = run(Kind::Eligibility, ELIGIBILITY, &with_plans()).expect("eligibility");
+        assert_eq!(elig.rows, lines(ELIGIBILITY));
+        let current = Current {
+            eligibility: Some(ELIGIBILITY.as_bytes().to_vec()),
+            ..with_plans()
+        };
+        let sims = run(Kind::Sims, SIMS, &current).expect("sims");
+        assert_eq!(sims.rows, lines(SIMS));
+    }
+
+    #[test]
+    fn files_checked_against_plans_need_plans() {
+        for kind in [Kind::Eligibility, Kind::Sims] {
+            let error = run(kind, "x", &Current::default()).expect_err("no plans");
+            assert_eq!((error.status(), error.code()), (409, "plans-missing"));
+            assert!(
+                error.to_string().contains("PUT /api/accounts/acc/plans"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_file_is_422_with_row_and_column() {
+        let sims = SIMS.replacen(
+            ",S5,active,2025-01-10,3.5,",
+            ",NOPE,active,2025-01-10,3.5,",
+            1,
+        );
+        let error = run(Kind::Sims, &sims, &with_plans()).expect_err("unknown plan");
+        assert_eq!((error.status(), error.code()), (422, "invalid-input"));
+        let body: serde_json::Value = serde_json::from_str(&error.body()).expect("json");
+        let item = &body["items"][0];
+        assert_eq!(item["code"], "unknown-plan");
+        assert_eq!(item["file"], "sims.csv");
+        assert_eq!(item["row"], 2);
+        assert_eq!(item["column"], "current_plan");
+
+        let error = run(
+            Kind::Plans,
+            "plan_id,monthly_charge\nS,x\n",
+            &Current::default(),
+        )
+        .expect_err("bad money");
+        assert_eq!(error.code(), "invalid-input");
+        let error = run(
+            Kind::Eligibility,
+            "comm_plan,plan_id\nCP,ZZ\n",
+            &with_plans(),
+        )
+        .expect_err("");
+        assert!(
+            error.body().contains("\"column\":\"plan_id\""),
+            "{}",
+            error.body()
+        );
+    }
+}

@@ -351,6 +351,9 @@ const accountChecks = [
 ];
 
 async function main() {
+  // wrangler dev reads .dev.vars when it starts: make sure it holds an admin token first (a
+  // fresh clone has none).
+  adminToken();
   const stateDir = mkdtempSync(join(tmpdir(), "simopt-wrangler-"));
   let server;
   let passed = 0;

@@ -25,7 +25,7 @@
 
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::envelope::{self, Envelope, Sums};
-use super::model::{Assignment, Model, NO_POOL};
+use super::model::{Model, NO_POOL};
 use super::phase::{Phase, QUANTUM_SIMS};
 
 /// Fractional bits of a price.
@@ -1113,12 +1113,10 @@ impl Argmin {
         }
     }
 
-    /// The choices and the prices, once the phase is finished.
-    pub fn finish(self, model: &Model) -> (Assignment, Vec<i128>) {
-        (
-            Assignment::new(model, self.sweep.choice.unwrap_or_default()),
-            self.prices,
-        )
+    /// Each SIM's choice and the prices, once the phase is finished (the assignment's totals
+    /// are for a [`super::model::Tally`] to add up).
+    pub fn into_choices(self) -> (Vec<u32>, Vec<i128>) {
+        (self.sweep.choice.unwrap_or_default(), self.prices)
     }
 }
 

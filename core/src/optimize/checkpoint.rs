@@ -20,7 +20,8 @@ pub const VERSION: u16 = 6;
 /// 5 the change price's pass stored its savings (now computed again on decode) and every round
 /// of local search ended with ejections (a round of such a checkpoint still does). Before
 /// version 6 recovery had no kicks (such a checkpoint's recovery makes none) and trimming to
-/// the limit on changes stored the cost of undoing each change (now computed again).
+/// the limit on changes stored the cost of undoing each change (now computed again); version 6
+/// adds the tally stage (an assignment's totals added up a quantum at a time).
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

@@ -47,7 +47,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
 
 use super::checkpoint::{DecodeError, Reader, Writer};
-use super::model::{Assignment, Model, OptionTerms, NO_POOL};
+use super::model::{Model, OptionTerms, NO_POOL};
 use super::phase::{Phase, QUANTUM_SIMS};
 use crate::fleet::PlanId;
 
@@ -441,7 +441,15 @@ impl Classic {
     }
 
     /// The best assignment, once finished (O(N)).
-    pub(crate) fn into_best(self, model: &Model) -> Option<Assignment> {
+    #[cfg(test)]
+    pub(crate) fn into_best(self, model: &Model) -> Option<super::model::Assignment> {
+        self.into_best_choices(model)
+            .map(|choice| super::model::Assignment::new(model, choice))
+    }
+
+    /// Each SIM's choice in the best assignment, once finished (O(N); the assignment's totals
+    /// are for a [`super::model::Tally`] to add up).
+    pub(crate) fn into_best_choices(self, model: &Model) -> Option<Vec<u32>> {
         if !self.finished() {
             return None;
         }
@@ -453,7 +461,7 @@ impl Classic {
                 choice[l.members[at] as usize] = buffer[at];
             }
         }
-        Some(Assignment::new(model, choice))
+        Some(choice)
     }
 
     /// The buffer the current run writes into.

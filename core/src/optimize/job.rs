@@ -29,7 +29,7 @@ use super::cap::{Settle, Trim};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
 use super::coordinate::Coordinate;
-use super::model::{Assignment, Constraints, Model};
+use super::model::{Assignment, Constraints, Model, Tally};
 use super::phase::Phase;
 use super::search::{decode_assignment, encode_assignment, Improve};
 use super::Optimized;
@@ -135,17 +135,45 @@ enum Stage {
     ImproveRecovered(Recovery, Improve),
     ImproveStart(Improve),
     Trim(AfterTrim, Trim),
+    /// An assignment's totals added up a quantum at a time (after classic and recovery).
+    Tally(AfterTrim, Tally),
     Settle(Settle),
     Done,
 }
 
-/// Where a trimmed assignment goes next.
+/// Where an assignment goes once its totals are added up and it keeps to the limit on changes
+/// (trimmed if it did not).
 #[derive(Debug, Clone)]
 enum AfterTrim {
     /// Classic's result: kept if cheaper, then the method goes on as after classic.
     Classic,
     /// Recovered at these prices: balanced next.
     Balance(Recovery, Vec<i128>),
+}
+
+impl AfterTrim {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            AfterTrim::Classic => w.u64(0),
+            AfterTrim::Balance(r, prices) => {
+                w.u64(1);
+                r.encode(w);
+                for p in prices {
+                    w.i128(*p);
+                }
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+        Ok(match r.below(2, "an unknown trim successor")? {
+            0 => AfterTrim::Classic,
+            _ => {
+                let recovery = Recovery::decode(r, model)?;
+                AfterTrim::Balance(recovery, decode_prices(r, model)?)
+            }
+        })
+    }
 }
 
 /// The price vectors to recover from, which one is in hand, and where subgradient ascent
@@ -369,6 +397,10 @@ impl Job {
             Stage::Trim(AfterTrim::Classic, s) => {
                 ("keeping to the limit on changes", 0.1 * s.done_fraction(m))
             }
+            Stage::Tally(AfterTrim::Classic, s) => ("classic start", 0.1 * s.done_fraction()),
+            Stage::Tally(AfterTrim::Balance(r, _), _) => {
+                ("assigning plans at the prices", r.done(0.0))
+            }
             Stage::Trim(AfterTrim::Balance(r, _), s) => (
                 "keeping to the limit on changes",
                 r.done(0.1 * s.done_fraction(m)),
@@ -486,6 +518,7 @@ impl Job {
             Stage::ImproveRecovered(_, s) => s.quantum(m),
             Stage::ImproveStart(s) => s.quantum(m),
             Stage::Trim(_, s) => s.quantum(m),
+            Stage::Tally(_, s) => s.quantum(m),
             Stage::Settle(s) => s.quantum(m),
             Stage::Done => true,
         };
@@ -494,12 +527,22 @@ impl Job {
         }
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         self.stage = match stage {
-            Stage::Classic(s) => match s.into_best(&self.model) {
-                Some(found) if found.changes() > self.model.max_changes => {
-                    Stage::Trim(AfterTrim::Classic, Trim::new(found))
-                }
-                found => self.after_classic(found),
+            Stage::Classic(s) => match s.into_best_choices(&self.model) {
+                Some(choice) => Stage::Tally(AfterTrim::Classic, Tally::new(&self.model, choice)),
+                None => self.after_classic(None),
             },
+            Stage::Tally(then, s) => {
+                let assignment = s.finish();
+                match then {
+                    then if assignment.changes() > self.model.max_changes => {
+                        Stage::Trim(then, Trim::new(assignment))
+                    }
+                    AfterTrim::Classic => self.after_classic(Some(assignment)),
+                    AfterTrim::Balance(r, prices) => {
+                        Stage::Balance(r, Balance::new(&self.model, assignment, prices))
+                    }
+                }
+            }
             Stage::Trim(AfterTrim::Classic, s) => self.after_classic(Some(s.assignment)),
             Stage::Trim(AfterTrim::Balance(r, prices), s) => {
                 Stage::Balance(r, Balance::new(&self.model, s.assignment, prices))
@@ -559,12 +602,11 @@ impl Job {
                 }
             }
             Stage::Recover(r, s) => {
-                let (assignment, prices) = s.finish(&self.model);
-                if assignment.changes() > self.model.max_changes {
-                    Stage::Trim(AfterTrim::Balance(r, prices), Trim::new(assignment))
-                } else {
-                    Stage::Balance(r, Balance::new(&self.model, assignment, prices))
-                }
+                let (choice, prices) = s.into_choices();
+                Stage::Tally(
+                    AfterTrim::Balance(r, prices),
+                    Tally::new(&self.model, choice),
+                )
             }
             Stage::Balance(r, s) => {
                 Stage::ImproveRecovered(r, Improve::new(&self.model, s.assignment, self.enough()))
@@ -674,16 +716,12 @@ impl Job {
             }
             Stage::Trim(then, s) => {
                 w.u64(8);
-                match then {
-                    AfterTrim::Classic => w.u64(0),
-                    AfterTrim::Balance(r, prices) => {
-                        w.u64(1);
-                        r.encode(&mut w);
-                        for p in prices {
-                            w.i128(*p);
-                        }
-                    }
-                }
+                then.encode(&mut w);
+                s.encode(&mut w);
+            }
+            Stage::Tally(then, s) => {
+                w.u64(12);
+                then.encode(&mut w);
                 s.encode(&mut w);
             }
             Stage::Done => w.u64(4),
@@ -738,18 +776,16 @@ impl Job {
         } else {
             None
         };
-        let stage = match r.below(12, "an unknown stage")? {
+        let stage = match r.below(13, "an unknown stage")? {
             10 => Stage::Settle(Settle::decode(&mut r, &model)?),
             9 => Stage::ChangePrice(ChangePrice::decode(&mut r, &model)?),
             8 => {
-                let then = match r.below(2, "an unknown trim successor")? {
-                    0 => AfterTrim::Classic,
-                    _ => {
-                        let recovery = Recovery::decode(&mut r, &model)?;
-                        AfterTrim::Balance(recovery, decode_prices(&mut r, &model)?)
-                    }
-                };
+                let then = AfterTrim::decode(&mut r, &model)?;
                 Stage::Trim(then, Trim::decode(&mut r, &model)?)
+            }
+            12 => {
+                let then = AfterTrim::decode(&mut r, &model)?;
+                Stage::Tally(then, Tally::decode(&mut r, &model)?)
             }
             7 => Stage::ImproveStart(Improve::decode(&mut r, &model)?),
             5 => Stage::Classic(Classic::decode(&mut r, &model)?),

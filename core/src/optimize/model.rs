@@ -432,23 +432,9 @@ pub struct Assignment {
 impl Assignment {
     /// An assignment from option indices (one per SIM, within its class).
     pub(crate) fn new(model: &Model, choice: Vec<u32>) -> Assignment {
-        let mut a = Assignment {
-            choice,
-            pool_usage: vec![0; model.pool_terms.len()],
-            pool_allowance: vec![0; model.pool_terms.len()],
-            fixed_total: 0,
-            changes: 0,
-        };
-        for i in 0..model.sims.len() {
-            a.changes += u64::from(a.choice[i] != model.sims[i].current);
-            let o = model.options_of(i)[a.choice[i] as usize];
-            a.fixed_total += model.fixed(i, &o);
-            if o.pool != NO_POOL {
-                a.pool_usage[o.pool as usize] += model.sims[i].usage;
-                a.pool_allowance[o.pool as usize] += o.allowance;
-            }
-        }
-        a
+        let mut tally = Tally::new(model, choice);
+        tally.add(model, 0, model.sims.len());
+        tally.assignment
     }
 
     /// How many SIMs leave their current plan.
@@ -628,5 +614,80 @@ impl Assignment {
         (0..model.sims.len())
             .map(|i| model.options_of(i)[self.choice[i] as usize].plan)
             .collect()
+    }
+}
+
+/// An [`Assignment`] made from its choices a quantum of SIMs at a time: the pool totals, the
+/// fixed total and the changes that [`Assignment::new`] adds up at once — longer, at a million
+/// SIMs, than a slice should take.
+#[derive(Debug, Clone)]
+pub(crate) struct Tally {
+    assignment: Assignment,
+    next: usize,
+}
+
+impl Tally {
+    pub(crate) fn new(model: &Model, choice: Vec<u32>) -> Tally {
+        Tally {
+            assignment: Assignment {
+                choice,
+                pool_usage: vec![0; model.pool_terms.len()],
+                pool_allowance: vec![0; model.pool_terms.len()],
+                fixed_total: 0,
+                changes: 0,
+            },
+            next: 0,
+        }
+    }
+
+    /// Adds SIMs `from..to` to the totals.
+    fn add(&mut self, model: &Model, from: usize, to: usize) {
+        let a = &mut self.assignment;
+        for i in from..to {
+            a.changes += u64::from(a.choice[i] != model.sims[i].current);
+            let o = model.options_of(i)[a.choice[i] as usize];
+            a.fixed_total += model.fixed(i, &o);
+            if o.pool != NO_POOL {
+                a.pool_usage[o.pool as usize] += model.sims[i].usage;
+                a.pool_allowance[o.pool as usize] += o.allowance;
+            }
+        }
+        self.next = to;
+    }
+
+    /// The assignment, once every SIM is added.
+    pub(crate) fn finish(self) -> Assignment {
+        debug_assert_eq!(self.next, self.assignment.choice.len());
+        self.assignment
+    }
+
+    /// Share done, 0–1.
+    pub(crate) fn done_fraction(&self) -> f64 {
+        self.next as f64 / self.assignment.choice.len().max(1) as f64
+    }
+}
+
+impl super::phase::Phase for Tally {
+    fn quantum(&mut self, model: &Model) -> bool {
+        let end = (self.next + super::phase::QUANTUM_SIMS).min(model.sims.len());
+        self.add(model, self.next, end);
+        self.next == model.sims.len()
+    }
+
+    fn encode(&self, w: &mut super::checkpoint::Writer) {
+        super::search::encode_assignment(&self.assignment, w);
+        w.u64(self.next as u64);
+    }
+
+    fn decode(
+        r: &mut super::checkpoint::Reader<'_>,
+        model: &Model,
+    ) -> Result<Self, super::checkpoint::DecodeError> {
+        let choice = super::search::decode_assignment(r, model)?.choice;
+        let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
+        // The totals so far are a function of the choices: added up again.
+        let mut tally = Tally::new(model, choice);
+        tally.add(model, 0, next);
+        Ok(tally)
     }
 }

@@ -416,10 +416,11 @@ fn the_classic_method_is_chosen_by_options_and_survives_resuming() {
     .run();
     assert_eq!(doc["optimized_cost"], classic.cost.to_decimal_string());
 
-    // On the basic case the classic method is done in one quantum; a finished classic job
-    // resumes as one.
+    // On the basic case the classic method is done in two quanta (its placements, then the
+    // tally of the assignment's totals); a finished classic job resumes as one.
     let mut job = start(&fixture, r#"{"method": "classic", "dualIterations": null}"#);
     assert_eq!(optimizer(&job), "classic");
+    assert_eq!(slice(&mut job, r#"{"maxQuanta": 1}"#)["finished"], false);
     assert_eq!(slice(&mut job, r#"{"maxQuanta": 1}"#)["finished"], true);
     let job = resume(&fixture, &job.encode()).expect("resumes");
     assert_eq!(optimizer(&job), "classic", "finished");

@@ -154,6 +154,31 @@ fn flag(b: bool) -> JsValue {
     int(u8::from(b))
 }
 
+/// The values of `?1`–`?15` in the account statements (id, tenant, then the settings in the
+/// table's column order), followed by `times` (`?16`, …).
+fn account_values(tenant: &str, account: &Account, times: &[&str]) -> Vec<JsValue> {
+    let s = &account.settings;
+    let mut values = vec![
+        text(&account.id),
+        text(tenant),
+        text(&s.name),
+        text(&s.time_zone),
+        int(s.period_end_day),
+        int(s.period_end_hour),
+        int(s.start_hour),
+        flag(s.proration),
+        text(&s.charge_type),
+        flag(s.projection),
+        text(&s.margin_pct),
+        int(s.currency_decimals),
+        opt(s.notify_email.as_deref()),
+        opt(s.notify_webhook.as_deref()),
+        flag(s.auto_push),
+    ];
+    values.extend(times.iter().map(|t| text(t)));
+    values
+}
+
 const ACCOUNT_COLUMNS: &str = "id, name, time_zone, period_end_day, period_end_hour, start_hour, \
      proration, charge_type, projection, margin_pct, currency_decimals, notify_email, \
      notify_webhook, auto_push, created_at, updated_at";
@@ -260,7 +285,6 @@ impl Store {
     /// # Errors
     /// A storage error.
     pub async fn insert_account(&self, tenant: &str, account: &Account) -> Result<(), ApiError> {
-        let s = &account.settings;
         self.db
             .prepare(
                 "INSERT INTO accounts (id, tenant_id, name, time_zone, period_end_day, \
@@ -269,25 +293,11 @@ impl Store {
                  updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
                  ?15, ?16, ?17)",
             )
-            .bind(&[
-                text(&account.id),
-                text(tenant),
-                text(&s.name),
-                text(&s.time_zone),
-                int(s.period_end_day),
-                int(s.period_end_hour),
-                int(s.start_hour),
-                flag(s.proration),
-                text(&s.charge_type),
-                flag(s.projection),
-                text(&s.margin_pct),
-                int(s.currency_decimals),
-                opt(s.notify_email.as_deref()),
-                opt(s.notify_webhook.as_deref()),
-                flag(s.auto_push),
-                text(&account.created_at),
-                text(&account.updated_at),
-            ])?
+            .bind(&account_values(
+                tenant,
+                account,
+                &[&account.created_at, &account.updated_at],
+            ))?
             .run()
             .await?;
         Ok(())
@@ -299,7 +309,6 @@ impl Store {
     /// # Errors
     /// A storage error.
     pub async fn update_account(&self, tenant: &str, account: &Account) -> Result<bool, ApiError> {
-        let s = &account.settings;
         let result = self
             .db
             .prepare(
@@ -309,24 +318,7 @@ impl Store {
                  notify_webhook = ?14, auto_push = ?15, updated_at = ?16 \
                  WHERE id = ?1 AND tenant_id = ?2",
             )
-            .bind(&[
-                text(&account.id),
-                text(tenant),
-                text(&s.name),
-                text(&s.time_zone),
-                int(s.period_end_day),
-                int(s.period_end_hour),
-                int(s.start_hour),
-                flag(s.proration),
-                text(&s.charge_type),
-                flag(s.projection),
-                text(&s.margin_pct),
-                int(s.currency_decimals),
-                opt(s.notify_email.as_deref()),
-                opt(s.notify_webhook.as_deref()),
-                flag(s.auto_push),
-                text(&account.updated_at),
-            ])?
+            .bind(&account_values(tenant, account, &[&account.updated_at]))?
             .run()
             .await?;
         let changed = result

@@ -58,23 +58,12 @@ impl OutputArgs {
         json: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<(), CliError> {
         write_to(self.json.as_deref(), stdout, json)?;
-        if let Some(path) = &self.xlsx {
-            let options = xlsx::Options {
-                account_name: account_name.map(str::to_owned),
-                ..xlsx::Options::default()
-            };
-            let cannot = |e: &dyn std::fmt::Display| {
-                CliError::Internal(format!("error: cannot write {}: {e}", path.display()))
-            };
-            if path.as_os_str() == "-" {
-                let bytes = xlsx::to_bytes(report, &options).map_err(|e| cannot(&e))?;
-                stdout.write_all(&bytes).map_err(|e| cannot(&e))?;
-            } else {
-                let mut file = io::BufWriter::new(fs::File::create(path).map_err(|e| cannot(&e))?);
-                xlsx::write(&mut file, report, &options).map_err(|e| cannot(&e))?;
-                file.flush().map_err(|e| cannot(&e))?;
-            }
-        }
+        write_to(self.xlsx.as_deref(), stdout, |out| {
+            let mut out = io::BufWriter::new(out);
+            xlsx::write(&mut out, report, &xlsx::Options::for_account(account_name))
+                .map_err(io::Error::other)?;
+            out.flush()
+        })?;
         write_to(self.csv.as_deref(), stdout, |out| {
             report::csv::write(out, report)
         })

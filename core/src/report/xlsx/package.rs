@@ -124,46 +124,38 @@ fn split<'x, T>(
 }
 
 /// The rows of `sheet` into `zip`. Natively they are made on a second thread while this one
-/// compresses them (the bytes are the same; a million SIMs take about half the time).
-#[cfg(not(target_arch = "wasm32"))]
+/// compresses them (the bytes are the same); wasm32 has no threads and makes them on this one.
 fn write_rows<T: Sync>(
     rows: &(impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync),
     sheet: &Streamed<T>,
     styles: &[u32],
     zip: &mut dyn Write,
 ) -> Result<(), XlsxError> {
+    if cfg!(target_arch = "wasm32") {
+        return rows(sheet, styles, zip);
+    }
     let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
         let maker = scope.spawn(move || rows(sheet, styles, &mut Channel(send)));
         let mut written = Ok(());
         for chunk in receive {
-            if written.is_ok() {
-                written = zip.write_all(&chunk);
+            // On a failed write, stop: dropping the receiver ends the row writer too.
+            if let Err(e) = zip.write_all(&chunk) {
+                written = Err(e);
+                break;
             }
         }
         let made = maker
             .join()
             .unwrap_or_else(|_| Err(XlsxError::Write("the row writer failed".to_owned())));
-        made.and(written.map_err(XlsxError::from))
+        // The write's own error first: the row writer's is then only the closed channel.
+        written.map_err(XlsxError::from).and(made)
     })
 }
 
-/// The rows of `sheet` into `zip`, on this thread (wasm32 has no threads).
-#[cfg(target_arch = "wasm32")]
-fn write_rows<T: Sync>(
-    rows: &(impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync),
-    sheet: &Streamed<T>,
-    styles: &[u32],
-    zip: &mut dyn Write,
-) -> Result<(), XlsxError> {
-    rows(sheet, styles, zip)
-}
-
 /// Hands each chunk written to the compressing thread.
-#[cfg(not(target_arch = "wasm32"))]
 struct Channel(std::sync::mpsc::SyncSender<Vec<u8>>);
 
-#[cfg(not(target_arch = "wasm32"))]
 impl Write for Channel {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0

@@ -16,6 +16,8 @@ pub(super) struct Rows<W: Write> {
     buf: Vec<u8>,
     /// The current row's number (1-based) as text.
     row: String,
+    /// ` s="N"` of each style number met so far, by number.
+    styles: Vec<Vec<u8>>,
 }
 
 impl<W: Write> Rows<W> {
@@ -24,6 +26,7 @@ impl<W: Write> Rows<W> {
             out,
             buf: Vec::with_capacity(FLUSH_AT + 4096),
             row: String::new(),
+            styles: Vec::new(),
         }
     }
 
@@ -44,9 +47,14 @@ impl<W: Write> Rows<W> {
         self.buf.extend_from_slice(self.row.as_bytes());
         self.buf.push(b'"');
         if style > 0 {
-            self.buf.extend_from_slice(b" s=\"");
-            let _ = write!(self.buf, "{style}");
-            self.buf.push(b'"');
+            let i = style as usize;
+            if i >= self.styles.len() {
+                self.styles.resize(i + 1, Vec::new());
+            }
+            if self.styles[i].is_empty() {
+                let _ = write!(self.styles[i], " s=\"{style}\"");
+            }
+            self.buf.extend_from_slice(&self.styles[i]);
         }
     }
 

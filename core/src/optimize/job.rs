@@ -12,7 +12,8 @@
 //!    search per price; subgradient ascent under constraints);
 //! 2. from the best prices: every SIM on its cheapest option, then balance each pool
 //!    (`balance`: the moves that relieve or use a pool, cheapest per byte first), then exact
-//!    local search (`search`);
+//!    local search (`search`); on fleets under about 8,000 SIMs, again from randomly disturbed
+//!    prices (kicks);
 //! 3. keep the cheapest assignment found.
 //!
 //! With constraints ([`Constraints`]) the objective is `bill + min_saving × changes`, the bound
@@ -134,9 +135,9 @@ enum Stage {
     Balance(Recovery, Balance),
     ImproveRecovered(Recovery, Improve),
     ImproveStart(Improve),
-    Trim(AfterTrim, Trim),
+    Trim(Then, Trim),
     /// An assignment's totals added up a quantum at a time (after classic and recovery).
-    Tally(AfterTrim, Tally),
+    Tally(Then, Tally),
     Settle(Settle),
     Done,
 }
@@ -144,18 +145,18 @@ enum Stage {
 /// Where an assignment goes once its totals are added up and it keeps to the limit on changes
 /// (trimmed if it did not).
 #[derive(Debug, Clone)]
-enum AfterTrim {
+enum Then {
     /// Classic's result: kept if cheaper, then the method goes on as after classic.
     Classic,
     /// Recovered at these prices: balanced next.
     Balance(Recovery, Vec<i128>),
 }
 
-impl AfterTrim {
+impl Then {
     fn encode(&self, w: &mut Writer) {
         match self {
-            AfterTrim::Classic => w.u64(0),
-            AfterTrim::Balance(r, prices) => {
+            Then::Classic => w.u64(0),
+            Then::Balance(r, prices) => {
                 w.u64(1);
                 r.encode(w);
                 for p in prices {
@@ -166,11 +167,11 @@ impl AfterTrim {
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
-        Ok(match r.below(2, "an unknown trim successor")? {
-            0 => AfterTrim::Classic,
+        Ok(match r.below(2, "an unknown successor")? {
+            0 => Then::Classic,
             _ => {
                 let recovery = Recovery::decode(r, model)?;
-                AfterTrim::Balance(recovery, decode_prices(r, model)?)
+                Then::Balance(recovery, decode_prices(r, model)?)
             }
         })
     }
@@ -178,9 +179,10 @@ impl AfterTrim {
 
 /// The price vectors to recover from, which one is in hand, and where subgradient ascent
 /// starts afterwards (where pools interact: bisection's prices are only a start there). Then,
-/// on small fleets, kicks: recoveries from the last candidate's prices (the best bound's)
-/// randomly disturbed — iterated local search, for fleets where one recovery leaves most of
-/// the gap (a few hundred SIMs on many plans).
+/// on small fleets, kicks: recoveries from the last distinct candidate's prices randomly
+/// disturbed — iterated local search, for fleets where one recovery leaves most of the gap (a
+/// few hundred SIMs on many plans). That candidate is the best bound's prices, or, where those
+/// equal the upper bracket ends (kept once, first), the lower ends next to them.
 #[derive(Debug, Clone)]
 struct Recovery {
     candidates: Vec<Vec<i128>>,
@@ -394,14 +396,16 @@ impl Job {
                 ("improving plans", r.done(0.4 + 0.6 * s.done_fraction(m)))
             }
             Stage::ImproveStart(s) => ("improving classic's plans", 0.7 + 0.3 * s.done_fraction(m)),
-            Stage::Trim(AfterTrim::Classic, s) => {
+            Stage::Trim(Then::Classic, s) => {
                 ("keeping to the limit on changes", 0.1 * s.done_fraction(m))
             }
-            Stage::Tally(AfterTrim::Classic, s) => ("classic start", 0.1 * s.done_fraction()),
-            Stage::Tally(AfterTrim::Balance(r, _), _) => {
-                ("assigning plans at the prices", r.done(0.0))
-            }
-            Stage::Trim(AfterTrim::Balance(r, _), s) => (
+            // Classic's placements are done: where classic ended.
+            Stage::Tally(Then::Classic, _) => match self.options.method {
+                Method::Classic => ("classic: plan sequences", 1.0),
+                Method::Default => ("classic start", 0.1),
+            },
+            Stage::Tally(Then::Balance(r, _), _) => ("assigning plans at the prices", r.done(0.0)),
+            Stage::Trim(Then::Balance(r, _), s) => (
                 "keeping to the limit on changes",
                 r.done(0.1 * s.done_fraction(m)),
             ),
@@ -491,6 +495,16 @@ impl Job {
         }
     }
 
+    /// What follows an assignment that keeps to the limit on changes.
+    fn then(&mut self, then: Then, assignment: Assignment) -> Stage {
+        match then {
+            Then::Classic => self.after_classic(Some(assignment)),
+            Then::Balance(r, prices) => {
+                Stage::Balance(r, Balance::new(&self.model, assignment, prices))
+            }
+        }
+    }
+
     /// After classic's result (within the limit on changes) is in hand.
     fn after_classic(&mut self, found: Option<Assignment>) -> Stage {
         if let Some(found) = found {
@@ -528,25 +542,18 @@ impl Job {
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         self.stage = match stage {
             Stage::Classic(s) => match s.into_best_choices(&self.model) {
-                Some(choice) => Stage::Tally(AfterTrim::Classic, Tally::new(&self.model, choice)),
+                Some(choice) => Stage::Tally(Then::Classic, Tally::new(&self.model, choice)),
                 None => self.after_classic(None),
             },
             Stage::Tally(then, s) => {
                 let assignment = s.finish();
-                match then {
-                    then if assignment.changes() > self.model.max_changes => {
-                        Stage::Trim(then, Trim::new(assignment))
-                    }
-                    AfterTrim::Classic => self.after_classic(Some(assignment)),
-                    AfterTrim::Balance(r, prices) => {
-                        Stage::Balance(r, Balance::new(&self.model, assignment, prices))
-                    }
+                if assignment.changes() > self.model.max_changes {
+                    Stage::Trim(then, Trim::new(assignment))
+                } else {
+                    self.then(then, assignment)
                 }
             }
-            Stage::Trim(AfterTrim::Classic, s) => self.after_classic(Some(s.assignment)),
-            Stage::Trim(AfterTrim::Balance(r, prices), s) => {
-                Stage::Balance(r, Balance::new(&self.model, s.assignment, prices))
-            }
+            Stage::Trim(then, s) => self.then(then, s.assignment),
             // With a limit on changes: bisect, price changes at the best prices, bisect again.
             Stage::Bisect(s) if self.model.limits_changes() && s.round < CHANGE_PRICE_ROUNDS => {
                 let carried = s.carried();
@@ -603,10 +610,7 @@ impl Job {
             }
             Stage::Recover(r, s) => {
                 let (choice, prices) = s.into_choices();
-                Stage::Tally(
-                    AfterTrim::Balance(r, prices),
-                    Tally::new(&self.model, choice),
-                )
+                Stage::Tally(Then::Balance(r, prices), Tally::new(&self.model, choice))
             }
             Stage::Balance(r, s) => {
                 Stage::ImproveRecovered(r, Improve::new(&self.model, s.assignment, self.enough()))
@@ -780,11 +784,11 @@ impl Job {
             10 => Stage::Settle(Settle::decode(&mut r, &model)?),
             9 => Stage::ChangePrice(ChangePrice::decode(&mut r, &model)?),
             8 => {
-                let then = AfterTrim::decode(&mut r, &model)?;
+                let then = Then::decode(&mut r, &model)?;
                 Stage::Trim(then, Trim::decode(&mut r, &model)?)
             }
             12 => {
-                let then = AfterTrim::decode(&mut r, &model)?;
+                let then = Then::decode(&mut r, &model)?;
                 Stage::Tally(then, Tally::decode(&mut r, &model)?)
             }
             7 => Stage::ImproveStart(Improve::decode(&mut r, &model)?),

@@ -183,49 +183,46 @@ impl Model {
                 locked,
                 sim.active_days,
             );
-            if let Some(&(class, current)) = known.get(&profile) {
-                sims.push(SimTerms {
-                    usage: sim.usage.0,
-                    sms: sim.sms_count,
-                    class,
-                    current,
-                });
-                continue;
-            }
-            let allowed = eligible
-                .entry((sim.comm_plan, sim.plan_type))
-                .or_insert_with(|| fleet.eligible_plans(sim));
-            let mut plans = if locked { Vec::new() } else { allowed.clone() };
-            if let Err(at) = plans.binary_search(&sim.current_plan) {
-                plans.insert(at, sim.current_plan);
-            }
-            let current = plans.binary_search(&sim.current_plan).unwrap_or_default() as u32;
-            let key = (plans, sim.active_days);
-            let class = match class_of.get(&key) {
-                Some(c) => *c,
+            let (class, current) = match known.get(&profile).copied() {
+                Some(found) => found,
                 None => {
-                    let c = classes.len() as u32;
-                    classes.push(Class {
-                        first: options.len() as u32,
-                        len: key.0.len() as u32,
-                    });
-                    for &plan_id in &key.0 {
-                        let plan = fleet.plan(plan_id);
-                        options.push(OptionTerms {
-                            plan: plan_id,
-                            base: rules.base(plan, sim.active_days).micros(),
-                            allowance: rules.allowance(plan, sim.active_days).0,
-                            pool: match plan.pooling {
-                                Pooling::Shared(p) => p.0,
-                                Pooling::PerSim => NO_POOL,
-                            },
-                        });
+                    let allowed = eligible
+                        .entry((sim.comm_plan, sim.plan_type))
+                        .or_insert_with(|| fleet.eligible_plans(sim));
+                    let mut plans = if locked { Vec::new() } else { allowed.clone() };
+                    if let Err(at) = plans.binary_search(&sim.current_plan) {
+                        plans.insert(at, sim.current_plan);
                     }
-                    class_of.insert(key, c);
-                    c
+                    let current = plans.binary_search(&sim.current_plan).unwrap_or_default() as u32;
+                    let key = (plans, sim.active_days);
+                    let class = match class_of.get(&key) {
+                        Some(c) => *c,
+                        None => {
+                            let c = classes.len() as u32;
+                            classes.push(Class {
+                                first: options.len() as u32,
+                                len: key.0.len() as u32,
+                            });
+                            for &plan_id in &key.0 {
+                                let plan = fleet.plan(plan_id);
+                                options.push(OptionTerms {
+                                    plan: plan_id,
+                                    base: rules.base(plan, sim.active_days).micros(),
+                                    allowance: rules.allowance(plan, sim.active_days).0,
+                                    pool: match plan.pooling {
+                                        Pooling::Shared(p) => p.0,
+                                        Pooling::PerSim => NO_POOL,
+                                    },
+                                });
+                            }
+                            class_of.insert(key, c);
+                            c
+                        }
+                    };
+                    known.insert(profile, (class, current));
+                    (class, current)
                 }
             };
-            known.insert(profile, (class, current));
             sims.push(SimTerms {
                 usage: sim.usage.0,
                 sms: sim.sms_count,
@@ -660,11 +657,6 @@ impl Tally {
         debug_assert_eq!(self.next, self.assignment.choice.len());
         self.assignment
     }
-
-    /// Share done, 0–1.
-    pub(crate) fn done_fraction(&self) -> f64 {
-        self.next as f64 / self.assignment.choice.len().max(1) as f64
-    }
 }
 
 impl super::phase::Phase for Tally {
@@ -683,7 +675,7 @@ impl super::phase::Phase for Tally {
         r: &mut super::checkpoint::Reader<'_>,
         model: &Model,
     ) -> Result<Self, super::checkpoint::DecodeError> {
-        let choice = super::search::decode_assignment(r, model)?.choice;
+        let choice = super::search::decode_choices(r, model)?;
         let next = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")? as usize;
         // The totals so far are a function of the choices: added up again.
         let mut tally = Tally::new(model, choice);

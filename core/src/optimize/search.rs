@@ -18,6 +18,12 @@ pub(crate) fn decode_assignment(
     r: &mut Reader<'_>,
     model: &Model,
 ) -> Result<Assignment, DecodeError> {
+    Ok(Assignment::new(model, decode_choices(r, model)?))
+}
+
+/// Reads the choices of an assignment of `model` written by [`encode_assignment`] (checked
+/// against the SIMs' options), without adding up its totals.
+pub(crate) fn decode_choices(r: &mut Reader<'_>, model: &Model) -> Result<Vec<u32>, DecodeError> {
     let n = model.sims.len();
     let choice = r.u64s(n as u64)?;
     if choice.len() != n {
@@ -34,7 +40,7 @@ pub(crate) fn decode_assignment(
         }
         out.push(c as u32);
     }
-    Ok(Assignment::new(model, out))
+    Ok(out)
 }
 
 /// Single moves: each SIM to its best option while that lowers the bill, pass after pass, until
@@ -517,7 +523,7 @@ impl Round {
 /// last pass ejected at least one SIM in [`EJECTION_HIT_RATE`]. After balancing, the first
 /// round does nearly all of the work: on the bench fleets (10,000 to 1,000,000 SIMs) a second
 /// ejection pass found 0–8 more ejections worth at most 0.0002 %, for the price of a full pass
-/// (a second at 1,000,000 SIMs), while on a fleet of a dozen SIMs one ejection opens the next.
+/// (most of a second at 1,000,000 SIMs), while on a fleet of a dozen SIMs one ejection opens the next.
 /// Stops as soon as the bill is at most `enough` (close enough to the lower bound).
 #[derive(Debug, Clone)]
 pub(crate) struct Improve {

@@ -43,12 +43,8 @@ impl BillingPeriod {
     /// The period that ends at the first midnight of the month after the one holding `instant`:
     /// the default when an account names no period end.
     pub fn calendar_month_of(instant: i64, zone: Tz) -> Option<Self> {
-        let local = DateTime::from_timestamp(instant, 0)?
-            .with_timezone(&zone)
-            .naive_local();
-        let first = chrono::Datelike::with_day(&local.date(), 1)?;
-        let next = first.checked_add_months(Months::new(1))?;
-        Self::ending_at(next.and_time(NaiveTime::MIN), zone)
+        // Periods that end on the 1st at midnight.
+        Self::ending_at(next_end(instant, zone, 1, 0)?, zone)
     }
 
     /// Calendar days in the period (28–31).

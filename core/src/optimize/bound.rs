@@ -488,9 +488,7 @@ impl ChangePrice {
     pub fn done_fraction(&self, model: &Model) -> f64 {
         self.next as f64 / model.sims.len().max(1) as f64
     }
-}
 
-impl ChangePrice {
     /// Adds the positive savings of SIMs `from..to`.
     fn add_savings(&mut self, model: &Model, from: usize, to: usize) {
         for i in from..to {

@@ -33,9 +33,7 @@ impl Trim {
     pub fn done_fraction(&self, model: &Model) -> f64 {
         self.next as f64 / model.sims.len().max(1) as f64
     }
-}
 
-impl Trim {
     /// Adds the cost of undoing the changes of SIMs `from..to`.
     fn add_undo(&mut self, model: &Model, from: usize, to: usize) {
         let a = &self.assignment;

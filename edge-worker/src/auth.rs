@@ -2,9 +2,9 @@
 //!
 //! A tenant's token is 32 random bytes written as 64 hex digits, shown once when it is made.
 //! Only its hex SHA-256 is stored (`api_tokens.token_hash`); a request's token is hashed and looked
-//! up by that hash, and the stored hash is compared with the computed one in constant time. The
-//! admin route compares the SHA-256 of the presented token with that of the `ADMIN_TOKEN` secret,
-//! in constant time too. Tokens never reach a log or an error message.
+//! up by that hash (what is compared is a digest, never the token). The admin route compares the
+//! SHA-256 of the presented token with that of the `ADMIN_TOKEN` secret in constant time. Tokens
+//! never reach a log or an error message.
 
 use sha2::{Digest, Sha256};
 use worker::{console_error, Env, Request};
@@ -152,11 +152,9 @@ pub async fn require_tenant(req: &Request, store: &Store) -> Result<Tenant, ApiE
     let header = authorization(req)?;
     let token = bearer_token(header.as_deref()).map_err(ApiError::Unauthorized)?;
     let hash = token_hash(token);
-    match store.token(&hash).await? {
-        Some(row) if constant_time_eq(row.token_hash.as_bytes(), hash.as_bytes()) => {
-            Ok(Tenant { id: row.tenant_id })
-        }
-        _ => Err(ApiError::Unauthorized(AuthProblem::UnknownToken)),
+    match store.tenant_of_token(&hash).await? {
+        Some(id) => Ok(Tenant { id }),
+        None => Err(ApiError::Unauthorized(AuthProblem::UnknownToken)),
     }
 }
 

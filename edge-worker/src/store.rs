@@ -23,14 +23,6 @@ pub struct Store {
     files: Bucket,
 }
 
-/// A stored token: the tenant it belongs to, and its hash.
-#[derive(Debug, Clone, Deserialize)]
-pub struct TokenRow {
-    /// The tenant.
-    pub tenant_id: String,
-    /// Hex SHA-256 of the token.
-    pub token_hash: String,
-}
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,16 +197,16 @@ impl Store {
         })
     }
 
-    /// The token with this hash, if any.
+    /// The tenant of the token with this hash, if any.
     ///
     /// # Errors
     /// A storage error.
-    pub async fn token(&self, hash: &str) -> Result<Option<TokenRow>, ApiError> {
+    pub async fn tenant_of_token(&self, hash: &str) -> Result<Option<String>, ApiError> {
         Ok(self
             .db
-            .prepare("SELECT tenant_id, token_hash FROM api_tokens WHERE token_hash = ?1")
+            .prepare("SELECT tenant_id FROM api_tokens WHERE token_hash = ?1")
             .bind(&[text(hash)])?
-            .first::<TokenRow>(None)
+            .first::<String>(Some("tenant_id"))
             .await?)
     }
 

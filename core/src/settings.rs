@@ -323,8 +323,8 @@ impl Settings {
     }
 }
 
-/// Reads on/off, true/false, yes/no, 1/0 (any case).
-pub(crate) fn parse_flag(text: &str) -> Option<bool> {
+/// Reads on/off, true/false, yes/no, y/n, 1/0 (any case): every yes/no setting and column.
+pub fn parse_flag(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" | "y" | "1" => Some(true),
         "off" | "false" | "no" | "n" | "0" => Some(false),

@@ -452,11 +452,7 @@ fn whole(field: &str, value: &Value, range: &str) -> Result<u32, FieldProblem> {
 fn flag(field: &str, value: &Value) -> Result<bool, FieldProblem> {
     let b = match value {
         Value::Bool(b) => Some(*b),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "on" | "true" | "yes" | "1" => Some(true),
-            "off" | "false" | "no" | "0" => Some(false),
-            _ => None,
-        },
+        Value::String(s) => simopt_core::settings::parse_flag(s),
         Value::Number(n) => match n.as_u64() {
             Some(1) => Some(true),
             Some(0) => Some(false),

@@ -10,9 +10,6 @@ use worker::{Request, Response};
 use crate::error::ApiError;
 use crate::{clock, json_response, request};
 
-/// Where the handler is mounted.
-pub const PATH: &str = "/api/cost";
-
 /// The media type of an `.xlsx` workbook.
 pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 

@@ -51,9 +51,6 @@ use crate::log::RequestLog;
 use crate::routes::{Access, Route};
 use crate::store::Store;
 
-/// Where the health check is mounted.
-pub const HEALTH_PATH: &str = "/api/health";
-
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let started = clock::now_millis();

@@ -56,8 +56,8 @@ impl Route {
     /// The route as written in the docs and the logs (`/api/accounts/:id/sims`): no ids.
     pub fn pattern(&self) -> &'static str {
         match self {
-            Route::Health => crate::HEALTH_PATH,
-            Route::Cost => crate::cost::PATH,
+            Route::Health => "/api/health",
+            Route::Cost => "/api/cost",
             Route::AdminTenants => "/api/admin/tenants",
             Route::Accounts => "/api/accounts",
             Route::Account(_) => "/api/accounts/:id",

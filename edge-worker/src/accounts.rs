@@ -18,7 +18,7 @@ use crate::auth::{self, Tenant};
 use crate::error::ApiError;
 use crate::request::{self, BodyLimit};
 use crate::store::Store;
-use crate::{clock, json_response};
+use crate::{clock, json_answer};
 
 /// The largest settings body accepted.
 pub const SETTINGS_LIMIT: BodyLimit = BodyLimit {
@@ -384,11 +384,6 @@ impl Account {
             current_period_end: self.settings.period_end_after(now),
         }
     }
-
-    /// The JSON answer for the account at `now`.
-    pub fn to_json(&self, now: &str) -> String {
-        serde_json::to_string(&self.view(now)).unwrap_or_default()
-    }
 }
 
 fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
@@ -549,10 +544,7 @@ pub async fn list(store: &Store, tenant: &Tenant) -> Result<Response, ApiError> 
     let list = List {
         accounts: accounts.iter().map(|a| a.view(&now)).collect(),
     };
-    Ok(json_response(
-        200,
-        serde_json::to_string(&list).unwrap_or_default(),
-    )?)
+    Ok(json_answer(200, &list)?)
 }
 
 /// `POST /api/accounts`: a new account; answers 201 and the account.
@@ -573,7 +565,7 @@ pub async fn create(
         updated_at: now.clone(),
     };
     store.insert_account(&tenant.id, &account).await?;
-    let mut response = json_response(201, account.to_json(&now))?;
+    let mut response = json_answer(201, &account.view(&now))?;
     response
         .headers_mut()
         .set("location", &format!("/api/accounts/{}", account.id))?;
@@ -598,7 +590,7 @@ pub async fn find(store: &Store, tenant: &Tenant, id: &str) -> Result<Account, A
 /// As [`find`].
 pub async fn get(store: &Store, tenant: &Tenant, id: &str) -> Result<Response, ApiError> {
     let account = find(store, tenant, id).await?;
-    Ok(json_response(200, account.to_json(&clock::now_rfc3339()))?)
+    Ok(json_answer(200, &account.view(&clock::now_rfc3339()))?)
 }
 
 /// `PATCH /api/accounts/:id`: changes some settings; answers the account.
@@ -618,7 +610,7 @@ pub async fn patch(
     if !store.update_account(&tenant.id, &account).await? {
         return Err(not_found(id));
     }
-    Ok(json_response(200, account.to_json(&now))?)
+    Ok(json_answer(200, &account.view(&now))?)
 }
 
 #[cfg(test)]
@@ -767,7 +759,7 @@ mod tests {
             created_at: "t0".into(),
             updated_at: "t1".into(),
         };
-        let text = account.to_json("2026-11-20T17:00:00Z");
+        let text = serde_json::to_string(&account.view("2026-11-20T17:00:00Z")).expect("json");
         assert!(
             text.starts_with(r#"{"id":"a","name":"A","time_zone":"America/New_York","#),
             "{text}"

@@ -134,3 +134,12 @@ pub(crate) fn json_response(status: u16, body: String) -> worker::Result<Respons
         .with_header("content-type", "application/json")?
         .fixed(body.into_bytes()))
 }
+
+/// A JSON answer of a value (the views answered are plain structs: serializing them cannot
+/// fail).
+///
+/// # Errors
+/// When the runtime cannot build a response.
+pub(crate) fn json_answer(status: u16, value: &impl serde::Serialize) -> worker::Result<Response> {
+    json_response(status, serde_json::to_string(value).unwrap_or_default())
+}

@@ -23,7 +23,6 @@ pub struct Store {
     files: Bucket,
 }
 
-
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantRow {

@@ -8,7 +8,7 @@ use crate::auth::{self, token_hash};
 use crate::error::ApiError;
 use crate::request::{self, BodyLimit};
 use crate::store::{Store, TenantRow};
-use crate::{clock, json_response};
+use crate::{clock, json_answer};
 
 /// The largest body accepted.
 const LIMIT: BodyLimit = BodyLimit {
@@ -73,7 +73,7 @@ pub async fn create(mut req: Request, store: &Store) -> Result<Response, ApiErro
         note: "the token is shown this once: only its hash is kept. Send it as \
                Authorization: Bearer <token>.",
     };
-    let mut response = json_response(201, serde_json::to_string(&body).unwrap_or_default())?;
+    let mut response = json_answer(201, &body)?;
     response.headers_mut().set("cache-control", "no-store")?;
     Ok(response)
 }

@@ -19,7 +19,7 @@ use crate::auth::{hex, Tenant};
 use crate::error::ApiError;
 use crate::request::{self, BodyLimit, MAX_BODY_BYTES};
 use crate::store::{NewUpload, Store, UploadRow};
-use crate::{clock, json_response};
+use crate::{clock, json_answer};
 
 /// The largest file accepted.
 pub const UPLOAD_LIMIT: BodyLimit = BodyLimit {
@@ -232,10 +232,7 @@ pub async fn put(
         current: true,
         warnings: Some(&checked.warnings),
     };
-    Ok(json_response(
-        201,
-        serde_json::to_string(&view).unwrap_or_default(),
-    )?)
+    Ok(json_answer(201, &view)?)
 }
 
 /// `GET /api/accounts/:id/uploads`: every upload of the account, newest first, each marked
@@ -263,10 +260,7 @@ pub async fn list(store: &Store, tenant: &Tenant, account_id: &str) -> Result<Re
     struct List<'a> {
         uploads: Vec<UploadView<'a>>,
     }
-    Ok(json_response(
-        200,
-        serde_json::to_string(&List { uploads: views }).unwrap_or_default(),
-    )?)
+    Ok(json_answer(200, &List { uploads: views })?)
 }
 
 #[cfg(test)]

@@ -148,8 +148,9 @@ pub struct UploadView<'a> {
     pub warnings: Option<&'a Diagnostics>,
 }
 
-/// The body of an upload: the file itself (`text/csv`, `text/plain`,
-/// `application/octet-stream`, or no type).
+/// The body of an upload: the file itself (`text/csv`, `text/plain`, `application/csv`,
+/// `application/octet-stream`, `application/vnd.ms-excel` — what spreadsheets and browsers send
+/// for a CSV — or no type).
 async fn file_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     let media = request::media_type(&content_type);
@@ -206,9 +207,14 @@ pub async fn put(
     let digest = Sha256::digest(&body);
     let sha256 = hex(&digest);
     let now = clock::now_rfc3339();
-    let settings = account
-        .settings
-        .core_input(&now, account.settings.period_end_after(&now));
+    // Only SIMs are read with the account's settings (a run now); plans and eligibility alone.
+    let settings = if kind == Kind::Sims {
+        account
+            .settings
+            .core_input(&now, account.settings.period_end_after(&now))
+    } else {
+        SettingsInput::default()
+    };
     let current = current_files(store, &account.id, kind).await?;
     let checked = check(&account.id, kind, &body, &current, &settings)?;
     drop(current);

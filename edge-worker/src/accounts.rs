@@ -26,8 +26,32 @@ pub const SETTINGS_LIMIT: BodyLimit = BodyLimit {
     hint: "send the account's settings as a small JSON object",
 };
 
-/// Longest account name, in characters.
-const MAX_NAME_CHARS: usize = 200;
+/// Longest tenant or account name, in characters.
+pub(crate) const MAX_NAME_CHARS: usize = 200;
+
+/// What is wrong with a tenant's or an account's name (already trimmed), and what to do, if
+/// anything.
+pub(crate) fn name_problem(name: &str) -> Option<(String, String)> {
+    let chars = name.chars().count();
+    if name.is_empty() {
+        Some((
+            "the name is empty".into(),
+            "give it a name, e.g. \"Acme fleet\"".into(),
+        ))
+    } else if chars > MAX_NAME_CHARS {
+        Some((
+            format!("the name has {chars} characters"),
+            format!("use at most {MAX_NAME_CHARS}"),
+        ))
+    } else if name.chars().any(char::is_control) {
+        Some((
+            "the name holds a line break or another control character".into(),
+            "write it on one line".into(),
+        ))
+    } else {
+        None
+    }
+}
 
 /// Longest notification address or URL, in characters.
 const MAX_TARGET_CHARS: usize = 2_048;
@@ -239,25 +263,8 @@ impl AccountSettings {
     /// their canonical form (`RATE_ONLY` → `rate-only`, `2.50` → `2.5`).
     fn checked(mut self) -> Result<AccountSettings, Vec<FieldProblem>> {
         let mut problems = Vec::new();
-        let name_chars = self.name.chars().count();
-        if self.name.is_empty() {
-            problems.push(FieldProblem::new(
-                "name",
-                "the name is empty",
-                "give the account a name, e.g. \"Acme fleet\"",
-            ));
-        } else if name_chars > MAX_NAME_CHARS {
-            problems.push(FieldProblem::new(
-                "name",
-                format!("the name has {name_chars} characters"),
-                format!("use at most {MAX_NAME_CHARS}"),
-            ));
-        } else if self.name.chars().any(char::is_control) {
-            problems.push(FieldProblem::new(
-                "name",
-                "the name holds a line break or another control character",
-                "write it on one line",
-            ));
+        if let Some((why, hint)) = name_problem(&self.name) {
+            problems.push(FieldProblem::new("name", why, hint));
         }
         if !(1..=31).contains(&self.period_end_day) {
             problems.push(FieldProblem::new(

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use worker::{Request, Response};
 
+use crate::accounts::{self, MAX_NAME_CHARS};
 use crate::auth::{self, token_hash};
 use crate::error::ApiError;
 use crate::request::{self, BodyLimit};
@@ -15,9 +16,6 @@ const LIMIT: BodyLimit = BodyLimit {
     bytes: 4 * 1024,
     hint: "send only {\"name\": \"...\"}",
 };
-
-/// Longest tenant name, in characters.
-const MAX_NAME_CHARS: usize = 200;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,11 +37,8 @@ pub fn tenant_name(body: &[u8]) -> Result<String, ApiError> {
     let NewTenant { name } = serde_json::from_slice(body)
         .map_err(|e| bad(format!("the body is not a new tenant: {e}")))?;
     let name = name.trim();
-    if name.is_empty() {
-        return Err(bad("the tenant's name is empty".into()));
-    }
-    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(bad("the tenant's name is too long or not one line".into()));
+    if let Some((why, _)) = accounts::name_problem(name) {
+        return Err(bad(why));
     }
     Ok(name.to_owned())
 }

@@ -128,7 +128,7 @@ fn malformed_inputs_exit_2_naming_row_and_column() {
 
 #[test]
 fn the_bundled_sample_fleet_is_what_the_generator_makes() {
-    let out = std::env::temp_dir().join(format!("simopt-sample-{}", std::process::id()));
+    let out = temp("sample");
     let run = simopt(&[
         "gen".into(),
         "--sims".into(),

@@ -14,7 +14,7 @@ use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
 use super::XlsxError;
 
-/// Above this many rows a streamed sheet is written with zip64 sizes (a part may then pass
+/// From this many rows a streamed sheet is written with zip64 sizes (a part may then pass
 /// 4 GiB; below, its rows would have to average 40 KB to).
 const LARGE_FROM_ROWS: u32 = 100_000;
 

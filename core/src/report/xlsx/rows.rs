@@ -103,7 +103,7 @@ impl<W: Write> Rows<W> {
 }
 
 /// The column's letters: A…Z, AA…
-pub(super) fn push_column(buf: &mut Vec<u8>, col: u16) {
+fn push_column(buf: &mut Vec<u8>, col: u16) {
     let mut n = u32::from(col) + 1;
     let mut letters = [0u8; 3];
     let mut i = letters.len();

@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use simopt_core::money::Money;
 use simopt_core::optimize::{Constraints, Job, Method, Options, Progress, Step};
-use simopt_core::report::json::{self, OptimizationSummary};
-use simopt_core::report::Report;
-use simopt_core::{cost, input, Warned};
+use simopt_core::report::Outcome;
+use simopt_core::{input, Warned};
 
 use crate::input::InputArgs;
 use crate::output::OutputArgs;
@@ -119,32 +118,24 @@ pub fn optimize(
         let _ = write!(stderr, "\r{:80}\r", "");
     }
 
-    let bill = cost::bill(&fleet, &result.plans);
-    let current = cost::current(&fleet);
-    let optimization = OptimizationSummary::of(&fleet, &result, &options, complete);
-    let report = Report::of_optimization(
-        &fleet,
-        &current,
-        &result.plans,
-        &bill,
-        &optimization,
-        &warnings,
-    );
-    args.output
-        .write(stdout, &report, settings.account_name.as_deref(), |out| {
-            json::write(
-                out,
-                &fleet,
-                &bill,
-                &result.plans,
-                &warnings,
-                Some(&optimization),
-            )
-        })?;
+    let outcome = Outcome::of(&fleet, result, &options, complete);
+    args.output.write(
+        stdout,
+        &outcome.report(&fleet, &warnings),
+        settings.account_name.as_deref(),
+        |out| outcome.write_json(out, &fleet, &warnings),
+    )?;
     if args.output.summary_wanted() {
         let out = args.output.summary_stream(stdout, stderr);
-        summary::write_optimize(out, &fleet, &current, &bill, &optimization, &warnings)
-            .map_err(|e| CliError::Internal(format!("error: cannot write the summary: {e}")))?;
+        summary::write_optimize(
+            out,
+            &fleet,
+            &outcome.current,
+            &outcome.bill,
+            &outcome.summary,
+            &warnings,
+        )
+        .map_err(|e| CliError::Internal(format!("error: cannot write the summary: {e}")))?;
     }
     Ok(())
 }

@@ -30,6 +30,36 @@ pub enum ApiError {
         /// The id asked for.
         id: String,
     },
+    /// No session of the caller's tenant has this id.
+    #[error(
+        "there is no session {id}; GET /api/accounts/:id/sessions lists an account's sessions"
+    )]
+    NoSuchSession {
+        /// The id asked for.
+        id: String,
+    },
+    /// A session cannot start: the account lacks a file it needs.
+    #[error(
+        "the account has no {kind} file yet, and a session optimizes the current files; upload \
+         it first (PUT /api/accounts/{account}/{kind})"
+    )]
+    InputsMissing {
+        /// The account.
+        account: String,
+        /// `plans` or `sims`.
+        kind: &'static str,
+    },
+    /// The session's report is not written yet.
+    #[error(
+        "session {id} is {state} and has no report yet; GET /api/sessions/{id} says when it has \
+         (its `report` field)"
+    )]
+    ReportNotReady {
+        /// The session.
+        id: String,
+        /// Its state.
+        state: &'static str,
+    },
     /// The request carries no valid credentials for its route.
     #[error("{0}")]
     Unauthorized(AuthProblem),
@@ -129,7 +159,9 @@ impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::NotFound { .. } | ApiError::NoSuchAccount { .. } => 404,
+            ApiError::NotFound { .. }
+            | ApiError::NoSuchAccount { .. }
+            | ApiError::NoSuchSession { .. } => 404,
             ApiError::Unauthorized(_) => 401,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::UnsupportedMediaType { .. } => 415,
@@ -140,7 +172,9 @@ impl ApiError {
             | ApiError::BadSettings(_)
             | ApiError::BadAccount(_)
             | ApiError::UnknownFormat { .. } => 400,
-            ApiError::PlansMissing { .. } => 409,
+            ApiError::PlansMissing { .. }
+            | ApiError::InputsMissing { .. }
+            | ApiError::ReportNotReady { .. } => 409,
             ApiError::InvalidInput(_) | ApiError::InvalidUpload { .. } => 422,
             ApiError::Report(_) | ApiError::Runtime(_) => 500,
         }
@@ -149,7 +183,9 @@ impl ApiError {
     /// Stable code of the error, the `error` field of the body.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::NotFound { .. } | ApiError::NoSuchAccount { .. } => "not-found",
+            ApiError::NotFound { .. }
+            | ApiError::NoSuchAccount { .. }
+            | ApiError::NoSuchSession { .. } => "not-found",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
@@ -159,6 +195,8 @@ impl ApiError {
             ApiError::BadJson(_) => "bad-json",
             ApiError::BadSettings(_) | ApiError::BadAccount(_) => "bad-settings",
             ApiError::PlansMissing { .. } => "plans-missing",
+            ApiError::InputsMissing { .. } => "inputs-missing",
+            ApiError::ReportNotReady { .. } => "report-not-ready",
             ApiError::UnknownFormat { .. } => "bad-format",
             ApiError::Report(e) => e.code(),
             ApiError::InvalidInput(e) | ApiError::InvalidUpload { errors: e, .. } => e.code(),

@@ -34,21 +34,27 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod chain;
 pub mod clock;
 pub mod cost;
 pub mod error;
 pub mod log;
+pub mod notify;
+pub mod object;
 pub mod request;
 pub mod routes;
+pub mod session;
+pub mod sessions;
 pub mod store;
 pub mod tenants;
 pub mod uploads;
 
-use worker::{console_log, event, Context, Env, Method, Request, Response};
+use worker::{console_log, event, Context, Env, MessageBatch, Method, Request, Response};
 
 use crate::error::ApiError;
 use crate::log::RequestLog;
 use crate::routes::{Access, Route};
+use crate::session::Trigger;
 use crate::store::Store;
 
 #[event(fetch)]
@@ -69,6 +75,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     log.ms = (clock::now_millis() - started).max(0.0) as u64;
     console_log!("{}", log.line());
     Ok(response)
+}
+
+#[event(queue)]
+async fn queue(
+    batch: MessageBatch<serde_json::Value>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    chain::consume(batch, env).await
 }
 
 /// Sends a request to its handler, once the caller is known to be allowed on its route.
@@ -111,6 +126,14 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             Route::Account(id) => accounts::patch(req, &store, &tenant, &id).await,
             Route::Uploads(id) => uploads::list(&store, &tenant, &id).await,
             Route::Upload(id, kind) => uploads::put(req, &store, &tenant, &id, kind).await,
+            Route::AccountSessions(id) if method == Method::Get => {
+                sessions::list(&store, &tenant, &id).await
+            }
+            Route::AccountSessions(id) => {
+                sessions::start(env, &store, &tenant, &id, Trigger::Manual).await
+            }
+            Route::Session(id) => sessions::get(&store, &tenant, &id).await,
+            Route::SessionReport(id) => sessions::report(&store, &tenant, &id).await,
             Route::Health | Route::Cost | Route::AdminTenants => unreachable_route(&path),
         },
         (_, None) => unreachable_route(&path),

@@ -39,6 +39,84 @@ impl RequestLog {
     }
 }
 
+/// One JSON line of a session's life (`{"event":"session","what":"step",...}`): the session,
+/// its account, state and phase, the step and slice, their time and the optimizer's figures.
+#[derive(Debug, Serialize)]
+pub struct SessionLog<'a> {
+    /// What happened: `start`, `step`, `watchdog`, `failed`.
+    pub what: &'static str,
+    /// The session.
+    pub session: &'a str,
+    /// Its account.
+    pub account: &'a str,
+    /// Its state after the event.
+    pub state: &'static str,
+    /// The optimizer's phase.
+    pub phase: &'a str,
+    /// The step that ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<crate::session::Step>,
+    /// Its slice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slice: Option<u32>,
+    /// Its time, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms: Option<u64>,
+    /// The best bill so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_cost: Option<&'a str>,
+    /// The gap to the bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gap: Option<f64>,
+    /// The checkpoint's size.
+    pub checkpoint_bytes: u64,
+    /// Why the session failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> SessionLog<'a> {
+    /// The line of `what` happening to the session in `record`.
+    pub fn of(record: &'a crate::session::Record, what: &'static str) -> SessionLog<'a> {
+        let view = &record.view;
+        SessionLog {
+            what,
+            session: &view.id,
+            account: &view.account_id,
+            state: view.state.as_str(),
+            phase: &view.progress.phase,
+            step: None,
+            slice: None,
+            ms: None,
+            best_cost: view.progress.best_cost.as_deref(),
+            gap: view.progress.gap,
+            checkpoint_bytes: view.checkpoint_bytes,
+            reason: view.reason.as_deref(),
+        }
+    }
+
+    /// With the slice.
+    pub fn with_slice(mut self, slice: u32) -> Self {
+        self.slice = Some(slice);
+        self
+    }
+
+    /// The log line.
+    pub fn line(&self) -> String {
+        #[derive(Serialize)]
+        struct Line<'a, 'b> {
+            event: &'static str,
+            #[serde(flatten)]
+            log: &'b SessionLog<'a>,
+        }
+        serde_json::to_string(&Line {
+            event: "session",
+            log: self,
+        })
+        .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

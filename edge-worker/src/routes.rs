@@ -22,6 +22,12 @@ pub enum Route {
     Uploads(String),
     /// `PUT /api/accounts/:id/{plans,eligibility,sims}`: a new file of one kind.
     Upload(String, Kind),
+    /// `GET`/`POST /api/accounts/:id/sessions`: the account's sessions, a new session.
+    AccountSessions(String),
+    /// `GET /api/sessions/:id`: a session's state and progress.
+    Session(String),
+    /// `GET /api/sessions/:id/report.xlsx`: a session's Excel report.
+    SessionReport(String),
 }
 
 /// Who may call a route.
@@ -48,6 +54,9 @@ impl Route {
             ["accounts"] => Route::Accounts,
             ["accounts", account] => Route::Account(id(account)?),
             ["accounts", account, "uploads"] => Route::Uploads(id(account)?),
+            ["accounts", account, "sessions"] => Route::AccountSessions(id(account)?),
+            ["sessions", session] => Route::Session(id(session)?),
+            ["sessions", session, "report.xlsx"] => Route::SessionReport(id(session)?),
             ["accounts", account, kind] => Route::Upload(id(account)?, Kind::of(kind)?),
             _ => return None,
         })
@@ -65,6 +74,9 @@ impl Route {
             Route::Upload(_, Kind::Plans) => "/api/accounts/:id/plans",
             Route::Upload(_, Kind::Eligibility) => "/api/accounts/:id/eligibility",
             Route::Upload(_, Kind::Sims) => "/api/accounts/:id/sims",
+            Route::AccountSessions(_) => "/api/accounts/:id/sessions",
+            Route::Session(_) => "/api/sessions/:id",
+            Route::SessionReport(_) => "/api/sessions/:id/report.xlsx",
         }
     }
 
@@ -73,7 +85,8 @@ impl Route {
         match self {
             Route::Health => "GET, HEAD",
             Route::Cost | Route::AdminTenants => "POST",
-            Route::Accounts => "GET, POST",
+            Route::Accounts | Route::AccountSessions(_) => "GET, POST",
+            Route::Session(_) | Route::SessionReport(_) => "GET",
             Route::Account(_) => "GET, PATCH",
             Route::Uploads(_) => "GET",
             Route::Upload(..) => "PUT",
@@ -92,9 +105,13 @@ impl Route {
         match self {
             Route::Health | Route::Cost => Access::Public,
             Route::AdminTenants => Access::Admin,
-            Route::Accounts | Route::Account(_) | Route::Uploads(_) | Route::Upload(..) => {
-                Access::Tenant
-            }
+            Route::Accounts
+            | Route::Account(_)
+            | Route::Uploads(_)
+            | Route::Upload(..)
+            | Route::AccountSessions(_)
+            | Route::Session(_)
+            | Route::SessionReport(_) => Access::Tenant,
         }
     }
 }

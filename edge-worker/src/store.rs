@@ -10,6 +10,7 @@ use worker::{Bucket, D1Database, Env};
 
 use crate::accounts::{Account, AccountSettings};
 use crate::error::ApiError;
+use crate::session::SessionView;
 use crate::uploads::Kind;
 
 /// The D1 binding's name in `wrangler.toml`.
@@ -414,4 +415,124 @@ impl Store {
         })?;
         Ok(body.bytes().await?)
     }
+
+    /// Stores a file the Worker wrote (a session's report) in R2.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn put_object(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), ApiError> {
+        self.files
+            .put(key, body)
+            .http_metadata(worker::HttpMetadata {
+                content_type: Some(content_type.into()),
+                ..worker::HttpMetadata::default()
+            })
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    /// Writes a session's view (new or changed) for the API and the history.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn put_session(&self, tenant: &str, view: &SessionView) -> Result<(), ApiError> {
+        let json = serde_json::to_string(view).map_err(|e| {
+            ApiError::Runtime(worker::Error::RustError(format!(
+                "cannot write session {}: {e}",
+                view.id
+            )))
+        })?;
+        self.db
+            .prepare(
+                "INSERT INTO sessions (id, tenant_id, account_id, period_end, state, created_at, \
+                 updated_at, view) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, \
+                 updated_at = excluded.updated_at, view = excluded.view",
+            )
+            .bind(&[
+                text(&view.id),
+                text(tenant),
+                text(&view.account_id),
+                text(&view.period_end),
+                text(view.state.as_str()),
+                text(&view.created_at),
+                text(&view.updated_at),
+                text(&json),
+            ])?
+            .run()
+            .await?;
+        Ok(())
+    }
+
+    /// The tenant's session `id`, if the tenant has one of that id.
+    ///
+    /// # Errors
+    /// A storage error, or a stored view that does not read.
+    pub async fn session(&self, tenant: &str, id: &str) -> Result<Option<SessionView>, ApiError> {
+        let view = self
+            .db
+            .prepare("SELECT view FROM sessions WHERE id = ?1 AND tenant_id = ?2")
+            .bind(&[text(id), text(tenant)])?
+            .first::<String>(Some("view"))
+            .await?;
+        view.map(|v| read_view(&v)).transpose()
+    }
+
+    /// The sessions of the tenant's account, newest first.
+    ///
+    /// # Errors
+    /// A storage error, or a stored view that does not read.
+    pub async fn sessions(
+        &self,
+        tenant: &str,
+        account: &str,
+    ) -> Result<Vec<SessionView>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            view: String,
+        }
+        let rows = self
+            .db
+            .prepare(
+                "SELECT view FROM sessions WHERE tenant_id = ?1 AND account_id = ?2 \
+                 ORDER BY created_at DESC, rowid DESC",
+            )
+            .bind(&[text(tenant), text(account)])?
+            .all()
+            .await?
+            .results::<Row>()?;
+        rows.iter().map(|r| read_view(&r.view)).collect()
+    }
+
+    /// Records a queue message that could not be processed.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn dead_letter(
+        &self,
+        session: &str,
+        message: &str,
+        reason: &str,
+        at: &str,
+    ) -> Result<(), ApiError> {
+        self.db
+            .prepare(
+                "INSERT INTO dead_letters (session_id, message, reason, recorded_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .bind(&[text(session), text(message), text(reason), text(at)])?
+            .run()
+            .await?;
+        Ok(())
+    }
+}
+
+fn read_view(json: &str) -> Result<SessionView, ApiError> {
+    serde_json::from_str(json).map_err(|e| corrupt(format!("a session's view: {e}")))
 }

@@ -8,6 +8,7 @@
 pub mod csv;
 pub mod json;
 mod lines;
+mod outcome;
 pub mod xlsx;
 
 use crate::cost::Bill;
@@ -16,6 +17,7 @@ use crate::fleet::{Fleet, PlanId};
 
 pub use json::OptimizationSummary;
 pub use lines::{SimLine, Why};
+pub use outcome::Outcome;
 
 /// Everything a report shows: a fleet, its bill as it stands and, for an optimization, its bill
 /// under the new plans.

@@ -1,0 +1,649 @@
+//! The session Durable Object: one per (account, billing period), named
+//! [`session::object_name`]. It is the period's lock, owns the session's state machine, keeps
+//! the optimizer's checkpoint (in 1 MiB chunks, in its SQLite storage, written together with
+//! the session's record so the two always agree) and runs the work the queue delivers.
+//!
+//! The optimizer job stays decoded in the object's memory between slices; after an eviction
+//! or a restart the next slice reads the pinned input files from R2 again and decodes the last
+//! checkpoint. Slices are counted in quanta (`SLICE_QUANTA`, default 100), not milliseconds:
+//! workerd's clock does not move during CPU work, and a count makes every slice's work — and
+//! so the result — independent of the machine.
+//!
+//! Internal routes (called by the Worker, never by clients):
+//! `POST /start`, `POST /step` (a queue message), `POST /fail` (a dead letter), `GET /state`.
+//! An alarm is the watchdog: when the session has not moved for `WATCHDOG_SECONDS` (default
+//! 60), or its next message was never handed to the queue, it sends that message again.
+
+use std::cell::{Cell, RefCell};
+
+use serde::{Deserialize, Serialize};
+use simopt_core::optimize::{Job, Options, Step as JobStep};
+use simopt_core::report::{self, xlsx, Outcome};
+use simopt_core::{input, Diagnostics, Fleet, InputFiles, SourceFile, Warned};
+use worker::{
+    console_error, console_log, durable_object, DurableObject, Env, Method, Request, Response,
+    SqlStorage, SqlStorageValue, State as ObjectState,
+};
+
+use crate::clock;
+use crate::log::SessionLog;
+use crate::session::{
+    admit, object_name, retry_delay, Admission, Next, ProgressView, Record, ReportKeys, State,
+    Step, SummaryView, Work,
+};
+use crate::store::Store;
+
+/// The Durable Object binding's name in `wrangler.toml`.
+pub const BINDING: &str = "SESSIONS";
+/// The queue the work goes through.
+pub const QUEUE: &str = "WORK";
+/// Quanta per optimizer slice unless `SLICE_QUANTA` says otherwise.
+pub const DEFAULT_SLICE_QUANTA: u64 = 100;
+/// The watchdog's patience unless `WATCHDOG_SECONDS` says otherwise.
+pub const DEFAULT_WATCHDOG_SECONDS: u64 = 60;
+/// The checkpoint's chunk size (a row of a Durable Object's SQLite holds up to 2 MB).
+const CHUNK: usize = 1 << 20;
+
+/// What `POST /start` takes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Start {
+    /// The new session's record (state `created`).
+    pub record: Record,
+}
+
+/// What `POST /step` answers the queue consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum StepOutcome {
+    /// The work ran and the next message is queued.
+    Ran,
+    /// Nothing to do (a duplicate, stale or out-of-order message).
+    Ignored,
+    /// The same work is running now (a duplicate delivered at once).
+    Busy,
+    /// The session's next message had not been queued: it is now.
+    Resent,
+    /// The work failed; deliver the message again after `delay_seconds`.
+    Retry {
+        /// Seconds to wait.
+        delay_seconds: u32,
+    },
+    /// The work failed for good: the session failed.
+    Failed,
+}
+
+/// What `POST /fail` takes: a message the queue gave up on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The message.
+    pub work: Work,
+    /// Why it is dead.
+    pub reason: String,
+}
+
+/// A failure of a piece of work.
+enum Failure {
+    /// It will fail again however often it runs (the session fails at once).
+    Permanent(String),
+    /// It may work next time (storage, the queue): retried with backoff.
+    Transient(String),
+}
+
+impl From<crate::error::ApiError> for Failure {
+    fn from(e: crate::error::ApiError) -> Self {
+        Failure::Transient(e.to_string())
+    }
+}
+
+impl From<worker::Error> for Failure {
+    fn from(e: worker::Error) -> Self {
+        Failure::Transient(e.to_string())
+    }
+}
+
+/// The optimization held in memory between slices.
+struct Live {
+    session: String,
+    fleet: Fleet,
+    warnings: Diagnostics,
+    job: Job,
+}
+
+/// The session object (the macro's generated glue has no docs of its own).
+#[allow(missing_docs)]
+mod glue {
+    use super::*;
+
+    /// The session object.
+    #[durable_object]
+    pub struct SessionObject {
+        pub(super) state: ObjectState,
+        pub(super) env: Env,
+        pub(super) live: RefCell<Option<Live>>,
+        pub(super) busy: Cell<bool>,
+    }
+}
+pub use glue::SessionObject;
+
+impl DurableObject for SessionObject {
+    fn new(state: ObjectState, env: Env) -> Self {
+        let sql = state.storage().sql();
+        for statement in [
+            "CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 0), json TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS checkpoint (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+        ] {
+            if let Err(e) = sql.exec(statement, None) {
+                console_error!("session object: cannot create its tables: {e}");
+            }
+        }
+        SessionObject {
+            state,
+            env,
+            live: RefCell::new(None),
+            busy: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let path = req.path();
+        match (req.method(), path.as_str()) {
+            (Method::Post, "/start") => {
+                let start: Start = req.json().await?;
+                self.start(start.record).await
+            }
+            (Method::Post, "/step") => {
+                let work: Work = req.json().await?;
+                let outcome = self.step(&work).await?;
+                Response::from_json(&outcome)
+            }
+            (Method::Post, "/fail") => {
+                let dead: DeadLetter = req.json().await?;
+                self.dead_letter(&dead).await?;
+                Response::from_json(&serde_json::json!({ "outcome": "recorded" }))
+            }
+            (Method::Get, "/state") => match self.record()? {
+                Some(record) => Response::from_json(&record),
+                None => Response::error("no session", 404),
+            },
+            _ => Response::error("no such session route", 404),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let Some(mut record) = self.record()? else {
+            return Response::ok("no session");
+        };
+        if !record.view.state.is_active() {
+            return Response::ok("finished");
+        }
+        let patience = self.watchdog_ms();
+        let now_ms = clock::now_millis();
+        if !record.sent || now_ms - record.moved_ms >= patience {
+            record.watchdog_resends += 1;
+            console_log!(
+                "{}",
+                SessionLog::of(&record, "watchdog")
+                    .with_slice(record.next.slice)
+                    .line()
+            );
+            // Patience starts again: the resent message gets its full time.
+            record.moved_ms = now_ms;
+            self.save_record(&record)?;
+            self.send(&mut record).await?;
+        }
+        self.arm_watchdog().await?;
+        Response::ok("checked")
+    }
+}
+
+impl SessionObject {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn var_u64(&self, name: &str, default: u64) -> u64 {
+        self.env
+            .var(name)
+            .ok()
+            .and_then(|v| v.to_string().trim().parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(default)
+    }
+
+    fn watchdog_ms(&self) -> f64 {
+        (self.var_u64("WATCHDOG_SECONDS", DEFAULT_WATCHDOG_SECONDS) * 1000) as f64
+    }
+
+    /// The session's record, if a session was ever started here.
+    fn record(&self) -> worker::Result<Option<Record>> {
+        #[derive(Deserialize)]
+        struct Row {
+            json: String,
+        }
+        let rows: Vec<Row> = self
+            .sql()
+            .exec("SELECT json FROM record WHERE k = 0", None)?
+            .to_array()?;
+        rows.into_iter()
+            .next()
+            .map(|row| {
+                serde_json::from_str(&row.json).map_err(|e| {
+                    worker::Error::RustError(format!("the session's record is unreadable: {e}"))
+                })
+            })
+            .transpose()
+    }
+
+    fn save_record(&self, record: &Record) -> worker::Result<()> {
+        let json = serde_json::to_string(record)
+            .map_err(|e| worker::Error::RustError(format!("cannot write the record: {e}")))?;
+        self.sql().exec(
+            "INSERT OR REPLACE INTO record (k, json) VALUES (0, ?)",
+            vec![SqlStorageValue::String(json)],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces the checkpoint (no awaits between this and the record's save: the object's
+    /// storage commits them together).
+    fn save_checkpoint(&self, bytes: &[u8]) -> worker::Result<()> {
+        let sql = self.sql();
+        sql.exec("DELETE FROM checkpoint", None)?;
+        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+            sql.exec(
+                "INSERT INTO checkpoint (n, bytes) VALUES (?, ?)",
+                vec![
+                    SqlStorageValue::Integer(n as i64),
+                    SqlStorageValue::Blob(chunk.to_vec()),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn load_checkpoint(&self) -> worker::Result<Option<Vec<u8>>> {
+        let mut bytes = Vec::new();
+        let mut chunks = 0;
+        for row in self
+            .sql()
+            .exec("SELECT bytes FROM checkpoint ORDER BY n", None)?
+            .raw()
+        {
+            if let Some(SqlStorageValue::Blob(chunk)) = row?.into_iter().next() {
+                bytes.extend_from_slice(&chunk);
+                chunks += 1;
+            }
+        }
+        Ok((chunks > 0).then_some(bytes))
+    }
+
+    async fn arm_watchdog(&self) -> worker::Result<()> {
+        // An offset from now (ScheduledTime from i64 milliseconds).
+        self.state
+            .storage()
+            .set_alarm(self.watchdog_ms() as i64)
+            .await
+    }
+
+    /// Writes the session's view to D1 (the API reads it there). A failure is logged, not
+    /// fatal: the next step or the watchdog writes it again.
+    async fn mirror(&self, record: &Record) {
+        let result = match Store::from_env(&self.env) {
+            Ok(store) => store.put_session(&record.tenant, &record.view).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            console_error!("session {}: cannot write it to D1: {e}", record.view.id);
+        }
+    }
+
+    /// Hands the session's next message to the queue and notes that it did.
+    async fn send(&self, record: &mut Record) -> worker::Result<()> {
+        let object = object_name(&record.view.account_id, &record.view.period_end);
+        let queue = self.env.queue(QUEUE)?;
+        // DUPLICATE_DELIVERIES = "1" (for testing) sends every message twice, as an
+        // at-least-once queue may deliver it.
+        let copies = if self.var_u64("DUPLICATE_DELIVERIES", 0) == 1 {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            queue.send(record.next_work(&object)).await?;
+        }
+        // Only if this is still the awaited message (a step may have run meanwhile).
+        if let Some(mut now) = self.record()? {
+            if now.view.id == record.view.id && now.next == record.next && !now.sent {
+                now.sent = true;
+                self.save_record(&now)?;
+                *record = now;
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /start`: takes the lock and queues the first slice, or answers 409 with the
+    /// session that holds it.
+    async fn start(&self, mut record: Record) -> worker::Result<Response> {
+        if let Some(running) = self.record()?.filter(|r| r.view.state.is_active()) {
+            let mut response = Response::from_json(&serde_json::json!({
+                "error": "already-running",
+                "message": format!(
+                    "a session of this account's period is already {} ({}); follow it at \
+                     GET /api/sessions/{}",
+                    running.view.state.as_str(), running.view.id, running.view.id
+                ),
+                "session": running.view,
+            }))?;
+            response = response.with_status(409);
+            return Ok(response);
+        }
+        // The lock is taken here, before any await: a concurrent start finds it.
+        record.sent = false;
+        self.save_record(&record)?;
+        self.sql().exec("DELETE FROM checkpoint", None)?;
+        *self.live.borrow_mut() = None;
+        console_log!("{}", SessionLog::of(&record, "start").line());
+        self.arm_watchdog().await?;
+        self.mirror(&record).await;
+        // A failed send is not the caller's problem: the watchdog sends it.
+        if let Err(e) = self.send(&mut record).await {
+            console_error!(
+                "session {}: cannot queue its first slice: {e}",
+                record.view.id
+            );
+        }
+        Ok(Response::from_json(&record.view)?.with_status(201))
+    }
+
+    /// `POST /step`: one queue message.
+    async fn step(&self, work: &Work) -> worker::Result<StepOutcome> {
+        let Some(mut record) = self.record()? else {
+            return Ok(StepOutcome::Ignored);
+        };
+        match admit(&record, work) {
+            Admission::Ignore => return Ok(StepOutcome::Ignored),
+            Admission::Resend => {
+                self.send(&mut record).await?;
+                return Ok(StepOutcome::Resent);
+            }
+            Admission::Run => {}
+        }
+        if self.busy.replace(true) {
+            return Ok(StepOutcome::Busy);
+        }
+        let started = clock::now_millis();
+        let result = match work.step {
+            Step::Optimize => self.optimize(&mut record).await,
+            Step::Report => self.report(&mut record).await,
+            Step::Notify => self.notify(&mut record).await,
+        };
+        self.busy.set(false);
+        let outcome = match result {
+            Ok(()) => {
+                let mut log = SessionLog::of(&record, "step").with_slice(work.slice);
+                log.step = Some(work.step);
+                log.ms = Some((clock::now_millis() - started).max(0.0) as u64);
+                console_log!("{}", log.line());
+                if record.view.state.is_active() {
+                    if let Err(e) = self.send(&mut record).await {
+                        // The watchdog (or the retried message) sends it.
+                        console_error!(
+                            "session {}: cannot queue its next step: {e}",
+                            record.view.id
+                        );
+                    }
+                } else {
+                    *self.live.borrow_mut() = None;
+                }
+                StepOutcome::Ran
+            }
+            Err(Failure::Permanent(reason)) => {
+                self.fail(&mut record, reason)?;
+                StepOutcome::Failed
+            }
+            Err(Failure::Transient(reason)) => {
+                console_error!(
+                    "session {}: {:?} slice {} failed ({} in a row): {reason}",
+                    record.view.id,
+                    work.step,
+                    work.slice,
+                    record.failures + 1
+                );
+                if record.failed_once() {
+                    let reason = format!(
+                        "the {:?} step (slice {}) failed {} times in a row; the last error: {reason}",
+                        work.step, work.slice, record.failures
+                    )
+                    .to_lowercase();
+                    self.fail(&mut record, reason)?;
+                    StepOutcome::Failed
+                } else {
+                    self.save_record(&record)?;
+                    StepOutcome::Retry {
+                        delay_seconds: retry_delay(record.failures),
+                    }
+                }
+            }
+        };
+        self.mirror(&record).await;
+        if record.view.state.is_active() {
+            self.arm_watchdog().await?;
+        } else {
+            self.state.storage().delete_alarm().await?;
+        }
+        Ok(outcome)
+    }
+
+    fn fail(&self, record: &mut Record, reason: String) -> worker::Result<()> {
+        let now = clock::now_rfc3339();
+        record.finish(State::Failed, Some(reason), &now, clock::now_millis());
+        self.save_record(record)?;
+        self.sql().exec("DELETE FROM checkpoint", None)?;
+        *self.live.borrow_mut() = None;
+        console_log!("{}", SessionLog::of(record, "failed").line());
+        Ok(())
+    }
+
+    /// `POST /fail`: the queue gave up on a message of this session.
+    async fn dead_letter(&self, dead: &DeadLetter) -> worker::Result<()> {
+        let Some(mut record) = self.record()? else {
+            return Ok(());
+        };
+        if record.view.id == dead.work.session && record.view.state.is_active() {
+            self.fail(&mut record, dead.reason.clone())?;
+            self.mirror(&record).await;
+            self.state.storage().delete_alarm().await?;
+        }
+        Ok(())
+    }
+
+    /// The session's optimization, in memory (read from R2 and the checkpoint when it is not).
+    async fn ensure_live(&self, record: &Record) -> Result<(), Failure> {
+        if self
+            .live
+            .borrow()
+            .as_ref()
+            .is_some_and(|l| l.session == record.view.id)
+        {
+            return Ok(());
+        }
+        let store = Store::from_env(&self.env)?;
+        let inputs = &record.inputs;
+        let plans = store.file(&inputs.plans.key).await?;
+        let sims = store.file(&inputs.sims.key).await?;
+        let eligibility = match &inputs.eligibility {
+            Some(file) => Some(store.file(&file.key).await?),
+            None => None,
+        };
+        let files = InputFiles {
+            sims: SourceFile {
+                name: "sims.csv",
+                bytes: &sims,
+            },
+            plans: SourceFile {
+                name: "plans.csv",
+                bytes: &plans,
+            },
+            eligibility: eligibility.as_deref().map(|bytes| SourceFile {
+                name: "eligibility.csv",
+                bytes,
+            }),
+        };
+        let Warned {
+            output: fleet,
+            warnings,
+        } = input::load(&files, &inputs.settings).map_err(|e| {
+            Failure::Permanent(format!("the session's input files cannot be read: {e}"))
+        })?;
+        drop((plans, sims, eligibility));
+        let job = match self.load_checkpoint()? {
+            None => Job::new(&fleet, Options::default()),
+            Some(bytes) => Job::decode(&fleet, &bytes).unwrap_or_else(|e| {
+                // The job is deterministic: starting over ends with the same result.
+                console_error!(
+                    "session {}: its checkpoint does not decode ({e}); starting the optimization over",
+                    record.view.id
+                );
+                Job::new(&fleet, Options::default())
+            }),
+        };
+        *self.live.borrow_mut() = Some(Live {
+            session: record.view.id.clone(),
+            fleet,
+            warnings,
+            job,
+        });
+        Ok(())
+    }
+
+    /// One optimizer slice; saves the checkpoint with the record.
+    async fn optimize(&self, record: &mut Record) -> Result<(), Failure> {
+        let started = clock::now_millis();
+        self.ensure_live(record).await?;
+        let quanta = self.var_u64("SLICE_QUANTA", DEFAULT_SLICE_QUANTA);
+        let mut live = self.live.borrow_mut();
+        let live = live
+            .as_mut()
+            .ok_or_else(|| Failure::Transient("the optimization is not in memory".into()))?;
+        let mut done = 0u64;
+        let step = live.job.run_slice(&mut || {
+            done += 1;
+            done >= quanta
+        });
+        let progress = match &step {
+            JobStep::Yielded(progress) => *progress,
+            JobStep::Finished(_) => live.job.progress(),
+        };
+        let bytes = live.job.encode();
+        let now = clock::now_rfc3339();
+        let now_ms = clock::now_millis();
+        let view = &mut record.view;
+        view.state = State::Optimizing;
+        view.sims = Some(live.fleet.sims.len() as u64);
+        view.progress = ProgressView::of(&progress);
+        view.slices += 1;
+        view.checkpoint_bytes = bytes.len() as u64;
+        // workerd's clock moved at the awaits before the slice only: this is the time to load
+        // (when the job was not in memory) plus what the clock saw of the run.
+        let ms = (now_ms - started).max(0.0) as u64;
+        view.timings.slice_ms_max = view.timings.slice_ms_max.max(ms);
+        view.timings.slice_ms_total += ms;
+        let next = if live.job.is_finished() {
+            view.state = State::Reporting;
+            view.progress.phase = "writing the report".into();
+            view.timings.optimize_ms = Some((now_ms - record.started_ms).max(0.0) as u64);
+            Next {
+                step: Step::Report,
+                unit: 0,
+                slice: 0,
+            }
+        } else {
+            Next {
+                slice: record.next.slice + 1,
+                ..record.next
+            }
+        };
+        record.advance(next, &now, now_ms);
+        self.save_checkpoint(&bytes)?;
+        self.save_record(record)?;
+        Ok(())
+    }
+
+    /// Writes the Excel report, the JSON document and the per-SIM CSV to R2.
+    async fn report(&self, record: &mut Record) -> Result<(), Failure> {
+        self.ensure_live(record).await?;
+        let (files, summary) = {
+            let live = self.live.borrow();
+            let live = live
+                .as_ref()
+                .ok_or_else(|| Failure::Transient("the optimization is not in memory".into()))?;
+            if !live.job.is_finished() {
+                return Err(Failure::Permanent(
+                    "the report was asked for before the optimization finished".into(),
+                ));
+            }
+            let options = live.job.options();
+            let outcome = Outcome::of(&live.fleet, live.job.result(), &options, true);
+            let report = outcome.report(&live.fleet, &live.warnings);
+            let name = record.inputs.settings.account_name.as_deref();
+            let xlsx = xlsx::to_bytes(&report, &xlsx::Options::for_account(name))
+                .map_err(|e| Failure::Permanent(format!("cannot write the Excel report: {e}")))?;
+            let csv = report::csv::to_string(&report)
+                .map_err(|e| Failure::Permanent(format!("cannot write the CSV export: {e}")))?;
+            let json = outcome.to_json(&live.fleet, &live.warnings);
+            let summary = SummaryView::of(
+                &outcome.summary,
+                outcome.result.current_cost.to_decimal_string(),
+                live.fleet.sims.len() as u64,
+            );
+            ((xlsx, json, csv), summary)
+        };
+        let keys = ReportKeys::of(&record.tenant, &record.view.account_id, &record.view.id);
+        let store = Store::from_env(&self.env)?;
+        let (xlsx, json, csv) = files;
+        store
+            .put_object(&keys.xlsx, xlsx, crate::cost::XLSX_TYPE)
+            .await?;
+        store
+            .put_object(&keys.json, json.into_bytes(), "application/json")
+            .await?;
+        store
+            .put_object(&keys.csv, csv.into_bytes(), "text/csv; charset=utf-8")
+            .await?;
+        let now = clock::now_rfc3339();
+        let now_ms = clock::now_millis();
+        record.view.summary = Some(summary);
+        record.view.report = Some(format!("/api/sessions/{}/report.xlsx", record.view.id));
+        record.view.progress.percent = 98.0;
+        record.view.progress.phase = "notifying".into();
+        record.view.state = State::Notifying;
+        record.report_keys = Some(keys);
+        record.advance(
+            Next {
+                step: Step::Notify,
+                unit: 0,
+                slice: 0,
+            },
+            &now,
+            now_ms,
+        );
+        self.save_record(record)?;
+        Ok(())
+    }
+
+    /// Sends the notification, then completes the session.
+    async fn notify(&self, record: &mut Record) -> Result<(), Failure> {
+        let note = crate::notify::deliver(&self.env, record)
+            .await
+            .map_err(Failure::Transient)?;
+        record.view.notification = Some(note);
+        let now = clock::now_rfc3339();
+        record.view.progress.percent = 100.0;
+        record.view.progress.phase = "completed".into();
+        record.finish(State::Completed, None, &now, clock::now_millis());
+        self.save_record(record)?;
+        self.sql().exec("DELETE FROM checkpoint", None)?;
+        Ok(())
+    }
+}

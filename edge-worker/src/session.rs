@@ -1,0 +1,544 @@
+//! A session: one optimization of an account's fleet for one billing period, driven through the
+//! queue a slice at a time by the account's [`crate::object::SessionObject`] for that period.
+//! This module is the pure part — what the object keeps, the state machine, which queue message
+//! may run — so it is tested natively; the object does the I/O.
+//!
+//! ```text
+//! created ─▶ optimizing ─▶ reporting ─▶ notifying ─▶ completed
+//!    └───────────┴─────────────┴────────────┴──────▶ failed (with the reason)
+//! ```
+//!
+//! Every piece of work is a queue message naming the session, its step (`optimize`, `report`,
+//! `notify`), work unit and slice. The object keeps the one message it expects next; any other
+//! (a duplicate, a stale or an out-of-order delivery, a message of an earlier session of the
+//! same period) changes nothing.
+
+use serde::{Deserialize, Serialize};
+use simopt_core::optimize::Progress;
+use simopt_core::report::OptimizationSummary;
+use simopt_core::SettingsInput;
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Started; no slice has run yet.
+    Created,
+    /// The optimizer runs, a slice per queue message.
+    Optimizing,
+    /// The report is being written.
+    Reporting,
+    /// The notification is being sent.
+    Notifying,
+    /// Done: the report is in R2 and the summary in D1.
+    Completed,
+    /// Stopped for the reason the session gives.
+    Failed,
+}
+
+impl State {
+    /// Whether the session still has work to do (it holds its period's lock).
+    pub fn is_active(self) -> bool {
+        !matches!(self, State::Completed | State::Failed)
+    }
+
+    /// The name used in documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Created => "created",
+            State::Optimizing => "optimizing",
+            State::Reporting => "reporting",
+            State::Notifying => "notifying",
+            State::Completed => "completed",
+            State::Failed => "failed",
+        }
+    }
+}
+
+/// The kind of work a message asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    /// One slice of the optimizer.
+    Optimize,
+    /// Write the report (xlsx, JSON, per-SIM CSV) to R2.
+    Report,
+    /// Send the notification.
+    Notify,
+}
+
+/// A queue message: one piece of a session's work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Work {
+    /// The name of the session object (`<account>/<period end>`).
+    pub object: String,
+    /// The session's id.
+    pub session: String,
+    /// What to do.
+    pub step: Step,
+    /// The work unit (independent parts of the fleet; one today).
+    pub unit: u32,
+    /// The slice number within the unit, from 0.
+    pub slice: u32,
+}
+
+/// The name of the session object of an account's period: the lock of that period.
+pub fn object_name(account: &str, period_end: &str) -> String {
+    format!("{account}/{period_end}")
+}
+
+/// An uploaded file a session reads, pinned when it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    /// The upload's id (D1 `uploads.id`).
+    pub upload: i64,
+    /// Where its body is in R2.
+    pub key: String,
+    /// Hex SHA-256 of the body.
+    pub sha256: String,
+}
+
+/// What a session runs on, fixed when it starts, so every slice and every retry reads the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// The plans file.
+    pub plans: FileRef,
+    /// The eligibility file, if the account has one.
+    pub eligibility: Option<FileRef>,
+    /// The SIMs file.
+    pub sims: FileRef,
+    /// The core's settings: the account's, at the session's start, for its period.
+    pub settings: SettingsInput,
+    /// Where the summary goes: the account's webhook, if any.
+    pub notify_webhook: Option<String>,
+    /// And its e-mail address, if any.
+    pub notify_email: Option<String>,
+}
+
+/// What started a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// `POST /api/accounts/:id/sessions`.
+    Manual,
+    /// The hourly cron trigger, in the account's window.
+    Cron,
+}
+
+/// A session's progress, as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressView {
+    /// What the optimizer is doing.
+    pub phase: String,
+    /// Share of the whole session done, 0–100 (the optimizer's share, then the report's).
+    pub percent: f64,
+    /// The bill as the fleet stands.
+    pub current_cost: Option<String>,
+    /// The best bill found so far.
+    pub best_cost: Option<String>,
+    /// The certified lower bound, once computed.
+    pub lower_bound: Option<String>,
+    /// `(best − bound) / best`, a fraction.
+    pub gap: Option<f64>,
+}
+
+impl ProgressView {
+    /// Nothing done yet.
+    pub fn start() -> ProgressView {
+        ProgressView {
+            phase: "waiting for the first slice".into(),
+            percent: 0.0,
+            current_cost: None,
+            best_cost: None,
+            lower_bound: None,
+            gap: None,
+        }
+    }
+
+    /// The optimizer's progress (its share is the first 95 % of the session).
+    pub fn of(p: &Progress) -> ProgressView {
+        ProgressView {
+            phase: p.phase.to_owned(),
+            percent: (p.done * 95.0).clamp(0.0, 95.0),
+            current_cost: Some(p.current_cost.to_decimal_string()),
+            best_cost: Some(p.best_cost.to_decimal_string()),
+            lower_bound: p.lower_bound.map(|b| b.to_decimal_string()),
+            gap: p.gap(),
+        }
+    }
+}
+
+/// A finished optimization's figures, as answered and kept in the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryView {
+    /// The bill as the fleet stands.
+    pub current_cost: String,
+    /// The bill on the new plans.
+    pub optimized_cost: String,
+    /// `current − optimized`.
+    pub savings: String,
+    /// The certified lower bound.
+    pub lower_bound: Option<String>,
+    /// `(optimized − bound) / optimized`.
+    pub gap: Option<f64>,
+    /// SIMs whose plan changes.
+    pub changes: u64,
+    /// SIMs in the fleet.
+    pub sims: u64,
+}
+
+impl SummaryView {
+    /// The figures of an optimization's summary.
+    pub fn of(summary: &OptimizationSummary, current_cost: String, sims: u64) -> SummaryView {
+        SummaryView {
+            current_cost,
+            optimized_cost: summary.optimized_cost.to_decimal_string(),
+            savings: summary.savings.to_decimal_string(),
+            lower_bound: summary.lower_bound.map(|b| b.to_decimal_string()),
+            gap: summary.gap,
+            changes: summary.changes,
+            sims,
+        }
+    }
+}
+
+/// Time spent, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// From the start to the optimizer's last slice.
+    pub optimize_ms: Option<u64>,
+    /// From the start to completion (or failure).
+    pub total_ms: Option<u64>,
+    /// The longest slice (loading the input, running, saving the checkpoint).
+    pub slice_ms_max: u64,
+    /// All slices together.
+    pub slice_ms_total: u64,
+}
+
+/// A session as answered by `GET /api/sessions/:id` and kept in D1 for the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// 32 hex digits.
+    pub id: String,
+    /// The account.
+    pub account_id: String,
+    /// The billing period's end (local `YYYY-MM-DDTHH:MM` in the account's zone).
+    pub period_end: String,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The moment the fleet's usage is read as of (its start; RFC 3339, UTC).
+    pub as_of: String,
+    /// Where it stands.
+    pub state: State,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// The optimizer's progress.
+    pub progress: ProgressView,
+    /// The result, once optimized.
+    pub summary: Option<SummaryView>,
+    /// SIMs in the fleet (once loaded).
+    pub sims: Option<u64>,
+    /// Optimizer slices run.
+    pub slices: u32,
+    /// The last checkpoint's size.
+    pub checkpoint_bytes: u64,
+    /// Where to download the Excel report, once written.
+    pub report: Option<String>,
+    /// What became of the notification (`sent`, `none configured`, ...), once tried.
+    pub notification: Option<String>,
+    /// Times.
+    pub timings: Timings,
+    /// When it started (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+    /// When it completed or failed.
+    pub finished_at: Option<String>,
+}
+
+/// Everything a session object keeps about its session (JSON in its storage; the checkpoint
+/// is kept beside it, in chunks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// What is answered.
+    pub view: SessionView,
+    /// The tenant (every D1 row of the session carries it).
+    pub tenant: String,
+    /// The files and settings.
+    pub inputs: Inputs,
+    /// The message the session waits for.
+    pub next: Next,
+    /// Whether `next` has been handed to the queue.
+    pub sent: bool,
+    /// How many times `next` has failed in a row.
+    pub failures: u32,
+    /// When the session last moved (milliseconds since the epoch), for the watchdog.
+    pub moved_ms: f64,
+    /// When it started (milliseconds since the epoch).
+    pub started_ms: f64,
+    /// Where the report's files are in R2, once written.
+    pub report_keys: Option<ReportKeys>,
+    /// How often the watchdog had to send `next` again.
+    pub watchdog_resends: u32,
+}
+
+/// The work a session waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Next {
+    /// The step.
+    pub step: Step,
+    /// The unit.
+    pub unit: u32,
+    /// The slice.
+    pub slice: u32,
+}
+
+/// Where a session's report files are in R2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportKeys {
+    /// The Excel report.
+    pub xlsx: String,
+    /// The JSON contract document (`simopt optimize --json`).
+    pub json: String,
+    /// The per-SIM CSV export.
+    pub csv: String,
+}
+
+impl ReportKeys {
+    /// The keys of a session's files: `tenants/<t>/accounts/<a>/sessions/<id>/…`.
+    pub fn of(tenant: &str, account: &str, session: &str) -> ReportKeys {
+        let base = format!("tenants/{tenant}/accounts/{account}/sessions/{session}");
+        ReportKeys {
+            xlsx: format!("{base}/report.xlsx"),
+            json: format!("{base}/optimize.json"),
+            csv: format!("{base}/assignments.csv"),
+        }
+    }
+}
+
+/// What to do with a delivered message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// It is the work the session waits for: do it.
+    Run,
+    /// The session's next message was never handed to the queue (a crash or a failed send):
+    /// send it, do nothing else.
+    Resend,
+    /// A duplicate, stale or out-of-order message, or one of another session: nothing to do.
+    Ignore,
+}
+
+/// Whether `work` may run against the session in `record`.
+pub fn admit(record: &Record, work: &Work) -> Admission {
+    if work.session != record.view.id || !record.view.state.is_active() {
+        return Admission::Ignore;
+    }
+    let asked = Next {
+        step: work.step,
+        unit: work.unit,
+        slice: work.slice,
+    };
+    if asked == record.next {
+        Admission::Run
+    } else if !record.sent {
+        Admission::Resend
+    } else {
+        Admission::Ignore
+    }
+}
+
+/// After this many failures in a row of the same work, the session fails.
+pub const MAX_FAILURES: u32 = 5;
+
+/// Seconds before the queue delivers a failed message again, after `failures` failures:
+/// 2, 4, 8, … capped at five minutes.
+pub fn retry_delay(failures: u32) -> u32 {
+    2u32.saturating_pow(failures.max(1)).min(300)
+}
+
+impl Record {
+    /// The message of the work the session waits for.
+    pub fn next_work(&self, object: &str) -> Work {
+        Work {
+            object: object.to_owned(),
+            session: self.view.id.clone(),
+            step: self.next.step,
+            unit: self.next.unit,
+            slice: self.next.slice,
+        }
+    }
+
+    /// Moves on to `next` (not yet sent), at `now_ms`.
+    pub fn advance(&mut self, next: Next, now: &str, now_ms: f64) {
+        self.next = next;
+        self.sent = false;
+        self.failures = 0;
+        self.touch(now, now_ms);
+    }
+
+    /// Records that the session moved at `now`.
+    pub fn touch(&mut self, now: &str, now_ms: f64) {
+        self.view.updated_at = now.to_owned();
+        self.moved_ms = now_ms;
+    }
+
+    /// Ends the session with `state` (completed or failed) at `now`.
+    pub fn finish(&mut self, state: State, reason: Option<String>, now: &str, now_ms: f64) {
+        self.view.state = state;
+        self.view.reason = reason;
+        self.view.finished_at = Some(now.to_owned());
+        self.view.timings.total_ms = Some((now_ms - self.started_ms).max(0.0) as u64);
+        self.sent = true;
+        self.touch(now, now_ms);
+    }
+
+    /// Counts a failure of the awaited work; `true` when that was one too many.
+    pub fn failed_once(&mut self) -> bool {
+        self.failures += 1;
+        self.failures >= MAX_FAILURES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        let file = |n: i64| FileRef {
+            upload: n,
+            key: format!("k{n}"),
+            sha256: "00".into(),
+        };
+        Record {
+            view: SessionView {
+                id: "s1".into(),
+                account_id: "a".into(),
+                period_end: "2026-11-30T00:00".into(),
+                trigger: Trigger::Manual,
+                as_of: "t".into(),
+                state: State::Optimizing,
+                reason: None,
+                progress: ProgressView::start(),
+                summary: None,
+                sims: None,
+                slices: 3,
+                checkpoint_bytes: 0,
+                report: None,
+                notification: None,
+                timings: Timings::default(),
+                created_at: "t".into(),
+                updated_at: "t".into(),
+                finished_at: None,
+            },
+            tenant: "t".into(),
+            inputs: Inputs {
+                plans: file(1),
+                eligibility: None,
+                sims: file(2),
+                settings: SettingsInput::default(),
+                notify_webhook: None,
+                notify_email: None,
+            },
+            next: Next {
+                step: Step::Optimize,
+                unit: 0,
+                slice: 3,
+            },
+            sent: true,
+            failures: 0,
+            moved_ms: 0.0,
+            started_ms: 0.0,
+            report_keys: None,
+            watchdog_resends: 0,
+        }
+    }
+
+    fn work(session: &str, step: Step, slice: u32) -> Work {
+        Work {
+            object: "a/2026-11-30T00:00".into(),
+            session: session.into(),
+            step,
+            unit: 0,
+            slice,
+        }
+    }
+
+    #[test]
+    fn only_the_awaited_message_runs() {
+        let r = record();
+        assert_eq!(admit(&r, &work("s1", Step::Optimize, 3)), Admission::Run);
+        // A duplicate of the slice before, one from the future, another step, another session.
+        assert_eq!(admit(&r, &work("s1", Step::Optimize, 2)), Admission::Ignore);
+        assert_eq!(admit(&r, &work("s1", Step::Optimize, 4)), Admission::Ignore);
+        assert_eq!(admit(&r, &work("s1", Step::Report, 3)), Admission::Ignore);
+        assert_eq!(admit(&r, &work("s0", Step::Optimize, 3)), Admission::Ignore);
+        let mut other_unit = work("s1", Step::Optimize, 3);
+        other_unit.unit = 1;
+        assert_eq!(admit(&r, &other_unit), Admission::Ignore);
+    }
+
+    #[test]
+    fn an_unsent_next_message_is_sent_again_by_any_stale_one() {
+        let mut r = record();
+        r.sent = false;
+        assert_eq!(admit(&r, &work("s1", Step::Optimize, 2)), Admission::Resend);
+        assert_eq!(admit(&r, &work("s1", Step::Optimize, 3)), Admission::Run);
+        // Not for another session's message.
+        assert_eq!(admit(&r, &work("s0", Step::Optimize, 2)), Admission::Ignore);
+    }
+
+    #[test]
+    fn a_finished_session_takes_nothing() {
+        let mut r = record();
+        r.finish(State::Completed, None, "t2", 10.0);
+        assert_eq!(admit(&r, &work("s1", Step::Optimize, 3)), Admission::Ignore);
+        assert_eq!(r.view.finished_at.as_deref(), Some("t2"));
+        assert_eq!(r.view.timings.total_ms, Some(10));
+    }
+
+    #[test]
+    fn failures_count_up_to_the_limit_and_reset_on_progress() {
+        let mut r = record();
+        for _ in 1..MAX_FAILURES {
+            assert!(!r.failed_once());
+        }
+        assert!(r.failed_once());
+        r.advance(
+            Next {
+                step: Step::Optimize,
+                unit: 0,
+                slice: 4,
+            },
+            "t3",
+            5.0,
+        );
+        assert_eq!(r.failures, 0);
+        assert!(!r.sent);
+    }
+
+    #[test]
+    fn retries_back_off_and_are_capped() {
+        assert_eq!(retry_delay(0), 2);
+        assert_eq!(retry_delay(1), 2);
+        assert_eq!(retry_delay(3), 8);
+        assert_eq!(retry_delay(40), 300);
+    }
+
+    #[test]
+    fn the_lock_is_per_account_and_period() {
+        assert_eq!(object_name("a1", "2026-11-30T00:00"), "a1/2026-11-30T00:00");
+        assert_ne!(
+            object_name("a1", "2026-11-30T00:00"),
+            object_name("a1", "2026-12-30T00:00")
+        );
+    }
+
+    #[test]
+    fn records_round_trip_as_json() {
+        let r = record();
+        let text = serde_json::to_string(&r).expect("serializes");
+        assert!(text.contains(r#""state":"optimizing""#), "{text}");
+        let back: Record = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, r);
+    }
+}

@@ -1,0 +1,218 @@
+//! The sessions API: start an optimization of an account's current files, follow it, list the
+//! account's history, download the report. The work itself runs in the session's Durable
+//! Object ([`crate::object`]), driven through the queue ([`crate::chain`]).
+
+use serde::Serialize;
+use worker::{Env, Method, Request, RequestInit, Response, Stub};
+
+use crate::accounts::{self, Account};
+use crate::auth::{self, Tenant};
+use crate::clock;
+use crate::error::ApiError;
+use crate::json_answer;
+use crate::object::{Start, BINDING};
+use crate::session::{
+    object_name, FileRef, Inputs, Next, ProgressView, Record, SessionView, State, Step, Timings,
+    Trigger,
+};
+use crate::store::{Store, UploadRow};
+use crate::uploads::Kind;
+
+/// The session object of an account's period.
+///
+/// # Errors
+/// A runtime error when the binding is missing.
+pub fn stub(env: &Env, account: &str, period_end: &str) -> Result<Stub, ApiError> {
+    let namespace = env.durable_object(BINDING).map_err(|e| {
+        ApiError::Runtime(worker::Error::RustError(format!(
+            "the {BINDING} binding is not usable ({e}); see [[durable_objects.bindings]] in \
+             wrangler.toml"
+        )))
+    })?;
+    Ok(namespace
+        .id_from_name(&object_name(account, period_end))?
+        .get_stub()?)
+}
+
+/// A JSON request to a session object's internal route.
+///
+/// # Errors
+/// A runtime error.
+pub fn object_request(path: &str, body: &impl Serialize) -> worker::Result<Request> {
+    let json = serde_json::to_string(body)
+        .map_err(|e| worker::Error::RustError(format!("cannot write the request: {e}")))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(json.into()));
+    Request::new_with_init(&format!("https://session{path}"), &init)
+}
+
+fn file_ref(row: UploadRow) -> FileRef {
+    FileRef {
+        upload: row.id,
+        key: row.r2_key,
+        sha256: row.sha256,
+    }
+}
+
+/// A new session of `account` at `now`, on its current files.
+///
+/// # Errors
+/// [`ApiError::InputsMissing`] without plans or SIMs; a storage error.
+pub async fn new_record(
+    store: &Store,
+    tenant: &Tenant,
+    account: &Account,
+    trigger: Trigger,
+) -> Result<Record, ApiError> {
+    let current = |kind| store.current_upload(&account.id, kind);
+    let missing = |kind: Kind| ApiError::InputsMissing {
+        account: account.id.clone(),
+        kind: kind.name(),
+    };
+    let plans = current(Kind::Plans)
+        .await?
+        .ok_or_else(|| missing(Kind::Plans))?;
+    let sims = current(Kind::Sims)
+        .await?
+        .ok_or_else(|| missing(Kind::Sims))?;
+    let eligibility = current(Kind::Eligibility).await?;
+    let now = clock::now_rfc3339();
+    let now_ms = clock::now_millis();
+    let settings = &account.settings;
+    let period_end = settings.period_end_after(&now).ok_or_else(|| {
+        ApiError::Runtime(worker::Error::RustError(format!(
+            "account {}: no billing period end follows {now}",
+            account.id
+        )))
+    })?;
+    Ok(Record {
+        view: SessionView {
+            id: auth::new_id()?,
+            account_id: account.id.clone(),
+            period_end: period_end.clone(),
+            trigger,
+            as_of: now.clone(),
+            state: State::Created,
+            reason: None,
+            progress: ProgressView::start(),
+            summary: None,
+            sims: None,
+            slices: 0,
+            checkpoint_bytes: 0,
+            report: None,
+            notification: None,
+            timings: Timings::default(),
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            finished_at: None,
+        },
+        tenant: tenant.id.clone(),
+        inputs: Inputs {
+            plans: file_ref(plans),
+            eligibility: eligibility.map(file_ref),
+            sims: file_ref(sims),
+            settings: settings.core_input(&now, Some(period_end)),
+            notify_webhook: settings.notify_webhook.clone(),
+            notify_email: settings.notify_email.clone(),
+        },
+        next: Next {
+            step: Step::Optimize,
+            unit: 0,
+            slice: 0,
+        },
+        sent: false,
+        failures: 0,
+        moved_ms: now_ms,
+        started_ms: now_ms,
+        report_keys: None,
+        watchdog_resends: 0,
+    })
+}
+
+/// Starts a session of the account now: `201` and the session, or `409` and the running one.
+///
+/// # Errors
+/// 404 for another tenant's or no account, 409 without plans or SIMs, a runtime error.
+pub async fn start(
+    env: &Env,
+    store: &Store,
+    tenant: &Tenant,
+    account_id: &str,
+    trigger: Trigger,
+) -> Result<Response, ApiError> {
+    let account = accounts::find(store, tenant, account_id).await?;
+    let record = new_record(store, tenant, &account, trigger).await?;
+    let stub = stub(env, &account.id, &record.view.period_end)?;
+    let id = record.view.id.clone();
+    let mut answer = stub
+        .fetch_with_request(object_request("/start", &Start { record })?)
+        .await?;
+    // The object's answer has immutable headers: answered anew, with the location when made.
+    let status = answer.status_code();
+    let mut response = crate::json_response(status, answer.text().await?)?;
+    if status == 201 {
+        response
+            .headers_mut()
+            .set("location", &format!("/api/sessions/{id}"))?;
+    }
+    Ok(response)
+}
+
+/// `GET /api/sessions/:id`.
+///
+/// # Errors
+/// 404 for another tenant's or no session; a storage error.
+pub async fn get(store: &Store, tenant: &Tenant, id: &str) -> Result<Response, ApiError> {
+    let view = find(store, tenant, id).await?;
+    Ok(json_answer(200, &view)?)
+}
+
+async fn find(store: &Store, tenant: &Tenant, id: &str) -> Result<SessionView, ApiError> {
+    store
+        .session(&tenant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::NoSuchSession { id: id.to_owned() })
+}
+
+/// `GET /api/accounts/:id/sessions`: the account's sessions, newest first.
+///
+/// # Errors
+/// 404 for another tenant's or no account; a storage error.
+pub async fn list(store: &Store, tenant: &Tenant, account_id: &str) -> Result<Response, ApiError> {
+    let account = accounts::find(store, tenant, account_id).await?;
+    let sessions = store.sessions(&tenant.id, &account.id).await?;
+    #[derive(Serialize)]
+    struct List {
+        sessions: Vec<SessionView>,
+    }
+    Ok(json_answer(200, &List { sessions })?)
+}
+
+/// `GET /api/sessions/:id/report.xlsx`: the session's Excel report.
+///
+/// # Errors
+/// 404 for another tenant's or no session, 409 before the report is written; a storage error.
+pub async fn report(store: &Store, tenant: &Tenant, id: &str) -> Result<Response, ApiError> {
+    let view = find(store, tenant, id).await?;
+    if view.report.is_none() {
+        return Err(ApiError::ReportNotReady {
+            id: id.to_owned(),
+            state: view.state.as_str(),
+        });
+    }
+    let key = crate::session::ReportKeys::of(&tenant.id, &view.account_id, &view.id).xlsx;
+    let bytes = store.file(&key).await?;
+    let name = format!(
+        "simopt-{}-{}.xlsx",
+        view.period_end.get(..10).unwrap_or(""),
+        &view.id[..8.min(view.id.len())]
+    );
+    Ok(Response::builder()
+        .with_status(200)
+        .with_header("content-type", crate::cost::XLSX_TYPE)?
+        .with_header(
+            "content-disposition",
+            &format!("attachment; filename=\"{name}\""),
+        )?
+        .fixed(bytes))
+}

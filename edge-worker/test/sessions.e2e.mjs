@@ -1,0 +1,328 @@
+#!/usr/bin/env node
+// Sessions end to end through `wrangler dev` (real workerd, local D1, R2, Queues and Durable
+// Objects): a generated fleet of E2E_SIMS SIMs (default 100,000) is uploaded to an account,
+// then
+//   1. two sessions are started at once: one is made, the other answers 409 naming it;
+//   2. it runs through the queue, slice after slice, to completion: at least 20 slices, its
+//      cost, bound and changes equal `simopt optimize` on the same files and moment, its Excel
+//      report is byte-identical to the command line's, and the account's webhook got exactly
+//      one signed notification;
+//   3. a second session with every queue message delivered twice (DUPLICATE_DELIVERIES=1) is
+//      killed (SIGKILL of wrangler's process group) in the middle of its optimization and
+//      wrangler restarted on the same persisted state: the session resumes from its last
+//      checkpoint and ends with the command line's result, one report and one notification;
+//   4. the history lists both sessions, newest first; another tenant sees neither.
+// The figures (slices, checkpoint size, longest slice, wall time) are printed.
+//
+//   node edge-worker/test/sessions.e2e.mjs     (scripts/test-worker runs it; needs the release
+//                                                CLI: cargo build --release -p simopt-cli)
+//
+// E2E_SIMS sets the fleet size; E2E_SLICE_QUANTA the quanta per slice (default: the service's).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { adminToken, ROOT, runWrangler, sleep, startWrangler, stopWrangler, waitReady } from "./wrangler.mjs";
+
+const SIMS = Number(process.env.E2E_SIMS ?? 100_000);
+const SESSION_TIMEOUT_MS = Number(process.env.E2E_SESSION_TIMEOUT_MS ?? 600_000);
+const CLI = join(ROOT, "target/release/simopt");
+const WATCHDOG_SECONDS = 5;
+
+function signingKey() {
+  const text = readFileSync(join(ROOT, ".dev.vars"), "utf8");
+  const line = text.split("\n").findLast((l) => l.startsWith("WEBHOOK_SIGNING_KEY="));
+  return line?.slice("WEBHOOK_SIGNING_KEY=".length).trim().replace(/^"(.*)"$/, "$1");
+}
+
+/** A local webhook receiver (127.0.0.1): every request's headers and body. */
+async function webhookReceiver() {
+  const received = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { server, received, url: `http://127.0.0.1:${server.address().port}/hook` };
+}
+
+function cli(args) {
+  const run = spawnSync(CLI, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (run.status !== 0) throw new Error(`simopt ${args.join(" ")} failed: ${run.stderr}`);
+  return run.stdout;
+}
+
+async function api(base, path, { token, method = "GET", json, body, type, raw = false } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(json);
+  }
+  if (type) headers["content-type"] = type;
+  const res = await fetch(`${base}${path}`, { method, body, headers });
+  if (raw) return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    throw new Error(`${method} ${path}: status ${res.status}, not JSON: ${text.slice(0, 300)}`);
+  }
+}
+
+/** Polls a session until `done(view)`; prints a progress line now and then. */
+async function follow(ctx, id, done = (v) => v.state === "completed" || v.state === "failed") {
+  const deadline = Date.now() + SESSION_TIMEOUT_MS;
+  let last = 0;
+  while (Date.now() < deadline) {
+    const got = await api(ctx.base, `/api/sessions/${id}`, { token: ctx.token }).catch(() => null);
+    if (got?.status === 200) {
+      const v = got.body;
+      if (Date.now() - last > 5_000) {
+        last = Date.now();
+        const gap = v.progress.gap == null ? "" : ` gap ${(v.progress.gap * 100).toFixed(3)}%`;
+        console.log(`        ${v.state} ${v.progress.percent.toFixed(0)}% ${v.progress.phase}, slice ${v.slices}${gap}`);
+      }
+      if (done(v)) return v;
+    }
+    await sleep(100);
+  }
+  throw new Error(`session ${id} did not get there within ${SESSION_TIMEOUT_MS} ms`);
+}
+
+/** The command line's result on the same files, settings and moment as the session. */
+function commandLine(dir, view, account) {
+  const out = mkdtempSync(join(tmpdir(), "simopt-e2e-cli-"));
+  try {
+    cli([
+      "optimize",
+      "--sims", join(dir, "sims.csv"),
+      "--plans", join(dir, "plans.csv"),
+      "--eligibility", join(dir, "eligibility.csv"),
+      "--period-end", view.period_end,
+      "--tz", account.time_zone,
+      "--as-of", view.as_of,
+      "--account-name", account.name,
+      "--json", join(out, "optimize.json"),
+      "--xlsx", join(out, "report.xlsx"),
+    ]);
+    return {
+      doc: JSON.parse(readFileSync(join(out, "optimize.json"), "utf8")),
+      xlsx: readFileSync(join(out, "report.xlsx")),
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function checkAgainstCli(ctx, view) {
+  assert.equal(view.state, "completed", `session ${view.id}: ${view.state} (${view.reason})`);
+  const want = commandLine(ctx.fleetDir, view, ctx.account);
+  const s = view.summary;
+  assert.equal(s.optimized_cost, want.doc.optimized_cost, "optimized cost");
+  assert.equal(s.current_cost, want.doc.current_cost, "current cost");
+  assert.equal(s.lower_bound, want.doc.lower_bound, "lower bound");
+  assert.equal(s.changes, want.doc.changes, "changes");
+  assert.equal(s.sims, SIMS, "SIMs");
+  const report = await api(ctx.base, view.report, { token: ctx.token, raw: true });
+  assert.equal(report.status, 200, `report: ${report.status}`);
+  assert.ok(report.bytes.equals(want.xlsx), `the report (${report.bytes.length} B) differs from simopt optimize --xlsx (${want.xlsx.length} B)`);
+}
+
+function notificationsOf(ctx, id) {
+  return ctx.hook.received.filter((r) => JSON.parse(r.body).session.id === id);
+}
+
+function checkNotification(ctx, view) {
+  const mine = notificationsOf(ctx, view.id);
+  assert.equal(mine.length, 1, `${mine.length} notifications of session ${view.id}`);
+  const [hit] = mine;
+  const expected = `sha256=${createHmac("sha256", signingKey()).update(hit.body).digest("hex")}`;
+  assert.equal(hit.headers["x-simopt-signature"], expected, "the webhook's signature");
+  assert.equal(hit.headers["idempotency-key"], view.id);
+  const body = JSON.parse(hit.body);
+  assert.equal(body.event, "session.completed");
+  assert.equal(body.session.summary.optimized_cost, view.summary.optimized_cost);
+  assert.equal(body.report_url, view.report);
+  assert.match(view.notification, /^webhook delivered \(200\)/);
+}
+
+function figures(label, view, ms) {
+  const t = view.timings;
+  console.log(
+    `        ${label}: ${view.sims} SIMs, ${view.slices} slices, checkpoint ${(view.checkpoint_bytes / 1024).toFixed(0)} KiB, ` +
+      `longest slice ${t.slice_ms_max} ms, slices ${t.slice_ms_total} ms in all, optimize ${t.optimize_ms} ms, ` +
+      `end to end ${t.total_ms} ms (observed ${ms} ms), gap ${(view.summary.gap * 100).toFixed(4)}%`,
+  );
+}
+
+const steps = [
+  [
+    "set up: a tenant, an account with a webhook, plans, eligibility and SIMs uploaded",
+    async (ctx) => {
+      const tenant = await api(ctx.base, "/api/admin/tenants", { token: adminToken(), method: "POST", json: { name: "Sessions E2E" } });
+      assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
+      ctx.token = tenant.body.token;
+      const other = await api(ctx.base, "/api/admin/tenants", { token: adminToken(), method: "POST", json: { name: "Other" } });
+      ctx.otherToken = other.body.token;
+      const account = await api(ctx.base, "/api/accounts", {
+        token: ctx.token,
+        method: "POST",
+        json: { name: "E2E sessions fleet", time_zone: "UTC", period_end_day: 1, notify_webhook: ctx.hook.url },
+      });
+      assert.equal(account.status, 201, JSON.stringify(account.body));
+      ctx.account = account.body;
+      for (const kind of ["plans", "eligibility", "sims"]) {
+        const got = await api(ctx.base, `/api/accounts/${ctx.account.id}/${kind}`, {
+          token: ctx.token,
+          method: "PUT",
+          body: readFileSync(join(ctx.fleetDir, `${kind}.csv`)),
+          type: "text/csv",
+        });
+        assert.equal(got.status, 201, `${kind}: ${JSON.stringify(got.body).slice(0, 400)}`);
+      }
+    },
+  ],
+  [
+    "two starts at once: one session (201), the other 409 naming it",
+    async (ctx) => {
+      const start = () => api(ctx.base, `/api/accounts/${ctx.account.id}/sessions`, { token: ctx.token, method: "POST" });
+      const answers = await Promise.all([start(), start()]);
+      const made = answers.filter((a) => a.status === 201);
+      const refused = answers.filter((a) => a.status === 409);
+      assert.equal(made.length, 1, JSON.stringify(answers.map((a) => a.status)));
+      assert.equal(refused.length, 1);
+      assert.equal(refused[0].body.error, "already-running");
+      assert.equal(refused[0].body.session.id, made[0].body.id);
+      ctx.first = made[0].body;
+      ctx.firstStarted = Date.now();
+    },
+  ],
+  [
+    `the session completes through >= 20 chained slices with simopt optimize's result and report, and one signed webhook`,
+    async (ctx) => {
+      const view = await follow(ctx, ctx.first.id);
+      figures("session 1", view, Date.now() - ctx.firstStarted);
+      assert.ok(view.slices >= 20, `only ${view.slices} slices`);
+      await checkAgainstCli(ctx, view);
+      checkNotification(ctx, view);
+      ctx.first = view;
+    },
+  ],
+  [
+    "every message delivered twice, SIGKILL in the middle, restart: the same result, one report, one notification",
+    async (ctx) => {
+      await ctx.restart({ DUPLICATE_DELIVERIES: "1" });
+      const started = await api(ctx.base, `/api/accounts/${ctx.account.id}/sessions`, { token: ctx.token, method: "POST" });
+      assert.equal(started.status, 201, JSON.stringify(started.body));
+      const t0 = Date.now();
+      const id = started.body.id;
+      const before = await follow(ctx, id, (v) => v.slices >= 5 || !["created", "optimizing"].includes(v.state));
+      assert.equal(before.state, "optimizing", `the session was ${before.state} before the kill`);
+      await ctx.kill();
+      console.log(`        killed wrangler at slice ${before.slices}`);
+      await ctx.restart({ DUPLICATE_DELIVERIES: "1" });
+      const view = await follow(ctx, id);
+      figures("session 2", view, Date.now() - t0);
+      assert.ok(view.slices >= before.slices, "slices went back");
+      await checkAgainstCli(ctx, view);
+      // The other session's notification came before; give a late duplicate the time to arrive.
+      await sleep(2_000);
+      checkNotification(ctx, view);
+    },
+  ],
+  [
+    "the history lists both sessions, newest first; another tenant sees neither",
+    async (ctx) => {
+      const list = await api(ctx.base, `/api/accounts/${ctx.account.id}/sessions`, { token: ctx.token });
+      assert.equal(list.status, 200);
+      const states = list.body.sessions.map((s) => `${s.state}:${s.id === ctx.first.id ? "first" : "second"}`);
+      assert.deepEqual(states, ["completed:second", "completed:first"]);
+      for (const path of [`/api/sessions/${ctx.first.id}`, `/api/sessions/${ctx.first.id}/report.xlsx`, `/api/accounts/${ctx.account.id}/sessions`]) {
+        const got = await api(ctx.base, path, { token: ctx.otherToken });
+        assert.equal(got.status, 404, `${path} for another tenant: ${got.status}`);
+      }
+      const start = await api(ctx.base, `/api/accounts/${ctx.account.id}/sessions`, { token: ctx.otherToken, method: "POST" });
+      assert.equal(start.status, 404, `another tenant's start: ${start.status}`);
+    },
+  ],
+];
+
+async function main() {
+  adminToken(); // writes .dev.vars (with the webhook key) on a fresh clone
+  const stateDir = mkdtempSync(join(tmpdir(), "simopt-sessions-"));
+  const fleetDir = mkdtempSync(join(tmpdir(), "simopt-sessions-fleet-"));
+  const hook = await webhookReceiver();
+  let server;
+  const vars = (extra) =>
+    Object.entries({ WATCHDOG_SECONDS: String(WATCHDOG_SECONDS), ...(process.env.E2E_SLICE_QUANTA ? { SLICE_QUANTA: process.env.E2E_SLICE_QUANTA } : {}), ...extra }).flatMap(
+      ([k, v]) => ["--var", `${k}:${v}`],
+    );
+  const start = async (extra = {}) => {
+    server = await startWrangler(stateDir, vars(extra));
+    await waitReady(server);
+  };
+  const ctx = {
+    fleetDir,
+    hook,
+    get base() {
+      return server.base;
+    },
+    async restart(extra) {
+      await stopWrangler(server);
+      await start(extra);
+    },
+    async kill() {
+      try {
+        process.kill(-server.child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      await server.exited;
+    },
+  };
+  const stop = async () => {
+    if (server) await stopWrangler(server);
+    hook.server.close();
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(fleetDir, { recursive: true, force: true });
+  };
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop().finally(() => process.exit(130)));
+  let failed = 0;
+  try {
+    cli(["gen", "--sims", String(SIMS), "--comm-plans", "4", "--plans-per-comm-plan", "6", "--seed", "11", "--out", fleetDir]);
+    await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
+    await start();
+    for (const [name, step] of steps) {
+      try {
+        await step(ctx);
+        console.log(`  ok    ${name}`);
+      } catch (error) {
+        failed += 1;
+        console.log(`  FAIL  ${name}\n        ${error.message}`);
+        break; // the steps build on each other
+      }
+    }
+  } catch (error) {
+    failed += 1;
+    console.log(`  FAIL  setting up: ${error.message}`);
+  } finally {
+    if (failed && server) {
+      console.log("---- wrangler dev output (last 80 lines) ----");
+      console.log(server.log.join("").split("\n").slice(-80).join("\n"));
+    }
+    await stop();
+  }
+  console.log(failed ? `sessions e2e: FAIL (${failed})` : "sessions e2e: PASS");
+  process.exit(failed ? 1 : 0);
+}
+
+main();

@@ -17,7 +17,12 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "../wrangler.toml" },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: TEST_ADMIN_TOKEN },
+          // WATCHDOG_SECONDS: 1 so the watchdog test waits a second, not a minute.
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+            WATCHDOG_SECONDS: "1",
+          },
         },
       }),
     ],
@@ -27,9 +32,9 @@ export default defineConfig(async () => {
       include: ["test/**/*.test.mjs"],
       setupFiles: ["./test/apply-migrations.mjs"],
       testTimeout: 30_000,
-      // The Worker's one-line request logs (checked in the wrangler dev run) would bury the
-      // test output: left out here, everything else printed.
-      onConsoleLog: (log) => !log.startsWith('{"event":"request"'),
+      // The Worker's one-line request and session logs (checked in the wrangler dev runs)
+      // would bury the test output: left out here, everything else printed.
+      onConsoleLog: (log) => !log.startsWith('{"event":"request"') && !log.startsWith('{"event":"session"'),
     },
   };
 });

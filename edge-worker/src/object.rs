@@ -28,8 +28,8 @@ use worker::{
 use crate::clock;
 use crate::log::SessionLog;
 use crate::session::{
-    admit, object_name, retry_delay, Admission, Next, ProgressView, Record, ReportKeys, State,
-    Step, SummaryView, Work,
+    admit, object_name, retry_delay, Admission, FileRef, Next, ProgressView, Record, ReportKeys,
+    State, Step, SummaryView, Work,
 };
 use crate::store::Store;
 
@@ -470,10 +470,23 @@ impl SessionObject {
         }
         let store = Store::from_env(&self.env)?;
         let inputs = &record.inputs;
-        let plans = store.file(&inputs.plans.key).await?;
-        let sims = store.file(&inputs.sims.key).await?;
+        // A file gone from R2 does not come back: the session fails, saying which.
+        let read = |kind: &'static str, file: &FileRef| {
+            let store = &store;
+            let key = file.key.clone();
+            async move {
+                store.file_if_present(&key).await?.ok_or_else(|| {
+                    Failure::Permanent(format!(
+                        "the session's {kind} file {key} is missing from R2; upload it again \
+                         and start a new session"
+                    ))
+                })
+            }
+        };
+        let plans = read("plans", &inputs.plans).await?;
+        let sims = read("sims", &inputs.sims).await?;
         let eligibility = match &inputs.eligibility {
-            Some(file) => Some(store.file(&file.key).await?),
+            Some(file) => Some(read("eligibility", file).await?),
             None => None,
         };
         let files = InputFiles {

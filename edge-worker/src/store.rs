@@ -407,13 +407,23 @@ impl Store {
     /// # Errors
     /// A storage error, also when the object named by an upload record is gone.
     pub async fn file(&self, key: &str) -> Result<Vec<u8>, ApiError> {
-        let object = self.files.get(key).execute().await?;
-        let body = object.as_ref().and_then(|o| o.body()).ok_or_else(|| {
+        self.file_if_present(key).await?.ok_or_else(|| {
             ApiError::Runtime(worker::Error::RustError(format!(
                 "the stored file {key} is missing from R2"
             )))
-        })?;
-        Ok(body.bytes().await?)
+        })
+    }
+
+    /// A file body from R2, or `None` when there is no object of that key.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn file_if_present(&self, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let object = self.files.get(key).execute().await?;
+        match object.as_ref().and_then(|o| o.body()) {
+            Some(body) => Ok(Some(body.bytes().await?)),
+            None => Ok(None),
+        }
     }
 
     /// Stores a file the Worker wrote (a session's report) in R2.

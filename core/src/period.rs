@@ -106,6 +106,46 @@ pub fn next_end(instant: i64, zone: Tz, end_day: u32, end_hour: u32) -> Option<N
     }
 }
 
+/// The days before a period's end in which scheduled optimizations run (DESIGN §4).
+pub const SCHEDULE_DAYS: u64 = 8;
+
+/// Whether the hourly schedule should start an optimization at `instant` for an account whose
+/// periods end on `end_day` at `end_hour` in `zone` and whose runs start at or after
+/// `start_hour` local time; `started` are the instants (Unix seconds) sessions of the period
+/// running at `instant` were started. Answers the period's end (local) when one is due:
+///
+/// - inside the last [`SCHEDULE_DAYS`] days of the period, at or after the start hour;
+/// - once per period — and once more on its final day (usage has grown since), so a session
+///   started on an earlier day is followed by one rerun on the final day.
+pub fn scheduled_start(
+    instant: i64,
+    zone: Tz,
+    end_day: u32,
+    end_hour: u32,
+    start_hour: u32,
+    started: &[i64],
+) -> Option<NaiveDateTime> {
+    let end = next_end(instant, zone, end_day, end_hour)?;
+    let local = DateTime::from_timestamp(instant, 0)?
+        .with_timezone(&zone)
+        .naive_local();
+    let opens = end.checked_sub_days(chrono::Days::new(SCHEDULE_DAYS))?;
+    if local < opens || chrono::Timelike::hour(&local) < start_hour {
+        return None;
+    }
+    // The period's last calendar day: the day of its end, or the day before an end at midnight.
+    let final_day = (end - chrono::Duration::seconds(1)).date();
+    let local_date = |t: i64| {
+        DateTime::from_timestamp(t, 0).map(|d| d.with_timezone(&zone).naive_local().date())
+    };
+    let due = if started.is_empty() {
+        true
+    } else {
+        local.date() == final_day && !started.iter().any(|&t| local_date(t) == Some(final_day))
+    };
+    due.then_some(end)
+}
+
 /// A local date-time in `zone` as Unix seconds. A time skipped by a daylight-saving change maps to
 /// the first instant after the gap; a repeated time to its first occurrence.
 pub fn local_to_instant(local: NaiveDateTime, zone: Tz) -> i64 {
@@ -241,6 +281,56 @@ pub fn project_usage(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_schedule_opens_eight_days_before_the_end_at_the_start_hour() {
+        let zone: Tz = "America/New_York".parse().expect("zone");
+        let at = |text: &str| parse_instant(text, zone).expect("instant");
+        let due = |now: &str, started: &[i64]| scheduled_start(at(now), zone, 1, 0, 6, started);
+        let end = parse_local("2026-12-01T00:00");
+        // The period ends 1 December 00:00 local: the window opens 23 November 00:00.
+        assert_eq!(due("2026-11-22T23:00", &[]), None, "before the window");
+        assert_eq!(due("2026-11-23T05:59", &[]), None, "before the start hour");
+        assert_eq!(
+            due("2026-11-23T06:00", &[]),
+            end,
+            "first hour of the window"
+        );
+        // Started on the 23rd: nothing more until the final day (30 November), then once.
+        let first = at("2026-11-23T06:00");
+        assert_eq!(due("2026-11-24T10:00", &[first]), None);
+        assert_eq!(
+            due("2026-11-30T05:00", &[first]),
+            None,
+            "final day, before the hour"
+        );
+        assert_eq!(
+            due("2026-11-30T06:00", &[first]),
+            end,
+            "the final day's rerun"
+        );
+        let rerun = at("2026-11-30T06:00");
+        assert_eq!(
+            due("2026-11-30T07:00", &[first, rerun]),
+            None,
+            "one rerun only"
+        );
+        // First start on the final day: that is the period's run.
+        assert_eq!(due("2026-11-30T23:00", &[]), end);
+        // The end is exclusive: at midnight the next period runs (its window not yet open).
+        assert_eq!(due("2026-12-01T00:00", &[first, rerun]), None);
+    }
+
+    #[test]
+    fn the_final_day_of_a_period_ending_in_the_afternoon_is_its_end_day() {
+        let zone: Tz = "UTC".parse().expect("zone");
+        let at = |text: &str| parse_instant(text, zone).expect("instant");
+        let first = at("2026-11-20T09:00");
+        // Ends 22 November 17:00: the 22nd is its final day.
+        let due = |now: &str| scheduled_start(at(now), zone, 22, 17, 8, &[first]);
+        assert_eq!(due("2026-11-21T09:00"), None);
+        assert_eq!(due("2026-11-22T08:00"), parse_local("2026-11-22T17:00"));
+    }
+
     use super::*;
 
     fn dt(text: &str) -> NaiveDateTime {

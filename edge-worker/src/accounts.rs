@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use simopt_core::period::next_end;
+use simopt_core::period::{next_end, parse_instant, scheduled_start};
 use simopt_core::{Settings, SettingsInput};
 use worker::{Request, Response};
 
@@ -350,6 +350,27 @@ impl AccountSettings {
             settings.period.zone,
             self.period_end_day,
             self.period_end_hour,
+        )?;
+        Some(end.format("%Y-%m-%dT%H:%M").to_string())
+    }
+
+    /// The end of the period (local `YYYY-MM-DDTHH:MM`) whose scheduled session is due at `now`
+    /// (RFC 3339), given when the period's sessions so far were started (RFC 3339); `None` when
+    /// none is due ([`simopt_core::period::scheduled_start`]).
+    pub fn scheduled_start(&self, now: &str, started: &[String]) -> Option<String> {
+        let settings = Settings::resolve(&self.core_input(now, None)).ok()?;
+        let zone = settings.period.zone;
+        let started: Vec<i64> = started
+            .iter()
+            .filter_map(|t| parse_instant(t, zone))
+            .collect();
+        let end = scheduled_start(
+            settings.as_of,
+            zone,
+            self.period_end_day,
+            self.period_end_hour,
+            self.start_hour,
+            &started,
         )?;
         Some(end.format("%Y-%m-%dT%H:%M").to_string())
     }

@@ -15,7 +15,7 @@ pub fn now_millis() -> f64 {
 }
 
 /// Drops the milliseconds of a JS ISO time stamp.
-fn whole_seconds(iso: &str) -> String {
+pub fn whole_seconds(iso: &str) -> String {
     match iso.split_once('.') {
         Some((seconds, _)) => format!("{seconds}Z"),
         None => iso.to_owned(),

@@ -37,6 +37,7 @@ pub mod auth;
 pub mod chain;
 pub mod clock;
 pub mod cost;
+pub mod cron;
 pub mod error;
 pub mod log;
 pub mod notify;
@@ -49,12 +50,14 @@ pub mod store;
 pub mod tenants;
 pub mod uploads;
 
-use worker::{console_log, event, Context, Env, MessageBatch, Method, Request, Response};
+use worker::{
+    console_error, console_log, event, Context, Env, MessageBatch, Method, Request, Response,
+    ScheduleContext, ScheduledEvent,
+};
 
 use crate::error::ApiError;
 use crate::log::RequestLog;
 use crate::routes::{Access, Route};
-use crate::session::Trigger;
 use crate::store::Store;
 
 #[event(fetch)]
@@ -84,6 +87,17 @@ async fn queue(
     _ctx: Context,
 ) -> worker::Result<()> {
     chain::consume(batch, env).await
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    // The trigger's own time, to the second, as "now".
+    let now = worker::js_sys::Date::new(&(event.schedule()).into());
+    let iso: String = now.to_iso_string().into();
+    let now = clock::whole_seconds(&iso);
+    if let Err(e) = cron::run(&env, &now).await {
+        console_error!("cron: {e}");
+    }
 }
 
 /// Sends a request to its handler, once the caller is known to be allowed on its route.
@@ -129,9 +143,7 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             Route::AccountSessions(id) if method == Method::Get => {
                 sessions::list(&store, &tenant, &id).await
             }
-            Route::AccountSessions(id) => {
-                sessions::start(env, &store, &tenant, &id, Trigger::Manual).await
-            }
+            Route::AccountSessions(id) => sessions::start(env, &store, &tenant, &id).await,
             Route::Session(id) => sessions::get(&store, &tenant, &id).await,
             Route::SessionReport(id) => sessions::report(&store, &tenant, &id).await,
             Route::Health | Route::Cost | Route::AdminTenants => unreachable_route(&path),

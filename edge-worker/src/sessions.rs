@@ -54,7 +54,7 @@ fn file_ref(row: UploadRow) -> FileRef {
     }
 }
 
-/// A new session of `account` at `now`, on its current files.
+/// A new session of `account` at `now` (RFC 3339), on its current files.
 ///
 /// # Errors
 /// [`ApiError::InputsMissing`] without plans or SIMs; a storage error.
@@ -63,6 +63,7 @@ pub async fn new_record(
     tenant: &Tenant,
     account: &Account,
     trigger: Trigger,
+    now: &str,
 ) -> Result<Record, ApiError> {
     let current = |kind| store.current_upload(&account.id, kind);
     let missing = |kind: Kind| ApiError::InputsMissing {
@@ -76,7 +77,7 @@ pub async fn new_record(
         .await?
         .ok_or_else(|| missing(Kind::Sims))?;
     let eligibility = current(Kind::Eligibility).await?;
-    let now = clock::now_rfc3339();
+    let now = now.to_owned();
     let now_ms = clock::now_millis();
     let settings = &account.settings;
     let period_end = settings.period_end_after(&now).ok_or_else(|| {
@@ -129,7 +130,8 @@ pub async fn new_record(
     })
 }
 
-/// Starts a session of the account now: `201` and the session, or `409` and the running one.
+/// `POST /api/accounts/:id/sessions`: starts a session of the account now; `201` and the
+/// session, or `409` and the running one.
 ///
 /// # Errors
 /// 404 for another tenant's or no account, 409 without plans or SIMs, a runtime error.
@@ -138,24 +140,42 @@ pub async fn start(
     store: &Store,
     tenant: &Tenant,
     account_id: &str,
-    trigger: Trigger,
 ) -> Result<Response, ApiError> {
     let account = accounts::find(store, tenant, account_id).await?;
-    let record = new_record(store, tenant, &account, trigger).await?;
+    let now = clock::now_rfc3339();
+    let (status, body) = start_at(env, store, tenant, &account, Trigger::Manual, &now).await?;
+    let mut response = json_answer(status, &body)?;
+    if status == 201 {
+        if let Some(id) = body["id"].as_str() {
+            response
+                .headers_mut()
+                .set("location", &format!("/api/sessions/{id}"))?;
+        }
+    }
+    Ok(response)
+}
+
+/// Asks the account's session object of the period running at `now` to start a session:
+/// its status (`201` made, `409` one is running) and answer.
+///
+/// # Errors
+/// 409 without plans or SIMs, a runtime error.
+pub async fn start_at(
+    env: &Env,
+    store: &Store,
+    tenant: &Tenant,
+    account: &Account,
+    trigger: Trigger,
+    now: &str,
+) -> Result<(u16, serde_json::Value), ApiError> {
+    let record = new_record(store, tenant, account, trigger, now).await?;
     let stub = stub(env, &account.id, &record.view.period_end)?;
-    let id = record.view.id.clone();
     let mut answer = stub
         .fetch_with_request(object_request("/start", &Start { record })?)
         .await?;
-    // The object's answer has immutable headers: answered anew, with the location when made.
     let status = answer.status_code();
-    let mut response = crate::json_response(status, answer.text().await?)?;
-    if status == 201 {
-        response
-            .headers_mut()
-            .set("location", &format!("/api/sessions/{id}"))?;
-    }
-    Ok(response)
+    let body = answer.json::<serde_json::Value>().await?;
+    Ok((status, body))
 }
 
 /// `GET /api/sessions/:id`.

@@ -520,6 +520,57 @@ impl Store {
         rows.iter().map(|r| read_view(&r.view)).collect()
     }
 
+    /// Every account of every tenant, as (tenant, account), for the schedule.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn all_accounts(&self) -> Result<Vec<(String, Account)>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            tenant_id: String,
+            #[serde(flatten)]
+            account: AccountRow,
+        }
+        let rows = self
+            .db
+            .prepare(format!(
+                "SELECT tenant_id, {ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at, rowid"
+            ))
+            .all()
+            .await?
+            .results::<Row>()?;
+        rows.into_iter()
+            .map(|r| Ok((r.tenant_id, r.account.into_account()?)))
+            .collect()
+    }
+
+    /// When the sessions of an account's period were started (RFC 3339), oldest first.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn period_starts(
+        &self,
+        tenant: &str,
+        account: &str,
+        period_end: &str,
+    ) -> Result<Vec<String>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            created_at: String,
+        }
+        let rows = self
+            .db
+            .prepare(
+                "SELECT created_at FROM sessions WHERE tenant_id = ?1 AND account_id = ?2 \
+                 AND period_end = ?3 ORDER BY created_at",
+            )
+            .bind(&[text(tenant), text(account), text(period_end)])?
+            .all()
+            .await?
+            .results::<Row>()?;
+        Ok(rows.into_iter().map(|r| r.created_at).collect())
+    }
+
     /// Records a queue message that could not be processed.
     ///
     /// # Errors

@@ -308,3 +308,37 @@ fn locking_an_unknown_iccid_is_an_argument_error() {
         r#"lockIccids: no SIM has ICCID "8901"; give ICCIDs from the SIMs file"#
     );
 }
+
+#[wasm_bindgen_test]
+fn the_job_states_its_period_and_warnings_as_cost_run_does() {
+    let fixture = basic();
+    let job = finished("{}");
+    let run = fixture.run().expect("CostRun");
+    assert_eq!(
+        to_json(job.period().expect("period")),
+        to_json(run.period().expect("period"))
+    );
+    assert_eq!(
+        to_json(job.warnings().expect("warnings")),
+        serde_json::json!([])
+    );
+    assert_eq!(job.warning_count(), 0.0);
+
+    // A paused SIM is a warning of the SIMs file, row 5 (as CostRun reports it).
+    let sims = include_str!("../../tests/fixtures/cases/basic/sims.csv").replace(
+        ",P100,active,2025-03-01,180,",
+        ",P100,paused,2025-03-01,180,",
+    );
+    let files = support::files(
+        support::text_file("fleet.csv", &sims),
+        support::bytes_file(fixture.plans),
+        None,
+    );
+    let job = OptimizeJob::start(files, support::settings(fixture.settings), None)
+        .unwrap_or_else(|e| panic!("start: {:?}", name_and_message(&e)));
+    let warnings = to_json(job.warnings().expect("warnings"));
+    assert!(job.warning_count() >= 1.0);
+    assert_eq!(warnings[0]["file"], "fleet.csv");
+    assert_eq!(warnings[0]["row"], 5);
+    assert_eq!(warnings[0]["column"], "status");
+}

@@ -60,7 +60,7 @@ function say(text: string, kind: "" | "busy" | "done" | "problem" = ""): void {
 
 // ---- files ---------------------------------------------------------------------------------
 
-/** Which file a dropped file is, from its header row (or its name, for JSON and Excel). */
+/** Which file a dropped file is, from its header row (or its name, for JSON). */
 async function sniff(file: File): Promise<Kind | null> {
   const name = file.name.toLowerCase();
   if (!name.endsWith(".csv") && !name.endsWith(".txt")) {
@@ -235,7 +235,7 @@ async function optimize(scenario: Scenario | null): Promise<void> {
       }
       if (!isEmpty(scenario)) {
         const decoder = new TextDecoder("utf-8", { fatal: true });
-        if (/\.(json|xlsx)$/i.test(plans.name)) {
+        if (/\.json$/i.test(plans.name)) {
           throw new WhatIfError("Plan changes need the plans file as CSV.");
         }
         files.plans = { name: `${plans.name} (what-if)`, text: editPlans(decoder.decode(plans.bytes), scenario) };
@@ -618,7 +618,7 @@ const EDIT_FIELDS = [
 function buildWhatIf(run: RunResult): void {
   const plans = run.catalogue.plans;
   const plansFile = inputs.plans.files?.[0]?.name ?? "";
-  const editable = !/\.(json|xlsx)$/i.test(plansFile);
+  const editable = !/\.json$/i.test(plansFile);
   $("#whatif-note").hidden = editable;
   $("#whatif-note").textContent = editable ? "" : "Plan changes need the plans file as CSV; locks and the minimum saving work with any file.";
   $("#whatif-plans tbody").replaceChildren(

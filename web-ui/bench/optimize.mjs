@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark of the optimizer compiled to wasm, in Node (20 or later; no npm dependencies).
-// Loads the `--target web` module that scripts/build-web writes into web-ui/dist/pkg/ (initSync
+// Loads the `--target web` module that scripts/build-web writes into web-ui/pkg/ (initSync
 // with the .wasm bytes read from disk), reads sims.csv, plans.csv and eligibility.csv of a fleet
 // folder (as `simopt gen` writes it), starts an OptimizeJob with the settings `simopt bench` uses,
 // runs it in slices of `runSlice({ maxMillis })` until finished, and prints one line: SIMs,
@@ -32,7 +32,7 @@ function parseArgs(argv) {
     json: null,
     slices: null,
     sliceMs: 50,
-    pkg: join(HERE, "..", "dist", "pkg"),
+    pkg: join(HERE, "..", "pkg"),
     periodEnd: "2026-11-22T00:00",
     timeZone: "America/New_York",
     asOf: "2026-11-20T12:00",

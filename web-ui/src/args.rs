@@ -145,6 +145,18 @@ struct OptionsFields {
     min_saving: Option<String>,
     #[serde(default)]
     max_changes: Option<u32>,
+    #[serde(default)]
+    lock_iccids: Option<Vec<String>>,
+}
+
+/// What `OptimizeJob.start` takes besides the files: the core's options and the SIMs the run
+/// must leave on their plans (what-if locks, on top of the files' `locked` columns).
+#[derive(Debug, Default)]
+pub struct StartOptions {
+    /// The optimizer's options.
+    pub options: Options,
+    /// ICCIDs of SIMs to keep on their current plans.
+    pub lock_iccids: Vec<String>,
 }
 
 /// The `options` argument of `OptimizeJob.start`.
@@ -152,23 +164,29 @@ pub struct OptionsArg;
 
 impl OptionsArg {
     /// Reads `{ method?: "default" | "classic", dualIterations?: number, minSaving?: string,
-    /// maxChanges?: number }` into the core's [`Options`]; `null`/`undefined` (or an absent
-    /// key) means the default.
+    /// maxChanges?: number, lockIccids?: string[] }` into the core's [`Options`] and the
+    /// ICCIDs to lock; `null`/`undefined` (or an absent key) means the default.
     ///
     /// # Errors
     /// `ArgumentError` for an unknown key or method, an iteration count that is not an
     /// integer from 0 to [`MAX_DUAL_ITERATIONS`], a minimum saving that is not a decimal
     /// amount of at least 0, or a limit on changes that is not a whole number from 0.
-    pub fn from_js(value: JsValue) -> Result<Options, js_sys::Error> {
+    pub fn from_js(value: JsValue) -> Result<StartOptions, js_sys::Error> {
         let mut options = Options::default();
         if value.is_null() || value.is_undefined() {
-            return Ok(options);
+            return Ok(StartOptions::default());
         }
         check_object(&value, "options")?;
         check_keys(
             &value,
             "options",
-            &["method", "dualIterations", "minSaving", "maxChanges"],
+            &[
+                "method",
+                "dualIterations",
+                "minSaving",
+                "maxChanges",
+                "lockIccids",
+            ],
         )?;
         let fields: OptionsFields = serde_wasm_bindgen::from_value(value)
             .map_err(|e| argument_error(&format!("options: {e}")))?;
@@ -197,7 +215,10 @@ impl OptionsArg {
             };
         }
         options.constraints.max_changes = fields.max_changes.map(u64::from);
-        Ok(options)
+        Ok(StartOptions {
+            options,
+            lock_iccids: fields.lock_iccids.unwrap_or_default(),
+        })
     }
 }
 

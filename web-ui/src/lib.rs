@@ -10,6 +10,10 @@
 //! * [`OptimizeJob`] (`OptimizeJob` in JavaScript, module [`optimize`]) runs the optimizer as a
 //!   job stepped under a budget (`runSlice`), encodes it to checkpoint bytes and resumes it, and
 //!   writes the same optimize document as `simopt optimize --json`.
+//! * For the page's results, `OptimizeJob` also hands out the per-SIM result as compact
+//!   columns (`simTable()`), each plan's bill before and after (`planLines()`) and the plan
+//!   catalogue with each communication plan's eligible plans (`catalogue()`), module
+//!   [`results`].
 //! * Both write the Excel report (`toXlsx()`, the bytes of the `.xlsx` file) and the per-SIM
 //!   CSV export (`toCsv()`) through the core's `report` module, as the command line does.
 //!
@@ -29,6 +33,7 @@ pub mod args;
 pub mod error;
 pub mod optimize;
 mod report;
+pub mod results;
 mod typescript;
 
 use serde::Serialize;
@@ -44,7 +49,8 @@ pub use crate::optimize::OptimizeJob;
 pub use crate::typescript::{
     CheckpointInput, CostFiles, CostSettings, DiagnosticList, OptimizeOptions,
     OptimizeProgressInfo, OptimizeResultInfo, OptimizeSliceBudget, OptimizeSliceInfo,
-    OptimizerName, PeriodInfo, PlanLineList, TotalsInfo,
+    OptimizerName, PeriodInfo, PlanCatalogueInfo, PlanComparisonList, PlanLineList, SimTableInfo,
+    TotalsInfo,
 };
 
 /// A fleet read from its files and billed as it stands (every SIM on its current plan).
@@ -147,16 +153,7 @@ impl CostRun {
     /// `InternalError` if the period cannot be converted (a bug).
     #[wasm_bindgen(getter)]
     pub fn period(&self) -> Result<PeriodInfo, js_sys::Error> {
-        let s = &self.outcome.fleet.settings;
-        to_js(&Period {
-            start: s.period.format_instant(s.period.start),
-            end: s.period.format_instant(s.period.end),
-            time_zone: s.period.zone.name(),
-            days: s.period.days(),
-            as_of: s.period.format_instant(s.as_of),
-            closed: s.period_closed(),
-        })
-        .map(JsCast::unchecked_into)
+        to_js(&Period::of(&self.outcome.fleet.settings)).map(JsCast::unchecked_into)
     }
 
     /// The data-quality warnings kept (the first of each kind), in file and row order.
@@ -241,6 +238,20 @@ struct Period {
     days: u32,
     as_of: String,
     closed: bool,
+}
+
+impl Period {
+    /// The period of `settings`, as the JSON document states it.
+    fn of(s: &simopt_core::Settings) -> Period {
+        Period {
+            start: s.period.format_instant(s.period.start),
+            end: s.period.format_instant(s.period.end),
+            time_zone: s.period.zone.name(),
+            days: s.period.days(),
+            as_of: s.period.format_instant(s.as_of),
+            closed: s.period_closed(),
+        }
+    }
 }
 
 /// Converts a result value to plain JavaScript objects (objects, not `Map`s).

@@ -29,7 +29,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::args::{checkpoint_bytes, BudgetArg, FilesArg, OptionsArg, SettingsArg};
-use crate::error::{checkpoint_error, internal_error, to_js_error};
+use crate::error::{argument_error, checkpoint_error, internal_error, to_js_error};
 use crate::to_js;
 use crate::typescript::{
     CheckpointInput, CostFiles, CostSettings, OptimizeOptions, OptimizeProgressInfo,
@@ -40,9 +40,9 @@ use crate::typescript::{
 #[wasm_bindgen(js_name = OptimizeJob)]
 #[derive(Debug)]
 pub struct OptimizeJob {
-    fleet: Fleet,
-    warnings: Diagnostics,
-    job: Job,
+    pub(crate) fleet: Fleet,
+    pub(crate) warnings: Diagnostics,
+    pub(crate) job: Job,
     account_name: Option<String>,
 }
 
@@ -53,21 +53,24 @@ impl OptimizeJob {
     ///
     /// `files` and `settings` are as `new CostRun(files, settings)` takes them; `options` is
     /// `{ method?: "default" | "classic", dualIterations?: number, minSaving?: string,
-    /// maxChanges?: number }` (default: the default method with at most 100 subgradient
-    /// iterations, no constraints, as the command line runs it). Locks come with the files
-    /// (the `locked` columns).
+    /// maxChanges?: number, lockIccids?: string[] }` (default: the default method with at most
+    /// 100 subgradient iterations, no constraints, as the command line runs it). Locks come
+    /// with the files (the `locked` columns) and, for a what-if, as `lockIccids`: the SIMs to
+    /// keep on their current plans.
     ///
     /// # Errors
     /// An `Error` named `InputError` (with `diagnostics`) when the input is invalid, or
-    /// `ArgumentError` when an argument has the wrong shape.
+    /// `ArgumentError` when an argument has the wrong shape or `lockIccids` names a SIM the
+    /// SIMs file does not have.
     pub fn start(
         files: CostFiles,
         settings: CostSettings,
         options: Option<OptimizeOptions>,
     ) -> Result<OptimizeJob, js_sys::Error> {
-        let options = OptionsArg::from_js(options.map_or(JsValue::UNDEFINED, Into::into))?;
-        let (fleet, warnings, account_name) = load(files, settings)?;
-        let job = Job::new(&fleet, options);
+        let start = OptionsArg::from_js(options.map_or(JsValue::UNDEFINED, Into::into))?;
+        let (mut fleet, warnings, account_name) = load(files, settings)?;
+        lock(&mut fleet, &start.lock_iccids)?;
+        let job = Job::new(&fleet, start.options);
         Ok(OptimizeJob {
             fleet,
             warnings,
@@ -77,7 +80,8 @@ impl OptimizeJob {
     }
 
     /// Continues a job from the bytes its `encode()` returned. `files` and `settings` must be
-    /// those the job was started with; the method and options come from the checkpoint.
+    /// those the job was started with, and `lockIccids` the SIMs it was started to lock (if
+    /// any); the method and options come from the checkpoint.
     ///
     /// # Errors
     /// `CheckpointError` (with `code`) when the bytes are damaged, of a newer format, or of
@@ -86,9 +90,11 @@ impl OptimizeJob {
         files: CostFiles,
         settings: CostSettings,
         checkpoint: CheckpointInput,
+        lock_iccids: Option<Vec<String>>,
     ) -> Result<OptimizeJob, js_sys::Error> {
         let bytes = checkpoint_bytes(&checkpoint)?;
-        let (fleet, warnings, account_name) = load(files, settings)?;
+        let (mut fleet, warnings, account_name) = load(files, settings)?;
+        lock(&mut fleet, &lock_iccids.unwrap_or_default())?;
         let job = Job::decode(&fleet, &bytes).map_err(|e| checkpoint_error(&e))?;
         Ok(OptimizeJob {
             fleet,
@@ -234,7 +240,7 @@ impl OptimizeJob {
 
 impl OptimizeJob {
     /// The report of the best result so far, handed to `write`.
-    fn with_report<T>(&self, write: impl FnOnce(&Report<'_>) -> T) -> T {
+    pub(crate) fn with_report<T>(&self, write: impl FnOnce(&Report<'_>) -> T) -> T {
         let result = self.job.result();
         let current = cost::current(&self.fleet);
         let bill = cost::bill(&self.fleet, &result.plans);
@@ -258,6 +264,34 @@ impl OptimizeJob {
             self.job.is_finished(),
         )
     }
+}
+
+/// Locks the SIMs `iccids` names on their current plans.
+fn lock(fleet: &mut Fleet, iccids: &[String]) -> Result<(), js_sys::Error> {
+    if iccids.is_empty() {
+        return Ok(());
+    }
+    let index: std::collections::HashMap<&str, usize> = fleet
+        .sims
+        .iter()
+        .enumerate()
+        .map(|(i, sim)| (sim.iccid.as_str(), i))
+        .collect();
+    let mut found = Vec::with_capacity(iccids.len());
+    for iccid in iccids {
+        match index.get(iccid.trim()) {
+            Some(&i) => found.push(i),
+            None => {
+                return Err(argument_error(&format!(
+                    "lockIccids: no SIM has ICCID {iccid:?}; give ICCIDs from the SIMs file"
+                )))
+            }
+        }
+    }
+    for i in found {
+        fleet.sims[i].locked = true;
+    }
+    Ok(())
 }
 
 /// Reads and validates the files of a run; the account's name comes along for the report.

@@ -114,6 +114,9 @@ export interface OptimizeOptionsInput {
   minSaving?: string | null;
   /** Change the plans of at most this many SIMs (as `--max-changes`). Default no limit. */
   maxChanges?: number | null;
+  /** What-if locks: ICCIDs of SIMs that must keep their current plans (on top of the files'
+   * `locked` columns). An ICCID the SIMs file lacks is an `ArgumentError`. */
+  lockIccids?: string[] | null;
 }
 
 /** How much work one `runSlice` call may do; at least one limit. The slice stops after
@@ -165,6 +168,72 @@ export interface OptimizeResult {
   lockedSims: number;
   /** Whether the job is done (false: the best found before it was stopped). */
   complete: boolean;
+}
+
+/** The per-SIM result of `OptimizeJob.simTable()`, as columns: entry `i` of every array is the
+ * `i`-th SIM of the SIMs file. */
+export interface SimTable {
+  count: number;
+  /** Plan codes; `currentPlan` and `plan` index them. */
+  plans: string[];
+  /** Communication plan names; `commPlan` indexes them (4294967295: none). */
+  commPlans: string[];
+  /** The distinct explanations of the moves; `reason` indexes them (`""`: the SIM stays). */
+  reasons: string[];
+  /** Money columns are integer units of 1/moneyScale of the currency (1,000,000: micros). */
+  moneyScale: number;
+  /** Decimals of the currency's minor unit (2: cents). */
+  currencyDecimals: number;
+  /** The ICCIDs, joined by "\n". */
+  iccids: string;
+  commPlan: Uint32Array;
+  /** Usage as billed (after projection), in bytes (1 MB = 1,048,576 bytes). */
+  usageBytes: Float64Array;
+  currentPlan: Uint32Array;
+  plan: Uint32Array;
+  /** What the SIM costs on its current plan, in micros. */
+  currentCost: Float64Array;
+  /** What it costs on its new plan, in micros. */
+  cost: Float64Array;
+  reason: Uint32Array;
+  /** 1: the SIM must keep its plan (its own, its plan's or a what-if lock). */
+  locked: Uint8Array;
+}
+
+/** One side of a plan's comparison: `PlanLine` without the names. */
+export type PlanSide = Omit<PlanLine, "plan" | "name" | "pool">;
+
+/** A plan's bill as the fleet stands and after the optimization. */
+export interface PlanComparison {
+  plan: string;
+  name: string;
+  pool?: string;
+  before: PlanSide;
+  after: PlanSide;
+}
+
+/** A rate plan's terms as read from the plans file. */
+export interface PlanTerms {
+  plan: string;
+  name: string;
+  monthlyCharge: DecimalString;
+  includedMb: DecimalString;
+  /** null: no overage (unlimited or hard-capped). */
+  overageRate: DecimalString | null;
+  overageBlockMb: DecimalString | null;
+  pooled: boolean;
+  pool?: string;
+  smsRate: DecimalString;
+  planType?: string;
+  retired: boolean;
+  excluded: boolean;
+  locked: boolean;
+}
+
+/** The plans and, per communication plan, its SIMs and the plans they may move to. */
+export interface PlanCatalogue {
+  plans: PlanTerms[];
+  commPlans: { name: string; sims: number; plans: number[] }[];
 }
 
 /** Thrown by `OptimizeJob.resume` when the checkpoint bytes cannot be resumed. */
@@ -238,4 +307,16 @@ extern "C" {
     /// `OptimizeResult` in TypeScript.
     #[wasm_bindgen(typescript_type = "OptimizeResult")]
     pub type OptimizeResultInfo;
+
+    /// `SimTable` in TypeScript.
+    #[wasm_bindgen(typescript_type = "SimTable")]
+    pub type SimTableInfo;
+
+    /// `PlanComparison[]` in TypeScript.
+    #[wasm_bindgen(typescript_type = "PlanComparison[]")]
+    pub type PlanComparisonList;
+
+    /// `PlanCatalogue` in TypeScript.
+    #[wasm_bindgen(typescript_type = "PlanCatalogue")]
+    pub type PlanCatalogueInfo;
 }

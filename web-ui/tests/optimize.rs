@@ -100,7 +100,7 @@ fn start(input: &dyn Source, options: &str) -> OptimizeJob {
 
 fn resume(input: &dyn Source, checkpoint: &[u8]) -> Result<OptimizeJob, js_sys::Error> {
     let bytes: CheckpointInput = Uint8Array::from(checkpoint).unchecked_into();
-    OptimizeJob::resume(input.files(), input.settings(), bytes)
+    OptimizeJob::resume(input.files(), input.settings(), bytes, None)
 }
 
 /// One `runSlice` with the budget given as JSON; the answer as JSON.
@@ -561,8 +561,13 @@ fn a_checkpoint_of_another_fleet_is_invalid() {
 fn a_checkpoint_may_be_an_array_buffer_but_not_anything_else() {
     let fixture = basic();
     let buffer = Uint8Array::from(BASIC_CHECKPOINT).buffer();
-    let job = OptimizeJob::resume(fixture.files(), fixture.settings(), buffer.unchecked_into())
-        .expect("an ArrayBuffer resumes");
+    let job = OptimizeJob::resume(
+        fixture.files(),
+        fixture.settings(),
+        buffer.unchecked_into(),
+        None,
+    )
+    .expect("an ArrayBuffer resumes");
     // An older format re-encodes in the current one, which resumes to the same state.
     let bytes = job.encode();
     assert_eq!(&bytes[..8], b"SIMOPTCK");
@@ -573,6 +578,7 @@ fn a_checkpoint_may_be_an_array_buffer_but_not_anything_else() {
             fixture.files(),
             fixture.settings(),
             js(bad),
+            None,
         ));
         let (name, message) = name_and_message(&error);
         assert_eq!(name, "ArgumentError", "{bad}: {message}");

@@ -75,8 +75,8 @@ export function freePort() {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts wrangler dev in its own process group; its output is kept for failure reports. */
-export async function startWrangler(stateDir, extraArgs = []) {
-  const port = await freePort();
+export async function startWrangler(stateDir, extraArgs = [], { port: wanted } = {}) {
+  const port = wanted ?? (await freePort());
   const inspectorPort = await freePort();
   const args = [
     "dev",

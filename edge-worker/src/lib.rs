@@ -13,6 +13,13 @@
 //! | `GET`/`PATCH /api/accounts/:id` | tenant token | an account / its changed settings |
 //! | `PUT /api/accounts/:id/{plans,eligibility,sims}` | tenant token | `201` the upload record, after the core checked the CSV body |
 //! | `GET /api/accounts/:id/uploads` | tenant token | the account's uploads, newest first |
+//! | `GET`/`POST /api/accounts/:id/sessions` | tenant token | the account's sessions / `201` a new session (`409` while one runs) |
+//! | `GET /api/sessions/:id` | tenant token | a session: state, progress, summary |
+//! | `GET /api/sessions/:id/report.xlsx` | tenant token | a session's Excel report |
+//!
+//! Besides requests, the Worker consumes the work queue ([`chain`]: each message is a piece of a
+//! session, run by the session's Durable Object, [`object`]) and answers the hourly cron
+//! trigger ([`cron`]).
 //!
 //! `POST /api/cost` takes `multipart/form-data` (file fields `sims`, `plans`, optional
 //! `eligibility`; settings as text fields `period_end`, `time_zone`, `as_of`, `proration`,
@@ -25,7 +32,8 @@
 //! hashed; the admin secret), [`accounts`] and [`uploads`] are the account API, [`tenants`] the
 //! admin route, [`store`] holds D1 and R2, [`request`] reads a cost request's body, [`cost`]
 //! runs the core, [`error`] maps every failure to its HTTP status in one place, [`log`] writes
-//! one JSON line per request, [`clock`] supplies "now".
+//! one JSON line per request and per session event, [`clock`] supplies "now"; [`session`] is a
+//! session's record and rules, [`sessions`] its routes, [`notify`] the signed webhook.
 //!
 //! Built by `scripts/build-worker` (worker-build), run by `wrangler dev` from the repository
 //! root, tested in workerd by `scripts/test-worker`.

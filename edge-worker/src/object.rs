@@ -1,5 +1,5 @@
 //! The session Durable Object: one per (account, billing period), named
-//! [`session::object_name`]. It is the period's lock, owns the session's state machine, keeps
+//! [`crate::session::object_name`]. It is the period's lock, owns the session's state machine, keeps
 //! the optimizer's checkpoint (in 1 MiB chunks, in its SQLite storage, written together with
 //! the session's record so the two always agree) and runs the work the queue delivers.
 //!

@@ -19,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { adminToken, ROOT, runWrangler, sleep, startWrangler, stopWrangler, waitReady } from "./test/wrangler.mjs";
+import { adminToken, apiRequest, ROOT, runWrangler, sleep, startWrangler, stopWrangler, waitReady } from "./test/wrangler.mjs";
 
 const args = process.argv.slice(2);
 const once = args.includes("--once");
@@ -35,24 +35,8 @@ function fail(message) {
   process.exit(1);
 }
 
-async function api(base, path, { token, method = "GET", json, body, type } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (json !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(json);
-  }
-  if (type) headers["content-type"] = type;
-  const res = await fetch(`${base}${path}`, { method, body, headers });
-  const text = await res.text();
-  let parsed = null;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON (the cron trigger answers text)
-  }
-  return { status: res.status, body: parsed, text };
-}
+// Any body: the cron trigger answers text.
+const api = (base, path, options = {}) => apiRequest(base, path, { anyBody: true, ...options });
 
 function must(got, status, what) {
   if (got.status !== status) fail(`${what}: ${got.status} ${got.text.slice(0, 500)}`);

@@ -27,6 +27,25 @@ fn object_parts(object: &str) -> Option<(&str, &str)> {
     object.split_once('/')
 }
 
+/// Posts `body` to the internal route `path` of `work`'s session object.
+async fn call_object(
+    env: &Env,
+    work: &Work,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> Result<worker::Response, String> {
+    let (account, period_end) = object_parts(&work.object).ok_or_else(|| {
+        format!(
+            "the object name {:?} is not <account>/<period>",
+            work.object
+        )
+    })?;
+    let stub = stub(env, account, period_end).map_err(|e| e.to_string())?;
+    stub.fetch_with_request(object_request(path, body).map_err(|e| e.to_string())?)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Handles a batch of either queue.
 ///
 /// # Errors
@@ -78,17 +97,7 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) -> worker
 
 /// Hands `work` to its session object; `Some(delay)` when it asks for a retry.
 async fn deliver(env: &Env, work: &Work) -> Result<Option<u32>, String> {
-    let (account, period_end) = object_parts(&work.object).ok_or_else(|| {
-        format!(
-            "the object name {:?} is not <account>/<period>",
-            work.object
-        )
-    })?;
-    let stub = stub(env, account, period_end).map_err(|e| e.to_string())?;
-    let mut response = stub
-        .fetch_with_request(object_request("/step", work).map_err(|e| e.to_string())?)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut response = call_object(env, work, "/step", work).await?;
     if response.status_code() != 200 {
         let text = response.text().await.unwrap_or_default();
         return Err(format!(
@@ -117,20 +126,11 @@ async fn bury(env: &Env, work: &Work) -> Result<Option<u32>, String> {
         .dead_letter(&work.session, &body, &reason, &clock::now_rfc3339())
         .await
         .map_err(|e| e.to_string())?;
-    let (account, period_end) = object_parts(&work.object).ok_or_else(|| {
-        format!(
-            "the object name {:?} is not <account>/<period>",
-            work.object
-        )
-    })?;
-    let stub = stub(env, account, period_end).map_err(|e| e.to_string())?;
     let dead = DeadLetter {
         work: work.clone(),
         reason,
     };
-    stub.fetch_with_request(object_request("/fail", &dead).map_err(|e| e.to_string())?)
-        .await
-        .map_err(|e| e.to_string())?;
+    call_object(env, work, "/fail", &dead).await?;
     Ok(None)
 }
 

@@ -2,29 +2,14 @@
 // migrations applied by apply-migrations.mjs). The tests of this file share one database and
 // run in order: the admin makes tenants A and B, A makes an account and uploads to it, B must
 // see none of it.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
+import { as, call } from "./api.mjs";
 import { cases, withSimRow } from "./fixtures.mjs";
 
-const ORIGIN = "http://simopt.test";
 const LIMIT = 64 * 1024 * 1024;
 const basic = cases.basic;
-
-function call(path, init = {}) {
-  return exports.default.fetch(new Request(ORIGIN + path, init));
-}
-
-/** A call with a bearer token (and a JSON body when `json` is given). */
-function as(token, path, { method = "GET", json, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token !== undefined) h.authorization = `Bearer ${token}`;
-  if (json !== undefined) {
-    h["content-type"] = "application/json";
-    body = JSON.stringify(json);
-  }
-  return call(path, { method, body, headers: h });
-}
 
 /** Status and parsed JSON body; the answer must be JSON. */
 async function answer(response) {

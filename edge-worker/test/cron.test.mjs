@@ -2,21 +2,16 @@
 // starts a session for an account only in its window (the last 8 days of the period, at or
 // after its start hour, in its zone), once per period, and once more on the final day.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import Worker from "../build/index.js";
+import { as } from "./api.mjs";
 import { cases } from "./fixtures.mjs";
 
-const ORIGIN = "http://simopt.test";
 
-async function call(token, path, { method = "GET", json, body, headers = {} } = {}) {
-  const h = { ...headers, authorization: `Bearer ${token}` };
-  if (json !== undefined) {
-    h["content-type"] = "application/json";
-    body = JSON.stringify(json);
-  }
-  const res = await exports.default.fetch(new Request(ORIGIN + path, { method, body, headers: h }));
+async function call(token, path, options) {
+  const res = await as(token, path, options);
   return { status: res.status, body: await res.json() };
 }
 

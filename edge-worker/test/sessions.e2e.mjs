@@ -26,7 +26,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { adminToken, ROOT, runWrangler, sleep, startWrangler, stopWrangler, waitReady } from "./wrangler.mjs";
+import { adminToken, apiRequest, ROOT, runWrangler, sleep, startWrangler, stopWrangler, waitReady } from "./wrangler.mjs";
 
 const SIMS = Number(process.env.E2E_SIMS ?? 100_000);
 const SESSION_TIMEOUT_MS = Number(process.env.E2E_SESSION_TIMEOUT_MS ?? 600_000);
@@ -60,23 +60,7 @@ function cli(args) {
   return run.stdout;
 }
 
-async function api(base, path, { token, method = "GET", json, body, type, raw = false } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (json !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(json);
-  }
-  if (type) headers["content-type"] = type;
-  const res = await fetch(`${base}${path}`, { method, body, headers });
-  if (raw) return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()), headers: res.headers };
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) };
-  } catch {
-    throw new Error(`${method} ${path}: status ${res.status}, not JSON: ${text.slice(0, 300)}`);
-  }
-}
+const api = apiRequest;
 
 /** Polls a session until `done(view)`; prints a progress line now and then. */
 async function follow(ctx, id, done = (v) => v.state === "completed" || v.state === "failed") {

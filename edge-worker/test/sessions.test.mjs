@@ -5,23 +5,13 @@
 // session's object, which ignores them (another session), so the test delivers the twin's
 // work by hand, in any order, twice, with evictions and watchdog alarms in between.
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
+import { as } from "./api.mjs";
 import { cases } from "./fixtures.mjs";
 
-const ORIGIN = "http://simopt.test";
 const basic = cases.basic;
-
-function as(token, path, { method = "GET", json, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token !== undefined) h.authorization = `Bearer ${token}`;
-  if (json !== undefined) {
-    h["content-type"] = "application/json";
-    body = JSON.stringify(json);
-  }
-  return exports.default.fetch(new Request(ORIGIN + path, { method, body, headers: h }));
-}
 
 async function json(response) {
   const text = await response.text();

@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { adminToken, ROOT, runWrangler, startWrangler, stopWrangler, waitReady } from "./wrangler.mjs";
+import { adminToken, apiRequest, ROOT, runWrangler, startWrangler, stopWrangler, waitReady } from "./wrangler.mjs";
 
 const CASE = join(ROOT, "tests/fixtures/cases/basic");
 
@@ -87,24 +87,8 @@ const checks = [
 /** State carried from one account check to the next. */
 const flow = {};
 
-async function api(base, path, { token = flow.token, method = "GET", json, body, type } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (json !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(json);
-  }
-  if (type) headers["content-type"] = type;
-  const res = await fetch(`${base}${path}`, { method, body, headers });
-  const text = await res.text();
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`${method} ${path}: status ${res.status}, not JSON: ${text.slice(0, 300)}`);
-  }
-  return { status: res.status, body: parsed };
-}
+/** An API call, with the flow's token unless another is given. */
+const api = (base, path, options = {}) => apiRequest(base, path, { token: flow.token, ...options });
 
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 const dataRows = (text) => text.trimEnd().split("\n").length - 1;

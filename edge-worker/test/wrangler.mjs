@@ -140,3 +140,29 @@ export async function waitReady(server) {
   throw new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS} ms`);
 }
 
+
+/**
+ * A request to the API at `base`: a bearer `token`, a JSON body (`json`) or a raw `body` of
+ * content type `type`. Answers `{ status, body, text, headers }` with `body` the parsed JSON —
+ * an answer that is not JSON throws, unless `anyBody` — or, with `raw`, `{ status, bytes,
+ * headers }`.
+ */
+export async function apiRequest(base, path, { token, method = "GET", json, body, type, raw = false, anyBody = false } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(json);
+  }
+  if (type) headers["content-type"] = type;
+  const res = await fetch(`${base}${path}`, { method, body, headers });
+  if (raw) return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+  const text = await res.text();
+  let parsed = null;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    if (!anyBody) throw new Error(`${method} ${path}: status ${res.status}, not JSON: ${text.slice(0, 300)}`);
+  }
+  return { status: res.status, body: parsed, text, headers: res.headers };
+}

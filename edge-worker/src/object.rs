@@ -645,12 +645,39 @@ impl SessionObject {
         Ok(())
     }
 
-    /// Sends the notification, then completes the session.
+    /// Sends the notification on each channel not yet delivered (recording each delivery at
+    /// once), then completes the session.
     async fn notify(&self, record: &mut Record) -> Result<(), Failure> {
-        let note = crate::notify::deliver(&self.env, record)
-            .await
-            .map_err(Failure::Transient)?;
-        record.view.notification = Some(note);
+        if let (Some(url), None) = (&record.inputs.notify_webhook, record.delivered.webhook) {
+            let status = crate::notify::webhook(&self.env, record, url)
+                .await
+                .map_err(Failure::Transient)?;
+            record.delivered.webhook = Some(status);
+            self.save_record(record)?;
+        }
+        if let (Some(to), None) = (&record.inputs.notify_email, &record.delivered.email) {
+            let to = to.clone();
+            let xlsx = match &record.report_keys {
+                Some(keys) => {
+                    Store::from_env(&self.env)?
+                        .file_if_present(&keys.xlsx)
+                        .await?
+                }
+                None => None,
+            };
+            let name = record
+                .inputs
+                .settings
+                .account_name
+                .clone()
+                .unwrap_or_default();
+            crate::notify::email(&self.env, record, &to, &name, xlsx)
+                .await
+                .map_err(Failure::Transient)?;
+            record.delivered.email = Some(to);
+            self.save_record(record)?;
+        }
+        record.view.notification = Some(record.delivered.describe(&record.inputs));
         let now = clock::now_rfc3339();
         record.view.progress.percent = 100.0;
         record.view.progress.phase = "completed".into();

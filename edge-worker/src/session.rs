@@ -280,6 +280,35 @@ pub struct Record {
     pub report_keys: Option<ReportKeys>,
     /// How often the watchdog had to send `next` again.
     pub watchdog_resends: u32,
+    /// The notification's channels delivered so far (none is sent twice).
+    #[serde(default)]
+    pub delivered: Delivered,
+}
+
+/// What the notify step has delivered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivered {
+    /// The webhook's answer status, once delivered.
+    pub webhook: Option<u16>,
+    /// The address the e-mail went to, once sent.
+    pub email: Option<String>,
+}
+
+impl Delivered {
+    /// What the session's view says of the notification.
+    pub fn describe(&self, inputs: &Inputs) -> String {
+        let mut notes = Vec::new();
+        if let Some(status) = self.webhook {
+            notes.push(format!("webhook delivered ({status})"));
+        }
+        if let Some(to) = &self.email {
+            notes.push(format!("e-mail sent to {to}"));
+        }
+        if inputs.notify_webhook.is_none() && inputs.notify_email.is_none() {
+            notes.push("none configured".into());
+        }
+        notes.join("; ")
+    }
 }
 
 /// The work a session waits for.
@@ -450,6 +479,7 @@ mod tests {
             started_ms: 0.0,
             report_keys: None,
             watchdog_resends: 0,
+            delivered: Delivered::default(),
         }
     }
 
@@ -514,6 +544,21 @@ mod tests {
         );
         assert_eq!(r.failures, 0);
         assert!(!r.sent);
+    }
+
+    #[test]
+    fn the_notification_says_what_was_delivered() {
+        let mut r = record();
+        assert_eq!(r.delivered.describe(&r.inputs), "none configured");
+        r.inputs.notify_webhook = Some("https://hooks.test/x".into());
+        r.inputs.notify_email = Some("ops@fleet.test".into());
+        r.delivered.webhook = Some(204);
+        assert_eq!(r.delivered.describe(&r.inputs), "webhook delivered (204)");
+        r.delivered.email = Some("ops@fleet.test".into());
+        assert_eq!(
+            r.delivered.describe(&r.inputs),
+            "webhook delivered (204); e-mail sent to ops@fleet.test"
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use crate::error::ApiError;
 use crate::json_answer;
 use crate::object::{Start, BINDING};
 use crate::session::{
-    object_name, FileRef, Inputs, Next, ProgressView, Record, SessionView, State, Step, Timings,
-    Trigger,
+    object_name, Delivered, FileRef, Inputs, Next, ProgressView, Record, SessionView, State, Step,
+    Timings, Trigger,
 };
 use crate::store::{Store, UploadRow};
 use crate::uploads::Kind;
@@ -127,6 +127,7 @@ pub async fn new_record(
         started_ms: now_ms,
         report_keys: None,
         watchdog_resends: 0,
+        delivered: Delivered::default(),
     })
 }
 

@@ -6,7 +6,7 @@
 //   2. it runs through the queue, slice after slice, to completion: at least 20 slices, its
 //      cost, bound and changes equal `simopt optimize` on the same files and moment, its Excel
 //      report is byte-identical to the command line's, and the account's webhook got exactly
-//      one signed notification;
+//      one signed notification and its address one e-mail with the report attached;
 //   3. a second session with every queue message delivered twice (DUPLICATE_DELIVERIES=1) is
 //      killed (SIGKILL of wrangler's process group) in the middle of its optimization and
 //      wrangler restarted on the same persisted state: the session resumes from its last
@@ -21,7 +21,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -136,7 +136,39 @@ function checkNotification(ctx, view) {
   assert.equal(body.event, "session.completed");
   assert.equal(body.session.summary.optimized_cost, view.summary.optimized_cost);
   assert.equal(body.report_url, view.report);
-  assert.match(view.notification, /^webhook delivered \(200\)/);
+  assert.equal(view.notification, "webhook delivered (200); e-mail sent to fleet-ops@example.com");
+}
+
+const MAX_ATTACHMENT_BYTES = 10 << 20; // the Worker links larger reports instead
+
+/** The e-mails wrangler dev logged for a session: each one's text and attachment files. */
+function emailsOf(ctx, view) {
+  const log = ctx.logs().replace(/\x1b\[[0-9;]*m/g, "");
+  const texts = [...log.matchAll(/^Text: (\S+)$/gm)].map((m) => m[1]);
+  const attachments = [...log.matchAll(/Attachment \(attachment\): (\S+) -> (\S+)/g)];
+  const name = `simopt-${view.period_end.slice(0, 10)}-${view.id.slice(0, 8)}.xlsx`;
+  return {
+    // (A restart of wrangler dev removes the files of the e-mails sent before it.)
+    texts: texts.filter((f) => existsSync(f)).map((f) => readFileSync(f, "utf8")).filter((t) => t.includes(`Session ${view.id}.`)),
+    attachments: attachments.filter((m) => m[1] === name).map((m) => m[2]),
+  };
+}
+
+async function checkEmail(ctx, view) {
+  // wrangler writes the message's files after send() returns: give it a moment.
+  for (let i = 0; i < 50 && emailsOf(ctx, view).texts.length === 0; i++) await sleep(100);
+  const { texts, attachments } = emailsOf(ctx, view);
+  assert.equal(texts.length, 1, `${texts.length} e-mails of session ${view.id}`);
+  assert.ok(texts[0].includes(`Optimized bill  ${view.summary.optimized_cost}`), texts[0]);
+  const report = await api(ctx.base, view.report, { token: ctx.token, raw: true });
+  if (report.bytes.length <= MAX_ATTACHMENT_BYTES) {
+    assert.equal(attachments.length, 1, `${attachments.length} attachments of session ${view.id}`);
+    assert.ok(readFileSync(attachments[0]).equals(report.bytes), "the e-mail's attachment is not the session's report");
+  } else {
+    assert.equal(attachments.length, 0, "a report over 10 MiB was attached");
+    assert.ok(texts[0].includes(`The report: ${view.report}`), texts[0]);
+  }
+  return report.bytes.length;
 }
 
 function figures(label, view, ms) {
@@ -160,7 +192,13 @@ const steps = [
       const account = await api(ctx.base, "/api/accounts", {
         token: ctx.token,
         method: "POST",
-        json: { name: "E2E sessions fleet", time_zone: "UTC", period_end_day: 1, notify_webhook: ctx.hook.url },
+        json: {
+          name: "E2E sessions fleet",
+          time_zone: "UTC",
+          period_end_day: 1,
+          notify_webhook: ctx.hook.url,
+          notify_email: "fleet-ops@example.com",
+        },
       });
       assert.equal(account.status, 201, JSON.stringify(account.body));
       ctx.account = account.body;
@@ -198,6 +236,8 @@ const steps = [
       assert.ok(view.slices >= 20, `only ${view.slices} slices`);
       await checkAgainstCli(ctx, view);
       checkNotification(ctx, view);
+      const bytes = await checkEmail(ctx, view);
+      console.log(`        the e-mail: one, the report (${(bytes / 1048576).toFixed(1)} MiB) ${bytes <= MAX_ATTACHMENT_BYTES ? "attached" : "linked (over 10 MiB)"}`);
       ctx.first = view;
     },
   ],
@@ -221,6 +261,7 @@ const steps = [
       // The other session's notification came before; give a late duplicate the time to arrive.
       await sleep(2_000);
       checkNotification(ctx, view);
+      await checkEmail(ctx, view);
     },
   ],
   [
@@ -254,14 +295,24 @@ async function main() {
     server = await startWrangler(stateDir, vars(extra));
     await waitReady(server);
   };
+  // Every run's output since the start (a restart begins a new server and a new log).
+  const earlier = [];
+  const archive = () => {
+    if (server && !server.archived) {
+      earlier.push(...server.log);
+      server.archived = true;
+    }
+  };
   const ctx = {
     fleetDir,
     hook,
+    logs: () => [...earlier, ...(server.archived ? [] : server.log)].join(""),
     get base() {
       return server.base;
     },
     async restart(extra) {
       await stopWrangler(server);
+      archive();
       await start(extra);
     },
     async kill() {
@@ -271,6 +322,7 @@ async function main() {
         // already gone
       }
       await server.exited;
+      archive();
     },
   };
   const stop = async () => {

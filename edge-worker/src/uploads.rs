@@ -28,6 +28,13 @@ pub const UPLOAD_LIMIT: BodyLimit = BodyLimit {
            (DESIGN §7 lists those it does)",
 };
 
+/// The largest file a gzip-compressed upload may inflate to (the compressed body is held to
+/// [`UPLOAD_LIMIT`]).
+pub const INFLATED_LIMIT: BodyLimit = BodyLimit {
+    bytes: 256 * 1024 * 1024,
+    hint: "split the fleet into accounts, or leave out the columns simopt does not read",
+};
+
 /// The kinds of file an account holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -169,7 +176,46 @@ async fn file_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
                        (curl -T plans.csv -H 'content-type: text/csv' ...)",
         });
     }
-    request::read_capped(req, UPLOAD_LIMIT).await
+    let body = request::read_capped(req, UPLOAD_LIMIT).await?;
+    let encoding = req.headers().get("content-encoding")?.unwrap_or_default();
+    decode(&body, &encoding)
+}
+
+/// The file of a body sent with `Content-Encoding: encoding` (none, `identity` or `gzip`).
+///
+/// # Errors
+/// [`ApiError::UnsupportedMediaType`] for another encoding or a body that is not gzip;
+/// [`ApiError::PayloadTooLarge`] when it inflates past [`INFLATED_LIMIT`].
+pub fn decode(body: &[u8], encoding: &str) -> Result<Vec<u8>, ApiError> {
+    decode_within(body, encoding, INFLATED_LIMIT)
+}
+
+fn decode_within(body: &[u8], encoding: &str, limit: BodyLimit) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    match encoding.trim().to_ascii_lowercase().as_str() {
+        "" | "identity" => Ok(body.to_vec()),
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(body)
+                .take(limit.bytes + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| ApiError::UnsupportedMediaType {
+                    content_type: format!("gzip ({e})"),
+                    accepted: "the body says Content-Encoding: gzip but is not gzip data; \
+                               send the file as written by gzip, or uncompressed without the \
+                               header",
+                })?;
+            if out.len() as u64 > limit.bytes {
+                return Err(limit.exceeded(None));
+            }
+            Ok(out)
+        }
+        _ => Err(ApiError::UnsupportedMediaType {
+            content_type: format!("Content-Encoding: {encoding}"),
+            accepted: "send the file uncompressed, or gzip-compressed with Content-Encoding: \
+                       gzip",
+        }),
+    }
 }
 
 /// The account's current files that a file of `kind` is checked against.
@@ -267,6 +313,51 @@ pub async fn list(store: &Store, tenant: &Tenant, account_id: &str) -> Result<Re
         uploads: Vec<UploadView<'a>>,
     }
     Ok(json_answer(200, &List { uploads: views })?)
+}
+
+#[cfg(test)]
+mod gzip_tests {
+    use std::io::Write;
+
+    use super::{decode, decode_within, BodyLimit};
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).expect("writes");
+        encoder.finish().expect("finishes")
+    }
+
+    #[test]
+    fn gzip_bodies_are_inflated_and_others_kept() {
+        let csv = b"plan_id,monthly_charge\nS,5.00\n";
+        assert_eq!(decode(&gzip(csv), "gzip").expect("inflates"), csv);
+        assert_eq!(decode(&gzip(csv), " GZIP ").expect("inflates"), csv);
+        assert_eq!(decode(csv, "").expect("plain"), csv);
+        assert_eq!(decode(csv, "identity").expect("plain"), csv);
+    }
+
+    #[test]
+    fn bad_gzip_and_other_encodings_are_415() {
+        let e = decode(b"not gzip", "gzip").expect_err("not gzip");
+        assert_eq!(e.status(), 415);
+        let e = decode(b"x", "br").expect_err("brotli");
+        assert_eq!(e.status(), 415);
+        assert!(e.to_string().contains("Content-Encoding: br"), "{e}");
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_limit() {
+        // 1 MiB + 1 byte of zeros compresses to a few kilobytes; the limit here is 1 MiB.
+        let limit = BodyLimit {
+            bytes: 1 << 20,
+            hint: "test",
+        };
+        let bomb = gzip(&vec![0u8; (1 << 20) + 1]);
+        assert!(bomb.len() < 16 << 10, "{} bytes", bomb.len());
+        let e = decode_within(&bomb, "gzip", limit).expect_err("too large");
+        assert_eq!(e.status(), 413);
+        assert!(decode_within(&gzip(&vec![0u8; 1 << 20]), "gzip", limit).is_ok());
+    }
 }
 
 #[cfg(test)]

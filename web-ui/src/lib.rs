@@ -34,6 +34,7 @@ pub mod error;
 pub mod optimize;
 mod report;
 pub mod results;
+pub mod spreadsheet;
 mod typescript;
 
 use serde::Serialize;

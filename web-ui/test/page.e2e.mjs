@@ -8,6 +8,8 @@
 //   lists exactly the SIMs that change; the per-SIM table searches, filters and sorts.
 // * Uploaded CSV files (tests/fixtures/cases/basic): the golden optimize.json's figures, and the
 //   downloaded workbook is the command line's, byte for byte.
+// * Uploaded .xlsx workbooks (the basic fixture, written by xlsx-write.mjs): the same figures;
+//   a bad cell's error names the workbook, its row and column.
 // * Malformed files show their errors with file, row, column and hint.
 // * What-if: a plan's price, a hypothetical plan, a lock and a minimum saving, re-run, compared
 //   with the previous run; the new figures are the command line's on the same edited files.
@@ -28,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { serve } from "./static-server.mjs";
 import { readWorkbook, valueBeside } from "./xlsx.mjs";
+import { workbook, workbookOfCsv } from "./xlsx-write.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DIST = `${ROOT}web-ui/dist`;
@@ -294,6 +297,53 @@ test("uploaded CSV files: the golden document's figures and the command line's w
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
+  }
+});
+
+test("uploaded .xlsx files (the basic fixture saved as workbooks): the golden figures; a bad cell named by row and column", async ({ browser, url }) => {
+  const document = JSON.parse(await readFile(`${BASIC}/optimize.json`, "utf8"));
+  const dir = await mkdtemp(join(tmpdir(), "simopt-web-xlsx-"));
+  const { context, page, problems } = await newPage(browser);
+  try {
+    for (const kind of ["sims", "plans", "eligibility"]) {
+      await writeFile(join(dir, `${kind}.xlsx`), workbookOfCsv(await readFile(`${BASIC}/${kind}.csv`, "utf8")));
+    }
+    await open(page, url);
+    await page.getByLabel("SIMs file").setInputFiles(join(dir, "sims.xlsx"));
+    await page.getByLabel("Plans file").setInputFiles(join(dir, "plans.xlsx"));
+    await page.getByLabel("Eligibility file (optional)").setInputFiles(join(dir, "eligibility.xlsx"));
+    await fillSettings(page, await basicSettings(), "Acme Logistics");
+    await optimizeAndWait(page);
+    const h = await headline(page);
+    assertHeadline(h, document);
+    const report = await downloadBytes(page, "Download report");
+    assertReportMatches(report.bytes, h, document);
+
+    // A negative usage in the workbook: the core's error names the workbook, its row and column.
+    const csv = (await readFile(`${BASIC}/sims.csv`, "utf8")).replace(",180,", ",-180,");
+    await writeFile(join(dir, "bad-sims.xlsx"), workbookOfCsv(csv));
+    await page.getByLabel("SIMs file").setInputFiles(join(dir, "bad-sims.xlsx"));
+    await page.getByRole("button", { name: "Optimize", exact: true }).click();
+    await page.getByRole("heading", { name: "The files have errors" }).waitFor();
+    const row = csv.split("\n").findIndex((line) => line.includes(",-180,")) + 1;
+    const [file, at, column] = await page.locator("#errors-table tbody tr").first().locator("td").allTextContents();
+    assert.deepEqual([file, at, column], ["bad-sims.xlsx", String(row), "usage_mb"]);
+
+    // A 20-digit ICCID typed as a number has lost digits: refused, naming the cell.
+    const rows = csv.trim().split("\n").map((line) => line.split(","));
+    const cells = rows.map((fields, i) => fields.map((f, c) => (i > 0 && c === 0 && i === 2 ? Number(f) : f)));
+    await writeFile(join(dir, "numeric-iccid.xlsx"), workbook(cells));
+    await page.getByLabel("SIMs file").setInputFiles(join(dir, "numeric-iccid.xlsx"));
+    await page.getByRole("button", { name: "Optimize", exact: true }).click();
+    await page.waitForFunction(() => document.querySelector("#errors-table tbody td")?.textContent === "numeric-iccid.xlsx");
+    const [f2, r2, c2, m2, hint2] = await page.locator("#errors-table tbody tr").first().locator("td").allTextContents();
+    assert.deepEqual([f2, r2, c2], ["numeric-iccid.xlsx", "3", "iccid (A3)"]);
+    assert.match(m2, /more digits than a spreadsheet keeps/);
+    assert.match(hint2, /format the column as Text/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

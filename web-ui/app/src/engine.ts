@@ -3,7 +3,8 @@
 // request fails with a LoadError.
 
 import type {
-  CostFilesInput, CostSettingsInput, FailureInfo, OptimizeOptionsInput, OptimizeProgress, Reply, Request, RunResult,
+  BillingPeriodInfo, CostFilesInput, CostSettingsInput, FailureInfo, OptimizeOptionsInput, OptimizeProgress, OptimizeResult, Reply,
+  Request, RunResult,
 } from "./protocol.js";
 import type { ViewQuery } from "./view.js";
 
@@ -108,5 +109,19 @@ export class Engine {
     const reply = await this.ask((id) => ({ kind: "view", id, query }));
     if (reply.kind !== "view") throw new Error("no view");
     return reply.rows;
+  }
+
+  /** The first sheet of an .xlsx workbook as CSV text; an `InputError` names its bad cells. */
+  async sheetToCsv(name: string, bytes: Uint8Array): Promise<string> {
+    const reply = await this.ask((id) => ({ kind: "sheet", id, name, bytes }));
+    if (reply.kind !== "file" || reply.text === undefined) throw new Error("no CSV");
+    return reply.text;
+  }
+
+  /** The figures of a separate run (the downloads and the table keep the last run's). */
+  async summary(files: CostFilesInput, settings: CostSettingsInput): Promise<{ result: OptimizeResult; period: BillingPeriodInfo }> {
+    const reply = await this.ask((id) => ({ kind: "summary", id, files, settings, sliceMs: 40 }));
+    if (reply.kind !== "summary") throw new Error("no summary");
+    return { result: reply.result, period: reply.period };
   }
 }

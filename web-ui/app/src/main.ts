@@ -13,6 +13,7 @@ import {
 import type {
   CostFilesInput, CostSettingsInput, Diagnostic, FailureInfo, OptimizeOptionsInput, RunResult,
 } from "./protocol.js";
+import { HandoffPanel } from "./handoff.js";
 import { VirtualTable } from "./simtable.js";
 import { parseFlatToml } from "./toml.js";
 import type { SortKey, ViewQuery } from "./view.js";
@@ -36,8 +37,14 @@ type Kind = keyof typeof inputs;
 
 // ---- state ---------------------------------------------------------------------------------
 
-interface Run {
+export interface Run {
   run: RunResult;
+  /** The exact files the run read (xlsx as its CSV text, a what-if's edited files). */
+  files: CostFilesInput;
+  /** Its options (what-if locks and minimum saving). */
+  options: OptimizeOptionsInput;
+  /** The settings it ran with. */
+  settings: CostSettingsInput;
   /** What the run changed against the files, in words ("" for the files as they are). */
   scenario: string;
   /** The files the run was made from (a what-if compares only with runs of the same files). */
@@ -111,10 +118,21 @@ dropZone.addEventListener("drop", async (event) => {
   } else if (placed.length > 0) say(`Added ${placed.join("; ")}.`);
 });
 
-async function readInput(kind: Kind): Promise<{ name: string; bytes: Uint8Array } | null> {
+const isSheet = (name: string): boolean => /\.xlsx$/i.test(name);
+
+/** A chosen file as the engine reads it: CSV and JSON as bytes, an .xlsx workbook's first sheet
+ * as CSV text (converted by the engine, so its errors name the sheet's rows and cells). */
+async function readInput(kind: Kind): Promise<{ name: string; bytes: Uint8Array } | { name: string; text: string } | null> {
   const file = inputs[kind].files?.[0];
   if (!file) return null;
-  return { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (isSheet(file.name)) return { name: file.name, text: await engine.sheetToCsv(file.name, bytes) };
+  return { name: file.name, bytes };
+}
+
+/** A file's text (what-if edits work on text). */
+function textOf(file: { bytes: Uint8Array } | { text: string }): string {
+  return "text" in file ? file.text : new TextDecoder("utf-8", { fatal: true }).decode(file.bytes);
 }
 
 function filesKey(): string {
@@ -203,7 +221,7 @@ const progressCard = $("#progress-card");
 const progressBar = $<HTMLProgressElement>("#progress");
 
 function busy(on: boolean): void {
-  for (const id of ["#optimize", "#rerun", "#load-sample", "#download-report", "#download-changes"]) {
+  for (const id of ["#optimize", "#rerun", "#load-sample", "#download-report", "#download-changes", "#send-run"]) {
     $<HTMLButtonElement>(id).disabled = on;
   }
   progressCard.hidden = !on;
@@ -216,7 +234,15 @@ async function optimize(scenario: Scenario | null): Promise<void> {
     inputs[missing[0]].focus();
     return;
   }
-  const [sims, plans, eligibility] = await Promise.all((["sims", "plans", "eligibility"] as Kind[]).map(readInput));
+  let read: Awaited<ReturnType<typeof readInput>>[];
+  try {
+    read = await Promise.all((["sims", "plans", "eligibility"] as Kind[]).map(readInput));
+  } catch (error) {
+    if (error instanceof EngineError) showFailure(error.info);
+    else showFailure({ name: "Error", message: (error as Error).message });
+    return;
+  }
+  const [sims, plans, eligibility] = read;
   if (!sims || !plans) return;
   const files: CostFilesInput = { sims, plans, eligibility };
   const options: OptimizeOptionsInput = {};
@@ -234,15 +260,14 @@ async function optimize(scenario: Scenario | null): Promise<void> {
         words.push(`${plural(locks.length, "SIM")} locked`);
       }
       if (!isEmpty(scenario)) {
-        const decoder = new TextDecoder("utf-8", { fatal: true });
         if (/\.json$/i.test(plans.name)) {
           throw new WhatIfError("Plan changes need the plans file as CSV.");
         }
-        files.plans = { name: `${plans.name} (what-if)`, text: editPlans(decoder.decode(plans.bytes), scenario) };
+        files.plans = { name: `${plans.name} (what-if)`, text: editPlans(textOf(plans), scenario) };
         if (eligibility && scenario.added.length > 0) {
           files.eligibility = {
             name: `${eligibility.name} (what-if)`,
-            text: editEligibility(decoder.decode(eligibility.bytes), scenario) ?? "",
+            text: editEligibility(textOf(eligibility), scenario) ?? "",
           };
         }
         words.push(...describe(scenario));
@@ -285,12 +310,13 @@ async function optimize(scenario: Scenario | null): Promise<void> {
   }
   const key = filesKey();
   previous = current && current.filesKey === key ? current : null;
-  current = { run: outcome.run, scenario: words.join("; "), filesKey: key };
+  current = { run: outcome.run, files, options, settings, scenario: words.join("; "), filesKey: key };
   if (!scenario || !baseline) {
     baseline = outcome.run;
     buildWhatIf(outcome.run);
   }
   await showResults(current, previous);
+  handoff.runChanged(current);
   const seconds = formatSeconds(performance.now() - t0);
   say(`Optimized ${plural(outcome.run.table.count, "SIM")} in ${seconds}.`, "done");
   $("#results-heading").focus();
@@ -324,7 +350,7 @@ function cell(text: string, numeric = false): HTMLTableCellElement {
   return td;
 }
 
-function showDiagnostics(table: HTMLTableElement, diagnostics: Diagnostic[]): void {
+export function showDiagnostics(table: HTMLTableElement, diagnostics: Diagnostic[]): void {
   const body = table.tBodies[0];
   const labels = [...table.tHead!.rows[0].cells].map((th) => th.textContent ?? "");
   body.replaceChildren(
@@ -749,4 +775,18 @@ if (typeof intl.supportedValuesOf === "function") {
   const zones = new Set(["UTC", ...intl.supportedValuesOf("timeZone")]);
   $("#time-zones").replaceChildren(...[...zones].map((zone) => Object.assign(document.createElement("option"), { value: zone })));
 }
+const handoff = new HandoffPanel({
+  engine,
+  showDiagnostics,
+  pageSettings: () => ({
+    timeZone: $<HTMLInputElement>("#time-zone").value.trim(),
+    periodEnd: $<HTMLInputElement>("#period-end").value.trim(),
+    chargeType: $<HTMLSelectElement>("#charge-type").value,
+    projection: $<HTMLInputElement>("#projection").checked,
+    proration: $<HTMLInputElement>("#proration").checked,
+    marginPct: $<HTMLInputElement>("#margin").value.trim(),
+  }),
+  accountName: () => $<HTMLInputElement>("#account-name").value.trim(),
+  download,
+});
 document.documentElement.dataset.ready = "true";

@@ -4,7 +4,7 @@
 // stops a run within one slice. The finished job is kept for the downloads and the per-SIM
 // table's columns for the table's views (search and sort).
 
-import init, { OptimizeJob } from "../../pkg/simopt_wasm.js";
+import init, { OptimizeJob, xlsxToCsv } from "../../pkg/simopt_wasm.js";
 import { filterCsv } from "./csv.js";
 import type { FailureInfo, Reply, Request, RunResult } from "./protocol.js";
 import { computeView, type ViewColumns } from "./view.js";
@@ -113,6 +113,21 @@ async function run(request: Extract<Request, { kind: "run" }>): Promise<void> {
   }
 }
 
+/** A run to completion for its figures alone (the hand-off's comparison at the service's moment). */
+async function summary(request: Extract<Request, { kind: "summary" }>): Promise<void> {
+  await ready;
+  const other = OptimizeJob.start(request.files, request.settings, {});
+  try {
+    for (;;) {
+      if (other.runSlice({ maxMillis: request.sliceMs }).finished) break;
+      await breathe();
+    }
+    post({ kind: "summary", id: request.id, result: other.result(), period: other.period });
+  } finally {
+    other.free();
+  }
+}
+
 scope.addEventListener("message", async (event: MessageEvent<Request>) => {
   const request = event.data;
   try {
@@ -134,6 +149,14 @@ scope.addEventListener("message", async (event: MessageEvent<Request>) => {
         post({ kind: "file", id: request.id, text: filterCsv(job.toCsv(), "changed", "true") });
         break;
       }
+      case "sheet": {
+        await ready;
+        post({ kind: "file", id: request.id, text: xlsxToCsv(request.bytes, request.name) });
+        break;
+      }
+      case "summary":
+        await summary(request);
+        break;
       case "view": {
         if (!columns) throw new Error("Optimize first: there is no table.");
         const rows = computeView(columns, request.query);

@@ -16,7 +16,11 @@ export type Request =
   | { kind: "cancel"; id: number }
   | { kind: "xlsx"; id: number }
   | { kind: "changes"; id: number }
-  | { kind: "view"; id: number; query: ViewQuery };
+  | { kind: "view"; id: number; query: ViewQuery }
+  /** The first sheet of an .xlsx workbook as CSV text (`xlsxToCsv`). */
+  | { kind: "sheet"; id: number; name: string; bytes: Uint8Array }
+  /** A separate run to completion, for its figures only: the last run's job stays as it is. */
+  | { kind: "summary"; id: number; files: CostFilesInput; settings: CostSettingsInput; sliceMs: number };
 
 /** A failure, flattened (structured cloning keeps only an Error's name and message). */
 export interface FailureInfo {
@@ -46,4 +50,5 @@ export type Reply =
   | { kind: "cancelled"; id: number }
   | { kind: "failed"; id: number; error: FailureInfo }
   | { kind: "file"; id: number; bytes?: Uint8Array; text?: string }
-  | { kind: "view"; id: number; rows: Uint32Array };
+  | { kind: "view"; id: number; rows: Uint32Array }
+  | { kind: "summary"; id: number; result: OptimizeResult; period: BillingPeriodInfo };

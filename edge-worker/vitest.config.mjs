@@ -22,6 +22,7 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: TEST_ADMIN_TOKEN,
             WATCHDOG_SECONDS: "1",
+            ALLOWED_ORIGINS: "https://fleet.example.test",
           },
         },
       }),

@@ -354,6 +354,41 @@ impl AccountSettings {
         Some(end.format("%Y-%m-%dT%H:%M").to_string())
     }
 
+    /// A session's moment asked for by hand (`as_of`, local in the account's zone or RFC 3339),
+    /// as RFC 3339 UTC: it must read and not be after `now`.
+    ///
+    /// # Errors
+    /// The problem, naming the field.
+    pub fn session_moment(&self, as_of: &str, now: &str) -> Result<String, FieldProblem> {
+        let zone = Settings::resolve(&self.core_input(now, None))
+            .map(|s| s.period.zone)
+            .map_err(|_| {
+                FieldProblem::new(
+                    "as_of",
+                    "the account's settings do not resolve",
+                    "fix the account's settings",
+                )
+            })?;
+        let problem = |why: &str| {
+            FieldProblem::new(
+                "as_of",
+                why,
+                "give a moment up to now, e.g. \"2026-11-20T12:00\" (the account's zone) or \
+                 \"2026-11-20T17:00:00Z\"",
+            )
+        };
+        let at = parse_instant(as_of, zone)
+            .ok_or_else(|| problem(&format!("{as_of:?} is not a date and time")))?;
+        let now = parse_instant(now, zone).ok_or_else(|| problem("the clock does not read"))?;
+        if at > now {
+            return Err(problem(&format!(
+                "{as_of:?} is in the future: usage is not known yet"
+            )));
+        }
+        let utc = chrono::DateTime::from_timestamp(at, 0).ok_or_else(|| problem("out of range"))?;
+        Ok(utc.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    }
+
     /// The end of the period (local `YYYY-MM-DDTHH:MM`) whose scheduled session is due at `now`
     /// (RFC 3339), given when the period's sessions so far were started (RFC 3339); `None` when
     /// none is due ([`simopt_core::period::scheduled_start`]).
@@ -542,7 +577,7 @@ fn webhook_problem(url: &str) -> Result<(), String> {
 
 // ---- handlers ----
 
-async fn settings_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn settings_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     let media = request::media_type(&content_type);
     if !media.is_empty() && !request::is_json(&media) {

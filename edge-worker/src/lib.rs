@@ -44,6 +44,7 @@ pub mod accounts;
 pub mod auth;
 pub mod chain;
 pub mod clock;
+pub mod cors;
 pub mod cost;
 pub mod cron;
 pub mod error;
@@ -75,6 +76,16 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         method: req.method().to_string(),
         ..RequestLog::default()
     };
+    let allowed = env
+        .var("ALLOWED_ORIGINS")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let origin = cors::allowed_origin(req.headers().get("origin")?.as_deref(), &allowed);
+    if let (Method::Options, Some(origin)) = (req.method(), &origin) {
+        if req.path().starts_with("/api/") {
+            return cors::preflight(origin);
+        }
+    }
     let response = match handle(req, &env, &mut log).await {
         Ok(response) => response,
         Err(error) => {
@@ -82,6 +93,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             error.into_response()?
         }
     };
+    if let Some(origin) = &origin {
+        cors::decorate(response.headers(), origin)?;
+    }
     log.status = response.status_code();
     log.ms = (clock::now_millis() - started).max(0.0) as u64;
     console_log!("{}", log.line());
@@ -151,7 +165,7 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             Route::AccountSessions(id) if method == Method::Get => {
                 sessions::list(&store, &tenant, &id).await
             }
-            Route::AccountSessions(id) => sessions::start(env, &store, &tenant, &id).await,
+            Route::AccountSessions(id) => sessions::start(req, env, &store, &tenant, &id).await,
             Route::Session(id) => sessions::get(&store, &tenant, &id).await,
             Route::SessionReport(id) => sessions::report(&store, &tenant, &id).await,
             Route::Health | Route::Cost | Route::AdminTenants => unreachable_route(&path),

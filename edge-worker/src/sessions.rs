@@ -131,20 +131,31 @@ pub async fn new_record(
     })
 }
 
-/// `POST /api/accounts/:id/sessions`: starts a session of the account now; `201` and the
-/// session, or `409` and the running one.
+/// `POST /api/accounts/:id/sessions`: starts a session of the account now — or as of the
+/// moment the optional JSON body `{"as_of": "…"}` names (not in the future; the session is of
+/// the period running then); `201` and the session, or `409` and the running one.
 ///
 /// # Errors
-/// 404 for another tenant's or no account, 409 without plans or SIMs, a runtime error.
+/// 404 for another tenant's or no account, 400 for a bad body, 409 without plans or SIMs, a
+/// runtime error.
 pub async fn start(
+    mut req: Request,
     env: &Env,
     store: &Store,
     tenant: &Tenant,
     account_id: &str,
 ) -> Result<Response, ApiError> {
     let account = accounts::find(store, tenant, account_id).await?;
+    let body = accounts::settings_body(&mut req).await?;
     let now = clock::now_rfc3339();
-    let (status, body) = start_at(env, store, tenant, &account, Trigger::Manual, &now).await?;
+    let moment = match start_body(&body)? {
+        Some(as_of) => account
+            .settings
+            .session_moment(&as_of, &now)
+            .map_err(|p| ApiError::BadAccount(vec![p]))?,
+        None => now,
+    };
+    let (status, body) = start_at(env, store, tenant, &account, Trigger::Manual, &moment).await?;
     let mut response = json_answer(status, &body)?;
     if status == 201 {
         if let Some(id) = body["id"].as_str() {
@@ -154,6 +165,25 @@ pub async fn start(
         }
     }
     Ok(response)
+}
+
+/// The `as_of` of a start's body: none for an empty body.
+fn start_body(body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        as_of: Option<String>,
+    }
+    let body: Body = serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadJson(format!(
+            "the body of a session start is JSON {{\"as_of\": \"2026-11-20T12:00\"}} or \
+             nothing: {e}"
+        ))
+    })?;
+    Ok(body.as_of)
 }
 
 /// Asks the account's session object of the period running at `now` to start a session:
@@ -236,4 +266,23 @@ pub async fn report(store: &Store, tenant: &Tenant, id: &str) -> Result<Response
             &format!("attachment; filename=\"{name}\""),
         )?
         .fixed(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::start_body;
+
+    #[test]
+    fn a_start_takes_nothing_or_an_as_of() {
+        assert_eq!(start_body(b"").ok(), Some(None));
+        assert_eq!(start_body(b"  \n").ok(), Some(None));
+        assert_eq!(start_body(b"{}").ok(), Some(None));
+        assert_eq!(
+            start_body(br#"{"as_of": "2026-11-20T12:00"}"#).ok(),
+            Some(Some("2026-11-20T12:00".into()))
+        );
+        let e = start_body(br#"{"asOf": "x"}"#).expect_err("unknown field");
+        assert_eq!(e.code(), "bad-json");
+        assert!(start_body(b"[1]").is_err());
+    }
 }

@@ -396,3 +396,34 @@ describe("two tenants, one account, its files", () => {
     expect(uploads.body.uploads.length).toBe(4);
   });
 });
+
+// ---- cross-origin calls ----
+
+describe("CORS: a page served from an allowed origin may call the API", () => {
+  const allowed = "https://fleet.example.test";
+
+  it("a preflight from the allowed origin is answered 204 with the methods and headers", async () => {
+    const res = await call("/api/accounts", {
+      method: "OPTIONS",
+      headers: { origin: allowed, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(allowed);
+    expect(res.headers.get("access-control-allow-methods")).toContain("PUT");
+    expect(res.headers.get("access-control-allow-headers")).toContain("authorization");
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+
+  it("answers, errors included, carry the allowed origin; another origin gets none", async () => {
+    const ok = await call("/api/health", { headers: { origin: allowed } });
+    expect(ok.headers.get("access-control-allow-origin")).toBe(allowed);
+    expect(ok.headers.get("vary")).toContain("Origin");
+    const refused = await call("/api/accounts", { headers: { origin: allowed } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe(allowed);
+    const other = await call("/api/health", { headers: { origin: "https://elsewhere.test" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const preflight = await call("/api/accounts", { method: "OPTIONS", headers: { origin: "https://elsewhere.test" } });
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

@@ -112,6 +112,28 @@ describe("starting a session", () => {
   });
 });
 
+describe("a session as of a chosen moment", () => {
+  it("runs as of that moment; the future, a bad moment and unknown fields are 400", async () => {
+    const start = (body) => as(A.token, `/api/accounts/${A.account}/sessions`, { method: "POST", json: body }).then(json);
+    const future = await start({ as_of: "2099-01-01T00:00" });
+    expect(future.status).toBe(400);
+    expect(future.body.fields[0].field).toBe("as_of");
+    expect(future.body.fields[0].message).toContain("future");
+    const bad = await start({ as_of: "yesterday" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields[0].field).toBe("as_of");
+    const unknown = await start({ asOf: "2026-11-20T12:00" });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toBe("bad-json");
+    const made = await start({ as_of: "2026-11-20T12:00" });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body.as_of).toBe("2026-11-20T12:00:00Z");
+    expect(made.body.period_end).toBe("2026-12-01T00:00");
+    const view = await settled(A.token, made.body.id);
+    expect(view.state, view.reason).toBe("completed");
+  });
+});
+
 describe("another tenant", () => {
   it("can neither read, list, download nor start A's sessions (404 as for none)", async () => {
     for (const path of [`/api/sessions/${A.done.id}`, `/api/sessions/${A.done.id}/report.xlsx`, `/api/accounts/${A.account}/sessions`]) {

@@ -143,12 +143,12 @@ export async function waitReady(server) {
 
 /**
  * A request to the API at `base`: a bearer `token`, a JSON body (`json`) or a raw `body` of
- * content type `type`. Answers `{ status, body, text, headers }` with `body` the parsed JSON —
+ * content type `type`, other `headers`. Answers `{ status, body, text, headers }` with `body` the parsed JSON —
  * an answer that is not JSON throws, unless `anyBody` — or, with `raw`, `{ status, bytes,
  * headers }`.
  */
-export async function apiRequest(base, path, { token, method = "GET", json, body, type, raw = false, anyBody = false } = {}) {
-  const headers = {};
+export async function apiRequest(base, path, { token, method = "GET", json, body, type, raw = false, anyBody = false, headers: extra = {} } = {}) {
+  const headers = { ...extra };
   if (token) headers.authorization = `Bearer ${token}`;
   if (json !== undefined) {
     headers["content-type"] = "application/json";

@@ -22,9 +22,8 @@
 
 use serde::Serialize;
 use simopt_core::optimize::{Job, Optimized, Progress, Step};
-use simopt_core::report::json::{self, OptimizationSummary};
-use simopt_core::report::Report;
-use simopt_core::{cost, input, Diagnostics, Fleet, Warned};
+use simopt_core::report::{OptimizationSummary, Outcome, Report};
+use simopt_core::{input, Diagnostics, Fleet, Warned};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -200,19 +199,11 @@ impl OptimizeJob {
     /// `InternalError` if the document cannot be written (a bug).
     #[wasm_bindgen(js_name = toJson)]
     pub fn to_json(&self) -> Result<String, js_sys::Error> {
-        let result = self.job.result();
-        let bill = cost::bill(&self.fleet, &result.plans);
-        let summary = self.summary(&result);
+        let outcome = self.outcome();
         let mut out = Vec::new();
-        json::write(
-            &mut out,
-            &self.fleet,
-            &bill,
-            &result.plans,
-            &self.warnings,
-            Some(&summary),
-        )
-        .map_err(|e| internal_error(&format!("cannot write the document: {e}")))?;
+        outcome
+            .write_json(&mut out, &self.fleet, &self.warnings)
+            .map_err(|e| internal_error(&format!("cannot write the document: {e}")))?;
         String::from_utf8(out).map_err(|e| internal_error(&format!("the document: {e}")))
     }
 
@@ -241,18 +232,18 @@ impl OptimizeJob {
 impl OptimizeJob {
     /// The report of the best result so far, handed to `write`.
     pub(crate) fn with_report<T>(&self, write: impl FnOnce(&Report<'_>) -> T) -> T {
-        let result = self.job.result();
-        let current = cost::current(&self.fleet);
-        let bill = cost::bill(&self.fleet, &result.plans);
-        let summary = self.summary(&result);
-        write(&Report::of_optimization(
+        let outcome = self.outcome();
+        write(&outcome.report(&self.fleet, &self.warnings))
+    }
+
+    /// The best result so far with its bills and summary, as every front end reports it.
+    fn outcome(&self) -> Outcome {
+        Outcome::of(
             &self.fleet,
-            &current,
-            &result.plans,
-            &bill,
-            &summary,
-            &self.warnings,
-        ))
+            self.job.result(),
+            &self.job.options(),
+            self.job.is_finished(),
+        )
     }
 
     /// What the optimization adds to the document, as every front end fills it.

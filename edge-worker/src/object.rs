@@ -416,7 +416,24 @@ impl SessionObject {
                         work.step, work.slice, record.failures
                     )
                     .to_lowercase();
-                    self.fail(&mut record, reason)?;
+                    self.fail(&mut record, reason.clone())?;
+                    // The message given up on, kept with its reason (as the dead-letter queue's
+                    // are).
+                    let body = serde_json::to_string(work).unwrap_or_default();
+                    let recorded = match Store::from_env(&self.env) {
+                        Ok(store) => {
+                            store
+                                .dead_letter(&work.session, &body, &reason, &clock::now_rfc3339())
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = recorded {
+                        console_error!(
+                            "session {}: cannot record the dead letter: {e}",
+                            work.session
+                        );
+                    }
                     StepOutcome::Failed
                 } else {
                     self.save_record(&record)?;

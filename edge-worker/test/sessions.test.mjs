@@ -238,6 +238,31 @@ describe("the session object's rules (on a twin of the finished session)", () =>
     expect(got.body.state).toBe("failed");
   });
 
+  it("a step that keeps failing is retried with backoff, then fails the session with a dead letter", async () => {
+    const stuck = structuredClone(record);
+    stuck.view.id = "b".repeat(32);
+    stuck.view.state = "notifying";
+    stuck.next = { step: "notify", unit: 0, slice: 0 };
+    stuck.inputs.notify_webhook = "http://127.0.0.1:9/hook"; // nothing listens there
+    expect((await twin.start(stuck)).status).toBe(201);
+    const notify = { ...work("notify", 0), session: stuck.view.id };
+    const delays = [];
+    for (let i = 0; i < 4; i++) {
+      const outcome = await twin.step(notify);
+      expect(outcome.outcome).toBe("retry");
+      delays.push(outcome.delay_seconds);
+    }
+    expect(delays).toEqual([2, 4, 8, 16]);
+    expect(await twin.step(notify)).toEqual({ outcome: "failed" });
+    const view = (await twin.state()).body.view;
+    expect(view.state).toBe("failed");
+    expect(view.reason).toMatch(/^the notify step \(slice 0\) failed 5 times in a row; the last error: /);
+    const dead = await env.DB.prepare("SELECT message, reason FROM dead_letters WHERE session_id = ?1").bind(stuck.view.id).all();
+    expect(dead.results.length).toBe(1);
+    expect(JSON.parse(dead.results[0].message)).toEqual(notify);
+    expect(dead.results[0].reason).toBe(view.reason);
+  });
+
   it("input that is gone from R2 fails the session at once, naming the file", async () => {
     const gone = structuredClone(record);
     gone.view.id = "c".repeat(32);

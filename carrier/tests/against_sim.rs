@@ -130,7 +130,7 @@ fn full_sync_with_429s_and_500s_matches_the_simulator() {
         "--error-rate",
         "0.005",
         "--rate-429",
-        "0.0002",
+        "0.0001",
         "--retry-after",
         "1",
     ]);

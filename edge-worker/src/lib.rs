@@ -16,6 +16,7 @@
 //! | `GET`/`POST /api/accounts/:id/sessions` | tenant token | the account's sessions / `201` a new session (`409` while one runs) |
 //! | `GET /api/sessions/:id` | tenant token | a session: state, progress, summary |
 //! | `GET /api/sessions/:id/report.xlsx` | tenant token | a session's Excel report |
+//! | `GET /api/sessions/:id/sims` | tenant token | a session's per-SIM results, a page at a time (`?changed=true&offset=&limit=`) |
 //!
 //! Besides requests, the Worker consumes the work queue ([`chain`]: each message is a piece of a
 //! session, run by the session's Durable Object, [`object`]) and answers the hourly cron
@@ -168,6 +169,7 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             Route::AccountSessions(id) => sessions::start(req, env, &store, &tenant, &id).await,
             Route::Session(id) => sessions::get(&store, &tenant, &id).await,
             Route::SessionReport(id) => sessions::report(&store, &tenant, &id).await,
+            Route::SessionSims(id) => sessions::sims(&req, &store, &tenant, &id).await,
             Route::Health | Route::Cost | Route::AdminTenants => unreachable_route(&path),
         },
         (_, None) => unreachable_route(&path),

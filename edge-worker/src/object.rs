@@ -29,9 +29,9 @@ use crate::clock;
 use crate::log::SessionLog;
 use crate::session::{
     admit, object_name, retry_delay, Admission, FileRef, Next, ProgressView, Record, ReportKeys,
-    State, Step, SummaryView, Work,
+    State, Step, SummaryView, Work, RESULTS_CHUNK,
 };
-use crate::store::Store;
+use crate::store::{SimResult, Store};
 
 /// The Durable Object binding's name in `wrangler.toml`.
 pub const BINDING: &str = "SESSIONS";
@@ -107,6 +107,17 @@ struct Live {
     fleet: Fleet,
     warnings: Diagnostics,
     job: Job,
+    /// The finished job's bills and summary, computed once for the report and results steps.
+    outcome: Option<Outcome>,
+}
+
+impl Live {
+    /// The finished optimization's outcome (computed on first use).
+    fn outcome(&mut self) -> &Outcome {
+        let (fleet, job) = (&self.fleet, &self.job);
+        self.outcome
+            .get_or_insert_with(|| Outcome::of(fleet, job.result(), &job.options(), true))
+    }
 }
 
 /// The session object (the macro's generated glue has no docs of its own).
@@ -376,6 +387,7 @@ impl SessionObject {
         let result = match work.step {
             Step::Optimize => self.optimize(&mut record).await,
             Step::Report => self.report(&mut record).await,
+            Step::Results => self.results(&mut record, work.slice).await,
             Step::Notify => self.notify(&mut record).await,
         };
         self.busy.set(false);
@@ -543,6 +555,7 @@ impl SessionObject {
             fleet,
             warnings,
             job,
+            outcome: None,
         });
         Ok(())
     }
@@ -604,28 +617,31 @@ impl SessionObject {
     async fn report(&self, record: &mut Record) -> Result<(), Failure> {
         self.ensure_live(record).await?;
         let (files, summary) = {
-            let live = self.live.borrow();
+            let mut live = self.live.borrow_mut();
             let live = live
-                .as_ref()
+                .as_mut()
                 .ok_or_else(|| Failure::Transient("the optimization is not in memory".into()))?;
             if !live.job.is_finished() {
                 return Err(Failure::Permanent(
                     "the report was asked for before the optimization finished".into(),
                 ));
             }
-            let options = live.job.options();
-            let outcome = Outcome::of(&live.fleet, live.job.result(), &options, true);
-            let report = outcome.report(&live.fleet, &live.warnings);
+            live.outcome();
+            let (Some(outcome), fleet, warnings) = (&live.outcome, &live.fleet, &live.warnings)
+            else {
+                return Err(Failure::Transient("the outcome is not in memory".into()));
+            };
+            let report = outcome.report(fleet, warnings);
             let name = record.inputs.settings.account_name.as_deref();
             let xlsx = xlsx::to_bytes(&report, &xlsx::Options::for_account(name))
                 .map_err(|e| Failure::Permanent(format!("cannot write the Excel report: {e}")))?;
             let csv = report::csv::to_string(&report)
                 .map_err(|e| Failure::Permanent(format!("cannot write the CSV export: {e}")))?;
-            let json = outcome.to_json(&live.fleet, &live.warnings);
+            let json = outcome.to_json(fleet, warnings);
             let summary = SummaryView::of(
                 &outcome.summary,
                 outcome.result.current_cost.to_decimal_string(),
-                live.fleet.sims.len() as u64,
+                fleet.sims.len() as u64,
             );
             ((xlsx, json, csv), summary)
         };
@@ -645,19 +661,83 @@ impl SessionObject {
         let now_ms = clock::now_millis();
         record.view.summary = Some(summary);
         record.view.report = Some(format!("/api/sessions/{}/report.xlsx", record.view.id));
-        record.view.progress.percent = 98.0;
-        record.view.progress.phase = "notifying".into();
-        record.view.state = State::Notifying;
+        record.view.progress.percent = 96.0;
+        record.view.progress.phase = "recording per-SIM results".into();
         record.report_keys = Some(keys);
         record.advance(
             Next {
-                step: Step::Notify,
+                step: Step::Results,
                 unit: 0,
                 slice: 0,
             },
             &now,
             now_ms,
         );
+        self.save_record(record)?;
+        Ok(())
+    }
+
+    /// Writes one chunk of the per-SIM results to D1 (slice `k`: the SIMs from
+    /// `k × RESULTS_CHUNK`); after the last, the session goes on to notify.
+    async fn results(&self, record: &mut Record, slice: u32) -> Result<(), Failure> {
+        self.ensure_live(record).await?;
+        let (rows, total) = {
+            let mut live = self.live.borrow_mut();
+            let live = live
+                .as_mut()
+                .ok_or_else(|| Failure::Transient("the optimization is not in memory".into()))?;
+            live.outcome();
+            let (Some(outcome), fleet, warnings) = (&live.outcome, &live.fleet, &live.warnings)
+            else {
+                return Err(Failure::Transient("the outcome is not in memory".into()));
+            };
+            let report = outcome.report(fleet, warnings);
+            let total = fleet.sims.len();
+            let from = (slice as usize).saturating_mul(RESULTS_CHUNK).min(total);
+            let to = (from + RESULTS_CHUNK).min(total);
+            let rows: Vec<SimResult> = (from..to)
+                .map(|n| {
+                    let line = report.line(n);
+                    SimResult {
+                        n: n as u64,
+                        iccid: line.sim.iccid.to_string(),
+                        comm_plan: line.comm_plan.to_owned(),
+                        current_plan: fleet.plan(line.current_plan).code.clone(),
+                        plan: fleet.plan(line.plan).code.clone(),
+                        current_cost: line.current_cost.to_decimal_string(),
+                        cost: line.cost().to_decimal_string(),
+                        saving: line.saving().to_decimal_string(),
+                        changed: line.changed(),
+                        why: line.why(fleet).to_string(),
+                    }
+                })
+                .collect();
+            (rows, total)
+        };
+        let written = (slice as usize + 1) * RESULTS_CHUNK;
+        Store::from_env(&self.env)?
+            .put_session_sims(&record.view.id, &rows)
+            .await?;
+        let now = clock::now_rfc3339();
+        let now_ms = clock::now_millis();
+        let next = if written >= total {
+            record.view.state = State::Notifying;
+            record.view.progress.percent = 98.0;
+            record.view.progress.phase = "notifying".into();
+            Next {
+                step: Step::Notify,
+                unit: 0,
+                slice: 0,
+            }
+        } else {
+            record.view.progress.percent = 96.0 + 2.0 * written as f64 / total as f64;
+            Next {
+                step: Step::Results,
+                unit: 0,
+                slice: slice + 1,
+            }
+        };
+        record.advance(next, &now, now_ms);
         self.save_record(record)?;
         Ok(())
     }

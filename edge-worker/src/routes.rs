@@ -28,6 +28,8 @@ pub enum Route {
     Session(String),
     /// `GET /api/sessions/:id/report.xlsx`: a session's Excel report.
     SessionReport(String),
+    /// `GET /api/sessions/:id/sims`: a session's per-SIM results, a page at a time.
+    SessionSims(String),
 }
 
 /// Who may call a route.
@@ -57,6 +59,7 @@ impl Route {
             ["accounts", account, "sessions"] => Route::AccountSessions(id(account)?),
             ["sessions", session] => Route::Session(id(session)?),
             ["sessions", session, "report.xlsx"] => Route::SessionReport(id(session)?),
+            ["sessions", session, "sims"] => Route::SessionSims(id(session)?),
             ["accounts", account, kind] => Route::Upload(id(account)?, Kind::of(kind)?),
             _ => return None,
         })
@@ -77,6 +80,7 @@ impl Route {
             Route::AccountSessions(_) => "/api/accounts/:id/sessions",
             Route::Session(_) => "/api/sessions/:id",
             Route::SessionReport(_) => "/api/sessions/:id/report.xlsx",
+            Route::SessionSims(_) => "/api/sessions/:id/sims",
         }
     }
 
@@ -86,7 +90,7 @@ impl Route {
             Route::Health => "GET, HEAD",
             Route::Cost | Route::AdminTenants => "POST",
             Route::Accounts | Route::AccountSessions(_) => "GET, POST",
-            Route::Session(_) | Route::SessionReport(_) => "GET",
+            Route::Session(_) | Route::SessionReport(_) | Route::SessionSims(_) => "GET",
             Route::Account(_) => "GET, PATCH",
             Route::Uploads(_) => "GET",
             Route::Upload(..) => "PUT",
@@ -111,7 +115,8 @@ impl Route {
             | Route::Upload(..)
             | Route::AccountSessions(_)
             | Route::Session(_)
-            | Route::SessionReport(_) => Access::Tenant,
+            | Route::SessionReport(_)
+            | Route::SessionSims(_) => Access::Tenant,
         }
     }
 }

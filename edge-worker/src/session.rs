@@ -4,12 +4,12 @@
 //! may run — so it is tested natively; the object does the I/O.
 //!
 //! ```text
-//! created ─▶ optimizing ─▶ reporting ─▶ notifying ─▶ completed
+//! created ─▶ optimizing ─▶ reporting (report, then per-SIM results) ─▶ notifying ─▶ completed
 //!    └───────────┴─────────────┴────────────┴──────▶ failed (with the reason)
 //! ```
 //!
 //! Every piece of work is a queue message naming the session, its step (`optimize`, `report`,
-//! `notify`), work unit and slice. The object keeps the one message it expects next; any other
+//! `results`, `notify`), work unit and slice. The object keeps the one message it expects next; any other
 //! (a duplicate, a stale or an out-of-order delivery, a message of an earlier session of the
 //! same period) changes nothing.
 
@@ -63,6 +63,8 @@ pub enum Step {
     Optimize,
     /// Write the report (xlsx, JSON, per-SIM CSV) to R2.
     Report,
+    /// Write a chunk of the per-SIM results to D1 (slice `k`: SIMs `k × RESULTS_CHUNK` on).
+    Results,
     /// Send the notification.
     Notify,
 }
@@ -375,6 +377,9 @@ pub fn admit(record: &Record, work: &Work) -> Admission {
         Admission::Ignore
     }
 }
+
+/// SIMs written to D1 per `results` slice.
+pub const RESULTS_CHUNK: usize = 2_000;
 
 /// After this many failures in a row of the same work, the session fails.
 pub const MAX_FAILURES: u32 = 5;

@@ -270,7 +270,28 @@ pub async fn report(store: &Store, tenant: &Tenant, id: &str) -> Result<Response
 
 #[cfg(test)]
 mod tests {
-    use super::start_body;
+    use super::{sims_query, start_body};
+
+    #[test]
+    fn the_sims_query_reads_changed_offset_and_limit() {
+        let q = |s: &'static str| sims_query(worker::url::form_urlencoded::parse(s.as_bytes()));
+        assert_eq!(q("").ok(), Some((false, 0, 100)));
+        assert_eq!(
+            q("changed=true&offset=200&limit=50").ok(),
+            Some((true, 200, 50))
+        );
+        assert_eq!(q("changed=0").ok(), Some((false, 0, 100)));
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "offset=-1",
+            "changed=yes",
+            "page=2",
+        ] {
+            let e = q(bad).expect_err(bad);
+            assert_eq!(e.status(), 400, "{bad}");
+        }
+    }
 
     #[test]
     fn a_start_takes_nothing_or_an_as_of() {
@@ -285,4 +306,99 @@ mod tests {
         assert_eq!(e.code(), "bad-json");
         assert!(start_body(b"[1]").is_err());
     }
+}
+
+/// The largest page of `GET /api/sessions/:id/sims`.
+pub const MAX_SIMS_PAGE: u64 = 1_000;
+
+/// The query of `GET /api/sessions/:id/sims`: `changed` (true: only the SIMs that change plan),
+/// `offset`, `limit` (default 100, at most [`MAX_SIMS_PAGE`]).
+///
+/// # Errors
+/// [`ApiError::BadSettings`] naming the parameter.
+pub fn sims_query<'a>(
+    pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+) -> Result<(bool, u64, u64), ApiError> {
+    let (mut changed, mut offset, mut limit) = (false, 0, 100);
+    for (key, value) in pairs {
+        let number = |v: &str| {
+            v.parse::<u64>().map_err(|_| {
+                ApiError::BadSettings(format!(
+                    "{key}={v:?} is not a whole number of at least 0; e.g. ?offset=0&limit=100"
+                ))
+            })
+        };
+        match key.as_ref() {
+            "changed" => {
+                changed = match value.as_ref() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    v => {
+                        return Err(ApiError::BadSettings(format!(
+                            "changed={v:?}: give true (only the SIMs that change plan) or false"
+                        )))
+                    }
+                }
+            }
+            "offset" => offset = number(&value)?,
+            "limit" => {
+                limit = number(&value)?;
+                if !(1..=MAX_SIMS_PAGE).contains(&limit) {
+                    return Err(ApiError::BadSettings(format!(
+                        "limit={limit}: give 1 to {MAX_SIMS_PAGE} SIMs a page"
+                    )));
+                }
+            }
+            other => {
+                return Err(ApiError::BadSettings(format!(
+                    "unknown parameter {other:?}; this route takes changed, offset and limit"
+                )))
+            }
+        }
+    }
+    Ok((changed, offset, limit))
+}
+
+/// `GET /api/sessions/:id/sims`: the session's per-SIM results in fleet order, a page at a
+/// time: `{session, total, offset, limit, sims: [...]}`.
+///
+/// # Errors
+/// 404 for another tenant's or no session, 400 for a bad query, 409 before the results are
+/// written; a storage error.
+pub async fn sims(
+    req: &Request,
+    store: &Store,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let url = req.url()?;
+    let (changed, offset, limit) = sims_query(url.query_pairs())?;
+    let view = find(store, tenant, id).await?;
+    if !matches!(view.state, State::Notifying | State::Completed) {
+        return Err(ApiError::ReportNotReady {
+            id: id.to_owned(),
+            state: view.state.as_str(),
+        });
+    }
+    let (total, sims) = store.session_sims(&view.id, changed, offset, limit).await?;
+    #[derive(Serialize)]
+    struct Page {
+        session: String,
+        changed_only: bool,
+        total: u64,
+        offset: u64,
+        limit: u64,
+        sims: Vec<crate::store::SimResult>,
+    }
+    Ok(json_answer(
+        200,
+        &Page {
+            session: view.id,
+            changed_only: changed,
+            total,
+            offset,
+            limit,
+            sims,
+        },
+    )?)
 }

@@ -56,6 +56,63 @@ pub struct UploadRow {
     pub uploaded_at: String,
 }
 
+/// One SIM's result in a session, as kept in D1 and answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimResult {
+    /// Its row in the session's sims file, from 0.
+    pub n: u64,
+    /// The ICCID.
+    pub iccid: String,
+    /// Its communication plan (empty when none).
+    pub comm_plan: String,
+    /// Its plan now.
+    pub current_plan: String,
+    /// Its plan after.
+    pub plan: String,
+    /// Its bill now.
+    pub current_cost: String,
+    /// Its bill after.
+    pub cost: String,
+    /// `current_cost − cost`.
+    pub saving: String,
+    /// Whether it changes plan.
+    pub changed: bool,
+    /// Why it moves or stays.
+    pub why: String,
+}
+
+/// A row of `session_sims` (flags as integers).
+#[derive(Debug, Deserialize)]
+struct SimResultRow {
+    n: f64,
+    iccid: String,
+    comm_plan: String,
+    current_plan: String,
+    plan: String,
+    current_cost: String,
+    cost: String,
+    saving: String,
+    changed: f64,
+    why: String,
+}
+
+impl From<SimResultRow> for SimResult {
+    fn from(r: SimResultRow) -> Self {
+        SimResult {
+            n: r.n as u64,
+            iccid: r.iccid,
+            comm_plan: r.comm_plan,
+            current_plan: r.current_plan,
+            plan: r.plan,
+            current_cost: r.current_cost,
+            cost: r.cost,
+            saving: r.saving,
+            changed: r.changed != 0.0,
+            why: r.why,
+        }
+    }
+}
+
 /// An upload to record.
 #[derive(Debug, Clone, Copy)]
 pub struct NewUpload<'a> {
@@ -569,6 +626,107 @@ impl Store {
             .await?
             .results::<Row>()?;
         Ok(rows.into_iter().map(|r| r.created_at).collect())
+    }
+
+    /// Writes per-SIM results of a session (rows replaced if already there: a retried chunk
+    /// writes the same rows).
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn put_session_sims(
+        &self,
+        session: &str,
+        rows: &[SimResult],
+    ) -> Result<(), ApiError> {
+        // 11 values a row; D1 binds at most 100 per statement.
+        const ROWS: usize = 9;
+        let mut statements = Vec::with_capacity(rows.len().div_ceil(ROWS));
+        for chunk in rows.chunks(ROWS) {
+            let places: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let b = r * 11;
+                    format!(
+                        "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8,
+                        b + 9,
+                        b + 10,
+                        b + 11
+                    )
+                })
+                .collect();
+            let mut values = Vec::with_capacity(chunk.len() * 11);
+            for row in chunk {
+                values.extend([
+                    text(session),
+                    int(row.n as f64),
+                    text(&row.iccid),
+                    text(&row.comm_plan),
+                    text(&row.current_plan),
+                    text(&row.plan),
+                    text(&row.current_cost),
+                    text(&row.cost),
+                    text(&row.saving),
+                    flag(row.changed),
+                    text(&row.why),
+                ]);
+            }
+            statements.push(
+                self.db
+                    .prepare(format!(
+                        "INSERT OR REPLACE INTO session_sims (session_id, n, iccid, comm_plan, \
+                         current_plan, plan, current_cost, cost, saving, changed, why) VALUES {}",
+                        places.join(", ")
+                    ))
+                    .bind(&values)?,
+            );
+        }
+        if !statements.is_empty() {
+            self.db.batch(statements).await?;
+        }
+        Ok(())
+    }
+
+    /// A page of a session's per-SIM results in fleet order (only the changes when
+    /// `changed_only`), and how many there are in all.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn session_sims(
+        &self,
+        session: &str,
+        changed_only: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<SimResult>), ApiError> {
+        let filter = if changed_only { " AND changed = 1" } else { "" };
+        let total = self
+            .db
+            .prepare(format!(
+                "SELECT COUNT(*) AS n FROM session_sims WHERE session_id = ?1{filter}"
+            ))
+            .bind(&[text(session)])?
+            .first::<f64>(Some("n"))
+            .await?
+            .unwrap_or(0.0) as u64;
+        let rows = self
+            .db
+            .prepare(format!(
+                "SELECT n, iccid, comm_plan, current_plan, plan, current_cost, cost, saving, \
+                 changed, why FROM session_sims WHERE session_id = ?1{filter} ORDER BY n \
+                 LIMIT ?2 OFFSET ?3"
+            ))
+            .bind(&[text(session), int(limit as f64), int(offset as f64)])?
+            .all()
+            .await?
+            .results::<SimResultRow>()?;
+        Ok((total, rows.into_iter().map(SimResult::from).collect()))
     }
 
     /// Records a queue message that could not be processed.

@@ -120,6 +120,13 @@ async function checkAgainstCli(ctx, view) {
   const report = await api(ctx.base, view.report, { token: ctx.token, raw: true });
   assert.equal(report.status, 200, `report: ${report.status}`);
   assert.ok(report.bytes.equals(want.xlsx), `the report (${report.bytes.length} B) differs from simopt optimize --xlsx (${want.xlsx.length} B)`);
+  // The per-SIM results in D1: every SIM, the changes as the command line has them.
+  const all = await api(ctx.base, `/api/sessions/${view.id}/sims?limit=1`, { token: ctx.token });
+  assert.equal(all.body.total, SIMS, "per-SIM results in D1");
+  const changes = await api(ctx.base, `/api/sessions/${view.id}/sims?changed=true&limit=1000`, { token: ctx.token });
+  assert.equal(changes.body.total, want.doc.changes, "changes in D1");
+  const plans = new Map(want.doc.sims.map((s) => [s.iccid, s.plan]));
+  for (const sim of changes.body.sims) assert.equal(sim.plan, plans.get(sim.iccid), `${sim.iccid}'s new plan`);
 }
 
 function notificationsOf(ctx, id) {

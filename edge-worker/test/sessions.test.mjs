@@ -100,6 +100,24 @@ describe("starting a session", () => {
     A.done = view;
   });
 
+  it("keeps every SIM's result in D1: pages, the changes, the savings adding up to the summary's", async () => {
+    const view = A.done;
+    const all = await json(await as(A.token, `/api/sessions/${view.id}/sims?limit=1000`));
+    expect(all.status).toBe(200);
+    expect(all.body.total).toBe(view.summary.sims);
+    expect(all.body.sims.map((s) => s.n)).toEqual([...Array(view.summary.sims).keys()]);
+    const micros = (text) => Math.round(Number(text) * 1e6);
+    const saved = all.body.sims.reduce((sum, s) => sum + micros(s.saving), 0);
+    expect(saved).toBe(micros(view.summary.savings));
+    const changes = await json(await as(A.token, `/api/sessions/${view.id}/sims?changed=true`));
+    expect(changes.body.total).toBe(view.summary.changes);
+    expect(changes.body.sims.every((s) => s.changed && s.plan !== s.current_plan)).toBe(true);
+    const page = await json(await as(A.token, `/api/sessions/${view.id}/sims?offset=2&limit=3`));
+    expect(page.body.sims.map((s) => s.n)).toEqual([2, 3, 4]);
+    const bad = await json(await as(A.token, `/api/sessions/${view.id}/sims?limit=5000`));
+    expect(bad.status).toBe(400);
+  });
+
   it("after completion a new start is a new session", async () => {
     const got = await json(await as(A.token, `/api/accounts/${A.account}/sessions`, { method: "POST" }));
     expect(got.status).toBe(201);
@@ -136,7 +154,7 @@ describe("a session as of a chosen moment", () => {
 
 describe("another tenant", () => {
   it("can neither read, list, download nor start A's sessions (404 as for none)", async () => {
-    for (const path of [`/api/sessions/${A.done.id}`, `/api/sessions/${A.done.id}/report.xlsx`, `/api/accounts/${A.account}/sessions`]) {
+    for (const path of [`/api/sessions/${A.done.id}`, `/api/sessions/${A.done.id}/report.xlsx`, `/api/sessions/${A.done.id}/sims`, `/api/accounts/${A.account}/sessions`]) {
       const got = await json(await as(A.other, path));
       expect(got.status, path).toBe(404);
       expect(got.body.error).toBe("not-found");
@@ -208,6 +226,9 @@ describe("the session object's rules (on a twin of the finished session)", () =>
     }
     expect(await twin.step(work("report", 0))).toEqual({ outcome: "ran" });
     expect(await twin.step(work("report", 0))).toEqual({ outcome: "ignored" });
+    for (let k = 0; (await twin.state()).body.next.step === "results"; k++) {
+      expect(await twin.step(work("results", k))).toEqual({ outcome: "ran" });
+    }
     expect(await twin.step(work("notify", 0))).toEqual({ outcome: "ran" });
     const done = (await twin.state()).body.view;
     expect(done.state).toBe("completed");

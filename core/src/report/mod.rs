@@ -88,6 +88,11 @@ impl<'a> Report<'a> {
             .map_or(self.fleet.sims[index].current_plan, |o| o.plans[index])
     }
 
+    /// The line of SIM `index` (fleet order).
+    pub fn line(&self, index: usize) -> SimLine<'a> {
+        SimLine::of(self, index)
+    }
+
     /// The per-SIM lines, in fleet order.
     pub fn lines(&self) -> impl Iterator<Item = SimLine<'a>> + '_ {
         let report = *self;

@@ -268,46 +268,6 @@ pub async fn report(store: &Store, tenant: &Tenant, id: &str) -> Result<Response
         .fixed(bytes))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{sims_query, start_body};
-
-    #[test]
-    fn the_sims_query_reads_changed_offset_and_limit() {
-        let q = |s: &'static str| sims_query(worker::url::form_urlencoded::parse(s.as_bytes()));
-        assert_eq!(q("").ok(), Some((false, 0, 100)));
-        assert_eq!(
-            q("changed=true&offset=200&limit=50").ok(),
-            Some((true, 200, 50))
-        );
-        assert_eq!(q("changed=0").ok(), Some((false, 0, 100)));
-        for bad in [
-            "limit=0",
-            "limit=1001",
-            "offset=-1",
-            "changed=yes",
-            "page=2",
-        ] {
-            let e = q(bad).expect_err(bad);
-            assert_eq!(e.status(), 400, "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_start_takes_nothing_or_an_as_of() {
-        assert_eq!(start_body(b"").ok(), Some(None));
-        assert_eq!(start_body(b"  \n").ok(), Some(None));
-        assert_eq!(start_body(b"{}").ok(), Some(None));
-        assert_eq!(
-            start_body(br#"{"as_of": "2026-11-20T12:00"}"#).ok(),
-            Some(Some("2026-11-20T12:00".into()))
-        );
-        let e = start_body(br#"{"asOf": "x"}"#).expect_err("unknown field");
-        assert_eq!(e.code(), "bad-json");
-        assert!(start_body(b"[1]").is_err());
-    }
-}
-
 /// The largest page of `GET /api/sessions/:id/sims`.
 pub const MAX_SIMS_PAGE: u64 = 1_000;
 
@@ -401,4 +361,44 @@ pub async fn sims(
             sims,
         },
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sims_query, start_body};
+
+    #[test]
+    fn the_sims_query_reads_changed_offset_and_limit() {
+        let q = |s: &'static str| sims_query(worker::url::form_urlencoded::parse(s.as_bytes()));
+        assert_eq!(q("").ok(), Some((false, 0, 100)));
+        assert_eq!(
+            q("changed=true&offset=200&limit=50").ok(),
+            Some((true, 200, 50))
+        );
+        assert_eq!(q("changed=0").ok(), Some((false, 0, 100)));
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "offset=-1",
+            "changed=yes",
+            "page=2",
+        ] {
+            let e = q(bad).expect_err(bad);
+            assert_eq!(e.status(), 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_start_takes_nothing_or_an_as_of() {
+        assert_eq!(start_body(b"").ok(), Some(None));
+        assert_eq!(start_body(b"  \n").ok(), Some(None));
+        assert_eq!(start_body(b"{}").ok(), Some(None));
+        assert_eq!(
+            start_body(br#"{"as_of": "2026-11-20T12:00"}"#).ok(),
+            Some(Some("2026-11-20T12:00".into()))
+        );
+        let e = start_body(br#"{"asOf": "x"}"#).expect_err("unknown field");
+        assert_eq!(e.code(), "bad-json");
+        assert!(start_body(b"[1]").is_err());
+    }
 }

@@ -541,7 +541,7 @@ impl Job {
         }
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         self.stage = match stage {
-            Stage::Classic(s) => match s.into_best_choices(&self.model) {
+            Stage::Classic(s) => match s.into_best_choices() {
                 Some(choice) => Stage::Tally(Then::Classic, Tally::new(&self.model, choice)),
                 None => self.after_classic(None),
             },

@@ -160,7 +160,12 @@ pub(super) fn synthetic_fleet(sims: u64, seed: u64) -> Fleet {
 }
 
 /// [`synthetic_fleet`] with `comm_plans` communication plans of `per_comm_plan` plans each.
-fn synthetic_fleet_of(sims: u64, seed: u64, comm_plans: u32, per_comm_plan: u32) -> Fleet {
+pub(super) fn synthetic_fleet_of(
+    sims: u64,
+    seed: u64,
+    comm_plans: u32,
+    per_comm_plan: u32,
+) -> Fleet {
     let spec = crate::synthetic::FleetSpec {
         sims,
         comm_plans,

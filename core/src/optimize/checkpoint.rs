@@ -23,7 +23,9 @@ pub const VERSION: u16 = 7;
 /// the limit on changes stored the cost of undoing each change (now computed again); version 6
 /// adds the tally stage (an assignment's totals added up a quantum at a time). Version 7 may
 /// hold a finished classic stage gathering its winners' choices (with how many are gathered;
-/// before, the gathering was part of the quantum that finished it, so none was encoded).
+/// before, the gathering was part of the quantum that finished it, so none was encoded), and
+/// adds the output stage (the result's plans listed a quantum at a time; a finished job's
+/// plans are listed again on decode).
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

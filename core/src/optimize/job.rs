@@ -493,7 +493,21 @@ impl Job {
         if self.model.change_cost > 0 {
             Stage::Settle(Settle::new(self.best.clone()))
         } else {
-            Stage::Output(Vec::new())
+            self.output()
+        }
+    }
+
+    /// Listing the best assignment's plans, the first quantum of SIMs at once (so a fleet of
+    /// at most that many is done at once).
+    fn output(&self) -> Stage {
+        let n = self.model.sims.len();
+        let plans = (0..QUANTUM_SIMS.min(n))
+            .map(|i| self.best.plan(&self.model, i))
+            .collect::<Vec<_>>();
+        if plans.len() == n {
+            Stage::Done(plans)
+        } else {
+            Stage::Output(plans)
         }
     }
 
@@ -663,7 +677,7 @@ impl Job {
             }
             Stage::Settle(s) => {
                 self.keep_if_better(&s.assignment);
-                Stage::Output(Vec::new())
+                self.output()
             }
             Stage::Output(plans) => Stage::Done(plans),
             done @ Stage::Done(_) => done,

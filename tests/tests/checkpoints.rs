@@ -87,3 +87,9 @@ fn the_version_6_checkpoint_still_resumes_to_the_same_result() {
     // Version 6 carries the kicks of recovery (none yet at this point of the run).
     resumes_to_the_same_result("basic-v6.ckpt", Options::default());
 }
+
+#[test]
+fn the_version_7_checkpoint_still_resumes_to_the_same_result() {
+    // Version 7 may hold a finished classic stage gathering its winners' choices.
+    resumes_to_the_same_result("basic-v7.ckpt", Options::default());
+}

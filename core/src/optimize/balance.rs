@@ -19,7 +19,7 @@
 use super::bound::{decode_prices, max_prices, SCALE_BITS};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::model::{Assignment, Model, NO_POOL};
-use super::phase::{Phase, QUANTUM_SIMS};
+use super::phase::{sims_quantum_end, Phase};
 use super::search::{decode_assignment, encode_assignment};
 
 /// Buckets per pool: bucket 0 holds ties (zero reduced cost), buckets 1.. reduced costs per byte
@@ -198,7 +198,7 @@ impl Balance {
 impl Phase for Balance {
     fn quantum(&mut self, model: &Model) -> bool {
         let n = model.sims.len();
-        let end = (self.next + QUANTUM_SIMS).min(n);
+        let end = sims_quantum_end(model, self.next);
         let placeholder = Step::Apply {
             threshold: Vec::new(),
             pass: 0,

@@ -9,7 +9,7 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 6;
+pub const VERSION: u16 = 7;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
@@ -21,7 +21,11 @@ pub const VERSION: u16 = 6;
 /// of local search ended with ejections (a round of such a checkpoint still does). Before
 /// version 6 recovery had no kicks (such a checkpoint's recovery makes none) and trimming to
 /// the limit on changes stored the cost of undoing each change (now computed again); version 6
-/// adds the tally stage (an assignment's totals added up a quantum at a time).
+/// adds the tally stage (an assignment's totals added up a quantum at a time). Version 7 may
+/// hold a finished classic stage gathering its winners' choices (with how many are gathered;
+/// before, the gathering was part of the quantum that finished it, so none was encoded), and
+/// adds the output stage (the result's plans listed a quantum at a time; a finished job's
+/// plans are listed again on decode).
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

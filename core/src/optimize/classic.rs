@@ -42,6 +42,8 @@
 //! found, the current run's placements), so encoding and decoding between any two quanta gives the
 //! identical result. Two buffers per component hold the best and the current run; a better run
 //! takes the best's place by flipping a flag, so finishing a run costs O(pools), not O(SIMs).
+//! Once every component is done, the winners' choices are gathered into SIM order, a quantum of
+//! SIMs at a time too (at a million SIMs, scattered writes that take milliseconds at once).
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
@@ -366,6 +368,10 @@ pub(crate) struct Classic {
     best_cost: i64,
     /// Sum of the finished components' best costs.
     finished_cost: i64,
+    /// Once every component is done: each SIM's choice in the winners, gathered in layout
+    /// order up to `gathered` (empty before).
+    choice: Vec<u32>,
+    gathered: usize,
     /// Sum of the baseline costs of the components whose baseline is done.
     baseline_cost: i64,
     /// The run that gave the current component's best (`None`: the baseline).
@@ -392,6 +398,8 @@ impl Classic {
             best_in: vec![0; components],
             best_cost: 0,
             finished_cost: 0,
+            choice: Vec::new(),
+            gathered: 0,
             baseline_cost: 0,
             best_run: None,
             won_by_runs: 0,
@@ -404,6 +412,32 @@ impl Classic {
     /// Whether every component is done.
     pub(crate) fn finished(&self) -> bool {
         self.component == self.layout.components()
+    }
+
+    /// Whether every component is done and the winners' choices gathered.
+    fn gathered_all(&self) -> bool {
+        self.finished() && self.gathered == self.layout.members.len()
+    }
+
+    /// Gathers the winners' choices of up to `budget` more SIMs (every component done).
+    fn gather(&mut self, budget: usize) {
+        let l = &self.layout;
+        if self.choice.is_empty() {
+            self.choice = vec![0; l.members.len()];
+        }
+        let end = l.members.len().min(self.gathered + budget);
+        // The component of each position: the last one starting at or before it.
+        let mut c = l
+            .start
+            .partition_point(|&s| s <= self.gathered)
+            .saturating_sub(1);
+        for at in self.gathered..end {
+            while l.start[c + 1] <= at {
+                c += 1;
+            }
+            self.choice[l.members[at] as usize] = self.buffers[self.best_in[c] as usize][at];
+        }
+        self.gathered = end;
     }
 
     /// The cost of the result (micros), once finished.
@@ -443,25 +477,14 @@ impl Classic {
     /// The best assignment, once finished (O(N)).
     #[cfg(test)]
     pub(crate) fn into_best(self, model: &Model) -> Option<super::model::Assignment> {
-        self.into_best_choices(model)
+        self.into_best_choices()
             .map(|choice| super::model::Assignment::new(model, choice))
     }
 
-    /// Each SIM's choice in the best assignment, once finished (O(N); the assignment's totals
-    /// are for a [`super::model::Tally`] to add up).
-    pub(crate) fn into_best_choices(self, model: &Model) -> Option<Vec<u32>> {
-        if !self.finished() {
-            return None;
-        }
-        let l = &self.layout;
-        let mut choice = vec![0u32; model.sims.len()];
-        for c in 0..l.components() {
-            let buffer = &self.buffers[self.best_in[c] as usize];
-            for at in l.start[c]..l.start[c + 1] {
-                choice[l.members[at] as usize] = buffer[at];
-            }
-        }
-        Some(choice)
+    /// Each SIM's choice in the best assignment, once finished and gathered (the assignment's
+    /// totals are for a [`super::model::Tally`] to add up).
+    pub(crate) fn into_best_choices(self) -> Option<Vec<u32>> {
+        self.gathered_all().then_some(self.choice)
     }
 
     /// The buffer the current run writes into.
@@ -655,7 +678,10 @@ impl Phase for Classic {
             }
             self.close(model);
         }
-        true
+        if budget > 0 {
+            self.gather(budget);
+        }
+        self.gathered_all()
     }
 
     fn encode(&self, w: &mut Writer) {
@@ -675,6 +701,7 @@ impl Phase for Classic {
             }
         }
         if self.finished() {
+            w.u64(self.gathered as u64);
             return;
         }
         let c = self.component;
@@ -737,6 +764,13 @@ impl Phase for Classic {
             );
         }
         if s.component == components {
+            // Before version 7 a finished classic was never encoded (its choices were gathered
+            // in the quantum that finished it).
+            if r.version() >= 7 {
+                let n = s.layout.members.len() as u64;
+                let gathered = r.below(n + 1, "a gathering cursor is out of range")? as usize;
+                s.gather(gathered);
+            }
             return Ok(s);
         }
         let c = s.component;

@@ -14,7 +14,8 @@
 //!    (`balance`: the moves that relieve or use a pool, cheapest per byte first), then exact
 //!    local search (`search`); on fleets under about 8,000 SIMs, again from randomly disturbed
 //!    prices (kicks);
-//! 3. keep the cheapest assignment found.
+//! 3. keep the cheapest assignment found, and list its plans for the result (a quantum of SIMs
+//!    at a time, like every other stage).
 //!
 //! With constraints ([`Constraints`]) the objective is `bill + min_saving × changes`, the bound
 //! is on that objective over the assignments within the limit on changes, and an assignment
@@ -31,10 +32,10 @@ use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
 use super::coordinate::Coordinate;
 use super::model::{Assignment, Constraints, Model, Tally};
-use super::phase::Phase;
+use super::phase::{Phase, QUANTUM_SIMS};
 use super::search::{decode_assignment, encode_assignment, Improve};
 use super::Optimized;
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, PlanId};
 use crate::money::Money;
 use crate::random::SplitMix64;
 
@@ -139,7 +140,11 @@ enum Stage {
     /// An assignment's totals added up a quantum at a time (after classic and recovery).
     Tally(Then, Tally),
     Settle(Settle),
-    Done,
+    /// The best assignment's plans, listed a quantum of SIMs at a time (at a million SIMs,
+    /// longer at once than a slice should take) for the result.
+    Output(Vec<PlanId>),
+    /// Finished: the best assignment's plans.
+    Done(Vec<PlanId>),
 }
 
 /// Where an assignment goes once its totals are added up and it keeps to the limit on changes
@@ -306,11 +311,11 @@ impl Job {
     /// says stop, or the job is done.
     pub fn run_slice(&mut self, should_yield: &mut dyn FnMut() -> bool) -> Step {
         loop {
-            if matches!(self.stage, Stage::Done) {
+            if matches!(self.stage, Stage::Done(_)) {
                 return Step::Finished(self.result());
             }
             self.quantum();
-            if !matches!(self.stage, Stage::Done) && should_yield() {
+            if !matches!(self.stage, Stage::Done(_)) && should_yield() {
                 return Step::Yielded(self.progress());
             }
         }
@@ -323,7 +328,7 @@ impl Job {
 
     /// Whether the job is done (`run_slice` would answer `Finished` at once).
     pub fn is_finished(&self) -> bool {
-        matches!(self.stage, Stage::Done)
+        matches!(self.stage, Stage::Done(_))
     }
 
     /// Runs to the end.
@@ -338,7 +343,10 @@ impl Job {
     pub fn result(&self) -> Optimized {
         let cost = self.model.bill(&self.best);
         Optimized {
-            plans: self.best.plans(&self.model),
+            plans: match &self.stage {
+                Stage::Done(plans) => plans.clone(),
+                _ => self.best.plans(&self.model),
+            },
             cost: Money::from_micros(cost),
             current_cost: Money::from_micros(self.current_cost),
             lower_bound: self.bill_bound().map(|b| Money::from_micros(b.min(cost))),
@@ -413,7 +421,8 @@ impl Job {
                 "undoing changes that save too little",
                 0.95 + 0.05 * s.done_fraction(m),
             ),
-            Stage::Done => ("done", 1.0),
+            Stage::Output(_) => ("finishing", 1.0),
+            Stage::Done(_) => ("done", 1.0),
         };
         let best = m.bill(&self.best);
         Progress {
@@ -484,7 +493,21 @@ impl Job {
         if self.model.change_cost > 0 {
             Stage::Settle(Settle::new(self.best.clone()))
         } else {
-            Stage::Done
+            self.output()
+        }
+    }
+
+    /// Listing the best assignment's plans, the first quantum of SIMs at once (so a fleet of
+    /// at most that many is done at once).
+    fn output(&self) -> Stage {
+        let n = self.model.sims.len();
+        let plans = (0..QUANTUM_SIMS.min(n))
+            .map(|i| self.best.plan(&self.model, i))
+            .collect::<Vec<_>>();
+        if plans.len() == n {
+            Stage::Done(plans)
+        } else {
+            Stage::Output(plans)
         }
     }
 
@@ -534,14 +557,19 @@ impl Job {
             Stage::Trim(_, s) => s.quantum(m),
             Stage::Tally(_, s) => s.quantum(m),
             Stage::Settle(s) => s.quantum(m),
-            Stage::Done => true,
+            Stage::Output(plans) => {
+                let end = (plans.len() + QUANTUM_SIMS).min(m.sims.len());
+                plans.extend((plans.len()..end).map(|i| self.best.plan(m, i)));
+                end == m.sims.len()
+            }
+            Stage::Done(_) => true,
         };
         if !finished {
             return;
         }
-        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        let stage = std::mem::replace(&mut self.stage, Stage::Done(Vec::new()));
         self.stage = match stage {
-            Stage::Classic(s) => match s.into_best_choices(&self.model) {
+            Stage::Classic(s) => match s.into_best_choices() {
                 Some(choice) => Stage::Tally(Then::Classic, Tally::new(&self.model, choice)),
                 None => self.after_classic(None),
             },
@@ -649,9 +677,10 @@ impl Job {
             }
             Stage::Settle(s) => {
                 self.keep_if_better(&s.assignment);
-                Stage::Done
+                self.output()
             }
-            Stage::Done => Stage::Done,
+            Stage::Output(plans) => Stage::Done(plans),
+            done @ Stage::Done(_) => done,
         };
     }
 
@@ -728,7 +757,11 @@ impl Job {
                 then.encode(&mut w);
                 s.encode(&mut w);
             }
-            Stage::Done => w.u64(4),
+            Stage::Output(plans) => {
+                w.u64(13);
+                w.u64(plans.len() as u64);
+            }
+            Stage::Done(_) => w.u64(4),
         }
         w.finish()
     }
@@ -780,7 +813,7 @@ impl Job {
         } else {
             None
         };
-        let stage = match r.below(13, "an unknown stage")? {
+        let stage = match r.below(14, "an unknown stage")? {
             10 => Stage::Settle(Settle::decode(&mut r, &model)?),
             9 => Stage::ChangePrice(ChangePrice::decode(&mut r, &model)?),
             8 => {
@@ -808,7 +841,12 @@ impl Job {
                 Recovery::decode(&mut r, &model)?,
                 Improve::decode(&mut r, &model)?,
             ),
-            _ => Stage::Done,
+            // The plans listed so far, and when done all of them, are the best assignment's.
+            13 => {
+                let n = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")?;
+                Stage::Output((0..n as usize).map(|i| best.plan(&model, i)).collect())
+            }
+            _ => Stage::Done(best.plans(&model)),
         };
         r.finish()?;
         if [Some(&best), start.as_ref()]

@@ -608,9 +608,13 @@ impl Assignment {
 
     /// The plan of every SIM, for [`crate::cost::bill`].
     pub fn plans(&self, model: &Model) -> Vec<PlanId> {
-        (0..model.sims.len())
-            .map(|i| model.options_of(i)[self.choice[i] as usize].plan)
-            .collect()
+        (0..model.sims.len()).map(|i| self.plan(model, i)).collect()
+    }
+
+    /// SIM `i`'s plan.
+    #[inline]
+    pub(crate) fn plan(&self, model: &Model, i: usize) -> PlanId {
+        model.options_of(i)[self.choice[i] as usize].plan
     }
 }
 

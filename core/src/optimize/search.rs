@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::model::{Assignment, Model, NO_POOL};
-use super::phase::{Phase, QUANTUM_SIMS};
+use super::phase::{sims_quantum_end, Phase, QUANTUM_SIMS, QUANTUM_WORK};
 
 /// Writes an assignment: one option index per SIM (the pool totals are derived on decode).
 pub(crate) fn encode_assignment(a: &Assignment, w: &mut Writer) {
@@ -134,7 +134,7 @@ impl Phase for Descent {
     fn quantum(&mut self, model: &Model) -> bool {
         let n = model.sims.len();
         let a = &mut self.assignment;
-        let end = (self.next + QUANTUM_SIMS).min(n);
+        let end = sims_quantum_end(model, self.next);
         for i in self.next..end {
             if !self.skip.may_move(model, i) {
                 continue;
@@ -374,15 +374,17 @@ impl Ejections {
         }
     }
 
-    /// Tries the ejections that start with SIM `i`; true when one was made.
-    fn try_sim(&mut self, model: &Model, i: usize) -> bool {
+    /// Tries the ejections that start with SIM `i` (making at most one); returns the work done,
+    /// in options costed.
+    fn try_sim(&mut self, model: &Model, i: usize) -> u64 {
         if model.lagrangian.pools_of(model.sims[i].class) > MAX_EJECTION_POOLS {
-            return false;
+            return 1;
         }
         let a = &mut self.assignment;
         let from = a.choice[i];
         let options = model.options_of(i);
         let usage = model.sims[i].usage;
+        let mut work = options.len() as u64;
         for (to, b) in options.iter().enumerate() {
             let to = to as u32;
             if to == from
@@ -392,6 +394,7 @@ impl Ejections {
             {
                 continue;
             }
+            work += 1;
             let entry = a.delta(model, i, to);
             if entry <= 0 {
                 continue; // single moves take these; leave them to the descent
@@ -404,11 +407,13 @@ impl Ejections {
                 &list[at.saturating_sub(EJECTION_WINDOW)..(at + EJECTION_WINDOW).min(list.len())];
             a.apply(model, i, to);
             let mut best: Option<(i64, usize, u32)> = None;
+            work += window.len() as u64;
             for &j in window {
                 let j = j as usize;
                 if j == i || model.options_of(j)[a.choice[j] as usize].pool != b.pool {
                     continue;
                 }
+                work += model.options_of(j).len() as u64;
                 if let Some((d, out)) = a.best_move(model, j) {
                     if entry + d < best.map_or(0, |(bd, _, _)| bd) {
                         best = Some((entry + d, j, out));
@@ -419,12 +424,12 @@ impl Ejections {
                 Some((_, j, out)) => {
                     a.apply(model, j, out);
                     self.ejections += 1;
-                    return true;
+                    return work;
                 }
                 None => a.apply(model, i, from),
             }
         }
-        false
+        work
     }
 }
 
@@ -464,11 +469,15 @@ impl Phase for Ejections {
         // and their SIMs stay in cache.
         let order = &model.lagrangian.by_usage;
         let n = order.len();
+        // At most a quantum of SIMs, and of work: near the top of the usage order every
+        // SIM's partners are new ones (neighbours' windows no longer overlap), and a
+        // quantum of those SIMs took several times as long as one of light SIMs.
+        let mut work = 0;
         let end = (self.next + QUANTUM_SIMS).min(n);
-        for &i in &order[self.next..end] {
-            self.try_sim(model, i as usize);
+        while self.next < end && work < QUANTUM_WORK {
+            work += self.try_sim(model, order[self.next] as usize);
+            self.next += 1;
         }
-        self.next = end;
         self.next == n
     }
 
@@ -744,8 +753,68 @@ impl Phase for Improve {
 
 #[cfg(test)]
 mod tests {
-    use super::first_using;
+    use super::{first_using, Ejections};
+    use crate::optimize::model::Model;
+    use crate::optimize::phase::{sims_quantum_end, Phase, QUANTUM_SIMS, QUANTUM_WORK};
+    use crate::optimize::tests::synthetic_fleet_of;
     use crate::random::SplitMix64;
+
+    /// Each quantum of ejections ends after the SIM whose work reaches [`QUANTUM_WORK`] (or after
+    /// [`QUANTUM_SIMS`] SIMs): replayed SIM by SIM on a copy, with 40 plans per SIM, where some
+    /// quanta must stop early.
+    #[test]
+    fn an_ejection_quantum_ends_once_its_work_is_spent() {
+        let f = synthetic_fleet_of(12_000, 5, 1, 40);
+        let model = Model::new(&f);
+        let mut e = Ejections::new(&model, model.current());
+        while !e.candidates.done(&model) {
+            assert!(!e.quantum(&model));
+        }
+        let order = &model.lagrangian.by_usage;
+        let (mut early, mut finished) = (0, false);
+        while !finished {
+            let mut replay = e.clone();
+            let mut work = 0;
+            let mut sims = 0;
+            while replay.next < order.len() && sims < QUANTUM_SIMS && work < QUANTUM_WORK {
+                work += replay.try_sim(&model, order[replay.next] as usize);
+                replay.next += 1;
+                sims += 1;
+            }
+            early += usize::from(sims < QUANTUM_SIMS && replay.next < order.len());
+            finished = e.quantum(&model);
+            assert_eq!(e.next, replay.next);
+            assert_eq!(e.assignment, replay.assignment);
+        }
+        assert!(early > 0, "no quantum stopped on its work");
+    }
+
+    /// A pass over SIMs in order takes at most [`QUANTUM_SIMS`] SIMs and stops once their
+    /// options reach [`QUANTUM_WORK`]: fewer SIMs with 40 plans each than with 5.
+    #[test]
+    fn a_pass_quantum_counts_options() {
+        for (plans, want) in [
+            (5, QUANTUM_SIMS),
+            (40, (QUANTUM_WORK as usize).div_ceil(40)),
+        ] {
+            let f = synthetic_fleet_of(5_000, 3, 1, plans);
+            let model = Model::new(&f);
+            let end = sims_quantum_end(&model, 0);
+            assert!(model.options_of(0).len() <= plans as usize);
+            if plans == 40 {
+                let work: usize = (0..end).map(|i| model.options_of(i).len()).sum();
+                let before: usize = (0..end - 1).map(|i| model.options_of(i).len()).sum();
+                assert!(before < QUANTUM_WORK as usize && work >= QUANTUM_WORK as usize);
+                assert!(end >= want && end < QUANTUM_SIMS, "{end} SIMs");
+            } else {
+                assert_eq!(end, want);
+            }
+        }
+        let f = synthetic_fleet_of(10, 3, 1, 40);
+        let model = Model::new(&f);
+        assert_eq!(sims_quantum_end(&model, 10), 10);
+        assert_eq!(sims_quantum_end(&model, 4), 10);
+    }
 
     #[test]
     fn searching_from_a_hint_finds_what_bisection_finds() {

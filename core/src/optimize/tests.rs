@@ -160,7 +160,12 @@ pub(super) fn synthetic_fleet(sims: u64, seed: u64) -> Fleet {
 }
 
 /// [`synthetic_fleet`] with `comm_plans` communication plans of `per_comm_plan` plans each.
-fn synthetic_fleet_of(sims: u64, seed: u64, comm_plans: u32, per_comm_plan: u32) -> Fleet {
+pub(super) fn synthetic_fleet_of(
+    sims: u64,
+    seed: u64,
+    comm_plans: u32,
+    per_comm_plan: u32,
+) -> Fleet {
     let spec = crate::synthetic::FleetSpec {
         sims,
         comm_plans,
@@ -320,4 +325,29 @@ fn own_limit_is_where_a_sims_own_overage_line_becomes_nonzero() {
             assert_eq!(usage <= limit, own == 0, "rate {rate}, usage {usage} bytes");
         }
     }
+}
+
+/// The result's plans are listed a quantum of SIMs at a time: a job decoded while listing them
+/// ends with the uninterrupted run's result.
+#[test]
+fn a_job_decoded_while_listing_its_plans_ends_the_same() {
+    let f = synthetic_fleet(5_000, 4);
+    let straight = Job::new(&f, Options::default()).run();
+    let mut job = Job::new(&f, Options::default());
+    let (mut decoded_while_listing, mut quanta) = (0, 0);
+    let result = loop {
+        quanta += 1;
+        assert!(quanta < 100_000, "a decoded job lost its progress");
+        match job.run_slice(&mut || true) {
+            Step::Finished(result) => break result,
+            Step::Yielded(progress) => {
+                if progress.phase == "finishing" {
+                    decoded_while_listing += 1;
+                    job = Job::decode(&f, &job.encode()).expect("decodes");
+                }
+            }
+        }
+    };
+    assert!(decoded_while_listing >= 2, "{decoded_while_listing}");
+    assert_eq!(result, straight);
 }

@@ -133,7 +133,8 @@ export interface OptimizeSliceBudgetInput {
 
 /** Where an optimization stands. */
 export interface OptimizeProgress {
-  /** What the job is doing (`classic start`, `improving plans`, `bounding`, …, `done`). */
+  /** What the job is doing (`classic start`, `improving plans`, `bounding`, …, `finishing` —
+   * listing the result's plans; `finished` is still false — and `done`). */
   phase: string;
   /** Rough share of the job done, 0–1. */
   done: number;

@@ -3,6 +3,7 @@
 //! data that serializes with the job.
 
 use serde::{Deserialize, Serialize};
+use simopt_core::random::SplitMix64;
 
 /// How a job calls one carrier account. Plain data: it travels with the job's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,25 +77,15 @@ impl RetryPolicy {
     }
 }
 
-/// SplitMix64: small, seeded, serializable; the same draws natively and in wasm.
+/// The core's SplitMix64, serializable (as its state): the same draws natively and in wasm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rng {
-    state: u64,
-}
+#[serde(from = "u64", into = "u64")]
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Rng {
-        Rng { state: seed }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Rng(SplitMix64::new(seed))
     }
 
     /// A draw in `0..n` (0 when `n` is 0).
@@ -102,7 +93,19 @@ impl Rng {
         if n == 0 {
             return 0;
         }
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+        self.0.below(n)
+    }
+}
+
+impl From<u64> for Rng {
+    fn from(state: u64) -> Rng {
+        Rng::new(state)
+    }
+}
+
+impl From<Rng> for u64 {
+    fn from(rng: Rng) -> u64 {
+        rng.0.state()
     }
 }
 

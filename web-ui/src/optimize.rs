@@ -14,8 +14,9 @@
 //! `runSlice` does quanta — fixed small pieces of work — until its budget is spent, then returns
 //! where the job stands. A run cut into any slices, with `encode()` / `resume()` between them,
 //! ends with exactly the result of an uninterrupted run: the core polls the budget only between
-//! quanta. `maxQuanta` means the same on every machine; `maxMillis` reads `Date.now()`, which
-//! does not advance during CPU work in a Cloudflare Worker, so the edge counts quanta.
+//! quanta. `maxQuanta` means the same on every machine; `maxMillis` reads `performance.now()`
+//! (or `Date.now()` where there is none), which does not advance during CPU work in a
+//! Cloudflare Worker, so the edge counts quanta.
 //!
 //! The handle keeps the loaded fleet (a checkpoint decodes only against the input it was made
 //! from) and the input's warnings (the document lists them).
@@ -106,7 +107,8 @@ impl OptimizeJob {
     /// Works until the budget `{ maxMillis?, maxQuanta? }` is spent (at least one given) or the
     /// job is done, and returns `{ finished, progress }`: the slice stops after `maxQuanta`
     /// quanta, or when one more quantum as long as the slice's longest so far would take it past
-    /// `maxMillis` (so a slice overruns only by what a quantum exceeds the longest before it).
+    /// `maxMillis` less a millisecond kept for the answer (so a slice overruns only by what a
+    /// quantum exceeds the longest before it; quanta are about 1.5 ms at most).
     /// At least one quantum runs, unless the job was already done.
     ///
     /// # Errors
@@ -118,7 +120,8 @@ impl OptimizeJob {
         budget: OptimizeSliceBudget,
     ) -> Result<OptimizeSliceInfo, js_sys::Error> {
         let budget = BudgetArg::from_js(budget.into())?;
-        let started = budget.max_millis.map(|_| js_sys::Date::now());
+        let clock = Clock::new();
+        let started = budget.max_millis.map(|_| clock.now());
         let (mut last, mut longest) = (started.unwrap_or(0.0), 0.0f64);
         let mut quanta: u64 = 0;
         let step = self.job.run_slice(&mut || {
@@ -129,10 +132,11 @@ impl OptimizeJob {
             let (Some(max), Some(t0)) = (budget.max_millis, started) else {
                 return false;
             };
-            let now = js_sys::Date::now();
+            let now = clock.now();
             longest = longest.max(now - last);
             last = now;
-            now - t0 + longest >= max
+            // (A millisecond is kept for building the answer.)
+            now - t0 + longest + ANSWER_MILLIS >= max
         });
         let progress = match step {
             Step::Finished(_) => self.job.progress(),
@@ -254,6 +258,37 @@ impl OptimizeJob {
             &self.job.options(),
             self.job.is_finished(),
         )
+    }
+}
+
+/// What `runSlice` keeps of a `maxMillis` budget for converting its answer.
+const ANSWER_MILLIS: f64 = 1.0;
+
+/// Milliseconds for slice budgets: `performance.now()` where there is one (browsers, Web
+/// Workers, Node: fractions of a millisecond, so "one more quantum as long as the longest" is
+/// measured, not rounded to whole milliseconds), else `Date.now()`.
+struct Clock {
+    performance: Option<js_sys::Function>,
+    this: JsValue,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let global = js_sys::global();
+        let this = js_sys::Reflect::get(&global, &JsValue::from_str("performance"))
+            .unwrap_or(JsValue::UNDEFINED);
+        let performance = js_sys::Reflect::get(&this, &JsValue::from_str("now"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        Clock { performance, this }
+    }
+
+    fn now(&self) -> f64 {
+        self.performance
+            .as_ref()
+            .and_then(|f| f.call0(&self.this).ok())
+            .and_then(|v| v.as_f64())
+            .unwrap_or_else(js_sys::Date::now)
     }
 }
 

@@ -754,11 +754,16 @@ impl SessionObject {
         }
         if let (Some(to), None) = (&record.inputs.notify_email, &record.delivered.email) {
             let to = to.clone();
+            // The report is read only when it is small enough to attach.
             let xlsx = match &record.report_keys {
                 Some(keys) => {
-                    Store::from_env(&self.env)?
-                        .file_if_present(&keys.xlsx)
-                        .await?
+                    let store = Store::from_env(&self.env)?;
+                    match store.file_size(&keys.xlsx).await? {
+                        Some(size) if size <= crate::notify::MAX_ATTACHMENT_BYTES as u64 => {
+                            store.file_if_present(&keys.xlsx).await?
+                        }
+                        _ => None,
+                    }
                 }
                 None => None,
             };

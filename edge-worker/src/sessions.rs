@@ -252,7 +252,12 @@ pub async fn report(store: &Store, tenant: &Tenant, id: &str) -> Result<Response
         });
     }
     let key = crate::session::ReportKeys::of(&tenant.id, &view.account_id, &view.id).xlsx;
-    let bytes = store.file(&key).await?;
+    let (body, size) = store.file_stream(&key).await?.ok_or_else(|| {
+        ApiError::Runtime(worker::Error::RustError(format!(
+            "the report {key} of session {} is missing from R2",
+            view.id
+        )))
+    })?;
     let name = format!(
         "simopt-{}-{}.xlsx",
         view.period_end.get(..10).unwrap_or(""),
@@ -261,11 +266,12 @@ pub async fn report(store: &Store, tenant: &Tenant, id: &str) -> Result<Response
     Ok(Response::builder()
         .with_status(200)
         .with_header("content-type", crate::cost::XLSX_TYPE)?
+        .with_header("content-length", &size.to_string())?
         .with_header(
             "content-disposition",
             &format!("attachment; filename=\"{name}\""),
         )?
-        .fixed(bytes))
+        .body(body))
 }
 
 /// The largest page of `GET /api/sessions/:id/sims`.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
-use worker::{Bucket, D1Database, Env};
+use worker::{Bucket, D1Database, Env, ResponseBody};
 
 use crate::accounts::{Account, AccountSettings};
 use crate::error::ApiError;
@@ -479,6 +479,31 @@ impl Store {
         let object = self.files.get(key).execute().await?;
         match object.as_ref().and_then(|o| o.body()) {
             Some(body) => Ok(Some(body.bytes().await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The size of a stored file, if there is one.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn file_size(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        Ok(self.files.head(key).await?.map(|o| o.size()))
+    }
+
+    /// A stored file as a body to answer with, streamed from R2 by the runtime (the Worker holds
+    /// none of it: a report of a million SIMs is ~100 MB), with its size; `None` when there is
+    /// no object of that key.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn file_stream(&self, key: &str) -> Result<Option<(ResponseBody, u64)>, ApiError> {
+        let Some(object) = self.files.get(key).execute().await? else {
+            return Ok(None);
+        };
+        let size = object.size();
+        match object.body() {
+            Some(body) => Ok(Some((body.response_body()?, size))),
             None => Ok(None),
         }
     }

@@ -12,6 +12,7 @@
 //! | `GET`/`POST /api/accounts` | tenant token | the tenant's accounts / `201` a new account |
 //! | `GET`/`PATCH /api/accounts/:id` | tenant token | an account / its changed settings |
 //! | `PUT /api/accounts/:id/{plans,eligibility,sims}` | tenant token | `201` the upload record, after the core checked the CSV body |
+//! | `DELETE /api/accounts/:id/eligibility` | tenant token | `200`: from now on every plan is allowed (a record saying so) |
 //! | `GET /api/accounts/:id/uploads` | tenant token | the account's uploads, newest first |
 //! | `GET`/`POST /api/accounts/:id/sessions` | tenant token | the account's sessions / `201` a new session (`409` while one runs) |
 //! | `GET /api/sessions/:id` | tenant token | a session: state, progress, summary |
@@ -162,6 +163,9 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             }
             Route::Account(id) => accounts::patch(req, &store, &tenant, &id).await,
             Route::Uploads(id) => uploads::list(&store, &tenant, &id).await,
+            Route::Upload(id, _) if method == Method::Delete => {
+                uploads::remove_eligibility(&store, &tenant, &id).await
+            }
             Route::Upload(id, kind) => uploads::put(req, &store, &tenant, &id, kind).await,
             Route::AccountSessions(id) if method == Method::Get => {
                 sessions::list(&store, &tenant, &id).await

@@ -93,6 +93,7 @@ impl Route {
             Route::Session(_) | Route::SessionReport(_) | Route::SessionSims(_) => "GET",
             Route::Account(_) => "GET, PATCH",
             Route::Uploads(_) => "GET",
+            Route::Upload(_, Kind::Eligibility) => "PUT, DELETE",
             Route::Upload(..) => "PUT",
         }
     }

@@ -422,7 +422,8 @@ impl Store {
             .results::<UploadRow>()?)
     }
 
-    /// The account's current file of a kind (its latest upload), if any.
+    /// The account's current file of a kind (its latest upload), if any: none after a removal
+    /// (a record without a file).
     ///
     /// # Errors
     /// A storage error.
@@ -439,7 +440,8 @@ impl Store {
             ))
             .bind(&[text(account), text(kind.name())])?
             .first::<UploadRow>(None)
-            .await?)
+            .await?
+            .filter(|row| !row.r2_key.is_empty()))
     }
 
     /// Stores a file body in R2; R2 checks it against its SHA-256 (`sha256`: the 32 bytes).

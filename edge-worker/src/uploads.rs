@@ -150,6 +150,10 @@ pub struct UploadView<'a> {
     pub upload: &'a UploadRow,
     /// Whether it is the account's current file of its kind.
     pub current: bool,
+    /// A record of a removal (`DELETE /api/accounts/:id/eligibility`): no file, every plan
+    /// allowed from then on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
     /// The core's warnings about the file (on the answer to the upload only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<&'a Diagnostics>,
@@ -282,9 +286,44 @@ pub async fn put(
     let view = UploadView {
         upload: &upload,
         current: true,
+        removed: false,
         warnings: Some(&checked.warnings),
     };
     Ok(json_answer(201, &view)?)
+}
+
+/// `DELETE /api/accounts/:id/eligibility`: the account has no eligibility file from now on
+/// (every plan allowed to every SIM): a record of the removal, so the history stays; the
+/// earlier files stay in R2. Answers 200 and the record.
+///
+/// # Errors
+/// 404 for another tenant's or no account; a storage error.
+pub async fn remove_eligibility(
+    store: &Store,
+    tenant: &Tenant,
+    account_id: &str,
+) -> Result<Response, ApiError> {
+    let account = accounts::find(store, tenant, account_id).await?;
+    let upload = store
+        .insert_upload(&NewUpload {
+            account: &account.id,
+            kind: Kind::Eligibility,
+            r2_key: "",
+            bytes: 0,
+            sha256: "",
+            rows: 0,
+            uploaded_at: &clock::now_rfc3339(),
+        })
+        .await?;
+    Ok(json_answer(
+        200,
+        &UploadView {
+            upload: &upload,
+            current: true,
+            removed: true,
+            warnings: None,
+        },
+    )?)
 }
 
 /// `GET /api/accounts/:id/uploads`: every upload of the account, newest first, each marked
@@ -304,6 +343,7 @@ pub async fn list(store: &Store, tenant: &Tenant, account_id: &str) -> Result<Re
             UploadView {
                 upload,
                 current,
+                removed: upload.r2_key.is_empty(),
                 warnings: None,
             }
         })

@@ -427,3 +427,35 @@ describe("CORS: a page served from an allowed origin may call the API", () => {
     expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+// ---- removing the eligibility file ----
+
+describe("DELETE /api/accounts/:id/eligibility", () => {
+  it("records that the account has no eligibility file any more; plans and SIMs cannot be deleted", async () => {
+    const owner = await newTenant("Eligibility owner");
+    const other = await newTenant("Eligibility other");
+    const made = await answer(await as(owner.token, "/api/accounts", { method: "POST", json: { name: "Removals" } }));
+    const id = made.body.id;
+    for (const kind of ["plans", "eligibility"]) {
+      const put = await upload(owner.token, id, kind, basic[`${kind}.csv`]);
+      expect(put.status).toBe(201);
+    }
+    const refused = await as(other.token, `/api/accounts/${id}/eligibility`, { method: "DELETE" });
+    expect(refused.status).toBe(404);
+    const removed = await answer(await as(owner.token, `/api/accounts/${id}/eligibility`, { method: "DELETE" }));
+    expect(removed.status).toBe(200);
+    expect(removed.body).toMatchObject({ kind: "eligibility", current: true, removed: true, bytes: 0, rows: 0 });
+    const list = await answer(await as(owner.token, `/api/accounts/${id}/uploads`));
+    expect(list.body.uploads.map((u) => [u.kind, u.current, u.removed ?? false])).toEqual([
+      ["eligibility", true, true],
+      ["eligibility", false, false],
+      ["plans", true, false],
+    ]);
+    // SIMs are now checked with every plan allowed; a new eligibility file is current again.
+    expect((await upload(owner.token, id, "sims", basic["sims.csv"])).status).toBe(201);
+    expect((await upload(owner.token, id, "eligibility", basic["eligibility.csv"])).status).toBe(201);
+    const plans = await as(owner.token, `/api/accounts/${id}/plans`, { method: "DELETE" });
+    expect(plans.status).toBe(405);
+    expect(plans.headers.get("allow")).toBe("PUT");
+  });
+});

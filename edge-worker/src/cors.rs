@@ -44,7 +44,7 @@ pub fn preflight(origin: &str) -> worker::Result<Response> {
     decorate(headers, origin)?;
     headers.set(
         "access-control-allow-methods",
-        "GET, HEAD, POST, PUT, PATCH",
+        "GET, HEAD, POST, PUT, PATCH, DELETE",
     )?;
     headers.set(
         "access-control-allow-headers",

@@ -96,6 +96,18 @@ test("the client: bearer header, 401 explained, 422 diagnostics, 409 gives the r
   const missing = await client.start("a1").catch((e) => e);
   assert.equal(missing.code, "inputs-missing");
 
+  // The account's current files: a removed eligibility file does not count.
+  answers.push([200, { uploads: [
+    { kind: "eligibility", current: true, removed: true },
+    { kind: "eligibility", current: false },
+    { kind: "plans", current: true },
+  ] }]);
+  assert.deepEqual([...(await client.uploadedKinds("a1"))], ["plans"]);
+  answers.push([200, { kind: "eligibility", current: true, removed: true }]);
+  await client.removeEligibility("a1");
+  assert.equal(seen.at(-1).init.method, "DELETE");
+  assert.equal(seen.at(-1).url, "http://127.0.0.1:9/api/accounts/a1/eligibility");
+
   answers.push([200, "<html>not the service</html>"]);
   assert.match((await client.accounts().catch((e) => e)).message, /did not answer like a simopt service/);
 

@@ -280,10 +280,9 @@ export class HandoffPanel {
         this.showAccountNotes();
       }
       if (!sent.files.eligibility && (await client.uploadedKinds(account.id)).has("eligibility")) {
-        throw new Error(
-          `${account.name} holds an eligibility file from an earlier upload, and the service cannot remove it; this run has none ` +
-            "(every plan allowed), so the session would not optimize what the preview did. Add an eligibility file, or send the run to a new account.",
-        );
+        // This run allows every plan: the account's earlier eligibility file must not apply.
+        this.say(`Removing ${account.name}'s eligibility file: this run has none (every plan allowed)…`, "busy");
+        await client.removeEligibility(account.id);
       }
       const files = KINDS.map((kind) => [kind, sent.files[kind]] as const).filter(([, f]) => f);
       for (const [i, [kind, file]] of files.entries()) {

@@ -160,10 +160,17 @@ export class ServiceClient {
     return this.json<Account>(await this.call("GET", `/api/accounts/${encodeURIComponent(id)}`));
   }
 
-  /** The kinds of file the account holds now. */
+  /** The kinds of file the account holds now (its current, not removed, files). */
   async uploadedKinds(id: string): Promise<Set<string>> {
-    const body = await this.json<{ uploads: { kind: string }[] }>(await this.call("GET", `/api/accounts/${encodeURIComponent(id)}/uploads`));
-    return new Set(body.uploads.map((u) => u.kind));
+    const body = await this.json<{ uploads: { kind: string; current?: boolean; removed?: boolean }[] }>(
+      await this.call("GET", `/api/accounts/${encodeURIComponent(id)}/uploads`),
+    );
+    return new Set(body.uploads.filter((u) => u.current !== false && !u.removed).map((u) => u.kind));
+  }
+
+  /** Takes the account's eligibility file away: every plan allowed from now on. */
+  async removeEligibility(id: string): Promise<void> {
+    await this.json(await this.call("DELETE", `/api/accounts/${encodeURIComponent(id)}/eligibility`));
   }
 
   async upload(id: string, kind: UploadKind, csv: string | Uint8Array): Promise<void> {

@@ -193,11 +193,7 @@ pub async fn email(
     set(&message, "text", &JsValue::from_str(&text))?;
     if let Some(bytes) = attach {
         let attachment = Object::new();
-        let name = format!(
-            "simopt-{}-{}.xlsx",
-            record.view.period_end.get(..10).unwrap_or(""),
-            record.view.id.get(..8).unwrap_or("")
-        );
+        let name = record.view.report_file_name();
         set(&attachment, "filename", &JsValue::from_str(&name))?;
         set(
             &attachment,

@@ -14,12 +14,12 @@
 //! An alarm is the watchdog: when the session has not moved for `WATCHDOG_SECONDS` (default
 //! 60), or its next message was never handed to the queue, it sends that message again.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 
 use serde::{Deserialize, Serialize};
 use simopt_core::optimize::{Job, Options, Step as JobStep};
 use simopt_core::report::{self, xlsx, Outcome};
-use simopt_core::{input, Diagnostics, Fleet, InputFiles, SourceFile, Warned};
+use simopt_core::{input, Diagnostics, Fleet, InputFiles, Warned};
 use worker::{
     console_error, console_log, durable_object, DurableObject, Env, Method, Request, Response,
     SqlStorage, SqlStorageValue, State as ObjectState,
@@ -32,6 +32,7 @@ use crate::session::{
     State, Step, SummaryView, Work, RESULTS_CHUNK,
 };
 use crate::store::{SimResult, Store};
+use crate::uploads::{source, Kind};
 
 /// The Durable Object binding's name in `wrangler.toml`.
 pub const BINDING: &str = "SESSIONS";
@@ -112,11 +113,19 @@ struct Live {
 }
 
 impl Live {
-    /// The finished optimization's outcome (computed on first use).
-    fn outcome(&mut self) -> &Outcome {
-        let (fleet, job) = (&self.fleet, &self.job);
-        self.outcome
-            .get_or_insert_with(|| Outcome::of(fleet, job.result(), &job.options(), true))
+    /// The finished optimization's outcome (computed on first use), with its fleet and
+    /// warnings.
+    fn finished(&mut self) -> (&Outcome, &Fleet, &Diagnostics) {
+        let Live {
+            fleet,
+            warnings,
+            job,
+            outcome,
+            ..
+        } = self;
+        let outcome =
+            outcome.get_or_insert_with(|| Outcome::of(fleet, job.result(), &job.options(), true));
+        (outcome, fleet, warnings)
     }
 }
 
@@ -487,8 +496,16 @@ impl SessionObject {
         Ok(())
     }
 
-    /// The session's optimization, in memory (read from R2 and the checkpoint when it is not).
-    async fn ensure_live(&self, record: &Record) -> Result<(), Failure> {
+    /// The session's optimization in memory (read from R2 and the checkpoint when it is not).
+    /// Held only while no await runs.
+    async fn live(&self, record: &Record) -> Result<RefMut<'_, Live>, Failure> {
+        self.load_live(record).await?;
+        RefMut::filter_map(self.live.borrow_mut(), Option::as_mut)
+            .map_err(|_| Failure::Transient("the optimization is not in memory".into()))
+    }
+
+    /// Reads the session's optimization into memory unless it is there.
+    async fn load_live(&self, record: &Record) -> Result<(), Failure> {
         if self
             .live
             .borrow()
@@ -519,18 +536,9 @@ impl SessionObject {
             None => None,
         };
         let files = InputFiles {
-            sims: SourceFile {
-                name: "sims.csv",
-                bytes: &sims,
-            },
-            plans: SourceFile {
-                name: "plans.csv",
-                bytes: &plans,
-            },
-            eligibility: eligibility.as_deref().map(|bytes| SourceFile {
-                name: "eligibility.csv",
-                bytes,
-            }),
+            sims: source(Kind::Sims, &sims),
+            plans: source(Kind::Plans, &plans),
+            eligibility: eligibility.as_deref().map(|e| source(Kind::Eligibility, e)),
         };
         let Warned {
             output: fleet,
@@ -563,12 +571,8 @@ impl SessionObject {
     /// One optimizer slice; saves the checkpoint with the record.
     async fn optimize(&self, record: &mut Record) -> Result<(), Failure> {
         let started = clock::now_millis();
-        self.ensure_live(record).await?;
+        let mut live = self.live(record).await?;
         let quanta = self.var_u64("SLICE_QUANTA", DEFAULT_SLICE_QUANTA);
-        let mut live = self.live.borrow_mut();
-        let live = live
-            .as_mut()
-            .ok_or_else(|| Failure::Transient("the optimization is not in memory".into()))?;
         let mut done = 0u64;
         let step = live.job.run_slice(&mut || {
             done += 1;
@@ -615,22 +619,14 @@ impl SessionObject {
 
     /// Writes the Excel report, the JSON document and the per-SIM CSV to R2.
     async fn report(&self, record: &mut Record) -> Result<(), Failure> {
-        self.ensure_live(record).await?;
         let (files, summary) = {
-            let mut live = self.live.borrow_mut();
-            let live = live
-                .as_mut()
-                .ok_or_else(|| Failure::Transient("the optimization is not in memory".into()))?;
+            let mut live = self.live(record).await?;
             if !live.job.is_finished() {
                 return Err(Failure::Permanent(
                     "the report was asked for before the optimization finished".into(),
                 ));
             }
-            live.outcome();
-            let (Some(outcome), fleet, warnings) = (&live.outcome, &live.fleet, &live.warnings)
-            else {
-                return Err(Failure::Transient("the outcome is not in memory".into()));
-            };
+            let (outcome, fleet, warnings) = live.finished();
             let report = outcome.report(fleet, warnings);
             let name = record.inputs.settings.account_name.as_deref();
             let xlsx = xlsx::to_bytes(&report, &xlsx::Options::for_account(name))
@@ -680,17 +676,9 @@ impl SessionObject {
     /// Writes one chunk of the per-SIM results to D1 (slice `k`: the SIMs from
     /// `k × RESULTS_CHUNK`); after the last, the session goes on to notify.
     async fn results(&self, record: &mut Record, slice: u32) -> Result<(), Failure> {
-        self.ensure_live(record).await?;
         let (rows, total) = {
-            let mut live = self.live.borrow_mut();
-            let live = live
-                .as_mut()
-                .ok_or_else(|| Failure::Transient("the optimization is not in memory".into()))?;
-            live.outcome();
-            let (Some(outcome), fleet, warnings) = (&live.outcome, &live.fleet, &live.warnings)
-            else {
-                return Err(Failure::Transient("the outcome is not in memory".into()));
-            };
+            let mut live = self.live(record).await?;
+            let (outcome, fleet, warnings) = live.finished();
             let report = outcome.report(fleet, warnings);
             let total = fleet.sims.len();
             let from = (slice as usize).saturating_mul(RESULTS_CHUNK).min(total);

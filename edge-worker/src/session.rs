@@ -258,6 +258,18 @@ pub struct SessionView {
     pub finished_at: Option<String>,
 }
 
+impl SessionView {
+    /// The file name its Excel report is downloaded and mailed as
+    /// (`simopt-<period end date>-<first 8 of the id>.xlsx`).
+    pub fn report_file_name(&self) -> String {
+        format!(
+            "simopt-{}-{}.xlsx",
+            self.period_end.get(..10).unwrap_or(&self.period_end),
+            self.id.get(..8).unwrap_or(&self.id)
+        )
+    }
+}
+
 /// Everything a session object keeps about its session (JSON in its storage; the checkpoint
 /// is kept beside it, in chunks).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -572,6 +584,13 @@ mod tests {
         assert_eq!(retry_delay(1), 2);
         assert_eq!(retry_delay(3), 8);
         assert_eq!(retry_delay(40), 300);
+    }
+
+    #[test]
+    fn reports_are_named_by_period_and_session() {
+        let mut view = record().view;
+        view.id = "0123456789abcdef".into();
+        assert_eq!(view.report_file_name(), "simopt-2026-11-30-01234567.xlsx");
     }
 
     #[test]

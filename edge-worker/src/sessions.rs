@@ -258,11 +258,7 @@ pub async fn report(store: &Store, tenant: &Tenant, id: &str) -> Result<Response
             view.id
         )))
     })?;
-    let name = format!(
-        "simopt-{}-{}.xlsx",
-        view.period_end.get(..10).unwrap_or(""),
-        &view.id[..8.min(view.id.len())]
-    );
+    let name = view.report_file_name();
     Ok(Response::builder()
         .with_status(200)
         .with_header("content-type", crate::cost::XLSX_TYPE)?

@@ -449,15 +449,29 @@ impl Store {
     /// # Errors
     /// A storage error (also when the body does not match the digest).
     pub async fn put_file(&self, key: &str, body: Vec<u8>, sha256: &[u8]) -> Result<(), ApiError> {
-        self.files
+        self.put(key, body, "text/csv; charset=utf-8", Some(sha256))
+            .await
+    }
+
+    /// Stores `body` under `key` with its content type (and the digest R2 checks, if given).
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        sha256: Option<&[u8]>,
+    ) -> Result<(), ApiError> {
+        let mut put = self
+            .files
             .put(key, body)
             .http_metadata(worker::HttpMetadata {
-                content_type: Some("text/csv; charset=utf-8".into()),
+                content_type: Some(content_type.into()),
                 ..worker::HttpMetadata::default()
-            })
-            .sha256(sha256.to_vec())
-            .execute()
-            .await?;
+            });
+        if let Some(digest) = sha256 {
+            put = put.sha256(digest.to_vec());
+        }
+        put.execute().await?;
         Ok(())
     }
 
@@ -520,15 +534,7 @@ impl Store {
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<(), ApiError> {
-        self.files
-            .put(key, body)
-            .http_metadata(worker::HttpMetadata {
-                content_type: Some(content_type.into()),
-                ..worker::HttpMetadata::default()
-            })
-            .execute()
-            .await?;
-        Ok(())
+        self.put(key, body, content_type, None).await
     }
 
     /// Writes a session's view (new or changed) for the API and the history.
@@ -671,21 +677,8 @@ impl Store {
         for chunk in rows.chunks(ROWS) {
             let places: Vec<String> = (0..chunk.len())
                 .map(|r| {
-                    let b = r * 11;
-                    format!(
-                        "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8,
-                        b + 9,
-                        b + 10,
-                        b + 11
-                    )
+                    let row: Vec<String> = (1..=11).map(|c| format!("?{}", r * 11 + c)).collect();
+                    format!("({})", row.join(", "))
                 })
                 .collect();
             let mut values = Vec::with_capacity(chunk.len() * 11);

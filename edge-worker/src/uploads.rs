@@ -91,7 +91,8 @@ pub struct Current {
     pub eligibility: Option<Vec<u8>>,
 }
 
-fn source(kind: Kind, bytes: &[u8]) -> SourceFile<'_> {
+/// A file of `kind` as the core reads it (named as the account's file of that kind).
+pub(crate) fn source(kind: Kind, bytes: &[u8]) -> SourceFile<'_> {
     SourceFile {
         name: kind.file_name(),
         bytes,

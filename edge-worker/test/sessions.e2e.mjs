@@ -257,6 +257,7 @@ const steps = [
     "every message delivered twice, SIGKILL in the middle, restart: the same result, one report, one notification",
     async (ctx) => {
       await ctx.restart({ DUPLICATE_DELIVERIES: "1" });
+      const logMark = ctx.logs().length;
       const started = await api(ctx.base, `/api/accounts/${ctx.account.id}/sessions`, { token: ctx.token, method: "POST" });
       assert.equal(started.status, 201, JSON.stringify(started.body));
       const t0 = Date.now();
@@ -269,6 +270,13 @@ const steps = [
       const view = await follow(ctx, id);
       figures("session 2", view, Date.now() - t0);
       assert.ok(view.slices >= before.slices, "slices went back");
+      // Every message really came twice: wrangler logs each delivered batch (`QUEUE simopt-work
+      // delivered/total`). The session's steps: its optimizer slices, the report, the per-SIM
+      // results (2,000 SIMs a slice) and the notification; a few copies may die with the kill.
+      const delivered = [...ctx.logs().slice(logMark).matchAll(/QUEUE simopt-work \d+\/(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+      const steps = view.slices + 1 + Math.ceil(SIMS / 2000) + 1;
+      assert.ok(delivered >= 1.8 * steps, `${delivered} messages delivered for ${steps} steps: not each twice`);
+      console.log(`        ${delivered} messages delivered for ${steps} steps`);
       await checkAgainstCli(ctx, view);
       // The other session's notification came before; give a late duplicate the time to arrive.
       await sleep(2_000);

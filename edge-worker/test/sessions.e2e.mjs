@@ -270,6 +270,8 @@ const steps = [
       const view = await follow(ctx, id);
       figures("session 2", view, Date.now() - t0);
       assert.ok(view.slices >= before.slices, "slices went back");
+      // From its checkpoint: the object never fell back to starting the optimization over.
+      assert.ok(!ctx.logs().slice(logMark).includes("does not decode"), "the checkpoint did not decode after the restart");
       // Every message really came twice: wrangler logs each delivered batch (`QUEUE simopt-work
       // delivered/total`). The session's steps: its optimizer slices, the report, the per-SIM
       // results (2,000 SIMs a slice) and the notification; a few copies may die with the kill.

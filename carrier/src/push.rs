@@ -319,9 +319,9 @@ pub struct PushReport {
     pub changes_sent: u64,
     /// Observed changes per minute (for the next go/no-go), when measurable.
     pub changes_per_minute: Option<u32>,
-    /// First poll and last answer, Unix ms.
+    /// First poll, Unix ms.
     pub started_ms: i64,
-    /// Last answer.
+    /// Last answer, Unix ms.
     pub finished_ms: i64,
     /// Requests, retries, 429s, 5xx.
     pub stats: Stats,

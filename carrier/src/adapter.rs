@@ -1,6 +1,6 @@
 //! The carrier adapter trait: what simopt needs from a carrier, as requests to build and
 //! responses to read. Cisco IoT Control Center ([`crate::control_center`]) implements it first;
-//! Verizon ThingSpace is shaped to fit next (see NOTES-FOR-MERGE.md for what it adds).
+//! Verizon ThingSpace is shaped to fit next.
 
 use std::fmt;
 

@@ -97,23 +97,23 @@ fn check_status(
     let operation_name = operation.as_str().to_owned();
     let message = error_message(&response.body);
     let detail = message.map(|m| format!(": {m}")).unwrap_or_default();
-    Err(match status {
-        401 => CarrierError::BadCredentials {
+    Err(match (status, iccid) {
+        (401, _) => CarrierError::BadCredentials {
             operation: operation_name,
         },
-        403 => CarrierError::Forbidden {
+        (403, _) => CarrierError::Forbidden {
             operation: operation_name,
             detail,
         },
-        404 if iccid.is_some() => CarrierError::UnknownDevice {
-            iccid: iccid.unwrap_or_default().to_owned(),
+        (404, Some(iccid)) => CarrierError::UnknownDevice {
+            iccid: iccid.to_owned(),
             operation: operation_name,
         },
-        429 => CarrierError::RateLimited {
+        (429, _) => CarrierError::RateLimited {
             operation: operation_name,
             retry_after_ms: response.retry_after_ms(),
         },
-        408 | 500..=599 => CarrierError::Transient {
+        (408 | 500..=599, _) => CarrierError::Transient {
             operation: operation_name,
             status,
             detail,

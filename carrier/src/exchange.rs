@@ -115,8 +115,8 @@ impl Exchange {
     }
 
     /// Forget a request in flight (after a restore: its answer is lost).
-    pub fn forget_in_flight(&mut self) -> bool {
-        self.in_flight.take().is_some()
+    pub fn forget_in_flight(&mut self) {
+        self.in_flight = None;
     }
 
     /// Either sends `request` (a [`Step::Send`]) or says when to come back.
@@ -131,11 +131,9 @@ impl Exchange {
         if now_ms < self.not_before_ms {
             return wait(self, self.not_before_ms);
         }
-        if let Some(in_flight) = self.in_flight {
-            // The answer never came back to us (the caller lost it): send again, as a retry.
-            let _ = in_flight;
-            self.in_flight = None;
-        }
+        // A request still in flight lost its answer (the caller never handed it back): it is
+        // sent again, and an answer to it comes back stale.
+        self.in_flight = None;
         if is_change {
             if let Some(bucket) = &mut self.change_bucket {
                 if let Err(at) = bucket.take(now_ms) {

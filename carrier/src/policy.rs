@@ -141,9 +141,9 @@ impl TokenBucket {
         TokenBucket::new(burst.max(1), rate, 1000)
     }
 
-    /// `rate` per minute, no burst beyond one.
+    /// `rate` per minute, with a burst of a second's worth (at least one): it keeps the
+    /// long-run rate and lets the first calls go.
     pub fn per_minute(rate: u32) -> TokenBucket {
-        // A burst of a second's worth keeps the long-run rate and lets the first calls go.
         TokenBucket::new((rate / 60).max(1), rate, 60_000)
     }
 

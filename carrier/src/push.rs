@@ -319,9 +319,9 @@ pub struct PushReport {
     pub changes_sent: u64,
     /// Observed changes per minute (for the next go/no-go), when measurable.
     pub changes_per_minute: Option<u32>,
-    /// First poll and last answer, Unix ms.
+    /// First poll, Unix ms.
     pub started_ms: i64,
-    /// Last answer.
+    /// Last answer, Unix ms.
     pub finished_ms: i64,
     /// Requests, retries, 429s, 5xx.
     pub stats: Stats,
@@ -504,6 +504,16 @@ impl PushJob {
     }
 }
 
+/// The outcome of a device whose read or change got a final answer (404, another 4xx).
+fn final_outcome(error: CarrierError) -> Outcome {
+    match error {
+        CarrierError::UnknownDevice { .. } => Outcome::UnknownDevice,
+        e => Outcome::Rejected {
+            message: e.to_string(),
+        },
+    }
+}
+
 impl Job for PushJob {
     fn poll(&mut self, carrier: &dyn Carrier, now_ms: i64) -> Result<Step, CarrierError> {
         if !self.live {
@@ -563,15 +573,7 @@ impl Job for PushJob {
                         })?;
                 match verdict {
                     Verdict::Ok(details) => self.on_read(details, verify, after_send, now_ms),
-                    Verdict::Final(CarrierError::UnknownDevice { .. }) => {
-                        self.record(Outcome::UnknownDevice, now_ms);
-                    }
-                    Verdict::Final(e) => self.record(
-                        Outcome::Rejected {
-                            message: e.to_string(),
-                        },
-                        now_ms,
-                    ),
+                    Verdict::Final(e) => self.record(final_outcome(e), now_ms),
                     Verdict::Stale | Verdict::Retry(_) => {}
                 }
             }
@@ -591,15 +593,7 @@ impl Job for PushJob {
                             None => self.step = DeviceStep::Verify,
                         }
                     }
-                    Verdict::Final(CarrierError::UnknownDevice { .. }) => {
-                        self.record(Outcome::UnknownDevice, now_ms);
-                    }
-                    Verdict::Final(e) => self.record(
-                        Outcome::Rejected {
-                            message: e.to_string(),
-                        },
-                        now_ms,
-                    ),
+                    Verdict::Final(e) => self.record(final_outcome(e), now_ms),
                     // Refused for now (429): nothing was applied; the change is sent again.
                     Verdict::Retry(CarrierError::RateLimited { .. }) => {}
                     // No answer or a 5xx: it may have been applied. Re-read before anything.

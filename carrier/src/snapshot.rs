@@ -45,43 +45,25 @@ pub struct UsageUpdate {
 pub const CSV_HEADER: &str =
     "iccid,msisdn,comm_plan,current_plan,status,activated_on,usage_bytes,usage_as_of,sms_count";
 
-fn csv_field(out: &mut String, text: &str) {
-    if text.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&text.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(text);
-    }
-}
-
 /// Writes rows as `sims.csv` (header included), in the order given.
 pub fn to_csv(rows: &[SimRow]) -> String {
-    let mut out = String::with_capacity(64 + rows.len() * 96);
-    out.push_str(CSV_HEADER);
-    out.push('\n');
-    for r in rows {
-        for (i, field) in [
-            &r.iccid,
-            &r.msisdn,
-            &r.comm_plan,
-            &r.current_plan,
-            &r.status,
-            &r.activated_on,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if i > 0 {
-                out.push(',');
-            }
-            csv_field(&mut out, field);
-        }
-        out.push_str(&format!(",{},", r.usage_bytes));
-        csv_field(&mut out, &r.usage_as_of);
-        out.push_str(&format!(",{}\n", r.sms_count));
+    let mut out = Vec::with_capacity(64 + rows.len() * 96);
+    write_csv(&mut out, rows).expect("CSV written to memory");
+    String::from_utf8(out).expect("CSV of strings is UTF-8")
+}
+
+/// The workspace's CSV writer (as the core's reports use): a field is quoted when it holds a
+/// comma, a quote or a line break.
+fn write_csv(out: &mut Vec<u8>, rows: &[SimRow]) -> csv::Result<()> {
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    csv.write_record(CSV_HEADER.split(','))?;
+    for row in rows {
+        csv.serialize(row)?;
     }
-    out
+    csv.flush()?;
+    Ok(())
 }
 
 /// The new snapshot: the previous one, with `rows` replacing (or adding) devices, `usage`

@@ -191,7 +191,7 @@ impl SyncJob {
     pub fn report(&self) -> SyncReport {
         let started_ms = self.started_ms.unwrap_or_default();
         SyncReport {
-            incremental: matches!(self.config.mode, SyncMode::Incremental { .. }),
+            incremental: self.incremental(),
             started_ms,
             finished_ms: self.finished_ms.unwrap_or(started_ms),
             next_since_ms: started_ms - started_ms.rem_euclid(1000),

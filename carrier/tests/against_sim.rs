@@ -18,7 +18,7 @@ use simopt_carrier::policy::{Policy, RetryPolicy};
 use simopt_carrier::snapshot::{self, SimRow};
 use simopt_carrier::{
     drive, plan_push, Account, Change, ChangeRules, ControlCenter, Job, Outcome, PushHistory,
-    PushJob, Step, SyncConfig, SyncJob, SyncMode, Transport,
+    PushJob, Step, SyncConfig, SyncJob, SyncMode, Transport, UsageUpdate,
 };
 use support::{now_ms, RealClock, Sim, TestTransport, KEY, USER};
 
@@ -42,7 +42,7 @@ fn test_policy() -> Policy {
     }
 }
 
-fn sync(sim: &Sim, mode: SyncMode) -> (SyncJob, Vec<SimRow>, snapshot_parts::Parts) {
+fn sync(sim: &Sim, mode: SyncMode) -> (SyncJob, Vec<SimRow>, Parts) {
     let carrier = carrier(sim);
     let mut job = SyncJob::new(SyncConfig {
         mode,
@@ -52,7 +52,7 @@ fn sync(sim: &Sim, mode: SyncMode) -> (SyncJob, Vec<SimRow>, snapshot_parts::Par
     })
     .expect("a valid sync");
     let mut transport = TestTransport::new(sim.port);
-    let mut parts = snapshot_parts::Parts::default();
+    let mut parts = Parts::default();
     let mut rows = Vec::new();
     drive(&mut job, &carrier, &mut transport, &mut RealClock, |job| {
         let out = job.take_output();
@@ -68,12 +68,11 @@ fn sync(sim: &Sim, mode: SyncMode) -> (SyncJob, Vec<SimRow>, snapshot_parts::Par
     (job, rows, parts)
 }
 
-mod snapshot_parts {
-    #[derive(Default)]
-    pub struct Parts {
-        pub usage: Vec<simopt_carrier::UsageUpdate>,
-        pub gone: Vec<String>,
-    }
+/// What a sync hands over besides its rows.
+#[derive(Default)]
+struct Parts {
+    usage: Vec<UsageUpdate>,
+    gone: Vec<String>,
 }
 
 /// The simulator's own truth, as the rows a sync must produce (all but `usage_as_of`).

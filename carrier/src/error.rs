@@ -89,7 +89,7 @@ pub enum CarrierError {
         problem: String,
     },
     /// The caller's transport produced no response (timeout, connection); retried.
-    #[error("no answer from the carrier to {operation}: {error:?} ({}); it is retried", error.message)]
+    #[error("no answer from the carrier to {operation}: {:?} ({}); it is retried", error.kind, error.message)]
     Transport {
         /// The operation.
         operation: String,
@@ -234,6 +234,10 @@ mod tests {
             error: TransportError::other(TransportErrorKind::Connect, "refused"),
         };
         assert!(t.is_retryable());
+        assert_eq!(
+            t.to_string(),
+            "no answer from the carrier to x: Connect (refused); it is retried"
+        );
         assert!(!CarrierError::BadCredentials {
             operation: "x".into()
         }

@@ -11,13 +11,17 @@ use crate::CliError;
 /// defaults, and `--as-of` defaults to now.
 #[derive(Args, Debug, Clone, Default)]
 pub struct AccountArgs {
-    /// Account settings file (TOML keys: period_end, time_zone, as_of, proration, charge_type,
-    /// projection, margin_pct, currency_decimals, account_name).
+    /// Account settings file (TOML keys: period_end, period_end_day, time_zone, as_of, proration,
+    /// charge_type, projection, margin_pct, currency_decimals, account_name).
     #[arg(long, value_name = "FILE")]
     pub account: Option<PathBuf>,
     /// Local end of the billing period [default: end of the current calendar month].
     #[arg(long, value_name = "YYYY-MM-DDTHH:MM")]
     pub period_end: Option<String>,
+    /// The day of the month the account's periods end on (1–31, clamped to short months): the
+    /// period then starts where the one before ended [default: one month before its end].
+    #[arg(long, value_name = "DAY")]
+    pub period_end_day: Option<String>,
     /// The account's IANA time zone [default: UTC].
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
@@ -49,6 +53,7 @@ impl AccountArgs {
     pub fn settings(&self, now: impl FnOnce() -> String) -> Result<SettingsInput, CliError> {
         let flags = SettingsInput {
             period_end: self.period_end.clone(),
+            period_end_day: self.period_end_day.clone(),
             time_zone: self.tz.clone(),
             as_of: self.as_of.clone(),
             proration: self.proration.clone(),
@@ -69,7 +74,7 @@ impl AccountArgs {
                 })?;
                 toml::from_str(&text).map_err(|e| {
                     CliError::BadInput(format!(
-                        "error: {}: {}\n  hint: keys are period_end, time_zone, as_of, proration, charge_type, projection, margin_pct, currency_decimals, account_name",
+                        "error: {}: {}\n  hint: keys are period_end, period_end_day, time_zone, as_of, proration, charge_type, projection, margin_pct, currency_decimals, account_name",
                         path.display(),
                         e.to_string().trim_end()
                     ))

@@ -274,3 +274,48 @@ fn xlsx_to_stdout_is_the_golden_workbook() {
         out.stdout.len()
     );
 }
+
+#[test]
+fn a_period_end_day_starts_the_period_where_the_last_one_ended() {
+    let (sims, plans) = (fixture("sims.csv"), fixture("plans.csv"));
+    let base = [
+        "cost",
+        "--sims",
+        &sims,
+        "--plans",
+        &plans,
+        "--json",
+        "-",
+        "--tz",
+        "UTC",
+        "--as-of",
+        "2026-04-20T12:00",
+        "--period-end",
+    ];
+    let run = |end: &str, day: &[&str]| {
+        let mut args = base.to_vec();
+        args.push(end);
+        args.extend(day);
+        simopt(&args)
+    };
+    let (code, stdout, stderr) = run("2026-04-30T00:00", &["--period-end-day", "31"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(r#""start": "2026-03-31T00:00:00+00:00""#),
+        "{stdout}"
+    );
+    // Without the day: one month before the end.
+    let (code, stdout, _) = run("2026-04-30T00:00", &[]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(r#""start": "2026-03-30T00:00:00+00:00""#),
+        "{stdout}"
+    );
+    // An end that is not on the day is bad input naming both settings.
+    let (code, _, stderr) = run("2026-04-29T00:00", &["--period-end-day", "31"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("period_end") && stderr.contains("day 31"),
+        "{stderr}"
+    );
+}

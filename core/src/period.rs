@@ -1,10 +1,13 @@
 //! The billing period, time stamps in the account's zone, proration and usage projection.
 //!
-//! The period ends at a local day and hour in the account's time zone and starts one calendar
-//! month earlier (the day clamped to the month's length: a period ending 31 March starts on the
-//! last day of February). Instants are kept as Unix seconds; calendar days come from the zone.
+//! The period ends at a local day and hour in the account's time zone and starts where the one
+//! before it ended: a calendar month earlier, on the account's end day clamped to that month's
+//! length (periods ending on the 31st: 28 February, 31 March, 30 April — the one ending 30 April
+//! starts on 31 March). Without an end day, a period starts one calendar month before its end
+//! (the day clamped: a period ending 31 March starts on the last day of February). Instants are
+//! kept as Unix seconds; calendar days come from the zone.
 
-use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
 use crate::money::{round_div, Bytes};
@@ -28,9 +31,28 @@ pub struct BillingPeriod {
 }
 
 impl BillingPeriod {
-    /// The period ending at local date-time `end` in `zone`.
+    /// The period ending at local date-time `end` in `zone`, starting one calendar month earlier.
     pub fn ending_at(end: NaiveDateTime, zone: Tz) -> Option<Self> {
         let start = end.checked_sub_months(Months::new(1))?;
+        Self::between(start, end, zone)
+    }
+
+    /// The period ending at local date-time `end` in `zone` of an account whose periods end on
+    /// day `end_day` of the month (clamped to the month's length): it starts where the period
+    /// before ended, on `end_day` of the month before, at the same hour. `None` when `end` is
+    /// not such an end (its day is not `end_day` clamped to its month) or `end_day` is outside
+    /// 1–31.
+    pub fn ending_on_day(end: NaiveDateTime, zone: Tz, end_day: u32) -> Option<Self> {
+        let (date, time) = (end.date(), end.time());
+        if !(1..=31).contains(&end_day) || Datelike::day(&date) != end_day.min(month_days(date)?) {
+            return None;
+        }
+        let previous = first_of_month(date)?.checked_sub_months(Months::new(1))?;
+        let start = day_in_month(previous, end_day)?.and_time(time);
+        Self::between(start, end, zone)
+    }
+
+    fn between(start: NaiveDateTime, end: NaiveDateTime, zone: Tz) -> Option<Self> {
         Some(BillingPeriod {
             zone,
             start: local_to_instant(start, zone),
@@ -88,15 +110,10 @@ pub fn next_end(instant: i64, zone: Tz, end_day: u32, end_hour: u32) -> Option<N
     let local = DateTime::from_timestamp(instant, 0)?
         .with_timezone(&zone)
         .naive_local();
-    let first = chrono::Datelike::with_day(&local.date(), 1)?;
+    let first = first_of_month(local.date())?;
     let end_in = |months: u32| -> Option<NaiveDateTime> {
         let month = first.checked_add_months(Months::new(months))?;
-        let days = month
-            .checked_add_months(Months::new(1))?
-            .signed_duration_since(month)
-            .num_days() as u32;
-        let day = chrono::Datelike::with_day(&month, end_day.min(days))?;
-        Some(day.and_time(NaiveTime::from_hms_opt(end_hour, 0, 0)?))
+        Some(day_in_month(month, end_day)?.and_time(NaiveTime::from_hms_opt(end_hour, 0, 0)?))
     };
     let this_month = end_in(0)?;
     if local_to_instant(this_month, zone) > instant {
@@ -104,6 +121,27 @@ pub fn next_end(instant: i64, zone: Tz, end_day: u32, end_hour: u32) -> Option<N
     } else {
         end_in(1)
     }
+}
+
+/// The first day of `date`'s month.
+fn first_of_month(date: NaiveDate) -> Option<NaiveDate> {
+    Datelike::with_day(&date, 1)
+}
+
+/// Days in `date`'s month (28–31).
+fn month_days(date: NaiveDate) -> Option<u32> {
+    let first = first_of_month(date)?;
+    Some(
+        first
+            .checked_add_months(Months::new(1))?
+            .signed_duration_since(first)
+            .num_days() as u32,
+    )
+}
+
+/// Day `day` of `date`'s month, clamped to the month's length.
+fn day_in_month(date: NaiveDate, day: u32) -> Option<NaiveDate> {
+    Datelike::with_day(&date, day.min(month_days(date)?))
 }
 
 /// The days before a period's end in which scheduled optimizations run (DESIGN §4).
@@ -355,6 +393,53 @@ mod tests {
         let p = BillingPeriod::ending_at(dt("2026-03-31T00:00"), Tz::UTC).expect("period");
         assert_eq!(p.start_date.to_string(), "2026-02-28");
         assert_eq!(p.days(), 31);
+    }
+
+    #[test]
+    fn periods_of_an_end_day_follow_each_other_without_gap_or_overlap() {
+        // End day 31: February, April and June end clamped; each period starts where the one
+        // before ended, and their days add up to the year.
+        let (zone, mut days) = (Tz::UTC, 0);
+        let mut at = parse_instant("2026-01-31T12:00", zone).expect("instant");
+        let mut previous: Option<BillingPeriod> = None;
+        for _ in 0..12 {
+            let end = next_end(at, zone, 31, 0).expect("end");
+            let p = BillingPeriod::ending_on_day(end, zone, 31).expect("period");
+            if let Some(before) = previous {
+                assert_eq!(
+                    p.start, before.end,
+                    "{} starts where {} ended",
+                    p.end_date, before.end_date
+                );
+            }
+            days += p.days();
+            at = p.end;
+            previous = Some(p);
+        }
+        assert_eq!(days, 365);
+        let april = BillingPeriod::ending_on_day(dt("2026-04-30T00:00"), zone, 31).expect("period");
+        assert_eq!(april.start_date.to_string(), "2026-03-31");
+        assert_eq!(april.days(), 30);
+        // Without the end day, one month before 30 April is 30 March.
+        let month = BillingPeriod::ending_at(dt("2026-04-30T00:00"), zone).expect("period");
+        assert_eq!(month.start_date.to_string(), "2026-03-30");
+        let march = BillingPeriod::ending_on_day(dt("2026-03-31T09:00"), zone, 31).expect("period");
+        assert_eq!(
+            march.format_instant(march.start),
+            "2026-02-28T09:00:00+00:00"
+        );
+        // Not an end of that account: the 29th of April for day 31, or a day out of range.
+        assert_eq!(
+            BillingPeriod::ending_on_day(dt("2026-04-29T00:00"), zone, 31),
+            None
+        );
+        assert_eq!(
+            BillingPeriod::ending_on_day(dt("2026-04-30T00:00"), zone, 0),
+            None
+        );
+        // Day 30 ends February on the 28th; March's period then starts there.
+        let p = BillingPeriod::ending_on_day(dt("2026-03-30T00:00"), zone, 30).expect("period");
+        assert_eq!(p.start_date.to_string(), "2026-02-28");
     }
 
     #[test]

@@ -60,6 +60,12 @@ pub struct SettingsInput {
     /// holding `as_of`.
     #[serde(default, alias = "periodEnd", deserialize_with = "scalar")]
     pub period_end: Option<String>,
+    /// The day of the month the account's periods end on, 1–31 (clamped to short months: 31
+    /// ends April on the 30th). With it a period starts where the one before ended (the period
+    /// ending 30 April starts on 31 March, not 30 March), `period_end` must fall on that day,
+    /// and without `period_end` the period ends on that day at midnight. Default: none.
+    #[serde(default, alias = "periodEndDay", deserialize_with = "scalar")]
+    pub period_end_day: Option<String>,
     /// IANA time zone (`America/New_York`). Default `UTC`.
     #[serde(default, alias = "timeZone", alias = "tz", deserialize_with = "scalar")]
     pub time_zone: Option<String>,
@@ -117,6 +123,7 @@ impl SettingsInput {
     pub fn or(self, other: SettingsInput) -> SettingsInput {
         SettingsInput {
             period_end: self.period_end.or(other.period_end),
+            period_end_day: self.period_end_day.or(other.period_end_day),
             time_zone: self.time_zone.or(other.time_zone),
             as_of: self.as_of.or(other.as_of),
             proration: self.proration.or(other.proration),
@@ -208,21 +215,53 @@ impl Settings {
                 t
             }
         };
+        let end_day = match input.period_end_day.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => match text.parse::<u32>() {
+                Ok(day) if (1..=31).contains(&day) => Some(day),
+                _ => {
+                    errors.error(
+                        Code::BadSetting,
+                        &at("period_end_day"),
+                        format!("{text:?} is not a day of the month"),
+                        "give the day the account's periods end on, 1 to 31 (31: the last day of every month)",
+                    );
+                    None
+                }
+            },
+        };
         let period = match input.period_end.as_deref().map(str::trim) {
-            None | Some("") => as_of.and_then(|t| BillingPeriod::calendar_month_of(t, zone_or_utc)),
-            Some(text) => {
-                let p = period::parse_local(text)
-                    .and_then(|end| BillingPeriod::ending_at(end, zone_or_utc));
-                if p.is_none() {
+            None | Some("") => as_of.and_then(|t| match end_day {
+                None => BillingPeriod::calendar_month_of(t, zone_or_utc),
+                Some(day) => period::next_end(t, zone_or_utc, day, 0)
+                    .and_then(|end| BillingPeriod::ending_on_day(end, zone_or_utc, day)),
+            }),
+            Some(text) => match period::parse_local(text) {
+                None => {
                     errors.error(
                         Code::BadSetting,
                         &at("period_end"),
                         format!("{text:?} is not a local date and time"),
                         "write the period end as YYYY-MM-DDTHH:MM in the account's zone, e.g. 2026-11-22T00:00",
                     );
+                    None
                 }
-                p
-            }
+                Some(end) => match end_day {
+                    None => BillingPeriod::ending_at(end, zone_or_utc),
+                    Some(day) => {
+                        let p = BillingPeriod::ending_on_day(end, zone_or_utc, day);
+                        if p.is_none() {
+                            errors.error(
+                                Code::BadSetting,
+                                &at("period_end"),
+                                format!("{text:?} is not on the account's period end day {day}"),
+                                "give the end of a period on that day (clamped to short months: day 31 ends April on the 30th), or fix period_end_day",
+                            );
+                        }
+                        p
+                    }
+                },
+            },
         };
         let proration = on_off(input.proration.as_deref(), true, &at("proration"), errors);
         let projection = on_off(input.projection.as_deref(), true, &at("projection"), errors);
@@ -388,6 +427,7 @@ mod tests {
             projection: Some("2".into()),
             margin_pct: Some("-1".into()),
             currency_decimals: Some("9".into()),
+            period_end_day: Some("32".into()),
             account_name: None,
         };
         let errors = Settings::resolve(&bad).expect_err("invalid");
@@ -401,12 +441,41 @@ mod tests {
             "projection",
             "margin_pct",
             "currency_decimals",
+            "period_end_day",
         ] {
             assert!(
                 columns.iter().any(|c| c == name),
                 "{name} not reported: {errors}"
             );
         }
+    }
+
+    #[test]
+    fn an_end_day_starts_the_period_where_the_last_one_ended() {
+        let with = |end: Option<&str>, day: &str| {
+            Settings::resolve(&SettingsInput {
+                period_end: end.map(Into::into),
+                period_end_day: Some(day.into()),
+                ..input("2026-04-20T12:00")
+            })
+        };
+        let s = with(Some("2026-04-30T00:00"), "31").expect("valid");
+        assert_eq!(s.period.start_date.to_string(), "2026-03-31");
+        assert_eq!(s.period.days(), 30);
+        // No end given: the period running at as_of that ends on the day.
+        let s = with(None, "31").expect("valid");
+        assert_eq!(
+            (
+                s.period.start_date.to_string(),
+                s.period.end_date.to_string()
+            ),
+            ("2026-03-31".into(), "2026-04-30".into())
+        );
+        // An end that is not on the day, and a day that is not one, name the setting.
+        let errors = with(Some("2026-04-29T00:00"), "31").expect_err("not on day 31");
+        assert!(errors.to_string().contains("period_end"), "{errors}");
+        let errors = with(None, "0").expect_err("no day 0");
+        assert!(errors.to_string().contains("period_end_day"), "{errors}");
     }
 
     #[test]

@@ -266,13 +266,6 @@ impl AccountSettings {
         if let Some((why, hint)) = name_problem(&self.name) {
             problems.push(FieldProblem::new("name", why, hint));
         }
-        if !(1..=31).contains(&self.period_end_day) {
-            problems.push(FieldProblem::new(
-                "period_end_day",
-                format!("{} is not a day of the month", self.period_end_day),
-                "use 1 to 31 (31 = the month's last day)",
-            ));
-        }
         for (field, hour) in [
             ("period_end_hour", self.period_end_hour),
             ("start_hour", self.start_hour),
@@ -330,6 +323,7 @@ impl AccountSettings {
         let on_off = |b: bool| if b { "on" } else { "off" }.to_owned();
         SettingsInput {
             period_end,
+            period_end_day: Some(self.period_end_day.to_string()),
             time_zone: Some(self.time_zone.clone()),
             as_of: Some(as_of.to_owned()),
             proration: Some(on_off(self.proration)),
@@ -833,6 +827,25 @@ mod tests {
         assert_eq!(json["period_end_day"], 22);
         assert_eq!(json["proration"], true);
         assert_eq!(json["notify_webhook"], Value::Null);
+    }
+
+    #[test]
+    fn a_period_of_a_month_end_account_starts_where_the_last_one_ended() {
+        // Periods ending on the 31st at 17:00: April's ends on the 30th and starts on 31 March
+        // at 17:00, where March's ended — the core's period, not "one month before the end".
+        let s = AccountSettings::create(
+            br#"{"name":"A","time_zone":"UTC","period_end_day":31,"period_end_hour":17}"#,
+        )
+        .expect("ok");
+        let now = "2026-04-20T09:00:00Z";
+        let end = s.period_end_after(now).expect("an end");
+        assert_eq!(end, "2026-04-30T17:00");
+        let settings = Settings::resolve(&s.core_input(now, Some(end))).expect("valid");
+        assert_eq!(
+            settings.period.format_instant(settings.period.start),
+            "2026-03-31T17:00:00+00:00"
+        );
+        assert_eq!(settings.period.days(), 30);
     }
 
     #[test]

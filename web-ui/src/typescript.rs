@@ -23,6 +23,9 @@ export interface CostSettingsInput {
   asOf: string;
   /** Local end of the billing period, `YYYY-MM-DDTHH:MM`. Default: end of `asOf`'s month. */
   periodEnd?: string | null;
+  /** The day of the month periods end on, 1–31 (clamped to short months); a period then starts
+   *  where the one before ended. Default: none (a period starts one month before its end). */
+  periodEndDay?: string | number | null;
   /** IANA time zone. Default `UTC`. */
   timeZone?: string | null;
   /** `on`/`off`. Default on. */

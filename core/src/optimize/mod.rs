@@ -31,6 +31,7 @@ mod search;
 mod tests;
 #[cfg(test)]
 mod tiny;
+pub mod units;
 
 use crate::fleet::{Fleet, PlanId};
 use crate::money::Money;

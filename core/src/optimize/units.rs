@@ -137,7 +137,7 @@ impl Fleet {
                 .collect(),
             plan_types: self.plan_types.clone(),
             eligibility: self.eligibility.clone(),
-            settings: self.settings.clone(),
+            settings: self.settings,
         }
     }
 }

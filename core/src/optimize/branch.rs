@@ -444,7 +444,7 @@ impl Branch {
             for _ in 0..pools {
                 prices.push(r.i128()?);
             }
-            let depth = r.below(n as u64 + 1, "a node is too deep")?;
+            let depth = r.below(opts as u64 + 1, "a node is too deep")?;
             let mut fixings = Vec::with_capacity(depth as usize);
             for _ in 0..depth {
                 let k = r.below(n as u64, "a fixing names a SIM out of range")? as u32;
@@ -755,4 +755,51 @@ fn branching(
         }
     }
     pick.map(|((_, _, k), x)| (k as u32, x))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::tiny::{brute_force, tiny_fleet, tiny_plan, tiny_sims};
+    use super::*;
+
+    /// Runs the stage to its end from `start`, encoding and decoding it between quanta.
+    fn search(model: &Model, start: Assignment) -> Branch {
+        let mut b = Branch::new(model, start);
+        while !b.quantum(model) {
+            let mut w = Writer::new();
+            b.encode(&mut w);
+            let bytes = w.finish();
+            let mut r = Reader::open(&bytes).expect("opens");
+            b = Branch::decode(&mut r, model).expect("decodes");
+            r.finish().expect("read to the end");
+        }
+        b
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn bound_below_optimum_and_incumbent_never_worse(
+            plans in prop::collection::vec(tiny_plan(), 1..=4),
+            sims in tiny_sims(),
+        ) {
+            let f = tiny_fleet(&plans, &sims);
+            let model = Model::new(&f);
+            prop_assume!(components(&model).is_some());
+            let optimum = brute_force(&model);
+            let start = model.current();
+            let b = search(&model, start.clone());
+            let bound = b.bound().expect("a finished search has a bound");
+            let cost = b.assignment.cost(&model);
+            prop_assert!(bound <= optimum, "bound {bound} > optimum {optimum}");
+            prop_assert!(cost >= optimum);
+            prop_assert!(cost <= start.cost(&model));
+            prop_assert_eq!(Assignment::new(&model, b.assignment.choice.clone()), b.assignment.clone());
+            // Tiny fleets are searched to the end within the node budget: solved exactly.
+            prop_assert_eq!(cost, optimum);
+        }
+    }
 }

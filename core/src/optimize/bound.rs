@@ -40,15 +40,18 @@ pub(crate) fn max_prices(model: &Model) -> &[i128] {
 
 /// Σ_P ε_P in micros: what rounding pool overage lines to the minor unit can take off.
 fn rounding_slack(model: &Model) -> i128 {
-    let unit = 10i64.pow(crate::money::MONEY_DECIMALS - model.rules.decimals);
-    model
-        .pool_terms
-        .iter()
-        .filter(
-            |t| matches!(t, Some(t) if model.rules.bills_overage && t.rate.micros() % unit != 0),
-        )
-        .map(|_| i128::from(unit / 2))
+    (0..model.pool_terms.len() as u32)
+        .map(|p| rounding_slack_of(model, p))
         .sum()
+}
+
+/// ε_P of one pool in micros: half a minor unit where its rate is not a whole number of them.
+pub(crate) fn rounding_slack_of(model: &Model, pool: u32) -> i128 {
+    let unit = 10i64.pow(crate::money::MONEY_DECIMALS - model.rules.decimals);
+    match model.pool_terms[pool as usize] {
+        Some(t) if model.rules.bills_overage && t.rate.micros() % unit != 0 => i128::from(unit / 2),
+        _ => 0,
+    }
 }
 
 /// What the dual evaluation — and, through the usage order, swaps and ejections — precompute

@@ -9,7 +9,7 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 7;
+pub const VERSION: u16 = 8;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
@@ -25,7 +25,8 @@ pub const VERSION: u16 = 7;
 /// hold a finished classic stage gathering its winners' choices (with how many are gathered;
 /// before, the gathering was part of the quantum that finished it, so none was encoded), and
 /// adds the output stage (the result's plans listed a quantum at a time; a finished job's
-/// plans are listed again on decode).
+/// plans are listed again on decode). Version 8 adds the branch-and-bound stage on small fleets
+/// (its component in hand, open nodes and incumbent).
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

@@ -27,6 +27,7 @@ use super::balance::Balance;
 use super::bound::{
     decode_prices, max_prices, Argmin, Ascent, Bisect, ChangePrice, CHANGE_PRICE_ROUNDS,
 };
+use super::branch::{self, Branch};
 use super::cap::{Settle, Trim};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
@@ -136,6 +137,8 @@ enum Stage {
     Balance(Recovery, Balance),
     ImproveRecovered(Recovery, Improve),
     ImproveStart(Improve),
+    /// On small fleets, branch and bound component by component.
+    Branch(Branch),
     Trim(Then, Trim),
     /// An assignment's totals added up a quantum at a time (after classic and recovery).
     Tally(Then, Tally),
@@ -403,7 +406,8 @@ impl Job {
             Stage::ImproveRecovered(r, s) => {
                 ("improving plans", r.done(0.4 + 0.6 * s.done_fraction(m)))
             }
-            Stage::ImproveStart(s) => ("improving classic's plans", 0.7 + 0.3 * s.done_fraction(m)),
+            Stage::ImproveStart(s) => ("improving classic's plans", 0.7 + 0.1 * s.done_fraction(m)),
+            Stage::Branch(s) => ("branch and bound", 0.8 + 0.15 * s.done_fraction()),
             Stage::Trim(Then::Classic, s) => {
                 ("keeping to the limit on changes", 0.1 * s.done_fraction(m))
             }
@@ -484,7 +488,21 @@ impl Job {
             {
                 Stage::ImproveStart(Improve::new(&self.model, start, self.enough()))
             }
-            _ => self.settle(),
+            _ => self.branch_or_settle(),
+        }
+    }
+
+    /// On small fleets without constraints whose bill is not yet close enough to the bound,
+    /// branch and bound (`branch`); then [`Job::settle`].
+    fn branch_or_settle(&self) -> Stage {
+        let searched = self.options.method == Method::Default
+            && self.bound.is_some()
+            && self.best.cost(&self.model) > self.enough()
+            && branch::applies(&self.model);
+        if searched {
+            Stage::Branch(Branch::new(&self.model, self.best.clone()))
+        } else {
+            self.settle()
         }
     }
 
@@ -554,6 +572,7 @@ impl Job {
             Stage::Balance(_, s) => s.quantum(m),
             Stage::ImproveRecovered(_, s) => s.quantum(m),
             Stage::ImproveStart(s) => s.quantum(m),
+            Stage::Branch(s) => s.quantum(m),
             Stage::Trim(_, s) => s.quantum(m),
             Stage::Tally(_, s) => s.quantum(m),
             Stage::Settle(s) => s.quantum(m),
@@ -673,6 +692,14 @@ impl Job {
             }
             Stage::ImproveStart(s) => {
                 self.keep_if_better(s.assignment());
+                self.branch_or_settle()
+            }
+            Stage::Branch(s) => {
+                self.keep_if_better(&s.assignment);
+                // Never lowers the bound: both are valid, the higher is kept.
+                if let (Some(found), Some(bound)) = (s.bound(), self.bound) {
+                    self.bound = Some(bound.max(found));
+                }
                 self.settle()
             }
             Stage::Settle(s) => {
@@ -741,6 +768,10 @@ impl Job {
             }
             Stage::ImproveStart(s) => {
                 w.u64(7);
+                s.encode(&mut w);
+            }
+            Stage::Branch(s) => {
+                w.u64(14);
                 s.encode(&mut w);
             }
             Stage::Settle(s) => {
@@ -813,7 +844,8 @@ impl Job {
         } else {
             None
         };
-        let stage = match r.below(14, "an unknown stage")? {
+        let stage = match r.below(15, "an unknown stage")? {
+            14 => Stage::Branch(Branch::decode(&mut r, &model)?),
             10 => Stage::Settle(Settle::decode(&mut r, &model)?),
             9 => Stage::ChangePrice(ChangePrice::decode(&mut r, &model)?),
             8 => {

@@ -15,6 +15,7 @@
 //! its plan); a minimum saving per change and a limit on changes are [`Constraints`] of a run.
 
 mod balance;
+mod branch;
 mod bound;
 mod cap;
 pub mod checkpoint;

@@ -238,15 +238,36 @@ fn sliced_and_resumed_runs_equal_an_uninterrupted_run() {
 }
 
 #[test]
-fn kicks_bring_a_few_hundred_sims_on_many_plans_near_the_bound_and_resume_exactly() {
-    // 500 SIMs on 4 communication plans × 12 plans (`simopt bench --sims 500
-    // --plans-per-comm-plan 12`): one recovery ends 1.25 % above the bound, 50 kicks 0.56 %.
-    let f = synthetic_fleet_of(500, 7, 4, 12);
-    let straight = Job::new(&f, Options::default()).run();
-    let gap = straight.gap().expect("a bound");
-    assert!(gap < 0.008, "gap {:.3} %", gap * 100.0);
-    let (result, _) = run_sliced(&f, Options::default(), 4, 4);
-    assert_eq!(result, straight);
+fn kicks_and_branch_and_bound_bring_a_few_hundred_sims_on_many_plans_near_the_bound_and_resume_exactly(
+) {
+    // 300 and 500 SIMs on 4 communication plans × 12 plans (`simopt bench --sims 300,500
+    // --plans-per-comm-plan 12 --seed S`). Kicks alone ended 0.27–0.96 % above the bound; branch
+    // and bound (a better bill and a higher bound) 0.19–0.49 %, except seed 7 at 300 SIMs: its
+    // optimum is 0.59 % above the LP bound (an exact solver's figure), so the bound must rise and
+    // the node budget takes it to 0.63 %.
+    for (sims, seed, most) in [
+        (300, 1, 0.005),
+        (300, 2, 0.005),
+        (300, 3, 0.005),
+        (300, 7, 0.0065),
+        (500, 1, 0.005),
+        (500, 7, 0.005),
+    ] {
+        let f = synthetic_fleet_of(sims, seed, 4, 12);
+        let straight = Job::new(&f, Options::default()).run();
+        let gap = straight.gap().expect("a bound");
+        assert!(
+            gap <= most,
+            "{sims} SIMs, seed {seed}: gap {:.3} %",
+            gap * 100.0
+        );
+        assert_eq!(cost::bill(&f, &straight.plans).total(), straight.cost);
+        if (sims, seed) == (300, 7) {
+            let (result, slices) = run_sliced(&f, Options::default(), 4, 6);
+            assert!(slices > 300, "the run was cut into {slices} slices");
+            assert_eq!(result, straight, "{sims} SIMs, seed {seed}");
+        }
+    }
 }
 
 #[test]

@@ -136,9 +136,7 @@ impl Store {
         tenant: &str,
         s: &CarrierSettings,
     ) -> Result<(), ApiError> {
-        let limit = s
-            .max_changes_per_sim_per_month
-            .map_or(JsValue::NULL, |n| int(n));
+        let limit = s.max_changes_per_sim_per_month.map_or(JsValue::NULL, int);
         self.db
             .prepare(
                 "INSERT INTO account_carriers (account_id, tenant_id, kind, base_url, username, \
@@ -414,7 +412,7 @@ impl Store {
             .bind(&[
                 text(session),
                 text(report),
-                changes_per_minute.map_or(JsValue::NULL, |n| int(n)),
+                changes_per_minute.map_or(JsValue::NULL, int),
                 text(now),
             ])?
             .run()

@@ -21,6 +21,7 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+            CARRIER_KEYS_SECRET: "test-carrier-keys-secret-0123456789abcdef",
             WATCHDOG_SECONDS: "1",
             ALLOWED_ORIGINS: "https://fleet.example.test",
           },

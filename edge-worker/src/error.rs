@@ -150,6 +150,21 @@ pub enum ApiError {
     /// The files were read and are wrong: the core's diagnostics.
     #[error("{0}")]
     InvalidInput(#[from] InputErrors),
+    /// The account has no carrier connection.
+    #[error(
+        "account {account} has no carrier connection; set one with PUT \
+         /api/accounts/{account}/carrier"
+    )]
+    NoCarrier {
+        /// The account.
+        account: String,
+    },
+    /// A push cannot be approved (why, in words).
+    #[error("{0}")]
+    PushRefused(String),
+    /// The service cannot seal or open carrier API keys.
+    #[error("{0}")]
+    CarrierSecret(crate::sealed::SealError),
     /// The runtime failed under us.
     #[error("internal error: {0}")]
     Runtime(#[from] worker::Error),
@@ -161,7 +176,10 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. }
             | ApiError::NoSuchAccount { .. }
-            | ApiError::NoSuchSession { .. } => 404,
+            | ApiError::NoSuchSession { .. }
+            | ApiError::NoCarrier { .. } => 404,
+            ApiError::PushRefused(_) => 409,
+            ApiError::CarrierSecret(_) => 503,
             ApiError::Unauthorized(_) => 401,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::UnsupportedMediaType { .. } => 415,
@@ -186,6 +204,9 @@ impl ApiError {
             ApiError::NotFound { .. }
             | ApiError::NoSuchAccount { .. }
             | ApiError::NoSuchSession { .. } => "not-found",
+            ApiError::NoCarrier { .. } => "no-carrier",
+            ApiError::PushRefused(_) => "push-refused",
+            ApiError::CarrierSecret(_) => "carrier-secret-unset",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",

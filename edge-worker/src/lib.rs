@@ -15,7 +15,9 @@
 //! | `DELETE /api/accounts/:id/eligibility` | tenant token | `200`: from now on every plan is allowed (a record saying so) |
 //! | `GET /api/accounts/:id/uploads` | tenant token | the account's uploads, newest first |
 //! | `GET`/`POST /api/accounts/:id/sessions` | tenant token | the account's sessions / `201` a new session (`409` while one runs) |
-//! | `GET /api/sessions/:id` | tenant token | a session: state, progress, summary |
+//! | `GET`/`PUT`/`DELETE /api/accounts/:id/carrier` | tenant token | the account's carrier connection and change rules (never the API key) / set them / remove them |
+//! | `GET /api/sessions/:id` | tenant token | a session: state, progress, summary, carrier sync and push |
+//! | `POST /api/sessions/:id/push` | tenant token | `202`: the approved push of a completed session's changes (`409` unless awaiting approval; once per billing period) |
 //! | `GET /api/sessions/:id/report.xlsx` | tenant token | a session's Excel report |
 //! | `GET /api/sessions/:id/sims` | tenant token | a session's per-SIM results, a page at a time (`?changed=true&offset=&limit=`) |
 //!
@@ -35,7 +37,10 @@
 //! admin route, [`store`] holds D1 and R2, [`request`] reads a cost request's body, [`cost`]
 //! runs the core, [`error`] maps every failure to its HTTP status in one place, [`log`] writes
 //! one JSON line per request and per session event, [`clock`] supplies "now"; [`session`] is a
-//! session's record and rules, [`sessions`] its routes, [`notify`] the signed webhook.
+//! session's record and rules, [`sessions`] its routes, [`notify`] the signed webhook;
+//! [`carrier_settings`] an account's carrier connection (its key [`sealed`]),
+//! [`carrier_sync`] and [`carrier_push`] the session's carrier phases (requests sent by
+//! [`carrier_fetch`]), [`carrier_store`] their D1 rows.
 //!
 //! Built by `scripts/build-worker` (worker-build), run by `wrangler dev` from the repository
 //! root, tested in workerd by `scripts/test-worker`.
@@ -44,6 +49,11 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod carrier_fetch;
+pub mod carrier_push;
+pub mod carrier_settings;
+pub mod carrier_store;
+pub mod carrier_sync;
 pub mod chain;
 pub mod clock;
 pub mod cors;
@@ -55,6 +65,7 @@ pub mod notify;
 pub mod object;
 pub mod request;
 pub mod routes;
+pub mod sealed;
 pub mod session;
 pub mod sessions;
 pub mod store;
@@ -172,6 +183,14 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             }
             Route::AccountSessions(id) => sessions::start(req, env, &store, &tenant, &id).await,
             Route::Session(id) => sessions::get(&store, &tenant, &id).await,
+            Route::SessionPush(id) => sessions::push(env, &store, &tenant, &id).await,
+            Route::Carrier(id) if method == Method::Get => {
+                carrier_settings::get(&store, &tenant, &id).await
+            }
+            Route::Carrier(id) if method == Method::Delete => {
+                carrier_settings::delete(&store, &tenant, &id).await
+            }
+            Route::Carrier(id) => carrier_settings::put(req, env, &store, &tenant, &id).await,
             Route::SessionReport(id) => sessions::report(&store, &tenant, &id).await,
             Route::SessionSims(id) => sessions::sims(&req, &store, &tenant, &id).await,
             Route::Health | Route::Cost | Route::AdminTenants => unreachable_route(&path),

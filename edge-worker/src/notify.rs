@@ -44,6 +44,120 @@ pub fn signature(key: &[u8], body: &[u8]) -> String {
 /// # Errors
 /// Why it could not be delivered (retried by the caller).
 pub async fn webhook(env: &Env, record: &Record, url: &str) -> Result<u16, String> {
+    let body = serde_json::to_vec(&WebhookBody {
+        event: "session.completed",
+        session: &record.view,
+        report_url: report_url(env, record),
+    })
+    .map_err(|e| format!("cannot write the webhook body: {e}"))?;
+    post_signed(env, url, &record.view.id, body).await
+}
+
+/// The push's webhook body: `push.completed` (with the discrepancies) or `push.no_go`.
+#[derive(Serialize)]
+pub struct PushWebhookBody<'a> {
+    /// `push.completed`, `push.no_go`.
+    pub event: &'static str,
+    /// The session, its `push` included.
+    pub session: &'a SessionView,
+    /// Devices whose plan at the carrier differs from ours (at most 1,000).
+    pub discrepancies: &'a [serde_json::Value],
+}
+
+/// POSTs the push's webhook (`Idempotency-Key: <session>-push`); answers the receiver's
+/// status.
+///
+/// # Errors
+/// Why it could not be delivered (retried by the caller).
+pub async fn push_webhook(
+    env: &Env,
+    record: &Record,
+    url: &str,
+    event: &'static str,
+    discrepancies: &[serde_json::Value],
+) -> Result<u16, String> {
+    let body = serde_json::to_vec(&PushWebhookBody {
+        event,
+        session: &record.view,
+        discrepancies,
+    })
+    .map_err(|e| format!("cannot write the webhook body: {e}"))?;
+    post_signed(env, url, &format!("{}-push", record.view.id), body).await
+}
+
+/// The push's e-mail: the decision and its figures, the outcomes, the discrepancies.
+pub fn push_email_text(
+    record: &Record,
+    account_name: &str,
+    discrepancies: &[serde_json::Value],
+) -> (String, String) {
+    let view = &record.view;
+    let id = view.id.get(..8).unwrap_or(&view.id);
+    let Some(push) = &view.push else {
+        return (
+            format!("simopt: session {id} of {account_name}"),
+            String::new(),
+        );
+    };
+    let minutes = |ms: i64| (ms.max(0) + 59_999) / 60_000;
+    let mut text = String::new();
+    let subject = match push.status {
+        crate::session::PushStatus::NoGo => {
+            text.push_str(&format!(
+                "The plan changes of {account_name} for the billing period ending {} were NOT                  pushed to the carrier: {}.\n\n",
+                view.period_end,
+                push.reason.as_deref().unwrap_or("no-go")
+            ));
+            format!("simopt: {account_name}: changes not pushed (no-go, session {id})")
+        }
+        _ => {
+            text.push_str(&format!(
+                "The plan changes of {account_name} for the billing period ending {} were pushed \
+                 to the carrier.\n\nChanges sent     {}\n",
+                view.period_end, push.changes_sent
+            ));
+            for (name, n) in &push.counts {
+                text.push_str(&format!("{name:<16} {n}\n"));
+            }
+            text.push('\n');
+            format!(
+                "simopt: {account_name}: {} plan changes pushed, {} discrepancies (session {id})",
+                push.changes_sent, push.discrepancies
+            )
+        }
+    };
+    if let Some(d) = &push.decision {
+        text.push_str(&format!(
+            "Go/no-go: {} changes in {} batches at {}/min, about {} min plus a {} min buffer; \
+             the period ended {} min after the decision.\n",
+            d.changes,
+            d.batches,
+            d.changes_per_minute,
+            minutes(d.estimated_ms),
+            minutes(d.buffer_ms),
+            minutes(d.available_ms)
+        ));
+    }
+    if !discrepancies.is_empty() {
+        text.push_str("\nDevices whose plan at the carrier differs from ours:\n");
+        for d in discrepancies {
+            text.push_str(&format!("  {d}\n"));
+        }
+    }
+    text.push_str(&format!("\nSession {}.\n", view.id));
+    (subject, text)
+}
+
+/// POSTs `body` to `url`, signed, with `Idempotency-Key: key`; answers the receiver's status.
+///
+/// # Errors
+/// Why it could not be delivered (retried by the caller).
+async fn post_signed(
+    env: &Env,
+    url: &str,
+    idempotency_key: &str,
+    body: Vec<u8>,
+) -> Result<u16, String> {
     let key = env
         .secret(SIGNING_KEY)
         .map(|s| s.to_string())
@@ -55,12 +169,6 @@ pub async fn webhook(env: &Env, record: &Record, url: &str) -> Result<u16, Strin
                  put {SIGNING_KEY}, or .dev.vars locally)"
             )
         })?;
-    let body = serde_json::to_vec(&WebhookBody {
-        event: "session.completed",
-        session: &record.view,
-        report_url: report_url(env, record),
-    })
-    .map_err(|e| format!("cannot write the webhook body: {e}"))?;
     let headers = Headers::new();
     let set = |name: &str, value: &str| {
         headers
@@ -69,7 +177,7 @@ pub async fn webhook(env: &Env, record: &Record, url: &str) -> Result<u16, Strin
     };
     set("content-type", "application/json")?;
     set("x-simopt-signature", &signature(key.as_bytes(), &body))?;
-    set("idempotency-key", &record.view.id)?;
+    set("idempotency-key", idempotency_key)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers.clone())
@@ -164,6 +272,24 @@ pub async fn email(
     account_name: &str,
     xlsx: Option<Vec<u8>>,
 ) -> Result<(), String> {
+    let link = report_url(env, record);
+    let attach = xlsx.filter(|x| x.len() <= MAX_ATTACHMENT_BYTES);
+    let (subject, text) = email_text(record, account_name, link.as_deref(), attach.is_some());
+    let attachment = attach.map(|bytes| (record.view.report_file_name(), bytes));
+    send_email(env, to, &subject, &text, attachment).await
+}
+
+/// Sends an e-mail through the `send_email` binding, with an Excel attachment if given.
+///
+/// # Errors
+/// Why it could not be sent (retried by the caller).
+pub async fn send_email(
+    env: &Env,
+    to: &str,
+    subject: &str,
+    text: &str,
+    attachment: Option<(String, Vec<u8>)>,
+) -> Result<(), String> {
     use worker::js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
     use worker::wasm_bindgen::{JsCast, JsValue};
     let binding = Reflect::get(env.as_ref(), &JsValue::from_str(EMAIL_BINDING))
@@ -178,9 +304,6 @@ pub async fn email(
         .ok()
         .filter(|f| !f.is_empty())
         .ok_or("no EMAIL_FROM var: the sender address of the reports")?;
-    let link = report_url(env, record);
-    let attach = xlsx.filter(|x| x.len() <= MAX_ATTACHMENT_BYTES);
-    let (subject, text) = email_text(record, account_name, link.as_deref(), attach.is_some());
     let set = |o: &Object, k: &str, v: &JsValue| {
         Reflect::set(o, &JsValue::from_str(k), v)
             .map(|_| ())
@@ -189,11 +312,10 @@ pub async fn email(
     let message = Object::new();
     set(&message, "from", &JsValue::from_str(&from))?;
     set(&message, "to", &JsValue::from_str(to))?;
-    set(&message, "subject", &JsValue::from_str(&subject))?;
-    set(&message, "text", &JsValue::from_str(&text))?;
-    if let Some(bytes) = attach {
+    set(&message, "subject", &JsValue::from_str(subject))?;
+    set(&message, "text", &JsValue::from_str(text))?;
+    if let Some((name, bytes)) = attachment {
         let attachment = Object::new();
-        let name = record.view.report_file_name();
         set(&attachment, "filename", &JsValue::from_str(&name))?;
         set(
             &attachment,

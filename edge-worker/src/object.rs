@@ -10,7 +10,13 @@
 //! so the result — independent of the machine.
 //!
 //! Internal routes (called by the Worker, never by clients):
-//! `POST /start`, `POST /step` (a queue message), `POST /fail` (a dead letter), `GET /state`.
+//! `POST /start`, `POST /step` (a queue message), `POST /fail` (a dead letter), `POST /push`
+//! (an approved push), `GET /state`.
+//!
+//! With a carrier connection the object also drives the carrier's sync and push jobs
+//! ([`crate::carrier_sync`], [`crate::carrier_push`]): their encoded state is kept in the
+//! `carrier_state` table (chunked like the checkpoint) and the synced rows staged in
+//! `sync_rows`, `sync_usage` and `sync_gone`, each written with the record in one commit.
 //! An alarm is the watchdog: when the session has not moved for `WATCHDOG_SECONDS` (default
 //! 60), or its next message was never handed to the queue, it sends that message again.
 
@@ -73,6 +79,13 @@ pub enum StepOutcome {
     Failed,
 }
 
+/// What `POST /push` takes: the session whose push is approved.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Approval {
+    /// The session's id.
+    pub session: String,
+}
+
 /// What `POST /fail` takes: a message the queue gave up on.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -83,7 +96,7 @@ pub struct DeadLetter {
 }
 
 /// A failure of a piece of work.
-enum Failure {
+pub(crate) enum Failure {
     /// It will fail again however often it runs (the session fails at once).
     Permanent(String),
     /// It may work next time (storage, the queue): retried with backoff.
@@ -137,8 +150,8 @@ mod glue {
     /// The session object.
     #[durable_object]
     pub struct SessionObject {
-        pub(super) state: ObjectState,
-        pub(super) env: Env,
+        pub(crate) state: ObjectState,
+        pub(crate) env: Env,
         pub(super) live: RefCell<Option<Live>>,
         pub(super) busy: Cell<bool>,
     }
@@ -151,6 +164,10 @@ impl DurableObject for SessionObject {
         for statement in [
             "CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 0), json TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS checkpoint (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS carrier_state (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS sync_rows (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS sync_usage (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS sync_gone (iccid TEXT PRIMARY KEY)",
         ] {
             if let Err(e) = sql.exec(statement, None) {
                 console_error!("session object: cannot create its tables: {e}");
@@ -180,6 +197,10 @@ impl DurableObject for SessionObject {
                 let dead: DeadLetter = req.json().await?;
                 self.dead_letter(&dead).await?;
                 Response::from_json(&serde_json::json!({ "outcome": "recorded" }))
+            }
+            (Method::Post, "/push") => {
+                let approval: Approval = req.json().await?;
+                self.approve(&approval.session).await
             }
             (Method::Get, "/state") => match self.record()? {
                 Some(record) => Response::from_json(&record),
@@ -217,11 +238,11 @@ impl DurableObject for SessionObject {
 }
 
 impl SessionObject {
-    fn sql(&self) -> SqlStorage {
+    pub(crate) fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
     }
 
-    fn var_u64(&self, name: &str, default: u64) -> u64 {
+    pub(crate) fn var_u64(&self, name: &str, default: u64) -> u64 {
         self.env
             .var(name)
             .ok()
@@ -254,7 +275,7 @@ impl SessionObject {
             .transpose()
     }
 
-    fn save_record(&self, record: &Record) -> worker::Result<()> {
+    pub(crate) fn save_record(&self, record: &Record) -> worker::Result<()> {
         let json = serde_json::to_string(record)
             .map_err(|e| worker::Error::RustError(format!("cannot write the record: {e}")))?;
         self.sql().exec(
@@ -267,11 +288,20 @@ impl SessionObject {
     /// Replaces the checkpoint (no awaits between this and the record's save: the object's
     /// storage commits them together).
     fn save_checkpoint(&self, bytes: &[u8]) -> worker::Result<()> {
+        self.save_chunks("checkpoint", bytes)
+    }
+
+    fn load_checkpoint(&self) -> worker::Result<Option<Vec<u8>>> {
+        self.load_chunks("checkpoint")
+    }
+
+    /// Replaces the blob kept in `table` (`checkpoint` or `carrier_state`) in 1 MiB chunks.
+    pub(crate) fn save_chunks(&self, table: &str, bytes: &[u8]) -> worker::Result<()> {
         let sql = self.sql();
-        sql.exec("DELETE FROM checkpoint", None)?;
+        sql.exec(&format!("DELETE FROM {table}"), None)?;
         for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
             sql.exec(
-                "INSERT INTO checkpoint (n, bytes) VALUES (?, ?)",
+                &format!("INSERT INTO {table} (n, bytes) VALUES (?, ?)"),
                 vec![
                     SqlStorageValue::Integer(n as i64),
                     SqlStorageValue::Blob(chunk.to_vec()),
@@ -281,12 +311,13 @@ impl SessionObject {
         Ok(())
     }
 
-    fn load_checkpoint(&self) -> worker::Result<Option<Vec<u8>>> {
+    /// The blob kept in `table`, if any.
+    pub(crate) fn load_chunks(&self, table: &str) -> worker::Result<Option<Vec<u8>>> {
         let mut bytes = Vec::new();
         let mut chunks = 0;
         for row in self
             .sql()
-            .exec("SELECT bytes FROM checkpoint ORDER BY n", None)?
+            .exec(&format!("SELECT bytes FROM {table} ORDER BY n"), None)?
             .raw()
         {
             if let Some(SqlStorageValue::Blob(chunk)) = row?.into_iter().next() {
@@ -307,7 +338,7 @@ impl SessionObject {
 
     /// Writes the session's view to D1 (the API reads it there). A failure is logged, not
     /// fatal: the next step or the watchdog writes it again.
-    async fn mirror(&self, record: &Record) {
+    pub(crate) async fn mirror(&self, record: &Record) {
         let result = match Store::from_env(&self.env) {
             Ok(store) => store.put_session(&record.tenant, &record.view).await,
             Err(e) => Err(e),
@@ -329,7 +360,18 @@ impl SessionObject {
             1
         };
         for _ in 0..copies {
-            queue.send(record.next_work(&object)).await?;
+            let work = record.next_work(&object);
+            if record.delay_seconds > 0 {
+                queue
+                    .send(
+                        worker::MessageBuilder::new(work)
+                            .delay_seconds(record.delay_seconds)
+                            .build(),
+                    )
+                    .await?;
+            } else {
+                queue.send(work).await?;
+            }
         }
         // Only if this is still the awaited message (a step may have run meanwhile).
         if let Some(mut now) = self.record()? {
@@ -362,6 +404,7 @@ impl SessionObject {
         record.sent = false;
         self.save_record(&record)?;
         self.sql().exec("DELETE FROM checkpoint", None)?;
+        self.clear_carrier()?;
         *self.live.borrow_mut() = None;
         console_log!("{}", SessionLog::of(&record, "start").line());
         self.arm_watchdog().await?;
@@ -394,6 +437,9 @@ impl SessionObject {
         }
         let started = clock::now_millis();
         let result = match work.step {
+            Step::Sync => self.sync_slice(&mut record).await,
+            Step::Push => self.push_slice(&mut record).await,
+            Step::PushNotify => self.push_notify(&mut record).await,
             Step::Optimize => self.optimize(&mut record).await,
             Step::Report => self.report(&mut record).await,
             Step::Results => self.results(&mut record, work.slice).await,
@@ -478,6 +524,7 @@ impl SessionObject {
         record.finish(State::Failed, Some(reason), &now, clock::now_millis());
         self.save_record(record)?;
         self.sql().exec("DELETE FROM checkpoint", None)?;
+        self.clear_carrier()?;
         *self.live.borrow_mut() = None;
         console_log!("{}", SessionLog::of(record, "failed").line());
         Ok(())
@@ -530,7 +577,14 @@ impl SessionObject {
             }
         };
         let plans = read("plans", &inputs.plans).await?;
-        let sims = read("sims", &inputs.sims).await?;
+        let sims_file = inputs.sims.as_ref().ok_or_else(|| {
+            Failure::Permanent(
+                "the session has no SIMs file (the account has none and no carrier sync made \
+                 one); upload one and start a new session"
+                    .into(),
+            )
+        })?;
+        let sims = read("sims", sims_file).await?;
         let eligibility = match &inputs.eligibility {
             Some(file) => Some(read("eligibility", file).await?),
             None => None,
@@ -769,11 +823,47 @@ impl SessionObject {
         }
         record.view.notification = Some(record.delivered.describe(&record.inputs));
         let now = clock::now_rfc3339();
-        record.view.progress.percent = 100.0;
-        record.view.progress.phase = "completed".into();
-        record.finish(State::Completed, None, &now, clock::now_millis());
+        record.after_notify(&now, clock::now_millis());
         self.save_record(record)?;
         self.sql().exec("DELETE FROM checkpoint", None)?;
         Ok(())
+    }
+
+    /// Empties the carrier job's state and the staged sync rows.
+    pub(crate) fn clear_carrier(&self) -> worker::Result<()> {
+        let sql = self.sql();
+        for table in ["carrier_state", "sync_rows", "sync_usage", "sync_gone"] {
+            sql.exec(&format!("DELETE FROM {table}"), None)?;
+        }
+        Ok(())
+    }
+
+    /// `POST /push`: an approved push of the completed session `session` (202 and its view),
+    /// or 409 saying why not.
+    async fn approve(&self, session: &str) -> worker::Result<Response> {
+        let refused = |message: String| -> worker::Result<Response> {
+            Ok(Response::from_json(&serde_json::json!({
+                "error": "push-refused",
+                "message": message,
+            }))?
+            .with_status(409))
+        };
+        let Some(mut record) = self.record()?.filter(|r| r.view.id == session) else {
+            return refused(format!(
+                "session {session} is not the latest of its billing period any more: a newer \
+                 session of the period holds it; approve the push of that one"
+            ));
+        };
+        if let Err(why) = record.approve(&clock::now_rfc3339(), clock::now_millis()) {
+            return refused(why);
+        }
+        self.save_record(&record)?;
+        console_log!("{}", SessionLog::of(&record, "push approved").line());
+        self.arm_watchdog().await?;
+        self.mirror(&record).await;
+        if let Err(e) = self.send(&mut record).await {
+            console_error!("session {}: cannot queue its push: {e}", record.view.id);
+        }
+        Ok(Response::from_json(&record.view)?.with_status(202))
     }
 }

@@ -30,6 +30,10 @@ pub enum Route {
     SessionReport(String),
     /// `GET /api/sessions/:id/sims`: a session's per-SIM results, a page at a time.
     SessionSims(String),
+    /// `POST /api/sessions/:id/push`: approve the push of a session's changes to the carrier.
+    SessionPush(String),
+    /// `GET`/`PUT`/`DELETE /api/accounts/:id/carrier`: the account's carrier connection.
+    Carrier(String),
 }
 
 /// Who may call a route.
@@ -60,6 +64,8 @@ impl Route {
             ["sessions", session] => Route::Session(id(session)?),
             ["sessions", session, "report.xlsx"] => Route::SessionReport(id(session)?),
             ["sessions", session, "sims"] => Route::SessionSims(id(session)?),
+            ["sessions", session, "push"] => Route::SessionPush(id(session)?),
+            ["accounts", account, "carrier"] => Route::Carrier(id(account)?),
             ["accounts", account, kind] => Route::Upload(id(account)?, Kind::of(kind)?),
             _ => return None,
         })
@@ -81,6 +87,8 @@ impl Route {
             Route::Session(_) => "/api/sessions/:id",
             Route::SessionReport(_) => "/api/sessions/:id/report.xlsx",
             Route::SessionSims(_) => "/api/sessions/:id/sims",
+            Route::SessionPush(_) => "/api/sessions/:id/push",
+            Route::Carrier(_) => "/api/accounts/:id/carrier",
         }
     }
 
@@ -88,7 +96,8 @@ impl Route {
     pub fn allow(&self) -> &'static str {
         match self {
             Route::Health => "GET, HEAD",
-            Route::Cost | Route::AdminTenants => "POST",
+            Route::Cost | Route::AdminTenants | Route::SessionPush(_) => "POST",
+            Route::Carrier(_) => "GET, PUT, DELETE",
             Route::Accounts | Route::AccountSessions(_) => "GET, POST",
             Route::Session(_) | Route::SessionReport(_) | Route::SessionSims(_) => "GET",
             Route::Account(_) => "GET, PATCH",
@@ -117,7 +126,9 @@ impl Route {
             | Route::AccountSessions(_)
             | Route::Session(_)
             | Route::SessionReport(_)
-            | Route::SessionSims(_) => Access::Tenant,
+            | Route::SessionSims(_)
+            | Route::SessionPush(_)
+            | Route::Carrier(_) => Access::Tenant,
         }
     }
 }
@@ -153,6 +164,14 @@ mod tests {
             (
                 &format!("/api/accounts/{id}/sims"),
                 Some(Route::Upload(id.into(), Kind::Sims)),
+            ),
+            (
+                &format!("/api/accounts/{id}/carrier"),
+                Some(Route::Carrier(id.into())),
+            ),
+            (
+                &format!("/api/sessions/{id}/push"),
+                Some(Route::SessionPush(id.into())),
             ),
             (&format!("/api/accounts/{id}/other"), None),
             (&format!("/api/accounts/{id}/sims/x"), None),

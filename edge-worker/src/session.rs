@@ -4,16 +4,25 @@
 //! may run — so it is tested natively; the object does the I/O.
 //!
 //! ```text
-//! created ─▶ optimizing ─▶ reporting (report, then per-SIM results) ─▶ notifying ─▶ completed
-//!    └───────────┴─────────────┴────────────┴──────▶ failed (with the reason)
+//! created ─▶ [syncing] ─▶ optimizing ─▶ reporting (report, per-SIM results) ─▶ notifying
+//!    │                                                                            │
+//!    │            completed ◀─ [pushing (plan, push slices, push notification)] ◀─┤ auto-push
+//!    │            completed, push awaiting approval ◀─────────────────────────────┘ otherwise
+//!    └──── any state ──▶ failed (with the reason)
 //! ```
 //!
-//! Every piece of work is a queue message naming the session, its step (`optimize`, `report`,
-//! `results`, `notify`), work unit and slice. The object keeps the one message it expects next; any other
+//! `syncing` and `pushing` belong to accounts with a carrier connection only; an approved push
+//! (`POST /api/sessions/:id/push`) takes a completed session back to `pushing`.
+//!
+//! Every piece of work is a queue message naming the session, its step (`sync`, `optimize`,
+//! `report`, `results`, `notify`, `push`, `push_notify`), work unit and slice. The object keeps the one message it expects next; any other
 //! (a duplicate, a stale or an out-of-order delivery, a message of an earlier session of the
 //! same period) changes nothing.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use simopt_carrier::{Decision, Stats, SyncCounts};
 use simopt_core::optimize::Progress;
 use simopt_core::report::OptimizationSummary;
 use simopt_core::SettingsInput;
@@ -24,12 +33,16 @@ use simopt_core::SettingsInput;
 pub enum State {
     /// Started; no slice has run yet.
     Created,
+    /// The SIMs are being read from the carrier, a slice of requests per queue message.
+    Syncing,
     /// The optimizer runs, a slice per queue message.
     Optimizing,
     /// The report is being written.
     Reporting,
     /// The notification is being sent.
     Notifying,
+    /// The changes are being pushed to the carrier (or the push's go/no-go notified).
+    Pushing,
     /// Done: the report is in R2 and the summary in D1.
     Completed,
     /// Stopped for the reason the session gives.
@@ -46,9 +59,11 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Created => "created",
+            State::Syncing => "syncing",
             State::Optimizing => "optimizing",
             State::Reporting => "reporting",
             State::Notifying => "notifying",
+            State::Pushing => "pushing",
             State::Completed => "completed",
             State::Failed => "failed",
         }
@@ -59,6 +74,8 @@ impl State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Step {
+    /// One slice of the carrier sync (a bounded number of requests).
+    Sync,
     /// One slice of the optimizer.
     Optimize,
     /// Write the report (xlsx, JSON, per-SIM CSV) to R2.
@@ -67,6 +84,11 @@ pub enum Step {
     Results,
     /// Send the notification.
     Notify,
+    /// One slice of the push (its go/no-go first).
+    Push,
+    /// Send the push's notification (its outcome, or the no-go and why).
+    #[serde(rename = "push_notify")]
+    PushNotify,
 }
 
 /// A queue message: one piece of a session's work.
@@ -107,14 +129,21 @@ pub struct Inputs {
     pub plans: FileRef,
     /// The eligibility file, if the account has one.
     pub eligibility: Option<FileRef>,
-    /// The SIMs file.
-    pub sims: FileRef,
+    /// The SIMs file: the account's current one at the start; with a carrier, the synced
+    /// snapshot once the sync is done (none before when the account never had one).
+    pub sims: Option<FileRef>,
     /// The core's settings: the account's, at the session's start, for its period.
     pub settings: SettingsInput,
     /// Where the summary goes: the account's webhook, if any.
     pub notify_webhook: Option<String>,
     /// And its e-mail address, if any.
     pub notify_email: Option<String>,
+    /// The account has a carrier connection: the session syncs first and may push after.
+    #[serde(default)]
+    pub carrier: bool,
+    /// Push the changes without approval (the account's `auto_push`).
+    #[serde(default)]
+    pub auto_push: bool,
 }
 
 /// What started a session.
@@ -256,6 +285,110 @@ pub struct SessionView {
     pub updated_at: String,
     /// When it completed or failed.
     pub finished_at: Option<String>,
+    /// The carrier sync (accounts with a carrier connection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncView>,
+    /// The push of the changes to the carrier (accounts with a carrier connection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushView>,
+}
+
+/// A session's carrier sync, as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncView {
+    /// `full` or `incremental`.
+    pub mode: String,
+    /// Incremental: the devices modified since this moment (RFC 3339) are read again.
+    pub since: Option<String>,
+    /// `running` or `done`.
+    pub status: String,
+    /// Queue messages (slices) it took.
+    pub slices: u32,
+    /// Pages, devices listed, rows, usage refreshes, devices gone.
+    pub counts: SyncCounts,
+    /// Requests, retries, 429s, 5xx, transport errors, time waited.
+    pub stats: Stats,
+    /// SIMs in the snapshot, once done.
+    pub sims: Option<u64>,
+    /// The SIMs file (upload) it made the account's current one, once done.
+    pub upload_id: Option<i64>,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it ended.
+    pub finished_at: Option<String>,
+}
+
+/// Where a push stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    /// The account does not push without approval: `POST /api/sessions/:id/push` starts it.
+    AwaitingApproval,
+    /// Approved (or automatic), not planned yet.
+    Planned,
+    /// Go: the changes are being pushed.
+    Pushing,
+    /// No-go: nothing was pushed (the reason and figures say why).
+    NoGo,
+    /// Another session pushed this billing period's changes: nothing was pushed.
+    Refused,
+    /// Every change has its outcome.
+    Completed,
+}
+
+/// A session's push, as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushView {
+    /// Where it stands.
+    pub status: PushStatus,
+    /// `auto` or `approval`, once started.
+    pub trigger: Option<String>,
+    /// The go/no-go and its figures, once planned.
+    pub decision: Option<Decision>,
+    /// Why nothing was pushed (no-go, refused), if so.
+    pub reason: Option<String>,
+    /// Batches done and in all.
+    pub batch: u64,
+    /// Batches in all.
+    pub batches: u64,
+    /// Queue messages (slices) it took.
+    pub slices: u32,
+    /// Device outcomes by name (`applied`, `already_on_target`, `discrepancy`...).
+    pub counts: BTreeMap<String, u64>,
+    /// Changes sent to the carrier (answered 2xx).
+    pub changes_sent: u64,
+    /// Devices whose plan at the carrier differs from ours.
+    pub discrepancies: u64,
+    /// Requests, retries, 429s, 5xx.
+    pub stats: Option<Stats>,
+    /// What became of the push's notification, once sent.
+    pub notification: Option<String>,
+    /// When it started (RFC 3339).
+    pub started_at: Option<String>,
+    /// When it ended.
+    pub finished_at: Option<String>,
+}
+
+impl PushView {
+    /// A push not started yet.
+    pub fn new(status: PushStatus) -> PushView {
+        PushView {
+            status,
+            trigger: None,
+            decision: None,
+            reason: None,
+            batch: 0,
+            batches: 0,
+            slices: 0,
+            counts: BTreeMap::new(),
+            changes_sent: 0,
+            discrepancies: 0,
+            stats: None,
+            notification: None,
+            started_at: None,
+            finished_at: None,
+        }
+    }
 }
 
 impl SessionView {
@@ -297,6 +430,15 @@ pub struct Record {
     /// The notification's channels delivered so far (none is sent twice).
     #[serde(default)]
     pub delivered: Delivered,
+    /// Seconds the queue holds `next` before delivering it (a carrier asked to wait).
+    #[serde(default)]
+    pub delay_seconds: u32,
+    /// The push notification's channels delivered so far.
+    #[serde(default)]
+    pub push_delivered: Delivered,
+    /// Device outcomes of the push written to D1 so far.
+    #[serde(default)]
+    pub outcomes_recorded: u64,
 }
 
 /// What the notify step has delivered.
@@ -438,6 +580,96 @@ impl Record {
         self.touch(now, now_ms);
     }
 
+    /// The first work of a session: the sync with a carrier connection, else the optimizer.
+    pub fn first_step(carrier: bool) -> Next {
+        Next {
+            step: if carrier { Step::Sync } else { Step::Optimize },
+            unit: 0,
+            slice: 0,
+        }
+    }
+
+    /// After the notification: with a carrier, push at once (auto-push) or wait for the
+    /// approval (the session completes); without one, complete.
+    pub fn after_notify(&mut self, now: &str, now_ms: f64) {
+        if self.inputs.carrier && self.inputs.auto_push {
+            let mut push = PushView::new(PushStatus::Planned);
+            push.trigger = Some("auto".into());
+            self.view.push = Some(push);
+            self.view.state = State::Pushing;
+            self.view.progress.phase = "pushing the changes to the carrier".into();
+            self.advance(
+                Next {
+                    step: Step::Push,
+                    unit: 0,
+                    slice: 0,
+                },
+                now,
+                now_ms,
+            );
+            return;
+        }
+        if self.inputs.carrier {
+            self.view.push = Some(PushView::new(PushStatus::AwaitingApproval));
+        }
+        self.view.progress.percent = 100.0;
+        self.view.progress.phase = "completed".into();
+        self.finish(State::Completed, None, now, now_ms);
+    }
+
+    /// An approved push: a completed session whose push awaits approval goes back to
+    /// `pushing`.
+    ///
+    /// # Errors
+    /// Why it cannot be pushed (answered 409).
+    pub fn approve(&mut self, now: &str, now_ms: f64) -> Result<(), String> {
+        let status = self.view.push.as_ref().map(|p| p.status);
+        match (self.view.state, status) {
+            (State::Completed, Some(PushStatus::AwaitingApproval)) => {}
+            (_, None) => {
+                return Err(format!(
+                    "session {} has no push: its account had no carrier connection when it ran",
+                    self.view.id
+                ))
+            }
+            (State::Completed, Some(status)) => {
+                return Err(format!(
+                    "the push of session {} was already started (it is {})",
+                    self.view.id,
+                    serde_json::to_value(status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ))
+            }
+            (state, _) => {
+                return Err(format!(
+                    "session {} is {}: a push is approved once the session has completed",
+                    self.view.id,
+                    state.as_str()
+                ))
+            }
+        }
+        let mut push = PushView::new(PushStatus::Planned);
+        push.trigger = Some("approval".into());
+        self.view.push = Some(push);
+        self.view.state = State::Pushing;
+        self.view.finished_at = None;
+        self.view.progress.phase = "pushing the changes to the carrier".into();
+        self.push_delivered = Delivered::default();
+        self.outcomes_recorded = 0;
+        self.advance(
+            Next {
+                step: Step::Push,
+                unit: 0,
+                slice: 0,
+            },
+            now,
+            now_ms,
+        );
+        Ok(())
+    }
+
     /// Counts a failure of the awaited work; `true` when that was one too many.
     pub fn failed_once(&mut self) -> bool {
         self.failures += 1;
@@ -475,15 +707,19 @@ mod tests {
                 created_at: "t".into(),
                 updated_at: "t".into(),
                 finished_at: None,
+                sync: None,
+                push: None,
             },
             tenant: "t".into(),
             inputs: Inputs {
                 plans: file(1),
                 eligibility: None,
-                sims: file(2),
+                sims: Some(file(2)),
                 settings: SettingsInput::default(),
                 notify_webhook: None,
                 notify_email: None,
+                carrier: false,
+                auto_push: false,
             },
             next: Next {
                 step: Step::Optimize,
@@ -497,7 +733,104 @@ mod tests {
             report_keys: None,
             watchdog_resends: 0,
             delivered: Delivered::default(),
+            delay_seconds: 0,
+            push_delivered: Delivered::default(),
+            outcomes_recorded: 0,
         }
+    }
+
+    #[test]
+    fn without_a_carrier_the_session_ends_at_the_notification() {
+        assert_eq!(Record::first_step(false).step, Step::Optimize);
+        let mut r = record();
+        r.view.state = State::Notifying;
+        r.after_notify("t9", 9.0);
+        assert_eq!(r.view.state, State::Completed);
+        assert_eq!(r.view.push, None);
+        let text = serde_json::to_string(&r.view).expect("json");
+        assert!(
+            !text.contains("\"push\"") && !text.contains("\"sync\""),
+            "{text}"
+        );
+        assert!(r
+            .approve("t", 1.0)
+            .expect_err("no push")
+            .contains("no carrier"));
+    }
+
+    #[test]
+    fn with_a_carrier_it_syncs_first_and_pushes_after_the_notification() {
+        assert_eq!(Record::first_step(true).step, Step::Sync);
+        let mut r = record();
+        r.inputs.carrier = true;
+        r.inputs.auto_push = true;
+        r.view.state = State::Notifying;
+        r.after_notify("t9", 9.0);
+        assert_eq!(r.view.state, State::Pushing);
+        assert_eq!(r.next.step, Step::Push);
+        assert!(!r.sent);
+        let push = r.view.push.as_ref().expect("a push");
+        assert_eq!(
+            (push.status, push.trigger.as_deref()),
+            (PushStatus::Planned, Some("auto"))
+        );
+        assert_eq!(admit(&r, &work("s1", Step::Push, 0)), Admission::Run);
+    }
+
+    #[test]
+    fn without_auto_push_it_completes_awaiting_approval_and_is_approved_once() {
+        let mut r = record();
+        r.inputs.carrier = true;
+        r.view.state = State::Notifying;
+        r.after_notify("t9", 9.0);
+        assert_eq!(r.view.state, State::Completed);
+        assert_eq!(
+            r.view.push.as_ref().map(|p| p.status),
+            Some(PushStatus::AwaitingApproval)
+        );
+        assert_eq!(admit(&r, &work("s1", Step::Push, 0)), Admission::Ignore);
+        r.approve("t10", 10.0).expect("approved");
+        assert_eq!(r.view.state, State::Pushing);
+        assert_eq!(r.view.finished_at, None);
+        assert_eq!(r.next.step, Step::Push);
+        assert_eq!(admit(&r, &work("s1", Step::Push, 0)), Admission::Run);
+        let again = r.approve("t11", 11.0).expect_err("twice");
+        assert!(again.contains("is pushing"), "{again}");
+        r.view.push.as_mut().expect("push").status = PushStatus::Completed;
+        r.finish(State::Completed, None, "t12", 12.0);
+        let again = r.approve("t13", 13.0).expect_err("twice");
+        assert!(
+            again.contains("already started (it is completed)"),
+            "{again}"
+        );
+    }
+
+    #[test]
+    fn the_new_steps_and_states_have_their_names() {
+        let text = serde_json::to_string(&(
+            Step::Sync,
+            Step::PushNotify,
+            State::Syncing,
+            State::Pushing,
+            PushStatus::AwaitingApproval,
+        ))
+        .expect("json");
+        assert_eq!(
+            text,
+            r#"["sync","push_notify","syncing","pushing","awaiting_approval"]"#
+        );
+        // A record written before the carrier fields reads with their defaults.
+        let mut json: serde_json::Value = serde_json::to_value(record()).expect("json");
+        let o = json.as_object_mut().expect("object");
+        for k in ["delay_seconds", "push_delivered", "outcomes_recorded"] {
+            o.remove(k);
+        }
+        o["inputs"]
+            .as_object_mut()
+            .expect("inputs")
+            .remove("carrier");
+        let back: Record = serde_json::from_value(json).expect("reads");
+        assert!(!back.inputs.carrier);
     }
 
     fn work(session: &str, step: Step, slice: u32) -> Work {

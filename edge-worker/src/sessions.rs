@@ -10,9 +10,10 @@ use crate::auth::{self, Tenant};
 use crate::clock;
 use crate::error::ApiError;
 use crate::json_answer;
+use crate::object::Approval;
 use crate::object::{Start, BINDING};
 use crate::session::{
-    object_name, Delivered, FileRef, Inputs, Next, ProgressView, Record, SessionView, State, Step,
+    object_name, Delivered, FileRef, Inputs, ProgressView, PushStatus, Record, SessionView, State,
     Timings, Trigger,
 };
 use crate::store::{Store, UploadRow};
@@ -54,10 +55,11 @@ fn file_ref(row: UploadRow) -> FileRef {
     }
 }
 
-/// A new session of `account` at `now` (RFC 3339), on its current files.
+/// A new session of `account` at `now` (RFC 3339), on its current files. With a carrier
+/// connection it syncs the SIMs first (so it needs no SIMs file yet).
 ///
 /// # Errors
-/// [`ApiError::InputsMissing`] without plans or SIMs; a storage error.
+/// [`ApiError::InputsMissing`] without plans, or without SIMs and a carrier; a storage error.
 pub async fn new_record(
     store: &Store,
     tenant: &Tenant,
@@ -73,9 +75,14 @@ pub async fn new_record(
     let plans = current(Kind::Plans)
         .await?
         .ok_or_else(|| missing(Kind::Plans))?;
-    let sims = current(Kind::Sims)
+    let carrier = store
+        .carrier_settings(&tenant.id, &account.id)
         .await?
-        .ok_or_else(|| missing(Kind::Sims))?;
+        .is_some();
+    let sims = current(Kind::Sims).await?;
+    if sims.is_none() && !carrier {
+        return Err(missing(Kind::Sims));
+    }
     let eligibility = current(Kind::Eligibility).await?;
     let now = now.to_owned();
     let now_ms = clock::now_millis();
@@ -106,21 +113,21 @@ pub async fn new_record(
             created_at: now.clone(),
             updated_at: now.clone(),
             finished_at: None,
+            sync: None,
+            push: None,
         },
         tenant: tenant.id.clone(),
         inputs: Inputs {
             plans: file_ref(plans),
             eligibility: eligibility.map(file_ref),
-            sims: file_ref(sims),
+            sims: sims.map(file_ref),
             settings: settings.core_input(&now, Some(period_end)),
             notify_webhook: settings.notify_webhook.clone(),
             notify_email: settings.notify_email.clone(),
+            carrier,
+            auto_push: settings.auto_push,
         },
-        next: Next {
-            step: Step::Optimize,
-            unit: 0,
-            slice: 0,
-        },
+        next: Record::first_step(carrier),
         sent: false,
         failures: 0,
         moved_ms: now_ms,
@@ -128,6 +135,9 @@ pub async fn new_record(
         report_keys: None,
         watchdog_resends: 0,
         delivered: Delivered::default(),
+        delay_seconds: 0,
+        push_delivered: Delivered::default(),
+        outcomes_recorded: 0,
     })
 }
 
@@ -270,6 +280,69 @@ pub async fn report(store: &Store, tenant: &Tenant, id: &str) -> Result<Response
         .body(body))
 }
 
+/// `POST /api/sessions/:id/push`: approves the push of a completed session's changes to the
+/// carrier (an account without `auto_push`); `202` and the session, now `pushing`. At most one
+/// push per account and billing period.
+///
+/// # Errors
+/// 404 for another tenant's or no session; 409 when the session has no push awaiting approval
+/// (no carrier, not completed, already started) or the period's changes were pushed by another
+/// session; a runtime error.
+pub async fn push(
+    env: &Env,
+    store: &Store,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let view = find(store, tenant, id).await?;
+    let status = view.push.as_ref().map(|p| p.status);
+    if status != Some(PushStatus::AwaitingApproval) || view.state != State::Completed {
+        let why = match (view.state, status) {
+            (_, None) => "its account had no carrier connection when it ran".to_owned(),
+            (State::Completed, Some(s)) => format!(
+                "its push was already started (it is {})",
+                serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+            (state, _) => format!("it is {}, not completed", state.as_str()),
+        };
+        return Err(ApiError::PushRefused(format!(
+            "session {id} has no push awaiting approval: {why}"
+        )));
+    }
+    if let Some(holder) = store
+        .push_holder(&view.account_id, &view.period_end)
+        .await?
+    {
+        if holder != view.id {
+            return Err(ApiError::PushRefused(format!(
+                "the changes of the billing period ending {} were already pushed by session \
+                 {holder}: at most one push per billing period",
+                view.period_end
+            )));
+        }
+    }
+    let stub = stub(env, &view.account_id, &view.period_end)?;
+    let mut answer = stub
+        .fetch_with_request(object_request(
+            "/push",
+            &Approval {
+                session: view.id.clone(),
+            },
+        )?)
+        .await?;
+    let status = answer.status_code();
+    let body = answer.json::<serde_json::Value>().await?;
+    if status == 409 {
+        return Err(ApiError::PushRefused(
+            body["message"].as_str().unwrap_or("refused").to_owned(),
+        ));
+    }
+    Ok(json_answer(status, &body)?)
+}
+
 /// The largest page of `GET /api/sessions/:id/sims`.
 pub const MAX_SIMS_PAGE: u64 = 1_000;
 
@@ -336,7 +409,10 @@ pub async fn sims(
     let url = req.url()?;
     let (changed, offset, limit) = sims_query(url.query_pairs())?;
     let view = find(store, tenant, id).await?;
-    if !matches!(view.state, State::Notifying | State::Completed) {
+    if !matches!(
+        view.state,
+        State::Notifying | State::Pushing | State::Completed
+    ) {
         return Err(ApiError::ReportNotReady {
             id: id.to_owned(),
             state: view.state.as_str(),

@@ -20,7 +20,7 @@ pub const FILES_BINDING: &str = "FILES";
 
 /// The Worker's storage.
 pub struct Store {
-    db: D1Database,
+    pub(crate) db: D1Database,
     files: Bucket,
 }
 
@@ -181,21 +181,21 @@ impl AccountRow {
     }
 }
 
-fn corrupt(what: String) -> ApiError {
+pub(crate) fn corrupt(what: String) -> ApiError {
     ApiError::Runtime(worker::Error::RustError(format!(
         "stored data out of range: {what}"
     )))
 }
 
-fn text(s: &str) -> JsValue {
+pub(crate) fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
-fn int(n: impl Into<f64>) -> JsValue {
+pub(crate) fn int(n: impl Into<f64>) -> JsValue {
     JsValue::from_f64(n.into())
 }
 
-fn opt(s: Option<&str>) -> JsValue {
+pub(crate) fn opt(s: Option<&str>) -> JsValue {
     s.map_or(JsValue::NULL, JsValue::from_str)
 }
 

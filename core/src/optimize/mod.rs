@@ -15,8 +15,8 @@
 //! its plan); a minimum saving per change and a limit on changes are [`Constraints`] of a run.
 
 mod balance;
-mod branch;
 mod bound;
+mod branch;
 mod cap;
 pub mod checkpoint;
 mod classic;

@@ -195,9 +195,9 @@ impl SessionObject {
             .and_then(|d| parse_instant(&format!("{d}T00:00"), zone))
             .map(|s| s * 1000);
         let changes = store.session_changes(&record.view.id).await?;
-        let month = &now[..7.min(now.len())];
+        let month_start = month_start_utc((now_ms / 1000.0) as i64, zone);
         let history = store
-            .push_history(&record.view.account_id, &format!("{month}-01T00:00:00Z"))
+            .push_history(&record.view.account_id, &month_start)
             .await?;
         let plan = plan_push(
             changes,
@@ -309,4 +309,44 @@ fn describe(delivered: &Delivered, record: &Record) -> String {
 
 fn seed(id: &str) -> u64 {
     u64::from_str_radix(id.get(16..32).unwrap_or("0"), 16).unwrap_or(11)
+}
+
+/// The start of the calendar month holding `instant` (Unix seconds) in the account's `zone`, as
+/// RFC 3339 UTC (`2026-10-31T23:00:00Z` for November in Paris): where "changes this month"
+/// are counted from, as the outcomes' times are written.
+pub fn month_start_utc(instant: i64, zone: chrono_tz::Tz) -> String {
+    use chrono::Datelike;
+    let start = chrono::DateTime::from_timestamp(instant, 0)
+        .map(|t| t.with_timezone(&zone).date_naive())
+        .and_then(|d| d.with_day(1))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|local| simopt_core::period::local_to_instant(local, zone))
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .unwrap_or_default();
+    start.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::month_start_utc;
+
+    #[test]
+    fn a_month_starts_in_the_accounts_zone() {
+        let paris: chrono_tz::Tz = "Europe/Paris".parse().expect("zone");
+        // 2026-11-01T00:30 in Paris is still October in UTC.
+        let early_november = 1_793_489_400; // 2026-10-31T23:30:00Z
+        assert_eq!(
+            month_start_utc(early_november, paris),
+            "2026-10-31T23:00:00Z"
+        );
+        assert_eq!(
+            month_start_utc(early_november, chrono_tz::Tz::UTC),
+            "2026-10-01T00:00:00Z"
+        );
+        let new_york: chrono_tz::Tz = "America/New_York".parse().expect("zone");
+        assert_eq!(
+            month_start_utc(early_november, new_york),
+            "2026-10-01T04:00:00Z"
+        );
+    }
 }

@@ -11,7 +11,12 @@
 //   4. fires the hourly cron (`/__scheduled`), which starts the account's session;
 //   5. follows the session through its queue-chained slices with a progress line, prints the
 //      savings and where the report is, saves the report to target/demo/session-report.xlsx;
-//   6. leaves the service running for the web UI (Ctrl-C stops it), or stops with --once.
+//   6. connects a second account to the carrier simulator (tools/carrier-sim, a Cisco IoT
+//      Control Center stand-in on 127.0.0.1 with 300 devices): its session syncs the devices
+//      and their usage, optimizes, reports, and waits for approval; the demo approves the push
+//      (POST /api/sessions/:id/push) and follows it until every change is verified at the
+//      simulator;
+//   7. leaves the service running for the web UI (Ctrl-C stops it), or stops with --once.
 //
 //   node edge-worker/demo.mjs [--port N] [--once]      (scripts/demo runs it; --port 0: any free
 //                                                       port)
@@ -19,6 +24,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+import { ELIGIBILITY, PLANS, startSim } from "../tools/carrier-sim/fixture.mjs";
 import { adminToken, apiRequest, ROOT, runWrangler, sleep, startWrangler, stopWrangler, waitReady } from "./test/wrangler.mjs";
 
 const args = process.argv.slice(2);
@@ -29,6 +35,10 @@ const DEMO = join(ROOT, "target/demo");
 const STATE = join(DEMO, "wrangler-state");
 const FLEET = join(DEMO, "fleet");
 const GEN = ["gen", "--sims", "30000", "--seed", "2026", "--comm-plans", "4", "--plans-per-comm-plan", "6", "--out", FLEET];
+const CARRIER_DEVICES = 300;
+// The simulator answers at once; these let the demo's carrier calls go at its pace (a real
+// Control Center account is paced at the defaults in wrangler.toml: 10 requests/s, 60 changes/min).
+const DEMO_VARS = ["--var", "CARRIER_REQUESTS_PER_SECOND:200", "--var", "CARRIER_CHANGES_PER_MINUTE:1200"];
 
 function fail(message) {
   console.error(`demo: ${message}`);
@@ -66,8 +76,10 @@ async function main() {
   }
   await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
   // --port 0: any free port (the test command runs the demo next to other servers).
-  const server = await startWrangler(STATE, ["--test-scheduled"], { port: port || undefined });
+  const server = await startWrangler(STATE, ["--test-scheduled", ...DEMO_VARS], { port: port || undefined });
+  const sim = await startSim(["--devices", String(CARRIER_DEVICES), "--seed", "2026"]);
   const stop = async () => {
+    sim.stop();
     await stopWrangler(server);
     writeFileSync(join(DEMO, "wrangler.log"), server.log.join(""));
   };
@@ -136,6 +148,7 @@ Session ${view.id} (${view.trigger}) completed in ${((Date.now() - started) / 10
   Report           ${base}${view.report} (bearer token in target/demo/tenant.json),
                    saved as target/demo/session-report.xlsx
   Notification     ${view.notification}`);
+    await carrierDemo(base, token, sim, end);
     if (once) {
       await stop();
       return;
@@ -149,6 +162,65 @@ Press Ctrl-C to stop.`);
     await stop();
     fail(error.message);
   }
+}
+
+/** Follows a session until `done` holds, with a progress line. */
+async function follow(base, token, id, done) {
+  for (;;) {
+    const view = must(await api(base, `/api/sessions/${id}`, { token }), 200, "following the session");
+    const push = view.push ? ` push ${view.push.status}` : "";
+    process.stdout.write(`\r${view.progress.percent.toFixed(0).padStart(3)} % ${view.state.padEnd(10)} ${view.progress.phase.padEnd(40).slice(0, 40)}${push}   `);
+    if (view.state === "failed") {
+      process.stdout.write("\n");
+      fail(`the session failed: ${view.reason}`);
+    }
+    if (done(view)) {
+      process.stdout.write("\n");
+      return view;
+    }
+    await sleep(200);
+  }
+}
+
+/** An account connected to the carrier simulator: sync, optimize, report, approve, push. */
+async function carrierDemo(base, token, sim, end) {
+  console.log(`\nThe carrier: a Control Center stand-in (tools/carrier-sim) with ${CARRIER_DEVICES} devices on ${sim.base}.`);
+  const account = must(
+    await api(base, "/api/accounts", {
+      token,
+      method: "POST",
+      json: { name: "Demo carrier fleet", time_zone: "UTC", period_end_day: end.getUTCDate(), start_hour: 0, auto_push: false },
+    }),
+    201,
+    "making the carrier account",
+  );
+  for (const [kind, body] of [["plans", PLANS], ["eligibility", ELIGIBILITY]]) {
+    must(await api(base, `/api/accounts/${account.id}/${kind}`, { token, method: "PUT", body, type: "text/csv" }), 201, `uploading ${kind}.csv`);
+  }
+  must(
+    await api(base, `/api/accounts/${account.id}/carrier`, {
+      token,
+      method: "PUT",
+      json: { kind: "control_center", base_url: sim.base, username: "sim", api_key: "sim-key" },
+    }),
+    200,
+    "connecting the account to the carrier",
+  );
+  console.log("Connected the account \"Demo carrier fleet\" (the API key is stored sealed); no SIMs file uploaded: the session syncs it.");
+  const started = must(await api(base, `/api/accounts/${account.id}/sessions`, { token, method: "POST" }), 201, "starting the carrier session");
+  let view = await follow(base, token, started.id, (v) => v.state === "completed");
+  const s = view.summary;
+  console.log(`Synced ${view.sync.sims} devices (${view.sync.mode}, ${view.sync.stats.requests} requests in ${view.sync.slices} slices); optimized: ${money(s.current_cost)} → ${money(s.optimized_cost)}, ${s.changes} changes, gap ${(s.gap * 100).toFixed(3)} %.`);
+  if (view.push?.status !== "awaiting_approval") fail(`the push is ${view.push?.status}, not awaiting approval`);
+  must(await api(base, `/api/sessions/${view.id}/push`, { token, method: "POST" }), 202, "approving the push");
+  console.log("Approved the push (POST /api/sessions/:id/push; once per billing period).");
+  view = await follow(base, token, view.id, (v) => ["completed", "no_go", "refused"].includes(v.push?.status));
+  const p = view.push;
+  if (p.status !== "completed") fail(`the push ended ${p.status}: ${p.reason}`);
+  const atCarrier = await sim.control("GET", "/_sim/changes");
+  console.log(`Pushed in ${p.batches} batch(es) through ${p.slices} slices, each device re-read to verify: ${JSON.stringify(p.counts)}; ${p.discrepancies} discrepancies.
+The simulator applied ${atCarrier.length} rate plan changes for the session's ${s.changes}.`);
+  if (atCarrier.length > s.changes) fail("the carrier received more changes than the session made");
 }
 
 main();

@@ -444,8 +444,18 @@ impl Account {
 }
 
 fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let example = "send a JSON object of settings, e.g. {\"name\": \"Acme fleet\", \"time_zone\": \
-                   \"America/New_York\", \"period_end_day\": 22}";
+    object_body(
+        body,
+        "send a JSON object of settings, e.g. {\"name\": \"Acme fleet\", \"time_zone\": \
+         \"America/New_York\", \"period_end_day\": 22}",
+    )
+}
+
+/// A request body that must be a JSON object; `example` tells what to send instead.
+///
+/// # Errors
+/// [`ApiError::BadJson`] for an empty body, one that is not JSON, or JSON that is not an object.
+pub(crate) fn object_body(body: &[u8], example: &str) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadJson(format!(
             "the request body is empty; {example}"
@@ -462,7 +472,11 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn text(field: &str, value: &Value) -> Result<String, FieldProblem> {
+/// A field that must be a JSON string.
+///
+/// # Errors
+/// The problem, naming the field.
+pub(crate) fn text(field: &str, value: &Value) -> Result<String, FieldProblem> {
     match value {
         Value::String(s) => Ok(s.clone()),
         other => Err(FieldProblem::new(

@@ -121,20 +121,7 @@ impl SessionObject {
                 self.sql().exec("DELETE FROM carrier_state", None)?;
             }
             SliceEnd::Budget | SliceEnd::Wait(_) => {
-                let delay = match end {
-                    SliceEnd::Wait(ms) => (ms as u64).div_ceil(1000) as u32,
-                    _ => 0,
-                };
-                record.advance(
-                    Next {
-                        slice: record.next.slice + 1,
-                        ..record.next
-                    },
-                    &now,
-                    now_ms,
-                );
-                record.delay_seconds = delay;
-                record.moved_ms = now_ms + f64::from(delay) * 1000.0;
+                record.next_slice(end.delay_seconds(), &now, now_ms);
                 self.save_record(record)?;
             }
         }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use simopt_carrier::{ChangeRules, ControlCenter};
 use worker::{Env, Request, Response};
 
-use crate::accounts::{self, FieldProblem};
+use crate::accounts::{self, text, FieldProblem};
 use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::store::Store;
@@ -260,29 +260,12 @@ impl CarrierInput {
 }
 
 fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let example = "send a JSON object, e.g. {\"kind\": \"control_center\", \"base_url\": \
-                   \"https://controlcenter.example\", \"username\": \"api-user\", \"api_key\": \
-                   \"…\"}";
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::BadJson(format!(
-            "the carrier settings are not a JSON object; {example}"
-        ))),
-        Err(e) => Err(ApiError::BadJson(format!(
-            "the carrier settings are not JSON ({e}); {example}"
-        ))),
-    }
-}
-
-fn text(field: &str, value: &Value) -> Result<String, FieldProblem> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        other => Err(FieldProblem::new(
-            field,
-            format!("{field} must be text, not {other}"),
-            "write it as a JSON string",
-        )),
-    }
+    accounts::object_body(
+        body,
+        "send a JSON object of carrier settings, e.g. {\"kind\": \"control_center\", \
+         \"base_url\": \"https://controlcenter.example\", \"username\": \"api-user\", \
+         \"api_key\": \"…\"}",
+    )
 }
 
 /// What is wrong with a one-line value (a user name, a key), if anything.

@@ -46,6 +46,16 @@ pub(crate) enum SliceEnd {
     Done,
 }
 
+impl SliceEnd {
+    /// Seconds until the next slice may run: the carrier's wait, rounded up; 0 otherwise.
+    pub(crate) fn delay_seconds(&self) -> u32 {
+        match self {
+            SliceEnd::Wait(ms) => (*ms as u64).div_ceil(1000) as u32,
+            SliceEnd::Budget | SliceEnd::Done => 0,
+        }
+    }
+}
+
 /// A carrier error as a failure of the step: what may pass (429, 5xx, no answer, retries
 /// exhausted) is retried by the queue; the rest (bad credentials, a malformed answer) fails the
 /// session.
@@ -175,21 +185,7 @@ impl SessionObject {
                 self.finish_sync(&store, record, &job).await
             }
             SliceEnd::Budget | SliceEnd::Wait(_) => {
-                let delay = match end {
-                    SliceEnd::Wait(ms) => (ms as u64).div_ceil(1000) as u32,
-                    _ => 0,
-                };
-                record.advance(
-                    Next {
-                        slice: record.next.slice + 1,
-                        ..record.next
-                    },
-                    &now,
-                    now_ms,
-                );
-                record.delay_seconds = delay;
-                // The watchdog's patience counts from the delayed delivery.
-                record.moved_ms = now_ms + f64::from(delay) * 1000.0;
+                record.next_slice(end.delay_seconds(), &now, now_ms);
                 self.stage(&mut job)?;
                 self.save_chunks(STATE, &job.encode())?;
                 self.save_record(record)?;

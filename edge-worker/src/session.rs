@@ -564,6 +564,21 @@ impl Record {
         self.touch(now, now_ms);
     }
 
+    /// Moves on to the next slice of the awaited step, to be delivered `delay_seconds` from now
+    /// (0: at once); the watchdog's patience counts from that delivery.
+    pub fn next_slice(&mut self, delay_seconds: u32, now: &str, now_ms: f64) {
+        self.advance(
+            Next {
+                slice: self.next.slice + 1,
+                ..self.next
+            },
+            now,
+            now_ms,
+        );
+        self.delay_seconds = delay_seconds;
+        self.moved_ms = now_ms + f64::from(delay_seconds) * 1000.0;
+    }
+
     /// Records that the session moved at `now`.
     pub fn touch(&mut self, now: &str, now_ms: f64) {
         self.view.updated_at = now.to_owned();
@@ -737,6 +752,24 @@ mod tests {
             push_delivered: Delivered::default(),
             outcomes_recorded: 0,
         }
+    }
+
+    #[test]
+    fn a_delayed_next_slice_waits_and_the_watchdog_counts_from_its_delivery() {
+        let mut r = record();
+        r.next.step = Step::Sync;
+        r.failures = 2;
+        r.next_slice(3, "t2", 10_000.0);
+        assert_eq!(
+            (r.next.step, r.next.slice, r.sent, r.failures),
+            (Step::Sync, 4, false, 0)
+        );
+        assert_eq!((r.delay_seconds, r.moved_ms), (3, 13_000.0));
+        r.next_slice(0, "t3", 20_000.0);
+        assert_eq!(
+            (r.next.slice, r.delay_seconds, r.moved_ms),
+            (5, 0, 20_000.0)
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@
 
 use super::bound::{max_prices, rounding_slack_of, SCALE};
 use super::checkpoint::{DecodeError, Reader, Writer};
+use super::components::Components;
 use super::model::{Assignment, Model, NO_POOL};
 use super::phase::QUANTUM_WORK;
 use super::search::{decode_assignment, encode_assignment};
@@ -143,37 +144,31 @@ fn components(model: &Model) -> Option<Vec<Component>> {
     let priced = |pool: u32| {
         pool != NO_POOL && model.rules.bills_overage && model.pool_terms[pool as usize].is_some()
     };
-    // Union-find over SIMs and pools: SIM i is node i, pool p is node n + p.
     let n = model.sims.len();
-    let mut parent: Vec<usize> = (0..n + model.pool_terms.len()).collect();
-    fn root(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
+    let mut joined = Components::new(model.pool_terms.len());
     for i in 0..n {
-        for o in model.options_of(i) {
-            if priced(o.pool) {
-                let (a, b) = (root(&mut parent, i), root(&mut parent, n + o.pool as usize));
-                parent[a.max(b)] = a.min(b);
-            }
-        }
+        joined.add(
+            model
+                .options_of(i)
+                .iter()
+                .map(|o| o.pool)
+                .filter(|&p| priced(p)),
+        );
     }
+    let labels = joined.finish();
     // SIMs without a priced option are joined by nothing: one component takes them all.
-    let free = n + model.pool_terms.len();
-    let mut index_of_root: Vec<u32> = vec![NONE; free + 1];
+    let free = labels.count;
+    let mut index_of_label: Vec<u32> = vec![NONE; free + 1];
     let mut out: Vec<Component> = Vec::new();
     let mut local_pool: Vec<u32> = vec![NONE; model.pool_terms.len()];
     for i in 0..n {
         let r = if model.options_of(i).iter().any(|o| priced(o.pool)) {
-            root(&mut parent, i)
+            labels.of_item[i] as usize
         } else {
             free
         };
-        let c = if index_of_root[r] == NONE {
-            index_of_root[r] = out.len() as u32;
+        let c = if index_of_label[r] == NONE {
+            index_of_label[r] = out.len() as u32;
             out.push(Component {
                 sims: Vec::new(),
                 start: vec![0],
@@ -184,7 +179,7 @@ fn components(model: &Model) -> Option<Vec<Component>> {
             });
             out.len() - 1
         } else {
-            index_of_root[r] as usize
+            index_of_label[r] as usize
         };
         let comp = &mut out[c];
         comp.sims.push(i as u32);

@@ -136,9 +136,6 @@ fn components(model: &Model) -> Option<Vec<Component>> {
             return None;
         }
     }
-    if total > MAX_OPTIONS {
-        return None;
-    }
     let max = max_prices(model);
     // Pools that may bill overage (an option of another pool costs its fixed lines only).
     let priced = |pool: u32| {

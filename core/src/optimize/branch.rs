@@ -231,8 +231,8 @@ struct Node {
 }
 
 /// The dual at fixed prices: its value (scaled, before the slack) and, per pool, its
-/// subgradient `Σ (usage − allowance)` over the SIMs whose cheapest option is in the pool; and
-/// each SIM's cheapest option.
+/// subgradient `Σ (usage − allowance)` over the SIMs whose cheapest option is in the pool (each
+/// SIM's cheapest option goes to [`evaluate`]'s `choice`).
 struct Dual {
     value: i128,
     slopes: Vec<i128>,

@@ -205,15 +205,13 @@ fn components(model: &Model) -> Option<Vec<Component>> {
     Some(out)
 }
 
-/// Whether the stage would search this fleet: no constraints, few options in all, some pool
-/// billing overage, and every component's node within [`NODE_WORK`].
-pub(crate) fn applies(model: &Model) -> bool {
-    components(model).is_some_and(|cs| {
-        cs.iter().any(|c| !c.pools.is_empty())
-            && cs
-                .iter()
-                .all(|c| c.opts.len() as u64 * c.evaluations() <= NODE_WORK)
-    })
+/// Whether the stage searches a fleet of these components: some pool billing overage, and every
+/// component's node within [`NODE_WORK`].
+fn searched(cs: &[Component]) -> bool {
+    cs.iter().any(|c| !c.pools.is_empty())
+        && cs
+            .iter()
+            .all(|c| c.opts.len() as u64 * c.evaluations() <= NODE_WORK)
 }
 
 /// A node: fixings from the root, and a lower bound on every assignment below it.
@@ -260,9 +258,16 @@ pub(crate) struct Branch {
 }
 
 impl Branch {
-    /// Starts from the best assignment so far. Call only where [`applies`] holds.
-    pub fn new(model: &Model, assignment: Assignment) -> Branch {
-        let components = components(model).unwrap_or_default();
+    /// Starts from the best assignment so far, where the stage searches this fleet: no
+    /// constraints, few options in all, some pool billing overage, and every component's node
+    /// within [`NODE_WORK`]; `None` elsewhere.
+    pub fn start(model: &Model, best: &Assignment) -> Option<Branch> {
+        let components = components(model).filter(|cs| searched(cs))?;
+        Some(Branch::of(model, components, best.clone()))
+    }
+
+    /// Starts on `components` (the model's) from `assignment`.
+    fn of(model: &Model, components: Vec<Component>, assignment: Assignment) -> Branch {
         let mut b = Branch {
             components,
             current: 0,
@@ -758,7 +763,7 @@ mod tests {
 
     /// Runs the stage to its end from `start`, encoding and decoding it between quanta.
     fn search(model: &Model, start: Assignment) -> Branch {
-        let mut b = Branch::new(model, start);
+        let mut b = Branch::of(model, components(model).expect("searchable"), start);
         while !b.quantum(model) {
             let mut w = Writer::new();
             b.encode(&mut w);

@@ -27,7 +27,7 @@ use super::balance::Balance;
 use super::bound::{
     decode_prices, max_prices, Argmin, Ascent, Bisect, ChangePrice, CHANGE_PRICE_ROUNDS,
 };
-use super::branch::{self, Branch};
+use super::branch::Branch;
 use super::cap::{Settle, Trim};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
@@ -495,14 +495,15 @@ impl Job {
     /// On small fleets without constraints whose bill is not yet close enough to the bound,
     /// branch and bound (`branch`); then [`Job::settle`].
     fn branch_or_settle(&self) -> Stage {
-        let searched = self.options.method == Method::Default
+        let worth_it = self.options.method == Method::Default
             && self.bound.is_some()
-            && self.best.cost(&self.model) > self.enough()
-            && branch::applies(&self.model);
-        if searched {
-            Stage::Branch(Branch::new(&self.model, self.best.clone()))
-        } else {
-            self.settle()
+            && self.best.cost(&self.model) > self.enough();
+        match worth_it
+            .then(|| Branch::start(&self.model, &self.best))
+            .flatten()
+        {
+            Some(branch) => Stage::Branch(branch),
+            None => self.settle(),
         }
     }
 

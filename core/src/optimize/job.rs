@@ -150,6 +150,14 @@ enum Stage {
     Done(Vec<PlanId>),
 }
 
+/// Lists the plans of the next quantum of SIMs of `best` after those in `plans`; true once
+/// every SIM's is listed.
+fn list_plans(model: &Model, best: &Assignment, plans: &mut Vec<PlanId>) -> bool {
+    let end = (plans.len() + QUANTUM_SIMS).min(model.sims.len());
+    plans.extend((plans.len()..end).map(|i| best.plan(model, i)));
+    end == model.sims.len()
+}
+
 /// Where an assignment goes once its totals are added up and it keeps to the limit on changes
 /// (trimmed if it did not).
 #[derive(Debug, Clone)]
@@ -519,11 +527,8 @@ impl Job {
     /// Listing the best assignment's plans, the first quantum of SIMs at once (so a fleet of
     /// at most that many is done at once).
     fn output(&self) -> Stage {
-        let n = self.model.sims.len();
-        let plans = (0..QUANTUM_SIMS.min(n))
-            .map(|i| self.best.plan(&self.model, i))
-            .collect::<Vec<_>>();
-        if plans.len() == n {
+        let mut plans = Vec::new();
+        if list_plans(&self.model, &self.best, &mut plans) {
             Stage::Done(plans)
         } else {
             Stage::Output(plans)
@@ -577,11 +582,7 @@ impl Job {
             Stage::Trim(_, s) => s.quantum(m),
             Stage::Tally(_, s) => s.quantum(m),
             Stage::Settle(s) => s.quantum(m),
-            Stage::Output(plans) => {
-                let end = (plans.len() + QUANTUM_SIMS).min(m.sims.len());
-                plans.extend((plans.len()..end).map(|i| self.best.plan(m, i)));
-                end == m.sims.len()
-            }
+            Stage::Output(plans) => list_plans(m, &self.best, plans),
             Stage::Done(_) => true,
         };
         if !finished {

@@ -163,12 +163,12 @@ mod tests {
 
     #[test]
     fn units_are_independent_and_their_results_add_up_to_the_fleets() {
-        // 4 communication plans, each with its own pooled and per-SIM plans: 4 components;
-        // with units of at least 700 SIMs, 2,000 SIMs make 3 units.
+        // 4 communication plans, each with its own pooled and per-SIM plans: 4 components of
+        // about 500 SIMs; with units of at least 700 SIMs, 2,000 SIMs make 2 units of 2.
         let fleet = synthetic_fleet_of(2_000, 5, 4, 6);
         let options = Options::default();
         let units = split_at(&fleet, &options, 700);
-        assert!(units.len() >= 2, "{} units", units.len());
+        assert_eq!(units.len(), 2, "{} units", units.len());
         let mut seen = vec![false; fleet.sims.len()];
         for unit in &units {
             assert!(unit.windows(2).all(|w| w[0] < w[1]), "ascending");

@@ -95,3 +95,9 @@ fn the_version_7_checkpoint_still_resumes_to_the_same_result() {
     // within one quantum), so it holds none.
     resumes_to_the_same_result("basic-v7.ckpt", Options::default());
 }
+
+#[test]
+fn the_version_8_checkpoint_still_resumes_to_the_same_result() {
+    // Version 8 adds the branch-and-bound stage (this blob, taken while bounding, holds none).
+    resumes_to_the_same_result("basic-v8.ckpt", Options::default());
+}

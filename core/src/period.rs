@@ -44,7 +44,7 @@ impl BillingPeriod {
     /// 1–31.
     pub fn ending_on_day(end: NaiveDateTime, zone: Tz, end_day: u32) -> Option<Self> {
         let (date, time) = (end.date(), end.time());
-        if !(1..=31).contains(&end_day) || Datelike::day(&date) != end_day.min(month_days(date)?) {
+        if !(1..=31).contains(&end_day) || day_in_month(date, end_day)? != date {
             return None;
         }
         let previous = first_of_month(date)?.checked_sub_months(Months::new(1))?;

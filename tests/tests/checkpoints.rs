@@ -90,6 +90,14 @@ fn the_version_6_checkpoint_still_resumes_to_the_same_result() {
 
 #[test]
 fn the_version_7_checkpoint_still_resumes_to_the_same_result() {
-    // Version 7 may hold a finished classic stage gathering its winners' choices.
+    // Version 7 may hold a finished classic stage gathering its winners' choices; this blob,
+    // like the earlier ones, was taken while bounding (the basic fleet's classic stage finishes
+    // within one quantum), so it holds none.
     resumes_to_the_same_result("basic-v7.ckpt", Options::default());
+}
+
+#[test]
+fn the_version_8_checkpoint_still_resumes_to_the_same_result() {
+    // Version 8 adds the branch-and-bound stage (this blob, taken while bounding, holds none).
+    resumes_to_the_same_result("basic-v8.ckpt", Options::default());
 }

@@ -27,6 +27,7 @@
 
 use super::bound::{max_prices, rounding_slack_of, SCALE};
 use super::checkpoint::{DecodeError, Reader, Writer};
+use super::components::Components;
 use super::model::{Assignment, Model, NO_POOL};
 use super::phase::QUANTUM_WORK;
 use super::search::{decode_assignment, encode_assignment};
@@ -135,45 +136,36 @@ fn components(model: &Model) -> Option<Vec<Component>> {
             return None;
         }
     }
-    if total > MAX_OPTIONS {
-        return None;
-    }
     let max = max_prices(model);
     // Pools that may bill overage (an option of another pool costs its fixed lines only).
     let priced = |pool: u32| {
         pool != NO_POOL && model.rules.bills_overage && model.pool_terms[pool as usize].is_some()
     };
-    // Union-find over SIMs and pools: SIM i is node i, pool p is node n + p.
     let n = model.sims.len();
-    let mut parent: Vec<usize> = (0..n + model.pool_terms.len()).collect();
-    fn root(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
+    let mut joined = Components::new(model.pool_terms.len());
     for i in 0..n {
-        for o in model.options_of(i) {
-            if priced(o.pool) {
-                let (a, b) = (root(&mut parent, i), root(&mut parent, n + o.pool as usize));
-                parent[a.max(b)] = a.min(b);
-            }
-        }
+        joined.add(
+            model
+                .options_of(i)
+                .iter()
+                .map(|o| o.pool)
+                .filter(|&p| priced(p)),
+        );
     }
+    let labels = joined.finish();
     // SIMs without a priced option are joined by nothing: one component takes them all.
-    let free = n + model.pool_terms.len();
-    let mut index_of_root: Vec<u32> = vec![NONE; free + 1];
+    let free = labels.count;
+    let mut index_of_label: Vec<u32> = vec![NONE; free + 1];
     let mut out: Vec<Component> = Vec::new();
     let mut local_pool: Vec<u32> = vec![NONE; model.pool_terms.len()];
     for i in 0..n {
         let r = if model.options_of(i).iter().any(|o| priced(o.pool)) {
-            root(&mut parent, i)
+            labels.of_item[i] as usize
         } else {
             free
         };
-        let c = if index_of_root[r] == NONE {
-            index_of_root[r] = out.len() as u32;
+        let c = if index_of_label[r] == NONE {
+            index_of_label[r] = out.len() as u32;
             out.push(Component {
                 sims: Vec::new(),
                 start: vec![0],
@@ -184,7 +176,7 @@ fn components(model: &Model) -> Option<Vec<Component>> {
             });
             out.len() - 1
         } else {
-            index_of_root[r] as usize
+            index_of_label[r] as usize
         };
         let comp = &mut out[c];
         comp.sims.push(i as u32);
@@ -213,15 +205,13 @@ fn components(model: &Model) -> Option<Vec<Component>> {
     Some(out)
 }
 
-/// Whether the stage would search this fleet: no constraints, few options in all, some pool
-/// billing overage, and every component's node within [`NODE_WORK`].
-pub(crate) fn applies(model: &Model) -> bool {
-    components(model).is_some_and(|cs| {
-        cs.iter().any(|c| !c.pools.is_empty())
-            && cs
-                .iter()
-                .all(|c| c.opts.len() as u64 * c.evaluations() <= NODE_WORK)
-    })
+/// Whether the stage searches a fleet of these components: some pool billing overage, and every
+/// component's node within [`NODE_WORK`].
+fn searched(cs: &[Component]) -> bool {
+    cs.iter().any(|c| !c.pools.is_empty())
+        && cs
+            .iter()
+            .all(|c| c.opts.len() as u64 * c.evaluations() <= NODE_WORK)
 }
 
 /// A node: fixings from the root, and a lower bound on every assignment below it.
@@ -239,8 +229,8 @@ struct Node {
 }
 
 /// The dual at fixed prices: its value (scaled, before the slack) and, per pool, its
-/// subgradient `Σ (usage − allowance)` over the SIMs whose cheapest option is in the pool; and
-/// each SIM's cheapest option.
+/// subgradient `Σ (usage − allowance)` over the SIMs whose cheapest option is in the pool (each
+/// SIM's cheapest option goes to [`evaluate`]'s `choice`).
 struct Dual {
     value: i128,
     slopes: Vec<i128>,
@@ -268,9 +258,16 @@ pub(crate) struct Branch {
 }
 
 impl Branch {
-    /// Starts from the best assignment so far. Call only where [`applies`] holds.
-    pub fn new(model: &Model, assignment: Assignment) -> Branch {
-        let components = components(model).unwrap_or_default();
+    /// Starts from the best assignment so far, where the stage searches this fleet: no
+    /// constraints, few options in all, some pool billing overage, and every component's node
+    /// within [`NODE_WORK`]; `None` elsewhere.
+    pub fn start(model: &Model, best: &Assignment) -> Option<Branch> {
+        let components = components(model).filter(|cs| searched(cs))?;
+        Some(Branch::of(model, components, best.clone()))
+    }
+
+    /// Starts on `components` (the model's) from `assignment`.
+    fn of(model: &Model, components: Vec<Component>, assignment: Assignment) -> Branch {
         let mut b = Branch {
             components,
             current: 0,
@@ -766,7 +763,7 @@ mod tests {
 
     /// Runs the stage to its end from `start`, encoding and decoding it between quanta.
     fn search(model: &Model, start: Assignment) -> Branch {
-        let mut b = Branch::new(model, start);
+        let mut b = Branch::of(model, components(model).expect("searchable"), start);
         while !b.quantum(model) {
             let mut w = Writer::new();
             b.encode(&mut w);

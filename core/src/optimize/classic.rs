@@ -49,6 +49,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
 
 use super::checkpoint::{DecodeError, Reader, Writer};
+use super::components::Components;
 use super::model::{Model, OptionTerms, NO_POOL};
 use super::phase::{Phase, QUANTUM_SIMS};
 use crate::fleet::PlanId;
@@ -226,51 +227,26 @@ fn groups(model: &Model) -> (Vec<u32>, Vec<usize>) {
     (group_of_class, first_class)
 }
 
-/// Joins groups that share a pool (union-find) into components, numbered by their first group:
-/// the component of each group, and the pools of each component.
+/// Joins groups that share a pool into components, numbered by their first group: the
+/// component of each group, and the pools of each component.
 fn components(model: &Model, first_class: &[usize]) -> (Vec<u32>, Vec<Vec<u32>>) {
-    fn root(parent: &mut [usize], mut g: usize) -> usize {
-        while parent[g] != g {
-            parent[g] = parent[parent[g]];
-            g = parent[g];
-        }
-        g
+    let mut joined = Components::new(model.pool_terms.len());
+    for &c in first_class {
+        joined.add(
+            class_options(model, c)
+                .iter()
+                .map(|o| o.pool)
+                .filter(|&p| p != NO_POOL),
+        );
     }
-    let groups = first_class.len();
-    let mut parent: Vec<usize> = (0..groups).collect();
-    let mut pool_group: Vec<Option<usize>> = vec![None; model.pool_terms.len()];
-    for (g, &c) in first_class.iter().enumerate() {
-        for o in class_options(model, c) {
-            if o.pool == NO_POOL {
-                continue;
-            }
-            match pool_group[o.pool as usize] {
-                None => pool_group[o.pool as usize] = Some(g),
-                Some(h) => {
-                    let (a, b) = (root(&mut parent, g), root(&mut parent, h));
-                    parent[a.max(b)] = a.min(b);
-                }
-            }
+    let labels = joined.finish();
+    let mut pools: Vec<Vec<u32>> = vec![Vec::new(); labels.count];
+    for (p, c) in labels.of_pool.iter().enumerate() {
+        if let Some(c) = c {
+            pools[*c as usize].push(p as u32);
         }
     }
-    let mut component_of_root: Vec<Option<u32>> = vec![None; groups];
-    let mut component_of_group = Vec::with_capacity(groups);
-    let mut count = 0u32;
-    for g in 0..groups {
-        let r = root(&mut parent, g);
-        let c = *component_of_root[r].get_or_insert_with(|| {
-            count += 1;
-            count - 1
-        });
-        component_of_group.push(c);
-    }
-    let mut pools: Vec<Vec<u32>> = vec![Vec::new(); count as usize];
-    for (p, g) in pool_group.iter().enumerate() {
-        if let Some(g) = g {
-            pools[component_of_group[*g] as usize].push(p as u32);
-        }
-    }
-    (component_of_group, pools)
+    (labels.of_item, pools)
 }
 
 /// The rate-plan sequences of a group with these option terms (module docs, step 3).

@@ -27,7 +27,7 @@ use super::balance::Balance;
 use super::bound::{
     decode_prices, max_prices, Argmin, Ascent, Bisect, ChangePrice, CHANGE_PRICE_ROUNDS,
 };
-use super::branch::{self, Branch};
+use super::branch::Branch;
 use super::cap::{Settle, Trim};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
@@ -148,6 +148,14 @@ enum Stage {
     Output(Vec<PlanId>),
     /// Finished: the best assignment's plans.
     Done(Vec<PlanId>),
+}
+
+/// Lists the plans of the next quantum of SIMs of `best` after those in `plans`; true once
+/// every SIM's is listed.
+fn list_plans(model: &Model, best: &Assignment, plans: &mut Vec<PlanId>) -> bool {
+    let end = (plans.len() + QUANTUM_SIMS).min(model.sims.len());
+    plans.extend((plans.len()..end).map(|i| best.plan(model, i)));
+    end == model.sims.len()
 }
 
 /// Where an assignment goes once its totals are added up and it keeps to the limit on changes
@@ -495,14 +503,15 @@ impl Job {
     /// On small fleets without constraints whose bill is not yet close enough to the bound,
     /// branch and bound (`branch`); then [`Job::settle`].
     fn branch_or_settle(&self) -> Stage {
-        let searched = self.options.method == Method::Default
+        let worth_it = self.options.method == Method::Default
             && self.bound.is_some()
-            && self.best.cost(&self.model) > self.enough()
-            && branch::applies(&self.model);
-        if searched {
-            Stage::Branch(Branch::new(&self.model, self.best.clone()))
-        } else {
-            self.settle()
+            && self.best.cost(&self.model) > self.enough();
+        match worth_it
+            .then(|| Branch::start(&self.model, &self.best))
+            .flatten()
+        {
+            Some(branch) => Stage::Branch(branch),
+            None => self.settle(),
         }
     }
 
@@ -518,11 +527,8 @@ impl Job {
     /// Listing the best assignment's plans, the first quantum of SIMs at once (so a fleet of
     /// at most that many is done at once).
     fn output(&self) -> Stage {
-        let n = self.model.sims.len();
-        let plans = (0..QUANTUM_SIMS.min(n))
-            .map(|i| self.best.plan(&self.model, i))
-            .collect::<Vec<_>>();
-        if plans.len() == n {
+        let mut plans = Vec::new();
+        if list_plans(&self.model, &self.best, &mut plans) {
             Stage::Done(plans)
         } else {
             Stage::Output(plans)
@@ -576,11 +582,7 @@ impl Job {
             Stage::Trim(_, s) => s.quantum(m),
             Stage::Tally(_, s) => s.quantum(m),
             Stage::Settle(s) => s.quantum(m),
-            Stage::Output(plans) => {
-                let end = (plans.len() + QUANTUM_SIMS).min(m.sims.len());
-                plans.extend((plans.len()..end).map(|i| self.best.plan(m, i)));
-                end == m.sims.len()
-            }
+            Stage::Output(plans) => list_plans(m, &self.best, plans),
             Stage::Done(_) => true,
         };
         if !finished {

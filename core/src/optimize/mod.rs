@@ -20,6 +20,7 @@ mod branch;
 mod cap;
 pub mod checkpoint;
 mod classic;
+mod components;
 #[cfg(test)]
 mod constraint_tests;
 mod coordinate;

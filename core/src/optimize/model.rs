@@ -137,6 +137,8 @@ pub struct Model {
     pool_fast: Vec<Option<OverageTerms>>,
     pub(crate) options: Vec<OptionTerms>,
     pub(crate) classes: Vec<Class>,
+    /// The most options of any class (derived from `classes`, so not part of the fingerprint).
+    pub(crate) most_options: u32,
     pub(crate) sims: Vec<SimTerms>,
     /// What the objective adds for each SIM that leaves its current plan (micros): the
     /// minimum saving per change ([`Constraints`]). Zero: the objective is the bill.
@@ -249,6 +251,7 @@ impl Model {
             rules,
             pool_terms: fleet.pools.iter().map(|p| p.overage).collect(),
             options,
+            most_options: classes.iter().map(|c| c.len).max().unwrap_or(0),
             classes,
             sims,
             change_cost: constraints.min_saving.micros().max(0),

@@ -27,6 +27,9 @@ pub(crate) const QUANTUM_WORK: u64 = 1 << 15;
 /// none is left). With a few plans per SIM that is [`QUANTUM_SIMS`] SIMs; with 50, fewer.
 pub(crate) fn sims_quantum_end(model: &Model, from: usize) -> usize {
     let end = (from + QUANTUM_SIMS).min(model.sims.len());
+    if u64::from(model.most_options) * QUANTUM_SIMS as u64 <= QUANTUM_WORK {
+        return end; // no SIM has options enough to reach the work before the SIMs' end
+    }
     let mut work = 0;
     for i in from..end {
         if work >= QUANTUM_WORK {

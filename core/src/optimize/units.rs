@@ -16,6 +16,7 @@
 use crate::fleet::{Fleet, Pooling};
 use crate::money::Money;
 
+use super::components::Components;
 use super::{Optimized, Options};
 
 /// The least number of SIMs a unit is filled to before the next one starts.
@@ -33,16 +34,6 @@ fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>>
     if options.constraints.max_changes.is_some() || fleet.sims.len() <= unit_sims {
         return everything();
     }
-    // Union-find over pools; a SIM whose options touch no pool is a component of its own.
-    let mut parent: Vec<u32> = (0..fleet.pools.len() as u32).collect();
-    fn root(parent: &mut [u32], mut p: u32) -> u32 {
-        while parent[p as usize] != p {
-            let up = parent[parent[p as usize] as usize];
-            parent[p as usize] = up;
-            p = up;
-        }
-        p
-    }
     let pools_of = |plans: &[crate::fleet::PlanId]| -> Vec<u32> {
         let mut pools: Vec<u32> = plans
             .iter()
@@ -57,7 +48,8 @@ fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>>
     };
     // SIMs alike in what decides their options touch the same pools: computed once per profile.
     let mut touched: std::collections::HashMap<_, Vec<u32>> = std::collections::HashMap::new();
-    let mut first_pool: Vec<Option<u32>> = Vec::with_capacity(fleet.sims.len());
+    // A SIM whose options touch no pool is a component of its own.
+    let mut joined = Components::new(fleet.pools.len());
     for sim in &fleet.sims {
         let locked = fleet.is_locked(sim);
         let key = (sim.comm_plan, sim.plan_type, sim.current_plan, locked);
@@ -70,25 +62,18 @@ fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>>
             plans.push(sim.current_plan);
             pools_of(&plans)
         });
-        if let Some((&first, rest)) = pools.split_first() {
-            for &other in rest {
-                let (a, b) = (root(&mut parent, first), root(&mut parent, other));
-                if a != b {
-                    parent[a.max(b) as usize] = a.min(b);
-                }
-            }
-        }
-        first_pool.push(pools.first().copied());
+        joined.add(pools.iter().copied());
     }
+    let component = joined.finish();
     // Components in the order of their first SIM, packed into units.
-    let mut unit_of_root: Vec<Option<u32>> = vec![None; fleet.pools.len()];
+    let mut unit_of_component: Vec<Option<u32>> = vec![None; component.count];
     let mut units: Vec<Vec<u32>> = Vec::new();
     let mut open: Option<u32> = None;
     let mut sizes: Vec<usize> = Vec::new();
     // Component sizes decide when a unit is full, so count them first.
-    let mut component_size = vec![0usize; fleet.pools.len()];
-    for pool in first_pool.iter().flatten() {
-        component_size[root(&mut parent, *pool) as usize] += 1;
+    let mut component_size = vec![0usize; component.count];
+    for &c in &component.of_item {
+        component_size[c as usize] += 1;
     }
     let mut assign = |size: usize, units: &mut Vec<Vec<u32>>, sizes: &mut Vec<usize>| -> u32 {
         let unit = match open {
@@ -103,19 +88,14 @@ fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>>
         open = (sizes[unit as usize] < unit_sims).then_some(unit);
         unit
     };
-    for (i, pool) in first_pool.iter().enumerate() {
-        let unit = match pool {
-            None => assign(1, &mut units, &mut sizes),
-            Some(pool) => {
-                let r = root(&mut parent, *pool) as usize;
-                match unit_of_root[r] {
-                    Some(u) => u,
-                    None => {
-                        let u = assign(component_size[r], &mut units, &mut sizes);
-                        unit_of_root[r] = Some(u);
-                        u
-                    }
-                }
+    for (i, &c) in component.of_item.iter().enumerate() {
+        let c = c as usize;
+        let unit = match unit_of_component[c] {
+            Some(u) => u,
+            None => {
+                let u = assign(component_size[c], &mut units, &mut sizes);
+                unit_of_component[c] = Some(u);
+                u
             }
         };
         units[unit as usize].push(i as u32);
@@ -183,12 +163,12 @@ mod tests {
 
     #[test]
     fn units_are_independent_and_their_results_add_up_to_the_fleets() {
-        // 4 communication plans, each with its own pooled and per-SIM plans: 4 components;
-        // with units of at least 700 SIMs, 2,000 SIMs make 3 units.
+        // 4 communication plans, each with its own pooled and per-SIM plans: 4 components of
+        // about 500 SIMs; with units of at least 700 SIMs, 2,000 SIMs make 2 units of 2.
         let fleet = synthetic_fleet_of(2_000, 5, 4, 6);
         let options = Options::default();
         let units = split_at(&fleet, &options, 700);
-        assert!(units.len() >= 2, "{} units", units.len());
+        assert_eq!(units.len(), 2, "{} units", units.len());
         let mut seen = vec![false; fleet.sims.len()];
         for unit in &units {
             assert!(unit.windows(2).all(|w| w[0] < w[1]), "ascending");

@@ -463,3 +463,96 @@ impl Job for SyncJob {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::adapter::Account;
+    use crate::control_center::ControlCenter;
+
+    /// A fleet where devices leave the account between reads: B before its details are read,
+    /// C between its details and its usage, D before its usage refresh; F is refused (400).
+    fn answer(path: &str) -> HttpResponse {
+        let path = path.trim_start_matches("/rws/api/v1/devices");
+        if path.starts_with('?') {
+            let devices: Vec<_> = ["A", "B", "C"]
+                .iter()
+                .map(|i| json!({"iccid": i}))
+                .collect();
+            return HttpResponse::new(
+                200,
+                json!({"devices": devices, "lastPage": true}).to_string(),
+            );
+        }
+        let (iccid, usage) = match path.trim_start_matches('/').split_once('/') {
+            Some((iccid, _)) => (iccid, true),
+            None => (path.trim_start_matches('/'), false),
+        };
+        match (iccid, usage) {
+            ("B", false) | ("C", true) | ("D", true) => HttpResponse::new(404, "{}"),
+            ("F", _) => HttpResponse::new(400, "{}"),
+            (_, false) => HttpResponse::new(
+                200,
+                json!({"iccid": iccid, "status": "ACTIVATED", "ratePlan": "P",
+                       "communicationPlan": "CP"})
+                .to_string(),
+            ),
+            (_, true) => HttpResponse::new(
+                200,
+                json!({"iccid": iccid, "ctdDataUsage": 5, "ctdSMSUsage": 1}).to_string(),
+            ),
+        }
+    }
+
+    fn run(refresh_usage_of: &[&str]) -> Result<(SyncJob, SyncOutput), CarrierError> {
+        let carrier = ControlCenter::new(Account::new("https://cc.example", "u", "k")?);
+        let mut job = SyncJob::new(SyncConfig {
+            mode: SyncMode::Incremental {
+                since_ms: 0,
+                refresh_usage_of: refresh_usage_of.iter().map(|s| (*s).to_owned()).collect(),
+            },
+            time_zone: "UTC".into(),
+            policy: Policy::default(),
+            seed: 1,
+        })?;
+        let mut now = 1_795_000_000_000;
+        let mut out = SyncOutput::default();
+        loop {
+            match job.poll(&carrier, now)? {
+                Step::Send(o) => {
+                    let a = answer(o.request.path_and_query());
+                    job.handle(&carrier, now, o.id, Ok(a))?;
+                }
+                Step::Wait { until_ms } => now = until_ms,
+                Step::Checkpoint | Step::Done => {
+                    let taken = job.take_output();
+                    out.rows.extend(taken.rows);
+                    out.usage.extend(taken.usage);
+                    out.gone.extend(taken.gone);
+                    if job.is_done() {
+                        return Ok((job, out));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn devices_gone_between_reads_are_handed_over_and_other_refusals_stop_the_sync() {
+        let (job, out) = run(&["A", "D", "E"]).expect("the sync completes");
+        let rows: Vec<String> = out.rows.into_iter().map(|r| r.iccid).collect();
+        let usage: Vec<String> = out.usage.into_iter().map(|u| u.iccid).collect();
+        assert_eq!(rows, ["A"]);
+        assert_eq!(usage, ["E"]);
+        assert_eq!(out.gone, ["B", "C", "D"]);
+        let counts = job.counts();
+        assert_eq!((counts.rows, counts.usage_updates, counts.gone), (1, 1, 3));
+
+        let e = run(&["F"])
+            .map(|_| ())
+            .expect_err("a 400 is not a device gone");
+        assert_eq!(e.code(), "carrier-rejected");
+    }
+}

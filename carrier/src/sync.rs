@@ -253,6 +253,24 @@ fn parse_zone(name: &str) -> Result<Tz, CarrierError> {
     })
 }
 
+/// A final answer about a device (details or usage): a 404 says the carrier no longer knows
+/// it — counted and handed over as gone —; any other is fatal, returned before anything changes.
+fn gone(
+    counts: &mut SyncCounts,
+    output: &mut SyncOutput,
+    iccid: String,
+    error: CarrierError,
+) -> Result<(), CarrierError> {
+    match error {
+        CarrierError::UnknownDevice { .. } => {
+            counts.gone += 1;
+            output.gone.push(iccid);
+            Ok(())
+        }
+        e => Err(e),
+    }
+}
+
 fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .unwrap_or_default()
@@ -359,12 +377,10 @@ impl Job for SyncJob {
                             })?;
                     match verdict {
                         Verdict::Ok(d) => *details = Some(d),
-                        Verdict::Final(CarrierError::UnknownDevice { .. }) => {
-                            self.counts.gone += 1;
-                            self.output.gone.push(iccid);
+                        Verdict::Final(e) => {
+                            gone(&mut self.counts, &mut self.output, iccid, e)?;
                             device_done = true;
                         }
-                        Verdict::Final(e) => return Err(e),
                         Verdict::Stale | Verdict::Retry(_) => {}
                     }
                 } else {
@@ -394,13 +410,11 @@ impl Job for SyncJob {
                             }
                             device_done = true;
                         }
-                        Verdict::Final(CarrierError::UnknownDevice { .. }) => {
-                            self.counts.gone += 1;
-                            self.output.gone.push(iccid);
+                        Verdict::Final(e) => {
+                            gone(&mut self.counts, &mut self.output, iccid, e)?;
                             *details = None;
                             device_done = true;
                         }
-                        Verdict::Final(e) => return Err(e),
                         Verdict::Stale | Verdict::Retry(_) => {}
                     }
                 }
@@ -437,12 +451,10 @@ impl Job for SyncJob {
                         self.counts.usage_updates += 1;
                         true
                     }
-                    Verdict::Final(CarrierError::UnknownDevice { .. }) => {
-                        self.counts.gone += 1;
-                        self.output.gone.push(iccid);
+                    Verdict::Final(e) => {
+                        gone(&mut self.counts, &mut self.output, iccid, e)?;
                         true
                     }
-                    Verdict::Final(e) => return Err(e),
                     Verdict::Stale | Verdict::Retry(_) => false,
                 };
                 if done {

@@ -229,14 +229,22 @@ impl SyncJob {
         index
     }
 
-    fn after_listing(&mut self, now_ms: i64) {
-        if self.incremental() {
-            let index = self.next_refresh(0);
-            if index < self.refresh_list().len() {
-                self.phase = Phase::Refresh { index };
-                return;
-            }
+    /// After a page of devices: the next page; after the last, the refresh (a full sync has
+    /// nothing to refresh) or the end.
+    fn page_done(&mut self, page: u32, last_page: bool, now_ms: i64) {
+        if !last_page {
+            self.phase = Phase::Listing { page: page + 1 };
+            return;
         }
+        let index = self.next_refresh(0);
+        if index < self.refresh_list().len() {
+            self.phase = Phase::Refresh { index };
+        } else {
+            self.finish(now_ms);
+        }
+    }
+
+    fn finish(&mut self, now_ms: i64) {
         self.phase = Phase::Done;
         self.finished_ms = Some(now_ms);
     }
@@ -340,11 +348,7 @@ impl Job for SyncJob {
                                 .extend(list.devices.iter().map(|d| d.iccid.clone()));
                         }
                         if list.devices.is_empty() {
-                            if list.last_page {
-                                self.after_listing(now_ms);
-                            } else {
-                                self.phase = Phase::Listing { page: page + 1 };
-                            }
+                            self.page_done(page, list.last_page, now_ms);
                         } else {
                             self.phase = Phase::Devices {
                                 page,
@@ -423,11 +427,7 @@ impl Job for SyncJob {
                     if *index == devices.len() {
                         let (page, last_page) = (*page, *last_page);
                         self.checkpoint_due = true;
-                        if last_page {
-                            self.after_listing(now_ms);
-                        } else {
-                            self.phase = Phase::Listing { page: page + 1 };
-                        }
+                        self.page_done(page, last_page, now_ms);
                     }
                 }
                 Ok(())
@@ -461,8 +461,7 @@ impl Job for SyncJob {
                     let next = self.next_refresh(i + 1);
                     if next >= self.refresh_list().len() {
                         self.checkpoint_due = true;
-                        self.phase = Phase::Done;
-                        self.finished_ms = Some(now_ms);
+                        self.finish(now_ms);
                     } else {
                         if (i + 1) % REFRESH_CHECKPOINT == 0 {
                             self.checkpoint_due = true;

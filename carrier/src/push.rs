@@ -459,10 +459,9 @@ impl PushJob {
         }
     }
 
-    /// After a restore: nothing in flight; a change that may have gone is re-read first.
+    /// After a restore (nothing is in flight): a change that may have gone is re-read first.
     fn repair(&mut self, now_ms: i64) {
         self.live = true;
-        self.exchange.forget_in_flight();
         if self.is_done() {
             return;
         }

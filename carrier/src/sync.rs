@@ -168,7 +168,6 @@ impl SyncJob {
     pub fn decode(bytes: &[u8]) -> Result<SyncJob, CarrierError> {
         let mut job: SyncJob = checkpoint::decode(Kind::Sync, bytes)?;
         job.zone = Some(parse_zone(&job.config.time_zone)?);
-        job.exchange.forget_in_flight();
         Ok(job)
     }
 

@@ -120,8 +120,9 @@ const REFRESH_CHECKPOINT: usize = 100;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncJob {
     config: SyncConfig,
+    /// `config.time_zone`, parsed (by `new` and `decode`).
     #[serde(skip)]
-    zone: Option<Tz>,
+    zone: Tz,
     exchange: Exchange,
     phase: Phase,
     /// ICCIDs listed (incremental only: the refresh skips them).
@@ -144,7 +145,7 @@ impl SyncJob {
         let exchange = Exchange::new(config.policy.clone(), config.seed);
         Ok(SyncJob {
             config,
-            zone: Some(zone),
+            zone,
             exchange,
             phase: Phase::Listing { page: 1 },
             seen: BTreeSet::new(),
@@ -167,7 +168,7 @@ impl SyncJob {
     /// [`CarrierError::BadState`], or a bad setting in the saved configuration.
     pub fn decode(bytes: &[u8]) -> Result<SyncJob, CarrierError> {
         let mut job: SyncJob = checkpoint::decode(Kind::Sync, bytes)?;
-        job.zone = Some(parse_zone(&job.config.time_zone)?);
+        job.zone = parse_zone(&job.config.time_zone)?;
         Ok(job)
     }
 
@@ -247,10 +248,6 @@ impl SyncJob {
         self.phase = Phase::Done;
         self.finished_ms = Some(now_ms);
     }
-
-    fn zone(&self) -> Tz {
-        self.zone.unwrap_or(Tz::UTC)
-    }
 }
 
 fn parse_zone(name: &str) -> Result<Tz, CarrierError> {
@@ -328,7 +325,7 @@ impl Job for SyncJob {
         id: u64,
         answer: Result<HttpResponse, TransportError>,
     ) -> Result<(), CarrierError> {
-        let zone = self.zone();
+        let zone = self.zone;
         match &mut self.phase {
             Phase::Done => Ok(()),
             Phase::Listing { page } => {

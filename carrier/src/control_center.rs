@@ -279,9 +279,35 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-fn body_json(operation: Operation, response: &HttpResponse) -> Result<Value, CarrierError> {
-    serde_json::from_slice(&response.body).map_err(|e| {
+/// Reads an answer: its status (a 404 naming `iccid`), then its body, a JSON object, by `parse`.
+fn read<T>(
+    operation: Operation,
+    iccid: Option<&str>,
+    response: &HttpResponse,
+    parse: impl FnOnce(&Fields<'_>) -> Result<T, CarrierError>,
+) -> Result<T, CarrierError> {
+    check_status(operation, iccid, response)?;
+    let body: Value = serde_json::from_slice(&response.body).map_err(|e| {
         CarrierError::malformed(operation.as_str(), "(body)", format!("not JSON: {e}"))
+    })?;
+    parse(&Fields::root(operation, &body)?)
+}
+
+/// Reads a page: the objects in `field`, each by `item`, and whether it is the last.
+fn page<T>(
+    operation: Operation,
+    response: &HttpResponse,
+    field: &str,
+    item: impl Fn(&Fields<'_>) -> Result<T, CarrierError>,
+) -> Result<(Vec<T>, bool), CarrierError> {
+    read(operation, None, response, |fields| {
+        let items = fields
+            .array(field)?
+            .iter()
+            .enumerate()
+            .map(|(i, value)| item(&fields.item(field, i, value)?))
+            .collect::<Result<Vec<T>, CarrierError>>()?;
+        Ok((items, fields.boolean("lastPage")?))
     })
 }
 
@@ -316,24 +342,15 @@ impl Carrier for ControlCenter {
     }
 
     fn parse_device_page(&self, response: &HttpResponse) -> Result<DevicePage, CarrierError> {
-        let operation = Operation::ListDevices;
-        check_status(operation, None, response)?;
-        let body = body_json(operation, response)?;
-        let fields = Fields::root(operation, &body)?;
-        let mut devices = Vec::new();
-        for (i, item) in fields.array("devices")?.iter().enumerate() {
-            let device = fields.item("devices", i, item)?;
-            devices.push(DeviceSummary {
+        let (devices, last_page) = page(Operation::ListDevices, response, "devices", |device| {
+            Ok(DeviceSummary {
                 iccid: device.string("iccid")?,
                 status: device.opt_string("status")?,
                 rate_plan: device.opt_string("ratePlan")?,
                 communication_plan: device.opt_string("communicationPlan")?,
-            });
-        }
-        Ok(DevicePage {
-            devices,
-            last_page: fields.boolean("lastPage")?,
-        })
+            })
+        })?;
+        Ok(DevicePage { devices, last_page })
     }
 
     fn device_details(&self, iccid: &str) -> HttpRequest {
@@ -349,18 +366,16 @@ impl Carrier for ControlCenter {
         iccid: &str,
         response: &HttpResponse,
     ) -> Result<DeviceDetails, CarrierError> {
-        let operation = Operation::DeviceDetails;
-        check_status(operation, Some(iccid), response)?;
-        let body = body_json(operation, response)?;
-        let f = Fields::root(operation, &body)?;
-        Ok(DeviceDetails {
-            iccid: same_device(&f, iccid)?,
-            msisdn: f.opt_string("msisdn")?,
-            status: f.string("status")?,
-            rate_plan: f.string("ratePlan")?,
-            communication_plan: f.string("communicationPlan")?,
-            date_activated_ms: f.opt_date("dateActivated")?,
-            date_modified_ms: f.opt_date("dateModified")?.or(f.opt_date("dateUpdated")?),
+        read(Operation::DeviceDetails, Some(iccid), response, |f| {
+            Ok(DeviceDetails {
+                iccid: same_device(f, iccid)?,
+                msisdn: f.opt_string("msisdn")?,
+                status: f.string("status")?,
+                rate_plan: f.string("ratePlan")?,
+                communication_plan: f.string("communicationPlan")?,
+                date_activated_ms: f.opt_date("dateActivated")?,
+                date_modified_ms: f.opt_date("dateModified")?.or(f.opt_date("dateUpdated")?),
+            })
         })
     }
 
@@ -377,14 +392,12 @@ impl Carrier for ControlCenter {
         iccid: &str,
         response: &HttpResponse,
     ) -> Result<DeviceUsage, CarrierError> {
-        let operation = Operation::DeviceUsage;
-        check_status(operation, Some(iccid), response)?;
-        let body = body_json(operation, response)?;
-        let f = Fields::root(operation, &body)?;
-        Ok(DeviceUsage {
-            iccid: same_device(&f, iccid)?,
-            data_bytes: f.count("ctdDataUsage")?,
-            sms_count: f.count("ctdSMSUsage")?,
+        read(Operation::DeviceUsage, Some(iccid), response, |f| {
+            Ok(DeviceUsage {
+                iccid: same_device(f, iccid)?,
+                data_bytes: f.count("ctdDataUsage")?,
+                sms_count: f.count("ctdSMSUsage")?,
+            })
         })
     }
 
@@ -397,24 +410,15 @@ impl Carrier for ControlCenter {
     }
 
     fn parse_rate_plans(&self, response: &HttpResponse) -> Result<RatePlanPage, CarrierError> {
-        let operation = Operation::RatePlans;
-        check_status(operation, None, response)?;
-        let body = body_json(operation, response)?;
-        let fields = Fields::root(operation, &body)?;
-        let mut plans = Vec::new();
-        for (i, item) in fields.array("ratePlans")?.iter().enumerate() {
-            let plan = fields.item("ratePlans", i, item)?;
-            plans.push(CarrierRatePlan {
+        let (plans, last_page) = page(Operation::RatePlans, response, "ratePlans", |plan| {
+            Ok(CarrierRatePlan {
                 name: plan.string("name")?,
                 plan_type: plan.opt_string("type")?,
                 subscription_charge: plan.opt_string("subscriptionCharge")?,
                 included_data_mb: plan.opt_string("includedData")?,
-            });
-        }
-        Ok(RatePlanPage {
-            plans,
-            last_page: fields.boolean("lastPage")?,
-        })
+            })
+        })?;
+        Ok(RatePlanPage { plans, last_page })
     }
 
     fn change_rate_plan(
@@ -436,12 +440,10 @@ impl Carrier for ControlCenter {
     }
 
     fn parse_change(&self, iccid: &str, response: &HttpResponse) -> Result<(), CarrierError> {
-        let operation = Operation::ChangeRatePlan;
-        check_status(operation, Some(iccid), response)?;
-        let body = body_json(operation, response)?;
-        let f = Fields::root(operation, &body)?;
-        same_device(&f, iccid)?;
-        Ok(())
+        read(Operation::ChangeRatePlan, Some(iccid), response, |f| {
+            same_device(f, iccid)?;
+            Ok(())
+        })
     }
 }
 

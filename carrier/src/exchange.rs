@@ -67,7 +67,8 @@ pub struct Stats {
     pub waited_ms: u64,
 }
 
-/// The request machinery's state: pacing, retries, the request in flight.
+/// The request machinery's state: pacing, retries, the request in flight (not saved: a request
+/// in flight when the state was saved lost its answer; a restored job sends it again).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Exchange {
     pub policy: Policy,
@@ -77,6 +78,7 @@ pub(crate) struct Exchange {
     /// Failed attempts of the current request.
     failures: u32,
     not_before_ms: i64,
+    #[serde(skip)]
     in_flight: Option<u64>,
     next_id: u64,
     last_wait_from_ms: Option<i64>,
@@ -112,11 +114,6 @@ impl Exchange {
             last_wait_from_ms: None,
             stats: Stats::default(),
         }
-    }
-
-    /// Forget a request in flight (after a restore: its answer is lost).
-    pub fn forget_in_flight(&mut self) {
-        self.in_flight = None;
     }
 
     /// Either sends `request` (a [`Step::Send`]) or says when to come back.

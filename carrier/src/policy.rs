@@ -21,7 +21,8 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// Control Center's guidance: few calls at a time; 10/s is a safe sustained rate.
+    /// 10 requests a second and 60 changes a minute: assumed safe for Control Center, not
+    /// measured against it (a 429's `Retry-After` holds the whole account's bucket anyway).
     fn default() -> Policy {
         Policy {
             requests_per_second: 10,
@@ -33,7 +34,7 @@ impl Default for Policy {
     }
 }
 
-/// Retries: exponential backoff `base × 2^(attempt-1)`, capped, with "full jitter" (a uniform
+/// Retries: exponential backoff `base × 2^(attempt-1)`, capped, with "equal jitter" (a uniform
 /// draw in [delay/2, delay]) from the job's seeded generator. A `Retry-After` is honoured as a
 /// floor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -241,8 +241,7 @@ pub fn plan_push(
         .max(1);
     let n = to_push.len() as i64;
     let batches_count = to_push.len().div_ceil(batch_size) as u64;
-    let estimated_ms = (n * 60_000).div_euclid(i64::from(rate))
-        + i64::from((n * 60_000).rem_euclid(i64::from(rate)) != 0);
+    let estimated_ms = (to_push.len() as u64 * 60_000).div_ceil(u64::from(rate)) as i64;
     let available_ms = period_end_ms - now_ms;
     let effective_ms = rules.earliest_effective_ms.filter(|e| *e > now_ms);
     let minutes = |ms: i64| ms.div_euclid(60_000);
@@ -459,10 +458,9 @@ impl PushJob {
         }
     }
 
-    /// After a restore: nothing in flight; a change that may have gone is re-read first.
+    /// After a restore (nothing is in flight): a change that may have gone is re-read first.
     fn repair(&mut self, now_ms: i64) {
         self.live = true;
-        self.exchange.forget_in_flight();
         if self.is_done() {
             return;
         }

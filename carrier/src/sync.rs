@@ -120,8 +120,9 @@ const REFRESH_CHECKPOINT: usize = 100;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncJob {
     config: SyncConfig,
+    /// `config.time_zone`, parsed (by `new` and `decode`).
     #[serde(skip)]
-    zone: Option<Tz>,
+    zone: Tz,
     exchange: Exchange,
     phase: Phase,
     /// ICCIDs listed (incremental only: the refresh skips them).
@@ -144,7 +145,7 @@ impl SyncJob {
         let exchange = Exchange::new(config.policy.clone(), config.seed);
         Ok(SyncJob {
             config,
-            zone: Some(zone),
+            zone,
             exchange,
             phase: Phase::Listing { page: 1 },
             seen: BTreeSet::new(),
@@ -167,8 +168,7 @@ impl SyncJob {
     /// [`CarrierError::BadState`], or a bad setting in the saved configuration.
     pub fn decode(bytes: &[u8]) -> Result<SyncJob, CarrierError> {
         let mut job: SyncJob = checkpoint::decode(Kind::Sync, bytes)?;
-        job.zone = Some(parse_zone(&job.config.time_zone)?);
-        job.exchange.forget_in_flight();
+        job.zone = parse_zone(&job.config.time_zone)?;
         Ok(job)
     }
 
@@ -229,20 +229,24 @@ impl SyncJob {
         index
     }
 
-    fn after_listing(&mut self, now_ms: i64) {
-        if self.incremental() {
-            let index = self.next_refresh(0);
-            if index < self.refresh_list().len() {
-                self.phase = Phase::Refresh { index };
-                return;
-            }
+    /// After a page of devices: the next page; after the last, the refresh (a full sync has
+    /// nothing to refresh) or the end.
+    fn page_done(&mut self, page: u32, last_page: bool, now_ms: i64) {
+        if !last_page {
+            self.phase = Phase::Listing { page: page + 1 };
+            return;
         }
-        self.phase = Phase::Done;
-        self.finished_ms = Some(now_ms);
+        let index = self.next_refresh(0);
+        if index < self.refresh_list().len() {
+            self.phase = Phase::Refresh { index };
+        } else {
+            self.finish(now_ms);
+        }
     }
 
-    fn zone(&self) -> Tz {
-        self.zone.unwrap_or(Tz::UTC)
+    fn finish(&mut self, now_ms: i64) {
+        self.phase = Phase::Done;
+        self.finished_ms = Some(now_ms);
     }
 }
 
@@ -251,6 +255,24 @@ fn parse_zone(name: &str) -> Result<Tz, CarrierError> {
         setting: "time zone".into(),
         problem: format!("{name:?} is not an IANA time zone; write one such as Europe/Paris"),
     })
+}
+
+/// A final answer about a device (details or usage): a 404 says the carrier no longer knows
+/// it — counted and handed over as gone —; any other is fatal, returned before anything changes.
+fn gone(
+    counts: &mut SyncCounts,
+    output: &mut SyncOutput,
+    iccid: String,
+    error: CarrierError,
+) -> Result<(), CarrierError> {
+    match error {
+        CarrierError::UnknownDevice { .. } => {
+            counts.gone += 1;
+            output.gone.push(iccid);
+            Ok(())
+        }
+        e => Err(e),
+    }
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -303,7 +325,7 @@ impl Job for SyncJob {
         id: u64,
         answer: Result<HttpResponse, TransportError>,
     ) -> Result<(), CarrierError> {
-        let zone = self.zone();
+        let zone = self.zone;
         match &mut self.phase {
             Phase::Done => Ok(()),
             Phase::Listing { page } => {
@@ -322,11 +344,7 @@ impl Job for SyncJob {
                                 .extend(list.devices.iter().map(|d| d.iccid.clone()));
                         }
                         if list.devices.is_empty() {
-                            if list.last_page {
-                                self.after_listing(now_ms);
-                            } else {
-                                self.phase = Phase::Listing { page: page + 1 };
-                            }
+                            self.page_done(page, list.last_page, now_ms);
                         } else {
                             self.phase = Phase::Devices {
                                 page,
@@ -359,12 +377,10 @@ impl Job for SyncJob {
                             })?;
                     match verdict {
                         Verdict::Ok(d) => *details = Some(d),
-                        Verdict::Final(CarrierError::UnknownDevice { .. }) => {
-                            self.counts.gone += 1;
-                            self.output.gone.push(iccid);
+                        Verdict::Final(e) => {
+                            gone(&mut self.counts, &mut self.output, iccid, e)?;
                             device_done = true;
                         }
-                        Verdict::Final(e) => return Err(e),
                         Verdict::Stale | Verdict::Retry(_) => {}
                     }
                 } else {
@@ -394,13 +410,11 @@ impl Job for SyncJob {
                             }
                             device_done = true;
                         }
-                        Verdict::Final(CarrierError::UnknownDevice { .. }) => {
-                            self.counts.gone += 1;
-                            self.output.gone.push(iccid);
+                        Verdict::Final(e) => {
+                            gone(&mut self.counts, &mut self.output, iccid, e)?;
                             *details = None;
                             device_done = true;
                         }
-                        Verdict::Final(e) => return Err(e),
                         Verdict::Stale | Verdict::Retry(_) => {}
                     }
                 }
@@ -409,11 +423,7 @@ impl Job for SyncJob {
                     if *index == devices.len() {
                         let (page, last_page) = (*page, *last_page);
                         self.checkpoint_due = true;
-                        if last_page {
-                            self.after_listing(now_ms);
-                        } else {
-                            self.phase = Phase::Listing { page: page + 1 };
-                        }
+                        self.page_done(page, last_page, now_ms);
                     }
                 }
                 Ok(())
@@ -437,20 +447,17 @@ impl Job for SyncJob {
                         self.counts.usage_updates += 1;
                         true
                     }
-                    Verdict::Final(CarrierError::UnknownDevice { .. }) => {
-                        self.counts.gone += 1;
-                        self.output.gone.push(iccid);
+                    Verdict::Final(e) => {
+                        gone(&mut self.counts, &mut self.output, iccid, e)?;
                         true
                     }
-                    Verdict::Final(e) => return Err(e),
                     Verdict::Stale | Verdict::Retry(_) => false,
                 };
                 if done {
                     let next = self.next_refresh(i + 1);
                     if next >= self.refresh_list().len() {
                         self.checkpoint_due = true;
-                        self.phase = Phase::Done;
-                        self.finished_ms = Some(now_ms);
+                        self.finish(now_ms);
                     } else {
                         if (i + 1) % REFRESH_CHECKPOINT == 0 {
                             self.checkpoint_due = true;
@@ -461,5 +468,98 @@ impl Job for SyncJob {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::adapter::Account;
+    use crate::control_center::ControlCenter;
+
+    /// A fleet where devices leave the account between reads: B before its details are read,
+    /// C between its details and its usage, D before its usage refresh; F is refused (400).
+    fn answer(path: &str) -> HttpResponse {
+        let path = path.trim_start_matches("/rws/api/v1/devices");
+        if path.starts_with('?') {
+            let devices: Vec<_> = ["A", "B", "C"]
+                .iter()
+                .map(|i| json!({"iccid": i}))
+                .collect();
+            return HttpResponse::new(
+                200,
+                json!({"devices": devices, "lastPage": true}).to_string(),
+            );
+        }
+        let (iccid, usage) = match path.trim_start_matches('/').split_once('/') {
+            Some((iccid, _)) => (iccid, true),
+            None => (path.trim_start_matches('/'), false),
+        };
+        match (iccid, usage) {
+            ("B", false) | ("C", true) | ("D", true) => HttpResponse::new(404, "{}"),
+            ("F", _) => HttpResponse::new(400, "{}"),
+            (_, false) => HttpResponse::new(
+                200,
+                json!({"iccid": iccid, "status": "ACTIVATED", "ratePlan": "P",
+                       "communicationPlan": "CP"})
+                .to_string(),
+            ),
+            (_, true) => HttpResponse::new(
+                200,
+                json!({"iccid": iccid, "ctdDataUsage": 5, "ctdSMSUsage": 1}).to_string(),
+            ),
+        }
+    }
+
+    fn run(refresh_usage_of: &[&str]) -> Result<(SyncJob, SyncOutput), CarrierError> {
+        let carrier = ControlCenter::new(Account::new("https://cc.example", "u", "k")?);
+        let mut job = SyncJob::new(SyncConfig {
+            mode: SyncMode::Incremental {
+                since_ms: 0,
+                refresh_usage_of: refresh_usage_of.iter().map(|s| (*s).to_owned()).collect(),
+            },
+            time_zone: "UTC".into(),
+            policy: Policy::default(),
+            seed: 1,
+        })?;
+        let mut now = 1_795_000_000_000;
+        let mut out = SyncOutput::default();
+        loop {
+            match job.poll(&carrier, now)? {
+                Step::Send(o) => {
+                    let a = answer(o.request.path_and_query());
+                    job.handle(&carrier, now, o.id, Ok(a))?;
+                }
+                Step::Wait { until_ms } => now = until_ms,
+                Step::Checkpoint | Step::Done => {
+                    let taken = job.take_output();
+                    out.rows.extend(taken.rows);
+                    out.usage.extend(taken.usage);
+                    out.gone.extend(taken.gone);
+                    if job.is_done() {
+                        return Ok((job, out));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn devices_gone_between_reads_are_handed_over_and_other_refusals_stop_the_sync() {
+        let (job, out) = run(&["A", "D", "E"]).expect("the sync completes");
+        let rows: Vec<String> = out.rows.into_iter().map(|r| r.iccid).collect();
+        let usage: Vec<String> = out.usage.into_iter().map(|u| u.iccid).collect();
+        assert_eq!(rows, ["A"]);
+        assert_eq!(usage, ["E"]);
+        assert_eq!(out.gone, ["B", "C", "D"]);
+        let counts = job.counts();
+        assert_eq!((counts.rows, counts.usage_updates, counts.gone), (1, 1, 3));
+
+        let e = run(&["F"])
+            .map(|_| ())
+            .expect_err("a 400 is not a device gone");
+        assert_eq!(e.code(), "carrier-rejected");
     }
 }

@@ -516,11 +516,20 @@ fn no_go_pushes_nothing() {
     );
     assert!(!plan.decision.go);
     assert_eq!(plan.decision.changes_per_minute, 60);
-    let error = PushJob::new(plan, test_policy(), 1).expect_err("a no-go is refused");
+    // Were the no-go let through, the job runs against the simulator here, so that "nothing
+    // pushed" below sees its changes and fails.
+    let mut job = PushJob::new(plan, test_policy(), 1);
+    if let Ok(job) = &mut job {
+        let mut transport = TestTransport::new(sim.port);
+        let _ = drive(job, &carrier(&sim), &mut transport, &mut RealClock, |_| {
+            Ok(())
+        });
+    }
+    assert_eq!(changes_applied(&sim).len(), baseline, "nothing pushed");
+    let error = job.expect_err("a no-go is refused");
     assert_eq!(error.code(), "push-no-go");
     assert!(
         error.to_string().contains("but the period ends in 12 min"),
         "{error}"
     );
-    assert_eq!(changes_applied(&sim).len(), baseline, "nothing pushed");
 }

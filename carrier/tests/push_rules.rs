@@ -118,18 +118,22 @@ fn change_rules_are_data() {
         ]
     );
 
-    // An earliest effective date after the period's end: no-go.
-    let late = ChangeRules {
-        earliest_effective_ms: Some(NOW + 700 * MIN),
-        ..ChangeRules::default()
+    // Three changes in a period that ends in 600 min, with an earliest effective date.
+    let from = |earliest_ms: i64| {
+        let rules = ChangeRules {
+            earliest_effective_ms: Some(earliest_ms),
+            ..ChangeRules::default()
+        };
+        plan_push(
+            changes(3),
+            &rules,
+            &PushHistory::default(),
+            NOW,
+            NOW + 600 * MIN,
+        )
     };
-    let plan = plan_push(
-        changes(3),
-        &late,
-        &PushHistory::default(),
-        NOW,
-        NOW + 600 * MIN,
-    );
+    // After the period's end: no-go.
+    let plan = from(NOW + 700 * MIN);
     assert!(!plan.decision.go);
     assert!(
         plan.decision
@@ -139,17 +143,7 @@ fn change_rules_are_data() {
         plan.decision.reason
     );
     // Before it: a go, sent with that effective date.
-    let soon = ChangeRules {
-        earliest_effective_ms: Some(NOW + 30 * MIN),
-        ..ChangeRules::default()
-    };
-    let plan = plan_push(
-        changes(3),
-        &soon,
-        &PushHistory::default(),
-        NOW,
-        NOW + 600 * MIN,
-    );
+    let plan = from(NOW + 30 * MIN);
     assert!(plan.decision.go);
     assert_eq!(plan.effective_ms, Some(NOW + 30 * MIN));
 }

@@ -132,20 +132,24 @@ function ccDate(ms) {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '+0000');
 }
 function summary(d) { return { iccid: d.iccid, status: d.status, ratePlan: d.ratePlan, communicationPlan: d.communicationPlan }; }
-function details(d) {
+// The fields both device answers (details, usage) open with.
+function identity(d) {
   return {
     iccid: d.iccid, imsi: `90116${d.iccid.slice(-10)}`, msisdn: d.msisdn, imei: null, status: d.status,
-    ratePlan: d.ratePlan, communicationPlan: d.communicationPlan, customer: null, endConsumerId: null,
+    ratePlan: d.ratePlan, communicationPlan: d.communicationPlan,
+  };
+}
+function details(d) {
+  return {
+    ...identity(d), customer: null, endConsumerId: null,
     dateActivated: ccDate(d.dateActivated), dateAdded: ccDate(BASE_ACTIVATED), dateUpdated: ccDate(d.dateModified),
     dateShipped: ccDate(BASE_ACTIVATED), accountId: '100020620', fixedIPAddress: null, deviceID: null, modemID: null,
   };
 }
 function usage(d) {
   return {
-    iccid: d.iccid, imsi: `90116${d.iccid.slice(-10)}`, msisdn: d.msisdn, imei: null, status: d.status,
-    ratePlan: d.ratePlan, communicationPlan: d.communicationPlan, ctdDataUsage: d.ctdDataUsage,
-    ctdSMSUsage: d.ctdSMSUsage, ctdVoiceUsage: 0, ctdSessionCount: 3, overageLimitReached: false,
-    overageLimitOverride: 'DEFAULT',
+    ...identity(d), ctdDataUsage: d.ctdDataUsage, ctdSMSUsage: d.ctdSMSUsage, ctdVoiceUsage: 0,
+    ctdSessionCount: 3, overageLimitReached: false, overageLimitOverride: 'DEFAULT',
   };
 }
 

@@ -3,7 +3,7 @@
 //! simulator as a child process (started on 127.0.0.1 port 0, stopped by its process id).
 //! The library does no I/O; this is what the tests drive it with.
 
-#![allow(dead_code, clippy::disallowed_methods)] // the tests read the clock; the library does not
+#![allow(clippy::disallowed_methods)] // the tests read the clock; the library does not
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -187,24 +187,23 @@ impl Sim {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// A control call (`/_sim/...`), answered as JSON.
+    /// A control call (`/_sim/...`: a GET, or a POST of `body`), answered as JSON.
     pub fn control(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
-        let mut t = TestTransport::new(self.port);
-        let request = HttpRequest {
-            method: if method == "GET" {
-                simopt_carrier::Method::Get
-            } else {
-                simopt_carrier::Method::Put
-            },
-            url: format!("{}{path}", self.base_url()),
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: (!body.is_empty()).then(|| body.to_owned()),
-        };
-        // The control endpoints take POST; the client speaks GET/PUT only: send raw.
-        let response = if method == "POST" {
-            post(self.port, path, body)
-        } else {
-            t.send(&request, 30_000).expect("the simulator answers")
+        let response = match method {
+            "GET" => {
+                let request = HttpRequest {
+                    method: simopt_carrier::Method::Get,
+                    url: format!("{}{path}", self.base_url()),
+                    headers: vec![("Content-Type".into(), "application/json".into())],
+                    body: (!body.is_empty()).then(|| body.to_owned()),
+                };
+                TestTransport::new(self.port)
+                    .send(&request, 30_000)
+                    .expect("the simulator answers")
+            }
+            // The client speaks the API's GET and PUT only: a POST is sent raw.
+            "POST" => post(self.port, path, body),
+            _ => panic!("the control endpoints take GET or POST, not {method}"),
         };
         assert_eq!(
             response.status,
@@ -213,10 +212,6 @@ impl Sim {
             String::from_utf8_lossy(&response.body)
         );
         serde_json::from_slice(&response.body).expect("JSON from the simulator")
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 }
 

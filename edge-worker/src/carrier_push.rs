@@ -116,7 +116,6 @@ impl SessionObject {
                     &now,
                     now_ms,
                 );
-                record.delay_seconds = 0;
                 self.save_record(record)?;
                 self.sql().exec("DELETE FROM carrier_state", None)?;
             }

@@ -420,7 +420,6 @@ impl SessionObject {
             &now,
             now_ms,
         );
-        record.delay_seconds = 0;
         self.clear_carrier()?;
         self.save_record(record)?;
         Ok(())

@@ -556,11 +556,12 @@ impl Record {
         }
     }
 
-    /// Moves on to `next` (not yet sent), at `now_ms`.
+    /// Moves on to `next` (not yet sent, delivered at once), at `now_ms`.
     pub fn advance(&mut self, next: Next, now: &str, now_ms: f64) {
         self.next = next;
         self.sent = false;
         self.failures = 0;
+        self.delay_seconds = 0;
         self.touch(now, now_ms);
     }
 
@@ -770,6 +771,18 @@ mod tests {
             (r.next.slice, r.delay_seconds, r.moved_ms),
             (5, 0, 20_000.0)
         );
+        // Another step after a delayed slice is delivered at once.
+        r.next_slice(3, "t4", 30_000.0);
+        r.advance(
+            Next {
+                step: Step::Optimize,
+                unit: 0,
+                slice: 0,
+            },
+            "t5",
+            40_000.0,
+        );
+        assert_eq!((r.delay_seconds, r.moved_ms), (0, 40_000.0));
     }
 
     #[test]

@@ -107,15 +107,7 @@ impl SessionObject {
                     push.status = PushStatus::Completed;
                     push.finished_at = Some(now.clone());
                 }
-                record.advance(
-                    Next {
-                        step: Step::PushNotify,
-                        unit: 0,
-                        slice: 0,
-                    },
-                    &now,
-                    now_ms,
-                );
+                record.advance(Next::first(Step::PushNotify), &now, now_ms);
                 self.save_record(record)?;
                 self.sql().exec("DELETE FROM carrier_state", None)?;
             }
@@ -213,15 +205,7 @@ impl SessionObject {
             }
         }
         if !decision.go {
-            record.advance(
-                Next {
-                    step: Step::PushNotify,
-                    unit: 0,
-                    slice: 0,
-                },
-                &now,
-                now_ms,
-            );
+            record.advance(Next::first(Step::PushNotify), &now, now_ms);
             self.save_record(record)?;
             return Ok(None);
         }

@@ -411,15 +411,7 @@ impl SessionObject {
         }
         record.view.state = State::Optimizing;
         record.view.progress.phase = "waiting for the first slice".into();
-        record.advance(
-            Next {
-                step: Step::Optimize,
-                unit: 0,
-                slice: 0,
-            },
-            &now,
-            now_ms,
-        );
+        record.advance(Next::first(Step::Optimize), &now, now_ms);
         self.clear_carrier()?;
         self.save_record(record)?;
         Ok(())

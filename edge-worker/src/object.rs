@@ -654,11 +654,7 @@ impl SessionObject {
             view.state = State::Reporting;
             view.progress.phase = "writing the report".into();
             view.timings.optimize_ms = Some((now_ms - record.started_ms).max(0.0) as u64);
-            Next {
-                step: Step::Report,
-                unit: 0,
-                slice: 0,
-            }
+            Next::first(Step::Report)
         } else {
             Next {
                 slice: record.next.slice + 1,
@@ -714,15 +710,7 @@ impl SessionObject {
         record.view.progress.percent = 96.0;
         record.view.progress.phase = "recording per-SIM results".into();
         record.report_keys = Some(keys);
-        record.advance(
-            Next {
-                step: Step::Results,
-                unit: 0,
-                slice: 0,
-            },
-            &now,
-            now_ms,
-        );
+        record.advance(Next::first(Step::Results), &now, now_ms);
         self.save_record(record)?;
         Ok(())
     }
@@ -766,11 +754,7 @@ impl SessionObject {
             record.view.state = State::Notifying;
             record.view.progress.percent = 98.0;
             record.view.progress.phase = "notifying".into();
-            Next {
-                step: Step::Notify,
-                unit: 0,
-                slice: 0,
-            }
+            Next::first(Step::Notify)
         } else {
             record.view.progress.percent = 96.0 + 2.0 * written as f64 / total as f64;
             Next {

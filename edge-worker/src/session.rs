@@ -478,6 +478,17 @@ pub struct Next {
     pub slice: u32,
 }
 
+impl Next {
+    /// The first slice of `step`'s first unit.
+    pub fn first(step: Step) -> Next {
+        Next {
+            step,
+            unit: 0,
+            slice: 0,
+        }
+    }
+}
+
 /// Where a session's report files are in R2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportKeys {
@@ -598,11 +609,7 @@ impl Record {
 
     /// The first work of a session: the sync with a carrier connection, else the optimizer.
     pub fn first_step(carrier: bool) -> Next {
-        Next {
-            step: if carrier { Step::Sync } else { Step::Optimize },
-            unit: 0,
-            slice: 0,
-        }
+        Next::first(if carrier { Step::Sync } else { Step::Optimize })
     }
 
     /// After the notification: with a carrier, push at once (auto-push) or wait for the
@@ -614,15 +621,7 @@ impl Record {
             self.view.push = Some(push);
             self.view.state = State::Pushing;
             self.view.progress.phase = "pushing the changes to the carrier".into();
-            self.advance(
-                Next {
-                    step: Step::Push,
-                    unit: 0,
-                    slice: 0,
-                },
-                now,
-                now_ms,
-            );
+            self.advance(Next::first(Step::Push), now, now_ms);
             return;
         }
         if self.inputs.carrier {
@@ -674,15 +673,7 @@ impl Record {
         self.view.progress.phase = "pushing the changes to the carrier".into();
         self.push_delivered = Delivered::default();
         self.outcomes_recorded = 0;
-        self.advance(
-            Next {
-                step: Step::Push,
-                unit: 0,
-                slice: 0,
-            },
-            now,
-            now_ms,
-        );
+        self.advance(Next::first(Step::Push), now, now_ms);
         Ok(())
     }
 
@@ -773,15 +764,7 @@ mod tests {
         );
         // Another step after a delayed slice is delivered at once.
         r.next_slice(3, "t4", 30_000.0);
-        r.advance(
-            Next {
-                step: Step::Optimize,
-                unit: 0,
-                slice: 0,
-            },
-            "t5",
-            40_000.0,
-        );
+        r.advance(Next::first(Step::Optimize), "t5", 40_000.0);
         assert_eq!((r.delay_seconds, r.moved_ms), (0, 40_000.0));
     }
 

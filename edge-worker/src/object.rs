@@ -650,18 +650,14 @@ impl SessionObject {
         let ms = (now_ms - started).max(0.0) as u64;
         view.timings.slice_ms_max = view.timings.slice_ms_max.max(ms);
         view.timings.slice_ms_total += ms;
-        let next = if live.job.is_finished() {
+        if live.job.is_finished() {
             view.state = State::Reporting;
             view.progress.phase = "writing the report".into();
             view.timings.optimize_ms = Some((now_ms - record.started_ms).max(0.0) as u64);
-            Next::first(Step::Report)
+            record.advance(Next::first(Step::Report), &now, now_ms);
         } else {
-            Next {
-                slice: record.next.slice + 1,
-                ..record.next
-            }
-        };
-        record.advance(next, &now, now_ms);
+            record.next_slice(0, &now, now_ms);
+        }
         self.save_checkpoint(&bytes)?;
         self.save_record(record)?;
         Ok(())

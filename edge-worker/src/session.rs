@@ -336,6 +336,20 @@ pub enum PushStatus {
     Completed,
 }
 
+impl PushStatus {
+    /// Its name, as answered (`awaiting_approval`, `no_go`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushStatus::AwaitingApproval => "awaiting_approval",
+            PushStatus::Planned => "planned",
+            PushStatus::Pushing => "pushing",
+            PushStatus::NoGo => "no_go",
+            PushStatus::Refused => "refused",
+            PushStatus::Completed => "completed",
+        }
+    }
+}
+
 /// A session's push, as answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushView {
@@ -651,10 +665,7 @@ impl Record {
                 return Err(format!(
                     "the push of session {} was already started (it is {})",
                     self.view.id,
-                    serde_json::to_value(status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
+                    status.as_str()
                 ))
             }
             (state, _) => {
@@ -832,6 +843,20 @@ mod tests {
             again.contains("already started (it is completed)"),
             "{again}"
         );
+    }
+
+    #[test]
+    fn push_statuses_are_named_as_answered() {
+        for status in [
+            PushStatus::AwaitingApproval,
+            PushStatus::Planned,
+            PushStatus::Pushing,
+            PushStatus::NoGo,
+            PushStatus::Refused,
+            PushStatus::Completed,
+        ] {
+            assert_eq!(serde_json::to_value(status).expect("json"), status.as_str());
+        }
     }
 
     #[test]

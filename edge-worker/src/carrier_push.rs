@@ -19,7 +19,7 @@ use crate::carrier_sync::{
 };
 use crate::clock;
 use crate::object::{Failure, SessionObject};
-use crate::session::{Delivered, Next, PushStatus, Record, State, Step};
+use crate::session::{Next, Notice, PushStatus, Record, State, Step};
 use crate::store::Store;
 
 /// Discrepancies listed in a push's notification.
@@ -237,29 +237,24 @@ impl SessionObject {
                 .push_discrepancies(&record.view.id, NOTIFIED_DISCREPANCIES)
                 .await?
         };
-        if let (Some(url), None) = (&record.inputs.notify_webhook, record.push_delivered.webhook) {
-            let status = crate::notify::push_webhook(&self.env, record, url, event, &discrepancies)
-                .await
-                .map_err(Failure::Transient)?;
-            record.push_delivered.webhook = Some(status);
-            self.save_record(record)?;
-        }
-        if let (Some(to), None) = (&record.inputs.notify_email, &record.push_delivered.email) {
-            let to = to.clone();
-            let name = record
-                .inputs
-                .settings
-                .account_name
-                .clone()
-                .unwrap_or_default();
-            let (subject, text) = crate::notify::push_email_text(record, &name, &discrepancies);
-            crate::notify::send_email(&self.env, &to, &subject, &text, None)
-                .await
-                .map_err(Failure::Transient)?;
-            record.push_delivered.email = Some(to);
-            self.save_record(record)?;
-        }
-        let note = describe(&record.push_delivered, record);
+        let note = self
+            .deliver(
+                record,
+                Notice::Push,
+                async |record, url| {
+                    crate::notify::push_webhook(&self.env, record, url, event, &discrepancies).await
+                },
+                async |record, to| {
+                    let name = record.inputs.settings.account_name.as_deref();
+                    let (subject, text) = crate::notify::push_email_text(
+                        record,
+                        name.unwrap_or_default(),
+                        &discrepancies,
+                    );
+                    crate::notify::send_email(&self.env, to, &subject, &text, None).await
+                },
+            )
+            .await?;
         if let Some(push) = &mut record.view.push {
             push.notification = Some(note);
         }
@@ -271,10 +266,6 @@ impl SessionObject {
         self.save_record(record)?;
         Ok(())
     }
-}
-
-fn describe(delivered: &Delivered, record: &Record) -> String {
-    delivered.describe(&record.inputs)
 }
 
 fn seed(id: &str) -> u64 {

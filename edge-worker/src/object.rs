@@ -32,10 +32,11 @@ use worker::{
 };
 
 use crate::clock;
+use crate::error::ApiError;
 use crate::log::SessionLog;
 use crate::session::{
-    admit, object_name, retry_delay, Admission, FileRef, Next, ProgressView, Record, ReportKeys,
-    State, Step, SummaryView, Work, RESULTS_CHUNK,
+    admit, object_name, retry_delay, Admission, FileRef, Next, Notice, ProgressView, Record,
+    ReportKeys, State, Step, SummaryView, Work, RESULTS_CHUNK,
 };
 use crate::store::{SimResult, Store};
 use crate::uploads::{source, Kind};
@@ -103,8 +104,8 @@ pub(crate) enum Failure {
     Transient(String),
 }
 
-impl From<crate::error::ApiError> for Failure {
-    fn from(e: crate::error::ApiError) -> Self {
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
         Failure::Transient(e.to_string())
     }
 }
@@ -767,46 +768,70 @@ impl SessionObject {
     /// Sends the notification on each channel not yet delivered (recording each delivery at
     /// once), then completes the session.
     async fn notify(&self, record: &mut Record) -> Result<(), Failure> {
-        if let (Some(url), None) = (&record.inputs.notify_webhook, record.delivered.webhook) {
-            let status = crate::notify::webhook(&self.env, record, url)
-                .await
-                .map_err(Failure::Transient)?;
-            record.delivered.webhook = Some(status);
-            self.save_record(record)?;
-        }
-        if let (Some(to), None) = (&record.inputs.notify_email, &record.delivered.email) {
-            let to = to.clone();
-            // The report is read only when it is small enough to attach.
-            let xlsx = match &record.report_keys {
-                Some(keys) => {
-                    let store = Store::from_env(&self.env)?;
-                    match store.file_size(&keys.xlsx).await? {
-                        Some(size) if size <= crate::notify::MAX_ATTACHMENT_BYTES as u64 => {
-                            store.file_if_present(&keys.xlsx).await?
-                        }
-                        _ => None,
-                    }
-                }
-                None => None,
-            };
-            let name = record
-                .inputs
-                .settings
-                .account_name
-                .clone()
-                .unwrap_or_default();
-            crate::notify::email(&self.env, record, &to, &name, xlsx)
-                .await
-                .map_err(Failure::Transient)?;
-            record.delivered.email = Some(to);
-            self.save_record(record)?;
-        }
-        record.view.notification = Some(record.delivered.describe(&record.inputs));
+        let note = self
+            .deliver(
+                record,
+                Notice::Session,
+                async |record, url| crate::notify::webhook(&self.env, record, url).await,
+                async |record, to| {
+                    // The report is read only when it is small enough to attach.
+                    let xlsx = self
+                        .attachable_report(record)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let name = record.inputs.settings.account_name.as_deref();
+                    crate::notify::email(&self.env, record, to, name.unwrap_or_default(), xlsx)
+                        .await
+                },
+            )
+            .await?;
+        record.view.notification = Some(note);
         let now = clock::now_rfc3339();
         record.after_notify(&now, clock::now_millis());
         self.save_record(record)?;
         self.sql().exec("DELETE FROM checkpoint", None)?;
         Ok(())
+    }
+
+    /// The session's Excel report, if it has one small enough to attach to an e-mail.
+    async fn attachable_report(&self, record: &Record) -> Result<Option<Vec<u8>>, ApiError> {
+        let Some(keys) = &record.report_keys else {
+            return Ok(None);
+        };
+        let store = Store::from_env(&self.env)?;
+        match store.file_size(&keys.xlsx).await? {
+            Some(size) if size <= crate::notify::MAX_ATTACHMENT_BYTES as u64 => {
+                store.file_if_present(&keys.xlsx).await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Delivers `notice` on each of the account's channels not delivered yet, recording each
+    /// delivery at once (a retry never sends a delivered one again); answers what the session's
+    /// view says of it. A failed delivery is transient: the queue retries the step.
+    pub(crate) async fn deliver(
+        &self,
+        record: &mut Record,
+        notice: Notice,
+        webhook: impl AsyncFn(&Record, &str) -> Result<u16, String>,
+        email: impl AsyncFn(&Record, &str) -> Result<(), String>,
+    ) -> Result<String, Failure> {
+        if let (Some(url), None) = (
+            &record.inputs.notify_webhook,
+            record.delivered(notice).webhook,
+        ) {
+            let status = webhook(record, url).await.map_err(Failure::Transient)?;
+            record.delivered_mut(notice).webhook = Some(status);
+            self.save_record(record)?;
+        }
+        if let (Some(to), None) = (&record.inputs.notify_email, &record.delivered(notice).email) {
+            let to = to.clone();
+            email(record, &to).await.map_err(Failure::Transient)?;
+            record.delivered_mut(notice).email = Some(to);
+            self.save_record(record)?;
+        }
+        Ok(record.delivered(notice).describe(&record.inputs))
     }
 
     /// Empties the carrier job's state and the staged sync rows.

@@ -481,6 +481,33 @@ impl Delivered {
     }
 }
 
+/// One of a session's notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The session's: its summary and report.
+    Session,
+    /// Its push's: the outcome, or the no-go and why.
+    Push,
+}
+
+impl Record {
+    /// The channels of `notice` delivered so far.
+    pub fn delivered(&self, notice: Notice) -> &Delivered {
+        match notice {
+            Notice::Session => &self.delivered,
+            Notice::Push => &self.push_delivered,
+        }
+    }
+
+    /// The same, to record a delivery.
+    pub fn delivered_mut(&mut self, notice: Notice) -> &mut Delivered {
+        match notice {
+            Notice::Session => &mut self.delivered,
+            Notice::Push => &mut self.push_delivered,
+        }
+    }
+}
+
 /// The work a session waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Next {

@@ -22,7 +22,7 @@ use crate::auth::hex;
 use crate::carrier_settings::CarrierSettings;
 use crate::carrier_store::SyncRecord;
 use crate::error::ApiError;
-use crate::object::{Failure, SessionObject};
+use crate::object::{pinned_file, Failure, SessionObject};
 use crate::session::{FileRef, Next, Record, State, Step, SyncView};
 use crate::store::{NewUpload, Store};
 use crate::uploads::{self, Current, Kind};
@@ -321,15 +321,10 @@ impl SessionObject {
         let snapshot = snapshot::apply(previous, rows, usage, &gone);
         let csv = snapshot::to_csv(&snapshot).into_bytes();
         // The core checks the snapshot as it checks an upload.
-        let read = |key: String| async move {
-            store.file_if_present(&key).await?.ok_or_else(|| {
-                Failure::Permanent(format!("the session's file {key} is missing from R2"))
-            })
-        };
         let current = Current {
-            plans: Some(read(record.inputs.plans.key.clone()).await?),
+            plans: Some(pinned_file(store, Kind::Plans, &record.inputs.plans).await?),
             eligibility: match &record.inputs.eligibility {
-                Some(file) => Some(read(file.key.clone()).await?),
+                Some(file) => Some(pinned_file(store, Kind::Eligibility, file).await?),
                 None => None,
             },
         };

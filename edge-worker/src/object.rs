@@ -143,6 +143,23 @@ impl Live {
     }
 }
 
+/// A file the session pinned at its start, from R2. A file gone from R2 does not come back:
+/// the session fails, saying which.
+pub(crate) async fn pinned_file(
+    store: &Store,
+    kind: Kind,
+    file: &FileRef,
+) -> Result<Vec<u8>, Failure> {
+    store.file_if_present(&file.key).await?.ok_or_else(|| {
+        Failure::Permanent(format!(
+            "the session's {} file {} is missing from R2; upload it again and start a new \
+             session",
+            kind.name(),
+            file.key
+        ))
+    })
+}
+
 /// The session object (the macro's generated glue has no docs of its own).
 #[allow(missing_docs)]
 mod glue {
@@ -564,20 +581,7 @@ impl SessionObject {
         }
         let store = Store::from_env(&self.env)?;
         let inputs = &record.inputs;
-        // A file gone from R2 does not come back: the session fails, saying which.
-        let read = |kind: &'static str, file: &FileRef| {
-            let store = &store;
-            let key = file.key.clone();
-            async move {
-                store.file_if_present(&key).await?.ok_or_else(|| {
-                    Failure::Permanent(format!(
-                        "the session's {kind} file {key} is missing from R2; upload it again \
-                         and start a new session"
-                    ))
-                })
-            }
-        };
-        let plans = read("plans", &inputs.plans).await?;
+        let plans = pinned_file(&store, Kind::Plans, &inputs.plans).await?;
         let sims_file = inputs.sims.as_ref().ok_or_else(|| {
             Failure::Permanent(
                 "the session has no SIMs file (the account has none and no carrier sync made \
@@ -585,9 +589,9 @@ impl SessionObject {
                     .into(),
             )
         })?;
-        let sims = read("sims", sims_file).await?;
+        let sims = pinned_file(&store, Kind::Sims, sims_file).await?;
         let eligibility = match &inputs.eligibility {
-            Some(file) => Some(read("eligibility", file).await?),
+            Some(file) => Some(pinned_file(&store, Kind::Eligibility, file).await?),
             None => None,
         };
         let files = InputFiles {

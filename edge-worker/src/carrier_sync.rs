@@ -178,16 +178,12 @@ impl SessionObject {
             "syncing the SIMs from the carrier: {} devices read",
             job.counts().rows + job.counts().usage_updates
         );
+        self.stage(&mut job)?;
+        self.save_chunks(STATE, &job.encode())?;
         match end {
-            SliceEnd::Done => {
-                self.stage(&mut job)?;
-                self.save_chunks(STATE, &job.encode())?;
-                self.finish_sync(&store, record, &job).await
-            }
+            SliceEnd::Done => self.finish_sync(&store, record, &job).await,
             SliceEnd::Budget | SliceEnd::Wait(_) => {
                 record.next_slice(end.delay_seconds(), &now, now_ms);
-                self.stage(&mut job)?;
-                self.save_chunks(STATE, &job.encode())?;
                 self.save_record(record)?;
                 Ok(())
             }

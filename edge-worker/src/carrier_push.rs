@@ -25,12 +25,6 @@ use crate::store::Store;
 /// Discrepancies listed in a push's notification.
 const NOTIFIED_DISCREPANCIES: u32 = 1_000;
 
-fn rfc3339_of_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
 impl SessionObject {
     /// One slice of the push (its plan first).
     pub(crate) async fn push_slice(&self, record: &mut Record) -> Result<(), Failure> {
@@ -68,7 +62,7 @@ impl SessionObject {
                 to_plan: o.change.to_plan.clone(),
                 outcome: o.outcome.name().to_owned(),
                 detail: serde_json::to_string(&o.outcome).unwrap_or_default(),
-                at: rfc3339_of_ms(o.at_ms),
+                at: clock::rfc3339_of_ms(o.at_ms).unwrap_or_default(),
             })
             .collect();
         store

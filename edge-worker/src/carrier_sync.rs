@@ -206,10 +206,7 @@ impl SessionObject {
             }
         }
         let since = match &mode {
-            SyncMode::Incremental { since_ms, .. } => {
-                chrono::DateTime::from_timestamp_millis(*since_ms)
-                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            }
+            SyncMode::Incremental { since_ms, .. } => clock::rfc3339_of_ms(*since_ms),
             SyncMode::Full => None,
         };
         let incremental = since.is_some();

@@ -19,17 +19,11 @@ use crate::carrier_sync::{
 };
 use crate::clock;
 use crate::object::{Failure, SessionObject};
-use crate::session::{Delivered, Next, PushStatus, Record, State, Step};
+use crate::session::{Next, Notice, PushStatus, Record, State, Step};
 use crate::store::Store;
 
 /// Discrepancies listed in a push's notification.
 const NOTIFIED_DISCREPANCIES: u32 = 1_000;
-
-fn rfc3339_of_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
 
 impl SessionObject {
     /// One slice of the push (its plan first).
@@ -68,7 +62,7 @@ impl SessionObject {
                 to_plan: o.change.to_plan.clone(),
                 outcome: o.outcome.name().to_owned(),
                 detail: serde_json::to_string(&o.outcome).unwrap_or_default(),
-                at: rfc3339_of_ms(o.at_ms),
+                at: clock::rfc3339_of_ms(o.at_ms).unwrap_or_default(),
             })
             .collect();
         store
@@ -107,16 +101,7 @@ impl SessionObject {
                     push.status = PushStatus::Completed;
                     push.finished_at = Some(now.clone());
                 }
-                record.advance(
-                    Next {
-                        step: Step::PushNotify,
-                        unit: 0,
-                        slice: 0,
-                    },
-                    &now,
-                    now_ms,
-                );
-                record.delay_seconds = 0;
+                record.advance(Next::first(Step::PushNotify), &now, now_ms);
                 self.save_record(record)?;
                 self.sql().exec("DELETE FROM carrier_state", None)?;
             }
@@ -214,15 +199,7 @@ impl SessionObject {
             }
         }
         if !decision.go {
-            record.advance(
-                Next {
-                    step: Step::PushNotify,
-                    unit: 0,
-                    slice: 0,
-                },
-                &now,
-                now_ms,
-            );
+            record.advance(Next::first(Step::PushNotify), &now, now_ms);
             self.save_record(record)?;
             return Ok(None);
         }
@@ -254,29 +231,24 @@ impl SessionObject {
                 .push_discrepancies(&record.view.id, NOTIFIED_DISCREPANCIES)
                 .await?
         };
-        if let (Some(url), None) = (&record.inputs.notify_webhook, record.push_delivered.webhook) {
-            let status = crate::notify::push_webhook(&self.env, record, url, event, &discrepancies)
-                .await
-                .map_err(Failure::Transient)?;
-            record.push_delivered.webhook = Some(status);
-            self.save_record(record)?;
-        }
-        if let (Some(to), None) = (&record.inputs.notify_email, &record.push_delivered.email) {
-            let to = to.clone();
-            let name = record
-                .inputs
-                .settings
-                .account_name
-                .clone()
-                .unwrap_or_default();
-            let (subject, text) = crate::notify::push_email_text(record, &name, &discrepancies);
-            crate::notify::send_email(&self.env, &to, &subject, &text, None)
-                .await
-                .map_err(Failure::Transient)?;
-            record.push_delivered.email = Some(to);
-            self.save_record(record)?;
-        }
-        let note = describe(&record.push_delivered, record);
+        let note = self
+            .deliver(
+                record,
+                Notice::Push,
+                async |record, url| {
+                    crate::notify::push_webhook(&self.env, record, url, event, &discrepancies).await
+                },
+                async |record, to| {
+                    let name = record.inputs.settings.account_name.as_deref();
+                    let (subject, text) = crate::notify::push_email_text(
+                        record,
+                        name.unwrap_or_default(),
+                        &discrepancies,
+                    );
+                    crate::notify::send_email(&self.env, to, &subject, &text, None).await
+                },
+            )
+            .await?;
         if let Some(push) = &mut record.view.push {
             push.notification = Some(note);
         }
@@ -288,10 +260,6 @@ impl SessionObject {
         self.save_record(record)?;
         Ok(())
     }
-}
-
-fn describe(delivered: &Delivered, record: &Record) -> String {
-    delivered.describe(&record.inputs)
 }
 
 fn seed(id: &str) -> u64 {

@@ -430,43 +430,26 @@ impl Store {
         account: &str,
         rows: &[OutcomeRow],
     ) -> Result<(), ApiError> {
-        // 8 values a row; D1 binds at most 100 per statement.
-        const ROWS: usize = 12;
-        let mut statements = Vec::new();
-        for chunk in rows.chunks(ROWS) {
-            let places: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let row: Vec<String> = (1..=8).map(|c| format!("?{}", r * 8 + c)).collect();
-                    format!("({})", row.join(", "))
-                })
-                .collect();
-            let mut values = Vec::with_capacity(chunk.len() * 8);
-            for row in chunk {
-                values.extend([
-                    text(session),
-                    text(account),
-                    text(&row.iccid),
-                    text(&row.from_plan),
-                    text(&row.to_plan),
-                    text(&row.outcome),
-                    text(&row.detail),
-                    text(&row.at),
-                ]);
-            }
-            statements.push(
-                self.db
-                    .prepare(format!(
-                        "INSERT OR REPLACE INTO carrier_push_outcomes (session_id, account_id, \
-                         iccid, from_plan, to_plan, outcome, detail, at) VALUES {}",
-                        places.join(", ")
-                    ))
-                    .bind(&values)?,
-            );
+        let mut values = Vec::with_capacity(rows.len() * 8);
+        for row in rows {
+            values.extend([
+                text(session),
+                text(account),
+                text(&row.iccid),
+                text(&row.from_plan),
+                text(&row.to_plan),
+                text(&row.outcome),
+                text(&row.detail),
+                text(&row.at),
+            ]);
         }
-        if !statements.is_empty() {
-            self.db.batch(statements).await?;
-        }
-        Ok(())
+        self.insert_rows(
+            "INSERT OR REPLACE INTO carrier_push_outcomes (session_id, account_id, iccid, \
+             from_plan, to_plan, outcome, detail, at)",
+            8,
+            &values,
+        )
+        .await
     }
 
     /// What earlier pushes of the account say: the changes per minute of the latest that

@@ -22,7 +22,7 @@ use crate::auth::hex;
 use crate::carrier_settings::CarrierSettings;
 use crate::carrier_store::SyncRecord;
 use crate::error::ApiError;
-use crate::object::{Failure, SessionObject};
+use crate::object::{pinned_file, Failure, SessionObject};
 use crate::session::{FileRef, Next, Record, State, Step, SyncView};
 use crate::store::{NewUpload, Store};
 use crate::uploads::{self, Current, Kind};
@@ -178,16 +178,12 @@ impl SessionObject {
             "syncing the SIMs from the carrier: {} devices read",
             job.counts().rows + job.counts().usage_updates
         );
+        self.stage(&mut job)?;
+        self.save_chunks(STATE, &job.encode())?;
         match end {
-            SliceEnd::Done => {
-                self.stage(&mut job)?;
-                self.save_chunks(STATE, &job.encode())?;
-                self.finish_sync(&store, record, &job).await
-            }
+            SliceEnd::Done => self.finish_sync(&store, record, &job).await,
             SliceEnd::Budget | SliceEnd::Wait(_) => {
                 record.next_slice(end.delay_seconds(), &now, now_ms);
-                self.stage(&mut job)?;
-                self.save_chunks(STATE, &job.encode())?;
                 self.save_record(record)?;
                 Ok(())
             }
@@ -210,10 +206,7 @@ impl SessionObject {
             }
         }
         let since = match &mode {
-            SyncMode::Incremental { since_ms, .. } => {
-                chrono::DateTime::from_timestamp_millis(*since_ms)
-                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            }
+            SyncMode::Incremental { since_ms, .. } => clock::rfc3339_of_ms(*since_ms),
             SyncMode::Full => None,
         };
         let incremental = since.is_some();
@@ -321,15 +314,10 @@ impl SessionObject {
         let snapshot = snapshot::apply(previous, rows, usage, &gone);
         let csv = snapshot::to_csv(&snapshot).into_bytes();
         // The core checks the snapshot as it checks an upload.
-        let read = |key: String| async move {
-            store.file_if_present(&key).await?.ok_or_else(|| {
-                Failure::Permanent(format!("the session's file {key} is missing from R2"))
-            })
-        };
         let current = Current {
-            plans: Some(read(record.inputs.plans.key.clone()).await?),
+            plans: Some(pinned_file(store, Kind::Plans, &record.inputs.plans).await?),
             eligibility: match &record.inputs.eligibility {
-                Some(file) => Some(read(file.key.clone()).await?),
+                Some(file) => Some(pinned_file(store, Kind::Eligibility, file).await?),
                 None => None,
             },
         };
@@ -411,16 +399,7 @@ impl SessionObject {
         }
         record.view.state = State::Optimizing;
         record.view.progress.phase = "waiting for the first slice".into();
-        record.advance(
-            Next {
-                step: Step::Optimize,
-                unit: 0,
-                slice: 0,
-            },
-            &now,
-            now_ms,
-        );
-        record.delay_seconds = 0;
+        record.advance(Next::first(Step::Optimize), &now, now_ms);
         self.clear_carrier()?;
         self.save_record(record)?;
         Ok(())

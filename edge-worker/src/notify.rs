@@ -104,7 +104,8 @@ pub fn push_email_text(
     let subject = match push.status {
         crate::session::PushStatus::NoGo => {
             text.push_str(&format!(
-                "The plan changes of {account_name} for the billing period ending {} were NOT                  pushed to the carrier: {}.\n\n",
+                "The plan changes of {account_name} for the billing period ending {} were NOT \
+                 pushed to the carrier: {}.\n\n",
                 view.period_end,
                 push.reason.as_deref().unwrap_or("no-go")
             ));

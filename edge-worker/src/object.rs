@@ -32,10 +32,11 @@ use worker::{
 };
 
 use crate::clock;
+use crate::error::ApiError;
 use crate::log::SessionLog;
 use crate::session::{
-    admit, object_name, retry_delay, Admission, FileRef, Next, ProgressView, Record, ReportKeys,
-    State, Step, SummaryView, Work, RESULTS_CHUNK,
+    admit, object_name, retry_delay, Admission, FileRef, Next, Notice, ProgressView, Record,
+    ReportKeys, State, Step, SummaryView, Work, RESULTS_CHUNK,
 };
 use crate::store::{SimResult, Store};
 use crate::uploads::{source, Kind};
@@ -103,8 +104,8 @@ pub(crate) enum Failure {
     Transient(String),
 }
 
-impl From<crate::error::ApiError> for Failure {
-    fn from(e: crate::error::ApiError) -> Self {
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
         Failure::Transient(e.to_string())
     }
 }
@@ -140,6 +141,23 @@ impl Live {
             outcome.get_or_insert_with(|| Outcome::of(fleet, job.result(), &job.options(), true));
         (outcome, fleet, warnings)
     }
+}
+
+/// A file the session pinned at its start, from R2. A file gone from R2 does not come back:
+/// the session fails, saying which.
+pub(crate) async fn pinned_file(
+    store: &Store,
+    kind: Kind,
+    file: &FileRef,
+) -> Result<Vec<u8>, Failure> {
+    store.file_if_present(&file.key).await?.ok_or_else(|| {
+        Failure::Permanent(format!(
+            "the session's {} file {} is missing from R2; upload it again and start a new \
+             session",
+            kind.name(),
+            file.key
+        ))
+    })
 }
 
 /// The session object (the macro's generated glue has no docs of its own).
@@ -563,20 +581,7 @@ impl SessionObject {
         }
         let store = Store::from_env(&self.env)?;
         let inputs = &record.inputs;
-        // A file gone from R2 does not come back: the session fails, saying which.
-        let read = |kind: &'static str, file: &FileRef| {
-            let store = &store;
-            let key = file.key.clone();
-            async move {
-                store.file_if_present(&key).await?.ok_or_else(|| {
-                    Failure::Permanent(format!(
-                        "the session's {kind} file {key} is missing from R2; upload it again \
-                         and start a new session"
-                    ))
-                })
-            }
-        };
-        let plans = read("plans", &inputs.plans).await?;
+        let plans = pinned_file(&store, Kind::Plans, &inputs.plans).await?;
         let sims_file = inputs.sims.as_ref().ok_or_else(|| {
             Failure::Permanent(
                 "the session has no SIMs file (the account has none and no carrier sync made \
@@ -584,9 +589,9 @@ impl SessionObject {
                     .into(),
             )
         })?;
-        let sims = read("sims", sims_file).await?;
+        let sims = pinned_file(&store, Kind::Sims, sims_file).await?;
         let eligibility = match &inputs.eligibility {
-            Some(file) => Some(read("eligibility", file).await?),
+            Some(file) => Some(pinned_file(&store, Kind::Eligibility, file).await?),
             None => None,
         };
         let files = InputFiles {
@@ -650,22 +655,14 @@ impl SessionObject {
         let ms = (now_ms - started).max(0.0) as u64;
         view.timings.slice_ms_max = view.timings.slice_ms_max.max(ms);
         view.timings.slice_ms_total += ms;
-        let next = if live.job.is_finished() {
+        if live.job.is_finished() {
             view.state = State::Reporting;
             view.progress.phase = "writing the report".into();
             view.timings.optimize_ms = Some((now_ms - record.started_ms).max(0.0) as u64);
-            Next {
-                step: Step::Report,
-                unit: 0,
-                slice: 0,
-            }
+            record.advance(Next::first(Step::Report), &now, now_ms);
         } else {
-            Next {
-                slice: record.next.slice + 1,
-                ..record.next
-            }
-        };
-        record.advance(next, &now, now_ms);
+            record.next_slice(0, &now, now_ms);
+        }
         self.save_checkpoint(&bytes)?;
         self.save_record(record)?;
         Ok(())
@@ -714,15 +711,7 @@ impl SessionObject {
         record.view.progress.percent = 96.0;
         record.view.progress.phase = "recording per-SIM results".into();
         record.report_keys = Some(keys);
-        record.advance(
-            Next {
-                step: Step::Results,
-                unit: 0,
-                slice: 0,
-            },
-            &now,
-            now_ms,
-        );
+        record.advance(Next::first(Step::Results), &now, now_ms);
         self.save_record(record)?;
         Ok(())
     }
@@ -766,11 +755,7 @@ impl SessionObject {
             record.view.state = State::Notifying;
             record.view.progress.percent = 98.0;
             record.view.progress.phase = "notifying".into();
-            Next {
-                step: Step::Notify,
-                unit: 0,
-                slice: 0,
-            }
+            Next::first(Step::Notify)
         } else {
             record.view.progress.percent = 96.0 + 2.0 * written as f64 / total as f64;
             Next {
@@ -787,46 +772,70 @@ impl SessionObject {
     /// Sends the notification on each channel not yet delivered (recording each delivery at
     /// once), then completes the session.
     async fn notify(&self, record: &mut Record) -> Result<(), Failure> {
-        if let (Some(url), None) = (&record.inputs.notify_webhook, record.delivered.webhook) {
-            let status = crate::notify::webhook(&self.env, record, url)
-                .await
-                .map_err(Failure::Transient)?;
-            record.delivered.webhook = Some(status);
-            self.save_record(record)?;
-        }
-        if let (Some(to), None) = (&record.inputs.notify_email, &record.delivered.email) {
-            let to = to.clone();
-            // The report is read only when it is small enough to attach.
-            let xlsx = match &record.report_keys {
-                Some(keys) => {
-                    let store = Store::from_env(&self.env)?;
-                    match store.file_size(&keys.xlsx).await? {
-                        Some(size) if size <= crate::notify::MAX_ATTACHMENT_BYTES as u64 => {
-                            store.file_if_present(&keys.xlsx).await?
-                        }
-                        _ => None,
-                    }
-                }
-                None => None,
-            };
-            let name = record
-                .inputs
-                .settings
-                .account_name
-                .clone()
-                .unwrap_or_default();
-            crate::notify::email(&self.env, record, &to, &name, xlsx)
-                .await
-                .map_err(Failure::Transient)?;
-            record.delivered.email = Some(to);
-            self.save_record(record)?;
-        }
-        record.view.notification = Some(record.delivered.describe(&record.inputs));
+        let note = self
+            .deliver(
+                record,
+                Notice::Session,
+                async |record, url| crate::notify::webhook(&self.env, record, url).await,
+                async |record, to| {
+                    // The report is read only when it is small enough to attach.
+                    let xlsx = self
+                        .attachable_report(record)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let name = record.inputs.settings.account_name.as_deref();
+                    crate::notify::email(&self.env, record, to, name.unwrap_or_default(), xlsx)
+                        .await
+                },
+            )
+            .await?;
+        record.view.notification = Some(note);
         let now = clock::now_rfc3339();
         record.after_notify(&now, clock::now_millis());
         self.save_record(record)?;
         self.sql().exec("DELETE FROM checkpoint", None)?;
         Ok(())
+    }
+
+    /// The session's Excel report, if it has one small enough to attach to an e-mail.
+    async fn attachable_report(&self, record: &Record) -> Result<Option<Vec<u8>>, ApiError> {
+        let Some(keys) = &record.report_keys else {
+            return Ok(None);
+        };
+        let store = Store::from_env(&self.env)?;
+        match store.file_size(&keys.xlsx).await? {
+            Some(size) if size <= crate::notify::MAX_ATTACHMENT_BYTES as u64 => {
+                store.file_if_present(&keys.xlsx).await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Delivers `notice` on each of the account's channels not delivered yet, recording each
+    /// delivery at once (a retry never sends a delivered one again); answers what the session's
+    /// view says of it. A failed delivery is transient: the queue retries the step.
+    pub(crate) async fn deliver(
+        &self,
+        record: &mut Record,
+        notice: Notice,
+        webhook: impl AsyncFn(&Record, &str) -> Result<u16, String>,
+        email: impl AsyncFn(&Record, &str) -> Result<(), String>,
+    ) -> Result<String, Failure> {
+        if let (Some(url), None) = (
+            &record.inputs.notify_webhook,
+            record.delivered(notice).webhook,
+        ) {
+            let status = webhook(record, url).await.map_err(Failure::Transient)?;
+            record.delivered_mut(notice).webhook = Some(status);
+            self.save_record(record)?;
+        }
+        if let (Some(to), None) = (&record.inputs.notify_email, &record.delivered(notice).email) {
+            let to = to.clone();
+            email(record, &to).await.map_err(Failure::Transient)?;
+            record.delivered_mut(notice).email = Some(to);
+            self.save_record(record)?;
+        }
+        Ok(record.delivered(notice).describe(&record.inputs))
     }
 
     /// Empties the carrier job's state and the staged sync rows.

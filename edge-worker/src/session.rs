@@ -336,6 +336,20 @@ pub enum PushStatus {
     Completed,
 }
 
+impl PushStatus {
+    /// Its name, as answered (`awaiting_approval`, `no_go`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushStatus::AwaitingApproval => "awaiting_approval",
+            PushStatus::Planned => "planned",
+            PushStatus::Pushing => "pushing",
+            PushStatus::NoGo => "no_go",
+            PushStatus::Refused => "refused",
+            PushStatus::Completed => "completed",
+        }
+    }
+}
+
 /// A session's push, as answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushView {
@@ -467,6 +481,33 @@ impl Delivered {
     }
 }
 
+/// One of a session's notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The session's: its summary and report.
+    Session,
+    /// Its push's: the outcome, or the no-go and why.
+    Push,
+}
+
+impl Record {
+    /// The channels of `notice` delivered so far.
+    pub fn delivered(&self, notice: Notice) -> &Delivered {
+        match notice {
+            Notice::Session => &self.delivered,
+            Notice::Push => &self.push_delivered,
+        }
+    }
+
+    /// The same, to record a delivery.
+    pub fn delivered_mut(&mut self, notice: Notice) -> &mut Delivered {
+        match notice {
+            Notice::Session => &mut self.delivered,
+            Notice::Push => &mut self.push_delivered,
+        }
+    }
+}
+
 /// The work a session waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Next {
@@ -476,6 +517,17 @@ pub struct Next {
     pub unit: u32,
     /// The slice.
     pub slice: u32,
+}
+
+impl Next {
+    /// The first slice of `step`'s first unit.
+    pub fn first(step: Step) -> Next {
+        Next {
+            step,
+            unit: 0,
+            slice: 0,
+        }
+    }
 }
 
 /// Where a session's report files are in R2.
@@ -556,11 +608,12 @@ impl Record {
         }
     }
 
-    /// Moves on to `next` (not yet sent), at `now_ms`.
+    /// Moves on to `next` (not yet sent, delivered at once), at `now_ms`.
     pub fn advance(&mut self, next: Next, now: &str, now_ms: f64) {
         self.next = next;
         self.sent = false;
         self.failures = 0;
+        self.delay_seconds = 0;
         self.touch(now, now_ms);
     }
 
@@ -597,11 +650,7 @@ impl Record {
 
     /// The first work of a session: the sync with a carrier connection, else the optimizer.
     pub fn first_step(carrier: bool) -> Next {
-        Next {
-            step: if carrier { Step::Sync } else { Step::Optimize },
-            unit: 0,
-            slice: 0,
-        }
+        Next::first(if carrier { Step::Sync } else { Step::Optimize })
     }
 
     /// After the notification: with a carrier, push at once (auto-push) or wait for the
@@ -613,15 +662,7 @@ impl Record {
             self.view.push = Some(push);
             self.view.state = State::Pushing;
             self.view.progress.phase = "pushing the changes to the carrier".into();
-            self.advance(
-                Next {
-                    step: Step::Push,
-                    unit: 0,
-                    slice: 0,
-                },
-                now,
-                now_ms,
-            );
+            self.advance(Next::first(Step::Push), now, now_ms);
             return;
         }
         if self.inputs.carrier {
@@ -651,10 +692,7 @@ impl Record {
                 return Err(format!(
                     "the push of session {} was already started (it is {})",
                     self.view.id,
-                    serde_json::to_value(status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
+                    status.as_str()
                 ))
             }
             (state, _) => {
@@ -673,15 +711,7 @@ impl Record {
         self.view.progress.phase = "pushing the changes to the carrier".into();
         self.push_delivered = Delivered::default();
         self.outcomes_recorded = 0;
-        self.advance(
-            Next {
-                step: Step::Push,
-                unit: 0,
-                slice: 0,
-            },
-            now,
-            now_ms,
-        );
+        self.advance(Next::first(Step::Push), now, now_ms);
         Ok(())
     }
 
@@ -770,6 +800,10 @@ mod tests {
             (r.next.slice, r.delay_seconds, r.moved_ms),
             (5, 0, 20_000.0)
         );
+        // Another step after a delayed slice is delivered at once.
+        r.next_slice(3, "t4", 30_000.0);
+        r.advance(Next::first(Step::Optimize), "t5", 40_000.0);
+        assert_eq!((r.delay_seconds, r.moved_ms), (0, 40_000.0));
     }
 
     #[test]
@@ -836,6 +870,20 @@ mod tests {
             again.contains("already started (it is completed)"),
             "{again}"
         );
+    }
+
+    #[test]
+    fn push_statuses_are_named_as_answered() {
+        for status in [
+            PushStatus::AwaitingApproval,
+            PushStatus::Planned,
+            PushStatus::Pushing,
+            PushStatus::NoGo,
+            PushStatus::Refused,
+            PushStatus::Completed,
+        ] {
+            assert_eq!(serde_json::to_value(status).expect("json"), status.as_str());
+        }
     }
 
     #[test]

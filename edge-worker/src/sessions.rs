@@ -299,13 +299,9 @@ pub async fn push(
     if status != Some(PushStatus::AwaitingApproval) || view.state != State::Completed {
         let why = match (view.state, status) {
             (_, None) => "its account had no carrier connection when it ran".to_owned(),
-            (State::Completed, Some(s)) => format!(
-                "its push was already started (it is {})",
-                serde_json::to_value(s)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            ),
+            (State::Completed, Some(s)) => {
+                format!("its push was already started (it is {})", s.as_str())
+            }
             (state, _) => format!("it is {}, not completed", state.as_str()),
         };
         return Err(ApiError::PushRefused(format!(

@@ -671,40 +671,52 @@ impl Store {
         session: &str,
         rows: &[SimResult],
     ) -> Result<(), ApiError> {
-        // 11 values a row; D1 binds at most 100 per statement.
-        const ROWS: usize = 9;
-        let mut statements = Vec::with_capacity(rows.len().div_ceil(ROWS));
-        for chunk in rows.chunks(ROWS) {
-            let places: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let row: Vec<String> = (1..=11).map(|c| format!("?{}", r * 11 + c)).collect();
-                    format!("({})", row.join(", "))
-                })
-                .collect();
-            let mut values = Vec::with_capacity(chunk.len() * 11);
-            for row in chunk {
-                values.extend([
-                    text(session),
-                    int(row.n as f64),
-                    text(&row.iccid),
-                    text(&row.comm_plan),
-                    text(&row.current_plan),
-                    text(&row.plan),
-                    text(&row.current_cost),
-                    text(&row.cost),
-                    text(&row.saving),
-                    flag(row.changed),
-                    text(&row.why),
-                ]);
-            }
+        let mut values = Vec::with_capacity(rows.len() * 11);
+        for row in rows {
+            values.extend([
+                text(session),
+                int(row.n as f64),
+                text(&row.iccid),
+                text(&row.comm_plan),
+                text(&row.current_plan),
+                text(&row.plan),
+                text(&row.current_cost),
+                text(&row.cost),
+                text(&row.saving),
+                flag(row.changed),
+                text(&row.why),
+            ]);
+        }
+        self.insert_rows(
+            "INSERT OR REPLACE INTO session_sims (session_id, n, iccid, comm_plan, current_plan, \
+             plan, current_cost, cost, saving, changed, why)",
+            11,
+            &values,
+        )
+        .await
+    }
+
+    /// Runs `insert` (an `INSERT` up to its `VALUES`) for every row of `values` (`width` values
+    /// a row, one after the other): as many rows a statement as D1's 100 bound values allow,
+    /// the statements in one batch.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub(crate) async fn insert_rows(
+        &self,
+        insert: &str,
+        width: usize,
+        values: &[JsValue],
+    ) -> Result<(), ApiError> {
+        // D1 binds at most 100 values per statement.
+        let per_statement = (100 / width) * width;
+        let mut statements = Vec::with_capacity(values.len().div_ceil(per_statement));
+        for chunk in values.chunks(per_statement) {
+            let places = placeholders(chunk.len() / width, width);
             statements.push(
                 self.db
-                    .prepare(format!(
-                        "INSERT OR REPLACE INTO session_sims (session_id, n, iccid, comm_plan, \
-                         current_plan, plan, current_cost, cost, saving, changed, why) VALUES {}",
-                        places.join(", ")
-                    ))
-                    .bind(&values)?,
+                    .prepare(format!("{insert} VALUES {places}"))
+                    .bind(chunk)?,
             );
         }
         if !statements.is_empty() {
@@ -772,6 +784,27 @@ impl Store {
     }
 }
 
+/// `rows` tuples of `width` numbered placeholders: `(?1, ?2), (?3, ?4)`.
+fn placeholders(rows: usize, width: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=width).map(|c| format!("?{}", r * width + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    tuples.join(", ")
+}
+
 fn read_view(json: &str) -> Result<SessionView, ApiError> {
     serde_json::from_str(json).map_err(|e| corrupt(format!("a session's view: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_across_rows() {
+        assert_eq!(super::placeholders(2, 2), "(?1, ?2), (?3, ?4)");
+        assert_eq!(super::placeholders(1, 3), "(?1, ?2, ?3)");
+        assert_eq!(super::placeholders(0, 3), "");
+    }
 }

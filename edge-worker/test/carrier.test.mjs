@@ -7,40 +7,12 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { as } from "./api.mjs";
+import { as, json, newTenant, object, settled } from "./api.mjs";
 import { cases } from "./fixtures.mjs";
 
 const basic = cases.basic;
 const KEY = "sk-live-0123456789-the-carriers-api-key";
 const GOOD = { kind: "control_center", base_url: "http://127.0.0.1:9/", username: "api-user", api_key: KEY, max_changes_per_sim_per_month: 1, earliest_effective_date: "2026-12-01" };
-
-async function json(response) {
-  const text = await response.text();
-  return { status: response.status, body: JSON.parse(text), text };
-}
-
-async function newTenant(name) {
-  const got = await json(await as(env.ADMIN_TOKEN, "/api/admin/tenants", { method: "POST", json: { name } }));
-  expect(got.status, got.text).toBe(201);
-  return got.body.token;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function settled(token, id, done = (v) => ["completed", "failed"].includes(v.state)) {
-  for (let i = 0; i < 400; i++) {
-    const got = await json(await as(token, `/api/sessions/${id}`));
-    if (got.status === 200 && done(got.body)) return got.body;
-    await sleep(50);
-  }
-  throw new Error(`session ${id} did not settle`);
-}
-
-function object(name) {
-  const stub = env.SESSIONS.get(env.SESSIONS.idFromName(name));
-  const post = async (path, body) => json(await stub.fetch(`https://session${path}`, { method: "POST", body: JSON.stringify(body) }));
-  return { start: (record) => post("/start", { record }), state: async () => json(await stub.fetch("https://session/state")) };
-}
 
 const T = {};
 
@@ -178,7 +150,7 @@ describe("the push of a session's changes", () => {
   });
 
   it("the push runs through the queue to its end (here a no-go: the twin has no changes) and completes", async () => {
-    const view = await settled(T.token, T.awaiting.id, (v) => v.state === "completed" || v.state === "failed");
+    const view = await settled(T.token, T.awaiting.id);
     expect(view.state, view.reason).toBe("completed");
     expect(view.push.status).toBe("no_go");
     expect(view.push.reason).toBe("no change to push");

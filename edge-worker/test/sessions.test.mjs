@@ -8,46 +8,10 @@ import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { as } from "./api.mjs";
+import { as, json, newTenant, object, settled, sleep } from "./api.mjs";
 import { cases } from "./fixtures.mjs";
 
 const basic = cases.basic;
-
-async function json(response) {
-  const text = await response.text();
-  return { status: response.status, body: JSON.parse(text) };
-}
-
-async function newTenant(name) {
-  const got = await json(await as(env.ADMIN_TOKEN, "/api/admin/tenants", { method: "POST", json: { name } }));
-  expect(got.status, JSON.stringify(got.body)).toBe(201);
-  return got.body.token;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls the session until it is completed or failed. */
-async function settled(token, id) {
-  for (let i = 0; i < 300; i++) {
-    const got = await json(await as(token, `/api/sessions/${id}`));
-    if (got.status === 200 && ["completed", "failed"].includes(got.body.state)) return got.body;
-    await sleep(50);
-  }
-  throw new Error(`session ${id} did not settle`);
-}
-
-/** The session object of a name, and calls to its internal routes. */
-function object(name) {
-  const stub = env.SESSIONS.get(env.SESSIONS.idFromName(name));
-  const post = async (path, body) => json(await stub.fetch(`https://session${path}`, { method: "POST", body: JSON.stringify(body) }));
-  return {
-    stub,
-    start: (record) => post("/start", { record }),
-    step: async (work) => (await post("/step", work)).body,
-    fail: (work, reason) => post("/fail", { work, reason }),
-    state: async () => json(await stub.fetch("https://session/state")),
-  };
-}
 
 const A = {};
 

@@ -9,7 +9,7 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 8;
+pub const VERSION: u16 = 9;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
@@ -26,7 +26,10 @@ pub const VERSION: u16 = 8;
 /// before, the gathering was part of the quantum that finished it, so none was encoded), and
 /// adds the output stage (the result's plans listed a quantum at a time; a finished job's
 /// plans are listed again on decode). Version 8 adds the branch-and-bound stage on small fleets
-/// (its component in hand, open nodes and incumbent).
+/// (its component in hand, open nodes and incumbent). Version 9 cuts a large fleet into work
+/// units (`units::Job`): the body starts with the units' count and the one in work, then (for
+/// more than one) the options and the finished units' results; a checkpoint before it is one
+/// unit's state, and decodes as a job of one unit.
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

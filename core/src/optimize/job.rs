@@ -85,6 +85,48 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Into a checkpoint's body.
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.u64(match self.method {
+            Method::Default => 0,
+            Method::Classic => 1,
+        });
+        w.u64(u64::from(self.dual_iterations));
+        w.i64(self.constraints.min_saving.micros());
+        w.u64(self.constraints.max_changes.unwrap_or(u64::MAX));
+    }
+
+    /// From a checkpoint's body (before format 3, without constraints).
+    pub(crate) fn decode(r: &mut Reader) -> Result<Options, DecodeError> {
+        let method = match r.below(2, "an unknown method")? {
+            0 => Method::Default,
+            _ => Method::Classic,
+        };
+        let dual_iterations = r.below(
+            u64::from(u32::MAX) + 1,
+            "an iteration limit is out of range",
+        )? as u32;
+        let constraints = if r.version() >= 3 {
+            let min_saving = r.i64()?;
+            if min_saving < 0 {
+                return Err(DecodeError::Invalid("a minimum saving is negative"));
+            }
+            Constraints {
+                min_saving: Money::from_micros(min_saving),
+                max_changes: Some(r.u64()?).filter(|&k| k != u64::MAX),
+            }
+        } else {
+            Constraints::default()
+        };
+        Ok(Options {
+            method,
+            dual_iterations,
+            constraints,
+        })
+    }
+}
+
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
@@ -218,6 +260,15 @@ const KICK_WORK: u64 = 25_000;
 const MAX_KICKS: u64 = 100;
 const KICK_SEED: u64 = 0x005E_ED0F_C1C5;
 
+/// The kicks a recovery of `model` makes: none under constraints.
+fn kicks(model: &Model) -> u32 {
+    match KICK_WORK / (model.sims.len() as u64).max(1) {
+        _ if model.limits_changes() => 0,
+        k if k < 3 => 0,
+        k => k.min(MAX_KICKS) as u32,
+    }
+}
+
 impl Recovery {
     /// The next kick's prices: each of the last candidate's moved by up to its own size, by
     /// a third, two thirds or all of that in turn, within its limits.
@@ -237,9 +288,16 @@ impl Recovery {
         prices
     }
 
-    /// Share of the job done, given the share of the candidate in hand.
-    fn done(&self, inner: f64) -> f64 {
-        0.3 + 0.3 * (self.current as f64 + inner) / self.candidates.len().max(1) as f64
+    /// Share of the job done, given the share of the recovery in hand: the candidates, then
+    /// the kicks (each kick recovers again from the last candidate's place).
+    fn done(&self, model: &Model, inner: f64) -> f64 {
+        let (candidates, all_kicks) = (self.candidates.len(), kicks(model));
+        let kicked = all_kicks.saturating_sub(self.kicks) as usize;
+        let before = match kicked {
+            0 => self.current,
+            k => candidates + k - 1,
+        };
+        0.3 + 0.3 * (before as f64 + inner) / (candidates + all_kicks as usize).max(1) as f64
     }
 
     fn encode(&self, w: &mut Writer) {
@@ -284,9 +342,10 @@ impl Recovery {
     }
 }
 
-/// An optimization in progress.
+/// The optimization of one work unit (the whole fleet, or a part of it no plan choice couples
+/// to the rest: [`super::units`]) in progress.
 #[derive(Debug, Clone)]
-pub struct Job {
+pub(crate) struct UnitJob {
     model: Model,
     options: Options,
     fingerprint: u64,
@@ -300,13 +359,14 @@ pub struct Job {
     stage: Stage,
 }
 
-impl Job {
-    /// Starts optimizing `fleet`.
-    pub fn new(fleet: &Fleet, options: Options) -> Job {
-        let model = Model::constrained(fleet, &options.constraints);
+impl UnitJob {
+    /// Starts optimizing `fleet` as one unit (`part`: of those SIMs only, indices into
+    /// [`Fleet::sims`]).
+    pub fn new(fleet: &Fleet, part: Option<&[u32]>, options: Options) -> UnitJob {
+        let model = Model::of(fleet, part, &options.constraints);
         let current = model.current();
         let current_cost = current.cost(&model);
-        Job {
+        UnitJob {
             fingerprint: model.fingerprint(),
             options,
             current_cost,
@@ -332,7 +392,7 @@ impl Job {
         }
     }
 
-    /// The options the job runs with (after [`Job::decode`], those of the checkpoint).
+    /// The options the job runs with (after [`UnitJob::decode`], those of the checkpoint).
     pub fn options(&self) -> Options {
         self.options
     }
@@ -340,14 +400,6 @@ impl Job {
     /// Whether the job is done (`run_slice` would answer `Finished` at once).
     pub fn is_finished(&self) -> bool {
         matches!(self.stage, Stage::Done(_))
-    }
-
-    /// Runs to the end.
-    pub fn run(mut self) -> Optimized {
-        match self.run_slice(&mut || false) {
-            Step::Finished(result) => result,
-            Step::Yielded(_) => self.result(),
-        }
     }
 
     /// The best result so far, without finishing (for a time limit).
@@ -409,10 +461,10 @@ impl Job {
                 "bounding",
                 0.6 + 0.1 * s.done_fraction(m, self.options.dual_iterations),
             ),
-            Stage::Recover(r, _) => ("assigning plans at the prices", r.done(0.0)),
-            Stage::Balance(r, s) => ("balancing pools", r.done(0.4 * s.done_fraction(m))),
+            Stage::Recover(r, _) => ("assigning plans at the prices", r.done(m, 0.0)),
+            Stage::Balance(r, s) => ("balancing pools", r.done(m, 0.4 * s.done_fraction(m))),
             Stage::ImproveRecovered(r, s) => {
-                ("improving plans", r.done(0.4 + 0.6 * s.done_fraction(m)))
+                ("improving plans", r.done(m, 0.4 + 0.6 * s.done_fraction(m)))
             }
             Stage::ImproveStart(s) => ("improving classic's plans", 0.7 + 0.1 * s.done_fraction(m)),
             Stage::Branch(s) => ("branch and bound", 0.8 + 0.15 * s.done_fraction()),
@@ -424,10 +476,12 @@ impl Job {
                 Method::Classic => ("classic: plan sequences", 1.0),
                 Method::Default => ("classic start", 0.1),
             },
-            Stage::Tally(Then::Balance(r, _), _) => ("assigning plans at the prices", r.done(0.0)),
+            Stage::Tally(Then::Balance(r, _), _) => {
+                ("assigning plans at the prices", r.done(m, 0.0))
+            }
             Stage::Trim(Then::Balance(r, _), s) => (
                 "keeping to the limit on changes",
-                r.done(0.1 * s.done_fraction(m)),
+                r.done(m, 0.1 * s.done_fraction(m)),
             ),
             Stage::Settle(s) => (
                 "undoing changes that save too little",
@@ -457,18 +511,12 @@ impl Job {
         }
         let candidates = distinct;
         let first = candidates[0].clone();
-        let n = self.model.sims.len() as u64;
-        let kicks = match KICK_WORK / n.max(1) {
-            _ if self.model.limits_changes() => 0,
-            k if k < 3 => 0,
-            k => k.min(MAX_KICKS) as u32,
-        };
         Stage::Recover(
             Recovery {
                 candidates,
                 current: 0,
                 ascend_from,
-                kicks,
+                kicks: kicks(&self.model),
                 rng: KICK_SEED,
             },
             Argmin::new(&self.model, first),
@@ -501,7 +549,7 @@ impl Job {
     }
 
     /// On small fleets without constraints whose bill is not yet close enough to the bound,
-    /// branch and bound (`branch`); then [`Job::settle`].
+    /// branch and bound (`branch`); then [`UnitJob::settle`].
     fn branch_or_settle(&self) -> Stage {
         let worth_it = self.options.method == Method::Default
             && self.bound.is_some()
@@ -713,82 +761,75 @@ impl Job {
         };
     }
 
-    /// The whole state as checkpoint bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+    /// The whole state, into a checkpoint's body.
+    pub fn encode(&self, w: &mut Writer) {
         w.u64(self.fingerprint);
-        w.u64(match self.options.method {
-            Method::Default => 0,
-            Method::Classic => 1,
-        });
-        w.u64(u64::from(self.options.dual_iterations));
-        w.i64(self.options.constraints.min_saving.micros());
-        w.u64(self.options.constraints.max_changes.unwrap_or(u64::MAX));
+        self.options.encode(w);
         w.i64(self.current_cost);
         w.bool(self.bound.is_some());
         w.i64(self.bound.unwrap_or(0));
-        encode_assignment(&self.best, &mut w);
+        encode_assignment(&self.best, w);
         w.bool(self.start.is_some());
         if let Some(start) = &self.start {
-            encode_assignment(start, &mut w);
+            encode_assignment(start, w);
         }
         match &self.stage {
             Stage::Classic(s) => {
                 w.u64(5);
-                s.encode(&mut w);
+                s.encode(w);
             }
             Stage::Bisect(s) => {
                 w.u64(0);
-                s.encode(&mut w);
+                s.encode(w);
             }
             Stage::ChangePrice(s) => {
                 w.u64(9);
-                s.encode(&mut w);
+                s.encode(w);
             }
             Stage::Ascent(s) => {
                 w.u64(1);
-                s.encode(&mut w);
+                s.encode(w);
             }
             Stage::Coordinate(s) => {
                 w.u64(11);
-                s.encode(&mut w);
+                s.encode(w);
             }
             Stage::Balance(r, s) => {
                 w.u64(6);
-                r.encode(&mut w);
-                s.encode(&mut w);
+                r.encode(w);
+                s.encode(w);
             }
             Stage::Recover(r, s) => {
                 w.u64(2);
-                r.encode(&mut w);
-                s.encode(&mut w);
+                r.encode(w);
+                s.encode(w);
             }
             Stage::ImproveRecovered(r, s) => {
                 w.u64(3);
-                r.encode(&mut w);
-                s.encode(&mut w);
+                r.encode(w);
+                s.encode(w);
             }
             Stage::ImproveStart(s) => {
                 w.u64(7);
-                s.encode(&mut w);
+                s.encode(w);
             }
             Stage::Branch(s) => {
                 w.u64(14);
-                s.encode(&mut w);
+                s.encode(w);
             }
             Stage::Settle(s) => {
                 w.u64(10);
-                s.encode(&mut w);
+                s.encode(w);
             }
             Stage::Trim(then, s) => {
                 w.u64(8);
-                then.encode(&mut w);
-                s.encode(&mut w);
+                then.encode(w);
+                s.encode(w);
             }
             Stage::Tally(then, s) => {
                 w.u64(12);
-                then.encode(&mut w);
-                s.encode(&mut w);
+                then.encode(w);
+                s.encode(w);
             }
             Stage::Output(plans) => {
                 w.u64(13);
@@ -796,42 +837,21 @@ impl Job {
             }
             Stage::Done(_) => w.u64(4),
         }
-        w.finish()
     }
 
-    /// Continues a job from its checkpoint. `fleet` must be the input the job was started with.
+    /// Continues a unit's job from its state in a checkpoint's body. `fleet` and `part` must be
+    /// the unit's input.
     ///
     /// # Errors
-    /// [`DecodeError`] for damaged, foreign or newer bytes, or a checkpoint of another input.
-    pub fn decode(fleet: &Fleet, bytes: &[u8]) -> Result<Job, DecodeError> {
-        let mut r = Reader::open(bytes)?;
+    /// [`DecodeError::Invalid`] for a state that does not parse or is not of this input.
+    pub fn decode(
+        fleet: &Fleet,
+        part: Option<&[u32]>,
+        r: &mut Reader,
+    ) -> Result<UnitJob, DecodeError> {
         let fingerprint = r.u64()?;
-        let method = match r.below(2, "an unknown method")? {
-            0 => Method::Default,
-            _ => Method::Classic,
-        };
-        let dual_iterations = r.below(
-            u64::from(u32::MAX) + 1,
-            "an iteration limit is out of range",
-        )? as u32;
-        let constraints = if r.version() >= 3 {
-            let min_saving = r.i64()?;
-            if min_saving < 0 {
-                return Err(DecodeError::Invalid("a minimum saving is negative"));
-            }
-            Constraints {
-                min_saving: Money::from_micros(min_saving),
-                max_changes: Some(r.u64()?).filter(|&k| k != u64::MAX),
-            }
-        } else {
-            Constraints::default()
-        };
-        let options = Options {
-            method,
-            dual_iterations,
-            constraints,
-        };
-        let model = Model::constrained(fleet, &options.constraints);
+        let options = Options::decode(r)?;
+        let model = Model::of(fleet, part, &options.constraints);
         if fingerprint != model.fingerprint() {
             return Err(DecodeError::Invalid(
                 "the checkpoint belongs to another input",
@@ -840,41 +860,32 @@ impl Job {
         let current_cost = r.i64()?;
         let has_bound = r.bool()?;
         let bound = r.i64()?;
-        let best = decode_assignment(&mut r, &model)?;
+        let best = decode_assignment(r, &model)?;
         let start = if r.bool()? {
-            Some(decode_assignment(&mut r, &model)?)
+            Some(decode_assignment(r, &model)?)
         } else {
             None
         };
         let stage = match r.below(15, "an unknown stage")? {
-            14 => Stage::Branch(Branch::decode(&mut r, &model)?),
-            10 => Stage::Settle(Settle::decode(&mut r, &model)?),
-            9 => Stage::ChangePrice(ChangePrice::decode(&mut r, &model)?),
+            14 => Stage::Branch(Branch::decode(r, &model)?),
+            10 => Stage::Settle(Settle::decode(r, &model)?),
+            9 => Stage::ChangePrice(ChangePrice::decode(r, &model)?),
             8 => {
-                let then = Then::decode(&mut r, &model)?;
-                Stage::Trim(then, Trim::decode(&mut r, &model)?)
+                let then = Then::decode(r, &model)?;
+                Stage::Trim(then, Trim::decode(r, &model)?)
             }
             12 => {
-                let then = Then::decode(&mut r, &model)?;
-                Stage::Tally(then, Tally::decode(&mut r, &model)?)
+                let then = Then::decode(r, &model)?;
+                Stage::Tally(then, Tally::decode(r, &model)?)
             }
-            7 => Stage::ImproveStart(Improve::decode(&mut r, &model)?),
-            5 => Stage::Classic(Classic::decode(&mut r, &model)?),
-            0 => Stage::Bisect(Bisect::decode(&mut r, &model)?),
-            1 => Stage::Ascent(Ascent::decode(&mut r, &model)?),
-            11 => Stage::Coordinate(Coordinate::decode(&mut r, &model)?),
-            6 => Stage::Balance(
-                Recovery::decode(&mut r, &model)?,
-                Balance::decode(&mut r, &model)?,
-            ),
-            2 => Stage::Recover(
-                Recovery::decode(&mut r, &model)?,
-                Argmin::decode(&mut r, &model)?,
-            ),
-            3 => Stage::ImproveRecovered(
-                Recovery::decode(&mut r, &model)?,
-                Improve::decode(&mut r, &model)?,
-            ),
+            7 => Stage::ImproveStart(Improve::decode(r, &model)?),
+            5 => Stage::Classic(Classic::decode(r, &model)?),
+            0 => Stage::Bisect(Bisect::decode(r, &model)?),
+            1 => Stage::Ascent(Ascent::decode(r, &model)?),
+            11 => Stage::Coordinate(Coordinate::decode(r, &model)?),
+            6 => Stage::Balance(Recovery::decode(r, &model)?, Balance::decode(r, &model)?),
+            2 => Stage::Recover(Recovery::decode(r, &model)?, Argmin::decode(r, &model)?),
+            3 => Stage::ImproveRecovered(Recovery::decode(r, &model)?, Improve::decode(r, &model)?),
             // The plans listed so far, and when done all of them, are the best assignment's.
             13 => {
                 let n = r.below(model.sims.len() as u64 + 1, "a SIM cursor is out of range")?;
@@ -882,7 +893,6 @@ impl Job {
             }
             _ => Stage::Done(best.plans(&model)),
         };
-        r.finish()?;
         if [Some(&best), start.as_ref()]
             .into_iter()
             .flatten()
@@ -897,7 +907,7 @@ impl Job {
                 "the checkpoint's current bill is not this input's",
             ));
         }
-        Ok(Job {
+        Ok(UnitJob {
             model,
             options,
             fingerprint,

@@ -2,7 +2,8 @@
 //!
 //! * [`model`]: the problem, with exact costs and O(1) move deltas shared with the cost engine;
 //! * [`job`]: the time-sliced, resumable [`Job`] (`run_slice` → `Yielded` | `Finished`,
-//!   `encode` / `decode` through [`checkpoint`]);
+//!   `encode` / `decode` through [`checkpoint`]), which runs the fleet's work units
+//!   ([`units`]) one after another, each a unit's job (`job::UnitJob`);
 //! * inside: the Lagrangian lower bound (`bound`, evaluated class by class in `envelope`,
 //!   climbed by `coordinate` where pools interact), pool balancing at its prices (`balance`),
 //!   exact local search (`search`), keeping to the constraints (`cap`), each a resumable
@@ -38,8 +39,9 @@ pub mod units;
 use crate::fleet::{Fleet, PlanId};
 use crate::money::Money;
 
-pub use job::{Job, Method, Options, Progress, Step};
+pub use job::{Method, Options, Progress, Step};
 pub use model::{Assignment, Constraints, Model};
+pub use units::Job;
 
 /// The result of an optimization.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::cost::LineRules;
-use crate::fleet::{CommPlanId, Fleet, Overage, PlanId, PlanTypeId, Pooling};
+use crate::fleet::{CommPlanId, Fleet, Overage, PlanId, PlanTypeId, Pooling, Sim};
 use crate::money::Money;
 
 /// What users may ask of an optimization besides eligibility (DESIGN §3). Locks are part of the
@@ -159,6 +159,26 @@ impl Model {
     /// eligible for it ([`Fleet::eligible_plans`]), unless it is locked — by its own flag or its
     /// current plan's — and each change costs the objective `constraints.min_saving`.
     pub fn constrained(fleet: &Fleet, constraints: &Constraints) -> Model {
+        Model::of_sims(fleet, fleet.sims.iter(), constraints)
+    }
+
+    /// [`Model::constrained`] of the fleet, or of the fleet of the SIMs in `part` only
+    /// (indices into [`Fleet::sims`]): the model of `fleet.part(part)` without copying SIMs.
+    pub(crate) fn of(fleet: &Fleet, part: Option<&[u32]>, constraints: &Constraints) -> Model {
+        match part {
+            None => Model::constrained(fleet, constraints),
+            Some(part) => {
+                let sims = part.iter().map(|&i| &fleet.sims[i as usize]);
+                Model::of_sims(fleet, sims, constraints)
+            }
+        }
+    }
+
+    fn of_sims<'a>(
+        fleet: &'a Fleet,
+        fleet_sims: impl ExactSizeIterator<Item = &'a Sim>,
+        constraints: &Constraints,
+    ) -> Model {
         let rules = LineRules::of(&fleet.settings);
         let mut options = Vec::new();
         let mut classes: Vec<Class> = Vec::new();
@@ -175,8 +195,8 @@ impl Model {
             Option<u16>,
         );
         let mut known: HashMap<Profile, (u32, u32)> = HashMap::new();
-        let mut sims = Vec::with_capacity(fleet.sims.len());
-        for sim in &fleet.sims {
+        let mut sims = Vec::with_capacity(fleet_sims.len());
+        for sim in fleet_sims {
             let locked = fleet.is_locked(sim);
             let profile = (
                 sim.comm_plan,

@@ -198,8 +198,18 @@ pub(super) fn run_sliced(
     seed: u64,
     max_quanta: u64,
 ) -> (Optimized, usize) {
+    run_sliced_job(f, Job::new(f, options), seed, max_quanta)
+}
+
+/// [`run_sliced`] from `job` (of `f`).
+pub(super) fn run_sliced_job(
+    f: &Fleet,
+    mut job: Job,
+    seed: u64,
+    max_quanta: u64,
+) -> (Optimized, usize) {
+    let options = job.options();
     let mut rng = crate::random::SplitMix64::new(seed);
-    let mut job = Job::new(f, options);
     let mut slices = 0;
     loop {
         let mut quanta_left = rng.between(1, max_quanta);

@@ -12,12 +12,19 @@
 //! Components are packed, in the order of their first SIM, into units of at least
 //! [`UNIT_SIMS`] SIMs (one component larger than that is a unit of its own), so a fleet below
 //! that size is always one unit and small components never make a crowd of tiny units.
+//!
+//! [`Job`] — the optimizer every front end runs — optimizes the units one after another and
+//! merges their results; a caller with machines to spare (the Worker) runs each unit's
+//! [`Job::single`] on [`Fleet::part`] in parallel and [`merge`]s the results itself: the same
+//! plans, bill and bound to the cent.
 
-use crate::fleet::{Fleet, Pooling};
+use crate::fleet::{Fleet, PlanId, Pooling};
 use crate::money::Money;
 
+use super::checkpoint::{DecodeError, Reader, Writer};
 use super::components::Components;
-use super::{Optimized, Options};
+use super::job::UnitJob;
+use super::{Optimized, Options, Progress, Step};
 
 /// The least number of SIMs a unit is filled to before the next one starts.
 pub const UNIT_SIMS: usize = 65_536;
@@ -34,7 +41,7 @@ fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>>
     if options.constraints.max_changes.is_some() || fleet.sims.len() <= unit_sims {
         return everything();
     }
-    let pools_of = |plans: &[crate::fleet::PlanId]| -> Vec<u32> {
+    let pools_of = |plans: &[PlanId]| -> Vec<u32> {
         let mut pools: Vec<u32> = plans
             .iter()
             .filter_map(|&p| match fleet.plan(p).pooling {
@@ -103,6 +110,299 @@ fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>>
     units
 }
 
+/// An optimization in progress: the fleet's work units ([`split`]) one after another, each a
+/// [`UnitJob`] on its part of the fleet (a fleet of one unit: on the fleet itself), their
+/// results merged. Sliced, resumable and deterministic like each unit's job: any slicing with
+/// [`Job::encode`] / [`Job::decode`] between slices gives the identical result.
+#[derive(Debug, Clone)]
+pub struct Job {
+    options: Options,
+    /// The least SIMs of a unit the fleet was cut with ([`UNIT_SIMS`] but in tests).
+    unit_sims: usize,
+    /// The fleet's SIM count.
+    sims: usize,
+    /// Each unit's SIMs (indices into the fleet's); empty for a fleet of one unit.
+    split: Vec<Vec<u32>>,
+    /// The units in order: the finished ones' results, then the one in work, then the
+    /// waiting ones (built already: their models are all the job needs of the fleet).
+    units: Vec<Unit>,
+    /// The unit in work (`units.len()` once all are done).
+    at: usize,
+}
+
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+enum Unit {
+    Working(UnitJob),
+    Done(Optimized),
+}
+
+impl Job {
+    /// Starts optimizing `fleet`, cut into work units.
+    pub fn new(fleet: &Fleet, options: Options) -> Job {
+        Job::cut(fleet, options, UNIT_SIMS)
+    }
+
+    /// Starts optimizing `fleet`, cut into units of at least `unit_sims` SIMs.
+    pub(crate) fn cut(fleet: &Fleet, options: Options, unit_sims: usize) -> Job {
+        let split = split_at(fleet, &options, unit_sims);
+        if split.len() == 1 {
+            return Job::single(fleet, options);
+        }
+        let units = split
+            .iter()
+            .map(|sims| Unit::Working(UnitJob::new(fleet, Some(sims), options)))
+            .collect();
+        Job {
+            options,
+            unit_sims,
+            sims: fleet.sims.len(),
+            split,
+            units,
+            at: 0,
+        }
+    }
+
+    /// Starts optimizing `fleet` as one unit, however large: for a caller that runs the units
+    /// of [`split`] itself (each on its [`Fleet::part`]) and [`merge`]s their results.
+    pub fn single(fleet: &Fleet, options: Options) -> Job {
+        Job {
+            options,
+            unit_sims: UNIT_SIMS,
+            sims: fleet.sims.len(),
+            split: Vec::new(),
+            units: vec![Unit::Working(UnitJob::new(fleet, None, options))],
+            at: 0,
+        }
+    }
+
+    /// How many work units the job runs, and how many of them are done.
+    pub fn units(&self) -> (usize, usize) {
+        (self.units.len(), self.at)
+    }
+
+    /// Works until `should_yield` (polled after every quantum, at least one quantum per call)
+    /// says stop, or the job is done.
+    pub fn run_slice(&mut self, should_yield: &mut dyn FnMut() -> bool) -> Step {
+        let count = self.units.len();
+        while let Some(Unit::Working(job)) = self.units.get_mut(self.at) {
+            match job.run_slice(should_yield) {
+                Step::Yielded(_) => return Step::Yielded(self.progress()),
+                // A job of one unit is that unit's job.
+                Step::Finished(result) if count == 1 => return Step::Finished(result),
+                Step::Finished(result) => {
+                    self.units[self.at] = Unit::Done(result);
+                    self.at += 1;
+                    // The next unit's first quantum is work too: the budget may be spent.
+                    if self.at < count && should_yield() {
+                        return Step::Yielded(self.progress());
+                    }
+                }
+            }
+        }
+        Step::Finished(self.result())
+    }
+
+    /// The options the job runs with (after [`Job::decode`], those of the checkpoint).
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// Whether the job is done (`run_slice` would answer `Finished` at once).
+    pub fn is_finished(&self) -> bool {
+        match &self.units[..] {
+            [Unit::Working(job)] => job.is_finished(),
+            units => self.at == units.len(),
+        }
+    }
+
+    /// Runs to the end.
+    pub fn run(mut self) -> Optimized {
+        match self.run_slice(&mut || false) {
+            Step::Finished(result) => result,
+            Step::Yielded(_) => self.result(),
+        }
+    }
+
+    /// The best result so far, without finishing (for a time limit): the units not started
+    /// keep their current plans (and the result has no bound until every unit has one).
+    pub fn result(&self) -> Optimized {
+        let results: Vec<Optimized> = self.units.iter().map(Unit::result).collect();
+        match &self.split[..] {
+            [] => results.into_iter().next().expect("one unit"),
+            split => merge(self.sims, split, &results),
+        }
+    }
+
+    /// Where the job stands: the unit in work's phase; the share done weighted by the units'
+    /// SIMs; the bills of all units (a waiting unit's best bill is its current one); the bound
+    /// once every unit has one.
+    pub fn progress(&self) -> Progress {
+        let mut phase = "done";
+        let (mut done, mut current, mut best) = (0.0, Money::ZERO, Money::ZERO);
+        let mut bound = Some(Money::ZERO);
+        for (i, unit) in self.units.iter().enumerate() {
+            let sims = match &self.split[..] {
+                [] => self.sims,
+                split => split[i].len(),
+            };
+            let p = match unit {
+                Unit::Working(job) => job.progress(),
+                Unit::Done(r) => Progress {
+                    phase: "done",
+                    done: 1.0,
+                    current_cost: r.current_cost,
+                    best_cost: r.cost,
+                    lower_bound: r.lower_bound,
+                },
+            };
+            if i == self.at {
+                phase = p.phase;
+            }
+            if i <= self.at {
+                done += p.done * sims as f64;
+            }
+            current += p.current_cost;
+            best += p.best_cost;
+            bound = bound.zip(p.lower_bound).map(|(a, b)| a + b);
+        }
+        Progress {
+            phase,
+            done: (done / self.sims.max(1) as f64).clamp(0.0, 1.0),
+            current_cost: current,
+            best_cost: best,
+            lower_bound: bound.map(|b| b.min(best)),
+        }
+    }
+
+    /// The bound on the objective as computed (tests hold it to brute force): a one-unit
+    /// job's.
+    #[cfg(test)]
+    pub(crate) fn objective_bound(&self) -> Option<i64> {
+        match &self.units[..] {
+            [Unit::Working(job)] => job.objective_bound(),
+            _ => None,
+        }
+    }
+
+    /// The whole state as checkpoint bytes: since format 9, the units (their count and the
+    /// one in work), the finished units' results, then the state of the unit in work.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u64(self.units.len() as u64);
+        w.u64(self.at as u64);
+        if self.units.len() > 1 {
+            w.u64(self.unit_sims as u64);
+            self.options.encode(&mut w);
+        }
+        for unit in &self.units[..self.at] {
+            let Unit::Done(result) = unit else {
+                unreachable!("the units before the one in work are done")
+            };
+            w.u64s(result.plans.iter().map(|p| u64::from(p.0)));
+            w.i64(result.cost.micros());
+            w.i64(result.current_cost.micros());
+            w.bool(result.lower_bound.is_some());
+            w.i64(result.lower_bound.map_or(0, Money::micros));
+        }
+        if let Some(Unit::Working(job)) = self.units.get(self.at) {
+            job.encode(&mut w);
+        }
+        w.finish()
+    }
+
+    /// Continues a job from its checkpoint. `fleet` must be the input the job was started with
+    /// (for a unit run by [`Job::single`], the unit's part).
+    ///
+    /// # Errors
+    /// [`DecodeError`] for damaged, foreign or newer bytes, or a checkpoint of another input.
+    pub fn decode(fleet: &Fleet, bytes: &[u8]) -> Result<Job, DecodeError> {
+        let mut r = Reader::open(bytes)?;
+        // Before format 9 a checkpoint is one unit's state.
+        let (count, at) = if r.version() >= 9 {
+            let count = r.below(fleet.sims.len() as u64 + 2, "too many work units")? as usize;
+            (
+                count,
+                r.below(count as u64 + 1, "a unit is out of range")? as usize,
+            )
+        } else {
+            (1, 0)
+        };
+        let job = if count <= 1 {
+            if count == 0 || at > 0 {
+                return Err(DecodeError::Invalid("a job without a unit in work"));
+            }
+            let unit = UnitJob::decode(fleet, None, &mut r)?;
+            Job {
+                options: unit.options(),
+                unit_sims: UNIT_SIMS,
+                sims: fleet.sims.len(),
+                split: Vec::new(),
+                units: vec![Unit::Working(unit)],
+                at: 0,
+            }
+        } else {
+            let unit_sims = r.below(u64::from(u32::MAX), "a unit size is out of range")? as usize;
+            let options = Options::decode(&mut r)?;
+            let split = split_at(fleet, &options, unit_sims);
+            if split.len() != count {
+                return Err(DecodeError::Invalid(
+                    "the checkpoint belongs to another input",
+                ));
+            }
+            let mut units = Vec::with_capacity(count);
+            for sims in &split[..at] {
+                let plans = r.u64s(sims.len() as u64)?;
+                if plans.len() != sims.len() {
+                    return Err(DecodeError::Invalid("a unit's result is not its SIMs'"));
+                }
+                let plans = plans
+                    .into_iter()
+                    .map(|p| match p < fleet.plans.len() as u64 {
+                        true => Ok(PlanId(p as u32)),
+                        false => Err(DecodeError::Invalid("a plan is out of range")),
+                    })
+                    .collect::<Result<Vec<PlanId>, DecodeError>>()?;
+                let cost = Money::from_micros(r.i64()?);
+                let current_cost = Money::from_micros(r.i64()?);
+                let has_bound = r.bool()?;
+                let bound = r.i64()?;
+                units.push(Unit::Done(Optimized {
+                    plans,
+                    cost,
+                    current_cost,
+                    lower_bound: has_bound.then_some(Money::from_micros(bound)),
+                }));
+            }
+            for (i, sims) in split.iter().enumerate().skip(at) {
+                units.push(Unit::Working(match i == at {
+                    true => UnitJob::decode(fleet, Some(sims), &mut r)?,
+                    false => UnitJob::new(fleet, Some(sims), options),
+                }));
+            }
+            Job {
+                options,
+                unit_sims,
+                sims: fleet.sims.len(),
+                split,
+                units,
+                at,
+            }
+        };
+        r.finish()?;
+        Ok(job)
+    }
+}
+
+impl Unit {
+    fn result(&self) -> Optimized {
+        match self {
+            Unit::Working(job) => job.result(),
+            Unit::Done(result) => result.clone(),
+        }
+    }
+}
+
 impl Fleet {
     /// The fleet of these SIMs only (indices into [`Fleet::sims`]), with every plan, pool and
     /// setting of this one: a work unit to optimize on its own.
@@ -130,7 +430,7 @@ impl Fleet {
 /// When `units` and `results` do not match in number or sizes — a caller's bug.
 pub fn merge(sims: usize, units: &[Vec<u32>], results: &[Optimized]) -> Optimized {
     assert_eq!(units.len(), results.len(), "one result per unit");
-    let mut plans = vec![crate::fleet::PlanId(0); sims];
+    let mut plans = vec![PlanId(0); sims];
     let (mut cost, mut current_cost) = (Money::ZERO, Money::ZERO);
     let mut lower_bound = Some(Money::ZERO);
     for (unit, result) in units.iter().zip(results) {
@@ -158,8 +458,8 @@ pub fn merge(sims: usize, units: &[Vec<u32>], results: &[Optimized]) -> Optimize
 mod tests {
     use super::*;
     use crate::cost;
-    use crate::optimize::tests::synthetic_fleet_of;
-    use crate::optimize::{Constraints, Job};
+    use crate::optimize::tests::{run_sliced_job, synthetic_fleet_of};
+    use crate::optimize::Constraints;
 
     #[test]
     fn units_are_independent_and_their_results_add_up_to_the_fleets() {
@@ -224,5 +524,59 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(split_at(&fleet, &limited, 700).len(), 1);
+    }
+
+    #[test]
+    fn a_job_of_several_units_is_its_units_run_apart_and_resumes_exactly() {
+        let fleet = synthetic_fleet_of(2_000, 5, 4, 6);
+        let options = Options::default();
+        let units = split_at(&fleet, &options, 700);
+        let apart: Vec<Optimized> = units
+            .iter()
+            .map(|unit| Job::single(&fleet.part(unit), options).run())
+            .collect();
+        let job = Job::cut(&fleet, options, 700);
+        assert_eq!(job.units(), (2, 0));
+        let straight = job.clone().run();
+        assert_eq!(straight, merge(fleet.sims.len(), &units, &apart));
+        assert_eq!(cost::bill(&fleet, &straight.plans).total(), straight.cost);
+        assert!(straight.lower_bound.is_some_and(|b| b <= straight.cost));
+
+        // The bound shows once every unit has one; the share done never falls; a result taken
+        // midway (a time limit) bills what it says, the waiting unit on its current plans.
+        let mut job = Job::cut(&fleet, options, 700);
+        let (mut done, mut midway_checked) = (0.0, false);
+        while let Step::Yielded(progress) = job.run_slice(&mut || true) {
+            assert!(progress.done >= done, "{} after {done}", progress.done);
+            done = progress.done;
+            let (_, finished) = job.units();
+            if finished == 0 {
+                assert_eq!(progress.lower_bound, None);
+                if progress.phase == "improving plans" && !midway_checked {
+                    let midway = job.result();
+                    assert_eq!(cost::bill(&fleet, &midway.plans).total(), midway.cost);
+                    assert_eq!(midway.lower_bound, None);
+                    for &i in &units[1] {
+                        let sim = &fleet.sims[i as usize];
+                        assert_eq!(midway.plans[i as usize], sim.current_plan);
+                    }
+                    midway_checked = true;
+                }
+            }
+        }
+        assert!(midway_checked);
+        assert_eq!(job.units(), (2, 2));
+        assert!(job.is_finished());
+
+        for seed in [1, 2] {
+            let (result, slices) = run_sliced_job(&fleet, Job::cut(&fleet, options, 700), seed, 5);
+            assert!(slices > 20, "{slices} slices");
+            assert_eq!(result, straight, "slicing seed {seed}");
+        }
+        // A checkpoint of several units is refused for another fleet.
+        let mut job = Job::cut(&fleet, options, 700);
+        job.run_slice(&mut || true);
+        let other = synthetic_fleet_of(2_000, 6, 4, 6);
+        assert!(Job::decode(&other, &job.encode()).is_err());
     }
 }

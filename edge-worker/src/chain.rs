@@ -13,8 +13,8 @@ use worker::{console_error, Env, MessageBatch, MessageExt, QueueRetryOptionsBuil
 
 use crate::clock;
 use crate::object::{DeadLetter, StepOutcome};
-use crate::session::Work;
-use crate::sessions::{object_request, stub};
+use crate::session::{session_object_of_unit, Step, Work};
+use crate::sessions::{object_request, session_stub, unit_stub};
 use crate::store::Store;
 
 /// The dead-letter queue's name in `wrangler.toml`.
@@ -22,25 +22,30 @@ pub const DEAD_QUEUE: &str = "simopt-work-dead";
 /// Seconds before a message whose object could not be reached is delivered again.
 const UNREACHABLE_RETRY_SECONDS: u32 = 5;
 
-/// Where a message's session object lives: `<account>/<period end>`.
-fn object_parts(object: &str) -> Option<(&str, &str)> {
-    object.split_once('/')
-}
-
-/// Posts `body` to the internal route `path` of `work`'s session object.
+/// Posts `body` to the internal route `path` of the object `work` is for: its unit's object
+/// for a unit slice (but a dead letter, `to_session`: the unit's session object), else its
+/// session's object.
 async fn call_object(
     env: &Env,
     work: &Work,
     path: &str,
     body: &impl serde::Serialize,
+    to_session: bool,
 ) -> Result<worker::Response, String> {
-    let (account, period_end) = object_parts(&work.object).ok_or_else(|| {
-        format!(
-            "the object name {:?} is not <account>/<period>",
-            work.object
-        )
-    })?;
-    let stub = stub(env, account, period_end).map_err(|e| e.to_string())?;
+    let stub = match work.step {
+        Step::Unit if !to_session => unit_stub(env, &work.object),
+        Step::Unit => {
+            let session = session_object_of_unit(&work.object).ok_or_else(|| {
+                format!(
+                    "the unit object name {:?} is not <account>/<period>/<session>/<unit>",
+                    work.object
+                )
+            })?;
+            session_stub(env, session)
+        }
+        _ => session_stub(env, &work.object),
+    }
+    .map_err(|e| e.to_string())?;
     stub.fetch_with_request(object_request(path, body).map_err(|e| e.to_string())?)
         .await
         .map_err(|e| e.to_string())
@@ -97,7 +102,7 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) -> worker
 
 /// Hands `work` to its session object; `Some(delay)` when it asks for a retry.
 async fn deliver(env: &Env, work: &Work) -> Result<Option<u32>, String> {
-    let mut response = call_object(env, work, "/step", work).await?;
+    let mut response = call_object(env, work, "/step", work, false).await?;
     if response.status_code() != 200 {
         let text = response.text().await.unwrap_or_default();
         return Err(format!(
@@ -130,18 +135,6 @@ async fn bury(env: &Env, work: &Work) -> Result<Option<u32>, String> {
         work: work.clone(),
         reason,
     };
-    call_object(env, work, "/fail", &dead).await?;
+    call_object(env, work, "/fail", &dead, true).await?;
     Ok(None)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn object_names_split_at_the_first_slash() {
-        assert_eq!(
-            super::object_parts("abc/2026-11-30T00:00"),
-            Some(("abc", "2026-11-30T00:00"))
-        );
-        assert_eq!(super::object_parts("abc"), None);
-    }
 }

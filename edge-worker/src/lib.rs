@@ -70,6 +70,7 @@ pub mod session;
 pub mod sessions;
 pub mod store;
 pub mod tenants;
+pub mod unit;
 pub mod uploads;
 
 use worker::{

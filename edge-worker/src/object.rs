@@ -23,7 +23,7 @@
 use std::cell::{Cell, RefCell, RefMut};
 
 use serde::{Deserialize, Serialize};
-use simopt_core::optimize::{Job, Options, Step as JobStep};
+use simopt_core::optimize::{units, Job, Optimized, Options, Step as JobStep};
 use simopt_core::report::{self, xlsx, Outcome};
 use simopt_core::{input, Diagnostics, Fleet, InputFiles, Warned};
 use worker::{
@@ -35,10 +35,13 @@ use crate::clock;
 use crate::error::ApiError;
 use crate::log::SessionLog;
 use crate::session::{
-    admit, object_name, retry_delay, Admission, FileRef, Next, Notice, ProgressView, Record,
-    ReportKeys, State, Step, SummaryView, Work, RESULTS_CHUNK,
+    admit, object_name, retry_delay, unit_object_name, unit_result_of, Admission, FileRef, Inputs,
+    Next, Notice, ProgressView, Record, ReportKeys, State, Step, SummaryView, UnitsRun, Work,
+    RESULTS_CHUNK,
 };
+use crate::sessions::{object_request, unit_stub};
 use crate::store::{SimResult, Store};
+use crate::unit::{UnitRecord, UnitReport};
 use crate::uploads::{source, Kind};
 
 /// The Durable Object binding's name in `wrangler.toml`.
@@ -121,24 +124,46 @@ struct Live {
     session: String,
     fleet: Fleet,
     warnings: Diagnostics,
-    job: Job,
+    run: Run,
     /// The finished job's bills and summary, computed once for the report and results steps.
     outcome: Option<Outcome>,
 }
 
+/// How the session's fleet is optimized.
+enum Run {
+    /// In this object, one slice per message (a fleet of one work unit).
+    Here(Job),
+    /// Not started, and the fleet cuts into this many work units: each gets its own object.
+    Units(usize),
+    /// By the work units' objects, all done: their results merged.
+    Merged(Optimized),
+}
+
 impl Live {
+    /// Whether the optimization is done.
+    fn is_finished(&self) -> bool {
+        match &self.run {
+            Run::Here(job) => job.is_finished(),
+            Run::Units(_) => false,
+            Run::Merged(_) => true,
+        }
+    }
+
     /// The finished optimization's outcome (computed on first use), with its fleet and
     /// warnings.
     fn finished(&mut self) -> (&Outcome, &Fleet, &Diagnostics) {
         let Live {
             fleet,
             warnings,
-            job,
+            run,
             outcome,
             ..
         } = self;
-        let outcome =
-            outcome.get_or_insert_with(|| Outcome::of(fleet, job.result(), &job.options(), true));
+        let outcome = outcome.get_or_insert_with(|| match run {
+            Run::Here(job) => Outcome::of(fleet, job.result(), &job.options(), true),
+            Run::Merged(result) => Outcome::of(fleet, result.clone(), &Options::default(), true),
+            Run::Units(_) => unreachable!("the report waits for the units"),
+        });
         (outcome, fleet, warnings)
     }
 }
@@ -158,6 +183,94 @@ pub(crate) async fn pinned_file(
             file.key
         ))
     })
+}
+
+/// The record kept in an object's `record` table (one row), if any.
+pub(crate) fn read_record<T: serde::de::DeserializeOwned>(
+    sql: &SqlStorage,
+) -> worker::Result<Option<T>> {
+    #[derive(Deserialize)]
+    struct Row {
+        json: String,
+    }
+    let rows: Vec<Row> = sql
+        .exec("SELECT json FROM record WHERE k = 0", None)?
+        .to_array()?;
+    rows.into_iter()
+        .next()
+        .map(|row| {
+            serde_json::from_str(&row.json).map_err(|e| {
+                worker::Error::RustError(format!("the object's record is unreadable: {e}"))
+            })
+        })
+        .transpose()
+}
+
+/// Replaces the record kept in an object's `record` table.
+pub(crate) fn write_record<T: Serialize>(sql: &SqlStorage, record: &T) -> worker::Result<()> {
+    let json = serde_json::to_string(record)
+        .map_err(|e| worker::Error::RustError(format!("cannot write the record: {e}")))?;
+    sql.exec(
+        "INSERT OR REPLACE INTO record (k, json) VALUES (0, ?)",
+        vec![SqlStorageValue::String(json)],
+    )?;
+    Ok(())
+}
+
+/// Replaces the blob kept in `table` (a table of `(n, bytes)` rows) in 1 MiB chunks.
+pub(crate) fn save_chunks(sql: &SqlStorage, table: &str, bytes: &[u8]) -> worker::Result<()> {
+    sql.exec(&format!("DELETE FROM {table}"), None)?;
+    for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+        sql.exec(
+            &format!("INSERT INTO {table} (n, bytes) VALUES (?, ?)"),
+            vec![
+                SqlStorageValue::Integer(n as i64),
+                SqlStorageValue::Blob(chunk.to_vec()),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// The blob kept in `table`, if any.
+pub(crate) fn load_chunks(sql: &SqlStorage, table: &str) -> worker::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    let mut chunks = 0;
+    for row in sql
+        .exec(&format!("SELECT bytes FROM {table} ORDER BY n"), None)?
+        .raw()
+    {
+        if let Some(SqlStorageValue::Blob(chunk)) = row?.into_iter().next() {
+            bytes.extend_from_slice(&chunk);
+            chunks += 1;
+        }
+    }
+    Ok((chunks > 0).then_some(bytes))
+}
+
+/// The session's fleet from its pinned files, read from R2 and checked by the core.
+pub(crate) async fn load_fleet(env: &Env, inputs: &Inputs) -> Result<Warned<Fleet>, Failure> {
+    let store = Store::from_env(env)?;
+    let plans = pinned_file(&store, Kind::Plans, &inputs.plans).await?;
+    let sims_file = inputs.sims.as_ref().ok_or_else(|| {
+        Failure::Permanent(
+            "the session has no SIMs file (the account has none and no carrier sync made \
+             one); upload one and start a new session"
+                .into(),
+        )
+    })?;
+    let sims = pinned_file(&store, Kind::Sims, sims_file).await?;
+    let eligibility = match &inputs.eligibility {
+        Some(file) => Some(pinned_file(&store, Kind::Eligibility, file).await?),
+        None => None,
+    };
+    let files = InputFiles {
+        sims: source(Kind::Sims, &sims),
+        plans: source(Kind::Plans, &plans),
+        eligibility: eligibility.as_deref().map(|e| source(Kind::Eligibility, e)),
+    };
+    input::load(&files, &inputs.settings)
+        .map_err(|e| Failure::Permanent(format!("the session's input files cannot be read: {e}")))
 }
 
 /// The session object (the macro's generated glue has no docs of its own).
@@ -186,6 +299,7 @@ impl DurableObject for SessionObject {
             "CREATE TABLE IF NOT EXISTS sync_rows (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS sync_usage (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS sync_gone (iccid TEXT PRIMARY KEY)",
+            "CREATE TABLE IF NOT EXISTS unit_results (unit INTEGER NOT NULL, n INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (unit, n))",
         ] {
             if let Err(e) = sql.exec(statement, None) {
                 console_error!("session object: cannot create its tables: {e}");
@@ -219,6 +333,32 @@ impl DurableObject for SessionObject {
             (Method::Post, "/push") => {
                 let approval: Approval = req.json().await?;
                 self.approve(&approval.session).await
+            }
+            (Method::Post, "/unit-progress") => {
+                let report: UnitReport = req.json().await?;
+                self.unit_progress(&report).await?;
+                Response::ok("noted")
+            }
+            (Method::Post, "/unit-done") => {
+                let url = req.url()?;
+                let query = |key: &str| {
+                    url.query_pairs()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v.into_owned())
+                };
+                let (Some(session), Some(unit)) = (
+                    query("session"),
+                    query("unit").and_then(|u| u.parse::<u32>().ok()),
+                ) else {
+                    return Response::error("a unit's result needs its session and unit", 400);
+                };
+                let bytes = req.bytes().await?;
+                self.unit_done(&session, unit, &bytes).await
+            }
+            (Method::Post, "/unit-failed") => {
+                let report: UnitReport = req.json().await?;
+                self.unit_failed(&report).await?;
+                Response::ok("noted")
             }
             (Method::Get, "/state") => match self.record()? {
                 Some(record) => Response::from_json(&record),
@@ -275,32 +415,11 @@ impl SessionObject {
 
     /// The session's record, if a session was ever started here.
     fn record(&self) -> worker::Result<Option<Record>> {
-        #[derive(Deserialize)]
-        struct Row {
-            json: String,
-        }
-        let rows: Vec<Row> = self
-            .sql()
-            .exec("SELECT json FROM record WHERE k = 0", None)?
-            .to_array()?;
-        rows.into_iter()
-            .next()
-            .map(|row| {
-                serde_json::from_str(&row.json).map_err(|e| {
-                    worker::Error::RustError(format!("the session's record is unreadable: {e}"))
-                })
-            })
-            .transpose()
+        read_record(&self.sql())
     }
 
     pub(crate) fn save_record(&self, record: &Record) -> worker::Result<()> {
-        let json = serde_json::to_string(record)
-            .map_err(|e| worker::Error::RustError(format!("cannot write the record: {e}")))?;
-        self.sql().exec(
-            "INSERT OR REPLACE INTO record (k, json) VALUES (0, ?)",
-            vec![SqlStorageValue::String(json)],
-        )?;
-        Ok(())
+        write_record(&self.sql(), record)
     }
 
     /// Replaces the checkpoint (no awaits between this and the record's save: the object's
@@ -315,35 +434,12 @@ impl SessionObject {
 
     /// Replaces the blob kept in `table` (`checkpoint` or `carrier_state`) in 1 MiB chunks.
     pub(crate) fn save_chunks(&self, table: &str, bytes: &[u8]) -> worker::Result<()> {
-        let sql = self.sql();
-        sql.exec(&format!("DELETE FROM {table}"), None)?;
-        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
-            sql.exec(
-                &format!("INSERT INTO {table} (n, bytes) VALUES (?, ?)"),
-                vec![
-                    SqlStorageValue::Integer(n as i64),
-                    SqlStorageValue::Blob(chunk.to_vec()),
-                ],
-            )?;
-        }
-        Ok(())
+        save_chunks(&self.sql(), table, bytes)
     }
 
     /// The blob kept in `table`, if any.
     pub(crate) fn load_chunks(&self, table: &str) -> worker::Result<Option<Vec<u8>>> {
-        let mut bytes = Vec::new();
-        let mut chunks = 0;
-        for row in self
-            .sql()
-            .exec(&format!("SELECT bytes FROM {table} ORDER BY n"), None)?
-            .raw()
-        {
-            if let Some(SqlStorageValue::Blob(chunk)) = row?.into_iter().next() {
-                bytes.extend_from_slice(&chunk);
-                chunks += 1;
-            }
-        }
-        Ok((chunks > 0).then_some(bytes))
+        load_chunks(&self.sql(), table)
     }
 
     async fn arm_watchdog(&self) -> worker::Result<()> {
@@ -366,9 +462,14 @@ impl SessionObject {
         }
     }
 
-    /// Hands the session's next message to the queue and notes that it did.
+    /// Hands the session's next message to the queue and notes that it did. While the work
+    /// units run there is none: each unit not done is started (or, when it runs, left alone:
+    /// starting is idempotent).
     async fn send(&self, record: &mut Record) -> worker::Result<()> {
         let object = object_name(&record.view.account_id, &record.view.period_end);
+        if record.next.step == Step::Units {
+            return self.start_units(record, &object).await;
+        }
         let queue = self.env.queue(QUEUE)?;
         // DUPLICATE_DELIVERIES = "1" (for testing) sends every message twice, as an
         // at-least-once queue may deliver it.
@@ -421,7 +522,7 @@ impl SessionObject {
         // The lock is taken here, before any await: a concurrent start finds it.
         record.sent = false;
         self.save_record(&record)?;
-        self.sql().exec("DELETE FROM checkpoint", None)?;
+        self.clear_optimizer()?;
         self.clear_carrier()?;
         *self.live.borrow_mut() = None;
         console_log!("{}", SessionLog::of(&record, "start").line());
@@ -462,6 +563,8 @@ impl SessionObject {
             Step::Report => self.report(&mut record).await,
             Step::Results => self.results(&mut record, work.slice).await,
             Step::Notify => self.notify(&mut record).await,
+            // Nothing of these runs here: the units' objects do the work and report.
+            Step::Unit | Step::Units => Ok(()),
         };
         self.busy.set(false);
         let outcome = match result {
@@ -541,7 +644,7 @@ impl SessionObject {
         let now = clock::now_rfc3339();
         record.finish(State::Failed, Some(reason), &now, clock::now_millis());
         self.save_record(record)?;
-        self.sql().exec("DELETE FROM checkpoint", None)?;
+        self.clear_optimizer()?;
         self.clear_carrier()?;
         *self.live.borrow_mut() = None;
         console_log!("{}", SessionLog::of(record, "failed").line());
@@ -579,49 +682,31 @@ impl SessionObject {
         {
             return Ok(());
         }
-        let store = Store::from_env(&self.env)?;
-        let inputs = &record.inputs;
-        let plans = pinned_file(&store, Kind::Plans, &inputs.plans).await?;
-        let sims_file = inputs.sims.as_ref().ok_or_else(|| {
-            Failure::Permanent(
-                "the session has no SIMs file (the account has none and no carrier sync made \
-                 one); upload one and start a new session"
-                    .into(),
-            )
-        })?;
-        let sims = pinned_file(&store, Kind::Sims, sims_file).await?;
-        let eligibility = match &inputs.eligibility {
-            Some(file) => Some(pinned_file(&store, Kind::Eligibility, file).await?),
-            None => None,
-        };
-        let files = InputFiles {
-            sims: source(Kind::Sims, &sims),
-            plans: source(Kind::Plans, &plans),
-            eligibility: eligibility.as_deref().map(|e| source(Kind::Eligibility, e)),
-        };
         let Warned {
             output: fleet,
             warnings,
-        } = input::load(&files, &inputs.settings).map_err(|e| {
-            Failure::Permanent(format!("the session's input files cannot be read: {e}"))
-        })?;
-        drop((plans, sims, eligibility));
-        let job = match self.load_checkpoint()? {
-            None => Job::new(&fleet, Options::default()),
-            Some(bytes) => Job::decode(&fleet, &bytes).unwrap_or_else(|e| {
+        } = load_fleet(&self.env, &record.inputs).await?;
+        let options = Options::default();
+        let run = match (&record.units, self.load_checkpoint()?) {
+            (Some(units), _) => Run::Merged(self.merged(&fleet, units.done.len())?),
+            (None, None) => match units::split(&fleet, &options).len() {
+                1 => Run::Here(Job::new(&fleet, options)),
+                count => Run::Units(count),
+            },
+            (None, Some(bytes)) => Run::Here(Job::decode(&fleet, &bytes).unwrap_or_else(|e| {
                 // The job is deterministic: starting over ends with the same result.
                 console_error!(
                     "session {}: its checkpoint does not decode ({e}); starting the optimization over",
                     record.view.id
                 );
-                Job::new(&fleet, Options::default())
-            }),
+                Job::new(&fleet, options)
+            })),
         };
         *self.live.borrow_mut() = Some(Live {
             session: record.view.id.clone(),
             fleet,
             warnings,
-            job,
+            run,
             outcome: None,
         });
         Ok(())
@@ -631,22 +716,47 @@ impl SessionObject {
     async fn optimize(&self, record: &mut Record) -> Result<(), Failure> {
         let started = clock::now_millis();
         let mut live = self.live(record).await?;
+        let sims = live.fleet.sims.len() as u64;
+        let job = match &mut live.run {
+            Run::Here(job) => job,
+            Run::Units(count) => {
+                // Each unit gets its own object (started by `send`); the session waits.
+                let units = UnitsRun::new(*count);
+                drop(live);
+                *self.live.borrow_mut() = None;
+                let (now, now_ms) = (clock::now_rfc3339(), clock::now_millis());
+                record.view.state = State::Optimizing;
+                record.view.sims = Some(sims);
+                record.view.progress = units.view();
+                record.units = Some(units);
+                record.advance(Next::first(Step::Units), &now, now_ms);
+                self.save_record(record)?;
+                return Ok(());
+            }
+            Run::Merged(_) => {
+                return Err(Failure::Permanent(
+                    "an optimizer slice was asked for after the work units finished".into(),
+                ))
+            }
+        };
         let quanta = self.var_u64("SLICE_QUANTA", DEFAULT_SLICE_QUANTA);
         let mut done = 0u64;
-        let step = live.job.run_slice(&mut || {
+        let step = job.run_slice(&mut || {
             done += 1;
             done >= quanta
         });
         let progress = match &step {
             JobStep::Yielded(progress) => *progress,
-            JobStep::Finished(_) => live.job.progress(),
+            JobStep::Finished(_) => job.progress(),
         };
-        let bytes = live.job.encode();
+        let bytes = job.encode();
+        let finished = job.is_finished();
+        drop(live);
         let now = clock::now_rfc3339();
         let now_ms = clock::now_millis();
         let view = &mut record.view;
         view.state = State::Optimizing;
-        view.sims = Some(live.fleet.sims.len() as u64);
+        view.sims = Some(sims);
         view.progress = ProgressView::of(&progress);
         view.slices += 1;
         view.checkpoint_bytes = bytes.len() as u64;
@@ -655,7 +765,7 @@ impl SessionObject {
         let ms = (now_ms - started).max(0.0) as u64;
         view.timings.slice_ms_max = view.timings.slice_ms_max.max(ms);
         view.timings.slice_ms_total += ms;
-        if live.job.is_finished() {
+        if finished {
             view.state = State::Reporting;
             view.progress.phase = "writing the report".into();
             view.timings.optimize_ms = Some((now_ms - record.started_ms).max(0.0) as u64);
@@ -672,7 +782,7 @@ impl SessionObject {
     async fn report(&self, record: &mut Record) -> Result<(), Failure> {
         let (files, summary) = {
             let mut live = self.live(record).await?;
-            if !live.job.is_finished() {
+            if !live.is_finished() {
                 return Err(Failure::Permanent(
                     "the report was asked for before the optimization finished".into(),
                 ));
@@ -793,7 +903,7 @@ impl SessionObject {
         let now = clock::now_rfc3339();
         record.after_notify(&now, clock::now_millis());
         self.save_record(record)?;
-        self.sql().exec("DELETE FROM checkpoint", None)?;
+        self.clear_optimizer()?;
         Ok(())
     }
 
@@ -838,6 +948,14 @@ impl SessionObject {
         Ok(record.delivered(notice).describe(&record.inputs))
     }
 
+    /// Empties the optimizer's checkpoint and the work units' results.
+    fn clear_optimizer(&self) -> worker::Result<()> {
+        let sql = self.sql();
+        sql.exec("DELETE FROM checkpoint", None)?;
+        sql.exec("DELETE FROM unit_results", None)?;
+        Ok(())
+    }
+
     /// Empties the carrier job's state and the staged sync rows.
     pub(crate) fn clear_carrier(&self) -> worker::Result<()> {
         let sql = self.sql();
@@ -845,6 +963,177 @@ impl SessionObject {
             sql.exec(&format!("DELETE FROM {table}"), None)?;
         }
         Ok(())
+    }
+
+    /// Starts (idempotently) the object of every unit not done, then notes the "message" sent.
+    async fn start_units(&self, record: &mut Record, object: &str) -> worker::Result<()> {
+        let Some(units) = &record.units else {
+            return Ok(());
+        };
+        let count = units.done.len() as u32;
+        for (unit, _) in units.done.iter().enumerate().filter(|(_, &done)| !done) {
+            let unit = unit as u32;
+            let start = UnitRecord::new(&record.view.id, object, &record.inputs, unit, count);
+            let stub = unit_stub(&self.env, &unit_object_name(object, &record.view.id, unit))
+                .map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let response = stub
+                .fetch_with_request(object_request("/start", &start)?)
+                .await?;
+            if response.status_code() != 200 {
+                return Err(worker::Error::RustError(format!(
+                    "work unit {unit}'s object answered {} to its start",
+                    response.status_code()
+                )));
+            }
+        }
+        if let Some(mut now) = self.record()? {
+            if now.view.id == record.view.id && now.next == record.next && !now.sent {
+                now.sent = true;
+                self.save_record(&now)?;
+                *record = now;
+            }
+        }
+        Ok(())
+    }
+
+    /// The record of the session `session` while its units run, if this object holds it.
+    fn units_record(&self, session: &str) -> worker::Result<Option<Record>> {
+        Ok(self.record()?.filter(|r| {
+            r.view.id == session && r.view.state.is_active() && r.next.step == Step::Units
+        }))
+    }
+
+    /// `POST /unit-progress`: a unit's progress after a slice.
+    async fn unit_progress(&self, report: &UnitReport) -> worker::Result<()> {
+        let (Some(mut record), Some(progress)) =
+            (self.units_record(&report.session)?, &report.progress)
+        else {
+            return Ok(());
+        };
+        let Some(units) = record.units.as_mut() else {
+            return Ok(());
+        };
+        let Some(slot) = units.progress.get_mut(report.unit as usize) else {
+            return Ok(());
+        };
+        *slot = Some(progress.clone());
+        self.note_units(&mut record);
+        self.save_record(&record)?;
+        self.mirror(&record).await;
+        Ok(())
+    }
+
+    /// The session's view from its units' figures, and a move for the watchdog.
+    fn note_units(&self, record: &mut Record) {
+        let Some(units) = &record.units else {
+            return;
+        };
+        let (slices, max, total, checkpoint) = units.totals();
+        let view = &mut record.view;
+        view.progress = units.view();
+        view.slices = slices;
+        view.timings.slice_ms_max = max;
+        view.timings.slice_ms_total = total;
+        view.checkpoint_bytes = checkpoint;
+        record.touch(&clock::now_rfc3339(), clock::now_millis());
+    }
+
+    /// `POST /unit-done`: a unit's result (kept in `unit_results`); the last one takes the
+    /// session on to its report. Idempotent: a result already in, or of a session no longer
+    /// waiting for it, is answered 200 and changes nothing.
+    async fn unit_done(&self, session: &str, unit: u32, bytes: &[u8]) -> worker::Result<Response> {
+        let Some(mut record) = self.units_record(session)? else {
+            return Response::ok("not waited for");
+        };
+        let Some(units) = record.units.as_mut() else {
+            return Response::ok("not waited for");
+        };
+        match units.done.get_mut(unit as usize) {
+            Some(done) if !*done => *done = true,
+            _ => return Response::ok("already in"),
+        }
+        let sql = self.sql();
+        sql.exec(
+            "DELETE FROM unit_results WHERE unit = ?",
+            vec![SqlStorageValue::Integer(i64::from(unit))],
+        )?;
+        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+            sql.exec(
+                "INSERT INTO unit_results (unit, n, bytes) VALUES (?, ?, ?)",
+                vec![
+                    SqlStorageValue::Integer(i64::from(unit)),
+                    SqlStorageValue::Integer(n as i64),
+                    SqlStorageValue::Blob(chunk.to_vec()),
+                ],
+            )?;
+        }
+        self.note_units(&mut record);
+        let all_done = record.units.as_ref().is_some_and(UnitsRun::all_done);
+        if all_done {
+            let (now, now_ms) = (clock::now_rfc3339(), clock::now_millis());
+            record.view.state = State::Reporting;
+            record.view.progress.phase = "writing the report".into();
+            record.view.timings.optimize_ms = Some((now_ms - record.started_ms).max(0.0) as u64);
+            record.advance(Next::first(Step::Report), &now, now_ms);
+        }
+        self.save_record(&record)?;
+        console_log!(
+            "{}",
+            SessionLog::of(&record, "unit done").with_slice(unit).line()
+        );
+        self.mirror(&record).await;
+        if all_done {
+            if let Err(e) = self.send(&mut record).await {
+                console_error!("session {}: cannot queue its report: {e}", record.view.id);
+            }
+        }
+        self.arm_watchdog().await?;
+        Response::ok("recorded")
+    }
+
+    /// `POST /unit-failed`: a unit failed for good, so does the session.
+    async fn unit_failed(&self, report: &UnitReport) -> worker::Result<()> {
+        if let Some(mut record) = self.units_record(&report.session)? {
+            let reason = report.reason.clone().unwrap_or_default();
+            self.fail(&mut record, reason)?;
+            self.mirror(&record).await;
+            self.state.storage().delete_alarm().await?;
+        }
+        Ok(())
+    }
+
+    /// The units' results, merged into the fleet's.
+    fn merged(&self, fleet: &Fleet, count: usize) -> Result<Optimized, Failure> {
+        let split = units::split(fleet, &Options::default());
+        if split.len() != count {
+            return Err(Failure::Permanent(format!(
+                "the session's fleet no longer cuts into {count} work units"
+            )));
+        }
+        let mut results = Vec::with_capacity(count);
+        for (unit, sims) in split.iter().enumerate() {
+            let mut bytes = Vec::new();
+            for row in self
+                .sql()
+                .exec(
+                    "SELECT bytes FROM unit_results WHERE unit = ? ORDER BY n",
+                    vec![SqlStorageValue::Integer(unit as i64)],
+                )?
+                .raw()
+            {
+                if let Some(SqlStorageValue::Blob(chunk)) = row?.into_iter().next() {
+                    bytes.extend_from_slice(&chunk);
+                }
+            }
+            let result =
+                unit_result_of(&bytes, sims.len(), fleet.plans.len()).ok_or_else(|| {
+                    Failure::Permanent(format!(
+                        "work unit {unit}'s result is missing or damaged; start a new session"
+                    ))
+                })?;
+            results.push(result);
+        }
+        Ok(units::merge(fleet.sims.len(), &split, &results))
     }
 
     /// `POST /push`: an approved push of the completed session `session` (202 and its view),

@@ -23,9 +23,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use simopt_carrier::{Decision, Stats, SyncCounts};
-use simopt_core::optimize::Progress;
+use simopt_core::optimize::{Optimized, Progress};
 use simopt_core::report::OptimizationSummary;
 use simopt_core::SettingsInput;
+use simopt_core::{Money, PlanId};
 
 /// Where a session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +90,12 @@ pub enum Step {
     /// Send the push's notification (its outcome, or the no-go and why).
     #[serde(rename = "push_notify")]
     PushNotify,
+    /// One slice of one work unit of a fleet cut into several, run by the unit's own object
+    /// ([`crate::unit::UnitObject`], named by [`unit_object_name`]) in parallel with the others.
+    Unit,
+    /// The session waits for its work units' results (each unit's object reports them; no
+    /// message of this step is ever queued: the watchdog makes sure every unit runs).
+    Units,
 }
 
 /// A queue message: one piece of a session's work.
@@ -100,7 +107,8 @@ pub struct Work {
     pub session: String,
     /// What to do.
     pub step: Step,
-    /// The work unit (independent parts of the fleet; one today).
+    /// The work unit (independent parts of the fleet: [`simopt_core::optimize::units`]); 0 but
+    /// for [`Step::Unit`].
     pub unit: u32,
     /// The slice number within the unit, from 0.
     pub slice: u32,
@@ -109,6 +117,175 @@ pub struct Work {
 /// The name of the session object of an account's period: the lock of that period.
 pub fn object_name(account: &str, period_end: &str) -> String {
     format!("{account}/{period_end}")
+}
+
+/// The name of the object that runs work unit `unit` of session `session` (whose object is
+/// `session_object`): `<account>/<period end>/<session>/<unit>`.
+pub fn unit_object_name(session_object: &str, session: &str, unit: u32) -> String {
+    format!("{session_object}/{session}/{unit}")
+}
+
+/// The session object's name in a unit object's name.
+pub fn session_object_of_unit(unit_object: &str) -> Option<&str> {
+    let mut parts = unit_object.rsplitn(3, '/');
+    let (_unit, _session) = (parts.next()?, parts.next()?);
+    parts.next()
+}
+
+/// A work unit's progress, as its object reports it to the session's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitProgress {
+    /// What the unit's optimizer is doing.
+    pub phase: String,
+    /// Its share done, 0–1.
+    pub done: f64,
+    /// Its SIMs.
+    pub sims: u64,
+    /// Its bill as it stands, micros.
+    pub current_micros: i64,
+    /// Its best bill so far, micros.
+    pub best_micros: i64,
+    /// Its bound, micros, once computed.
+    pub bound_micros: Option<i64>,
+    /// Its slices run.
+    pub slices: u32,
+    /// Its longest slice and all its slices, ms.
+    pub slice_ms_max: u64,
+    /// All its slices, ms.
+    pub slice_ms_total: u64,
+    /// Its last checkpoint's size.
+    pub checkpoint_bytes: u64,
+}
+
+impl UnitProgress {
+    /// A unit's progress from its job's.
+    pub fn of(p: &Progress, sims: u64) -> UnitProgress {
+        UnitProgress {
+            phase: p.phase.to_owned(),
+            done: p.done,
+            sims,
+            current_micros: p.current_cost.micros(),
+            best_micros: p.best_cost.micros(),
+            bound_micros: p.lower_bound.map(|b| b.micros()),
+            slices: 0,
+            slice_ms_max: 0,
+            slice_ms_total: 0,
+            checkpoint_bytes: 0,
+        }
+    }
+}
+
+/// A session's fleet cut into work units, each optimized by its own object in parallel; the
+/// session counts them done here (its record) and keeps their results in its storage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitsRun {
+    /// Each unit's last reported progress (none before its first slice).
+    pub progress: Vec<Option<UnitProgress>>,
+    /// Whether each unit's result is in.
+    pub done: Vec<bool>,
+}
+
+impl UnitsRun {
+    /// `count` units, none started.
+    pub fn new(count: usize) -> UnitsRun {
+        UnitsRun {
+            progress: vec![None; count],
+            done: vec![false; count],
+        }
+    }
+
+    /// Whether every unit's result is in.
+    pub fn all_done(&self) -> bool {
+        self.done.iter().all(|&d| d)
+    }
+
+    /// The session's progress from its units': the share done weighted by SIMs, the bills
+    /// added up, the bound once every unit has one.
+    pub fn view(&self) -> ProgressView {
+        let done_units = self.done.iter().filter(|&&d| d).count();
+        let reported: Vec<&UnitProgress> = self.progress.iter().flatten().collect();
+        let sims: u64 = reported.iter().map(|p| p.sims).sum();
+        let done: f64 = reported.iter().map(|p| p.done * p.sims as f64).sum();
+        let all = reported.len() == self.progress.len();
+        let sum =
+            |f: fn(&UnitProgress) -> i64| Money::from_micros(reported.iter().map(|p| f(p)).sum());
+        let bound = reported
+            .iter()
+            .map(|p| p.bound_micros)
+            .sum::<Option<i64>>()
+            .filter(|_| all)
+            .map(Money::from_micros);
+        let progress = Progress {
+            phase: "",
+            done: if all { done / sims.max(1) as f64 } else { 0.0 },
+            current_cost: sum(|p| p.current_micros),
+            best_cost: sum(|p| p.best_micros),
+            lower_bound: bound.map(|b| b.min(sum(|p| p.best_micros))),
+        };
+        let mut view = ProgressView::of(&progress);
+        view.phase = format!(
+            "optimizing {} work units in parallel ({done_units} done)",
+            self.done.len()
+        );
+        if !all {
+            // Bills of part of the fleet are no bills of the fleet.
+            (view.current_cost, view.best_cost) = (None, None);
+        }
+        view
+    }
+
+    /// Slices, the longest and total slice time, and the largest checkpoint, over the units.
+    pub fn totals(&self) -> (u32, u64, u64, u64) {
+        let reported = self.progress.iter().flatten();
+        reported.fold((0, 0, 0, 0), |(n, max, total, ckpt), p| {
+            (
+                n + p.slices,
+                max.max(p.slice_ms_max),
+                total + p.slice_ms_total,
+                ckpt.max(p.checkpoint_bytes),
+            )
+        })
+    }
+}
+
+/// A unit's result as its object hands it to the session's: each SIM's plan (u32, little
+/// endian), then the bill, the current bill and the bound (i64 micros; `i64::MIN`: none).
+pub fn unit_result_bytes(result: &Optimized) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(result.plans.len() * 4 + 24);
+    for plan in &result.plans {
+        bytes.extend_from_slice(&plan.0.to_le_bytes());
+    }
+    for micros in [
+        result.cost.micros(),
+        result.current_cost.micros(),
+        result.lower_bound.map_or(i64::MIN, |b| b.micros()),
+    ] {
+        bytes.extend_from_slice(&micros.to_le_bytes());
+    }
+    bytes
+}
+
+/// A unit's result from [`unit_result_bytes`], if they are one of `sims` SIMs on `plans` plans.
+pub fn unit_result_of(bytes: &[u8], sims: usize, plans: usize) -> Option<Optimized> {
+    if bytes.len() != sims * 4 + 24 {
+        return None;
+    }
+    let (plan_bytes, tail) = bytes.split_at(sims * 4);
+    let plans = plan_bytes
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+        .map(|p| ((p as usize) < plans).then_some(PlanId(p)))
+        .collect::<Option<Vec<PlanId>>>()?;
+    let micros: Vec<i64> = tail
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    Some(Optimized {
+        plans,
+        cost: Money::from_micros(micros[0]),
+        current_cost: Money::from_micros(micros[1]),
+        lower_bound: (micros[2] != i64::MIN).then(|| Money::from_micros(micros[2])),
+    })
 }
 
 /// An uploaded file a session reads, pinned when it starts.
@@ -453,6 +630,9 @@ pub struct Record {
     /// Device outcomes of the push written to D1 so far.
     #[serde(default)]
     pub outcomes_recorded: u64,
+    /// The work units, when the fleet is cut into more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<UnitsRun>,
 }
 
 /// What the notify step has delivered.
@@ -781,6 +961,7 @@ mod tests {
             delay_seconds: 0,
             push_delivered: Delivered::default(),
             outcomes_recorded: 0,
+            units: None,
         }
     }
 
@@ -922,6 +1103,76 @@ mod tests {
             unit: 0,
             slice,
         }
+    }
+
+    #[test]
+    fn unit_objects_are_named_under_their_session_object() {
+        let name = unit_object_name("a/2026-11-30T00:00", "s1", 3);
+        assert_eq!(name, "a/2026-11-30T00:00/s1/3");
+        assert_eq!(session_object_of_unit(&name), Some("a/2026-11-30T00:00"));
+        assert_eq!(session_object_of_unit("a/s1"), None);
+    }
+
+    #[test]
+    fn unit_results_round_trip_and_refuse_what_does_not_fit() {
+        let result = Optimized {
+            plans: vec![PlanId(2), PlanId(0), PlanId(7)],
+            cost: Money::from_micros(12_345_000),
+            current_cost: Money::from_micros(20_000_000),
+            lower_bound: Some(Money::from_micros(-5)),
+        };
+        let bytes = unit_result_bytes(&result);
+        assert_eq!(unit_result_of(&bytes, 3, 8), Some(result.clone()));
+        assert_eq!(unit_result_of(&bytes, 2, 8), None, "another unit's size");
+        assert_eq!(unit_result_of(&bytes, 3, 7), None, "a plan out of range");
+        let unbounded = Optimized {
+            lower_bound: None,
+            ..result
+        };
+        assert_eq!(
+            unit_result_of(&unit_result_bytes(&unbounded), 3, 8),
+            Some(unbounded)
+        );
+    }
+
+    #[test]
+    fn units_progress_adds_up_once_every_unit_reported() {
+        let mut run = UnitsRun::new(2);
+        let p = |done: f64, sims: u64, bound: Option<i64>| UnitProgress {
+            phase: "improving plans".into(),
+            done,
+            sims,
+            current_micros: 10_000_000 * sims as i64,
+            best_micros: 5_000_000 * sims as i64,
+            bound_micros: bound,
+            slices: 4,
+            slice_ms_max: 30,
+            slice_ms_total: 100,
+            checkpoint_bytes: 1_000 * sims,
+        };
+        run.progress[0] = Some(p(0.5, 3, Some(14_000_000)));
+        let view = run.view();
+        assert_eq!(
+            (view.percent, view.best_cost, view.lower_bound),
+            (0.0, None, None)
+        );
+        run.progress[1] = Some(p(1.0, 1, None));
+        run.done[1] = true;
+        let view = run.view();
+        assert_eq!(view.phase, "optimizing 2 work units in parallel (1 done)");
+        // (0.5 × 3 + 1 × 1) / 4 of the optimizer's 95 %.
+        assert!(
+            (view.percent - 0.625 * 95.0).abs() < 1e-9,
+            "{}",
+            view.percent
+        );
+        assert_eq!(view.current_cost.as_deref(), Some("40.00"));
+        assert_eq!(view.best_cost.as_deref(), Some("20.00"));
+        assert_eq!(view.lower_bound, None, "a unit without a bound");
+        run.progress[1] = Some(p(1.0, 1, Some(4_000_000)));
+        assert_eq!(run.view().lower_bound.as_deref(), Some("18.00"));
+        assert!(!run.all_done());
+        assert_eq!(run.totals(), (8, 30, 200, 3_000));
     }
 
     #[test]

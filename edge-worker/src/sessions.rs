@@ -24,15 +24,33 @@ use crate::uploads::Kind;
 /// # Errors
 /// A runtime error when the binding is missing.
 pub fn stub(env: &Env, account: &str, period_end: &str) -> Result<Stub, ApiError> {
-    let namespace = env.durable_object(BINDING).map_err(|e| {
+    session_stub(env, &object_name(account, period_end))
+}
+
+/// The session object named `name` (`<account>/<period end>`).
+///
+/// # Errors
+/// A runtime error when the binding is missing.
+pub fn session_stub(env: &Env, name: &str) -> Result<Stub, ApiError> {
+    named_stub(env, BINDING, name)
+}
+
+/// The unit object named `name` ([`crate::session::unit_object_name`]).
+///
+/// # Errors
+/// A runtime error when the binding is missing.
+pub fn unit_stub(env: &Env, name: &str) -> Result<Stub, ApiError> {
+    named_stub(env, crate::unit::BINDING, name)
+}
+
+fn named_stub(env: &Env, binding: &str, name: &str) -> Result<Stub, ApiError> {
+    let namespace = env.durable_object(binding).map_err(|e| {
         ApiError::Runtime(worker::Error::RustError(format!(
-            "the {BINDING} binding is not usable ({e}); see [[durable_objects.bindings]] in \
+            "the {binding} binding is not usable ({e}); see [[durable_objects.bindings]] in \
              wrangler.toml"
         )))
     })?;
-    Ok(namespace
-        .id_from_name(&object_name(account, period_end))?
-        .get_stub()?)
+    Ok(namespace.id_from_name(name)?.get_stub()?)
 }
 
 /// A JSON request to a session object's internal route.
@@ -138,6 +156,7 @@ pub async fn new_record(
         delay_seconds: 0,
         push_delivered: Delivered::default(),
         outcomes_recorded: 0,
+        units: None,
     })
 }
 

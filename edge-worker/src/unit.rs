@@ -1,0 +1,566 @@
+//! The unit Durable Object: one per work unit of a session whose fleet is cut into several
+//! (`simopt_core::optimize::units`), named [`crate::session::unit_object_name`]. The units of a
+//! session run in parallel, each in its own object, as a chain of queue messages of
+//! [`Step::Unit`] like a one-unit session's optimizer slices: the object keeps the slice it
+//! waits for, its checkpoint (chunked, written with its record in one commit) and, once done,
+//! its result until the session's object has it.
+//!
+//! It reports to the session's object: its progress after every slice (`/unit-progress`), its
+//! result when done (`/unit-done`, retried by its alarm until taken), or that it failed
+//! (`/unit-failed`). The session counts the units done and writes the report once all are in.
+//!
+//! Internal routes: `POST /start` (idempotent: the session's object calls it again when its
+//! watchdog finds no unit moving), `POST /step` (a queue message).
+
+use std::cell::{Cell, RefCell};
+
+use serde::{Deserialize, Serialize};
+use simopt_core::optimize::{units, Job, Options, Step as JobStep};
+use simopt_core::{Fleet, Warned};
+use worker::{
+    console_error, console_log, durable_object, DurableObject, Env, Method, Request, Response,
+    SqlStorage, State as ObjectState,
+};
+
+use crate::clock;
+use crate::object::{
+    load_chunks, load_fleet, read_record, save_chunks, write_record, Failure, StepOutcome,
+    DEFAULT_SLICE_QUANTA, DEFAULT_WATCHDOG_SECONDS, QUEUE,
+};
+use crate::session::{
+    retry_delay, unit_object_name, unit_result_bytes, Inputs, Step, UnitProgress, Work,
+    MAX_FAILURES,
+};
+use crate::sessions::{object_request, session_stub};
+
+/// The Durable Object binding's name in `wrangler.toml`.
+pub const BINDING: &str = "UNITS";
+
+/// Everything a unit object keeps about its unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitRecord {
+    /// The session's id.
+    pub session: String,
+    /// The session object's name (`<account>/<period end>`).
+    pub session_object: String,
+    /// The session's pinned files and settings.
+    pub inputs: Inputs,
+    /// This unit.
+    pub unit: u32,
+    /// The session's units.
+    pub units: u32,
+    /// The slice it waits for.
+    pub slice: u32,
+    /// Whether that slice's message was handed to the queue.
+    pub sent: bool,
+    /// Failures of that slice in a row.
+    pub failures: u32,
+    /// When it last moved (ms since the epoch), for the watchdog.
+    pub moved_ms: f64,
+    /// Its progress after the last slice.
+    pub progress: Option<UnitProgress>,
+    /// Done: the result is kept (until reported) or it failed (`failed`).
+    pub finished: bool,
+    /// Why it failed.
+    pub failed: Option<String>,
+    /// The session's object has its result (or its failure).
+    pub reported: bool,
+}
+
+impl UnitRecord {
+    /// A unit not started yet.
+    pub fn new(
+        session: &str,
+        session_object: &str,
+        inputs: &Inputs,
+        unit: u32,
+        units: u32,
+    ) -> Self {
+        UnitRecord {
+            session: session.to_owned(),
+            session_object: session_object.to_owned(),
+            inputs: inputs.clone(),
+            unit,
+            units,
+            slice: 0,
+            sent: false,
+            failures: 0,
+            moved_ms: clock::now_millis(),
+            progress: None,
+            finished: false,
+            failed: None,
+            reported: false,
+        }
+    }
+
+    fn object(&self) -> String {
+        unit_object_name(&self.session_object, &self.session, self.unit)
+    }
+
+    fn work(&self) -> Work {
+        Work {
+            object: self.object(),
+            session: self.session.clone(),
+            step: Step::Unit,
+            unit: self.unit,
+            slice: self.slice,
+        }
+    }
+}
+
+/// What a unit reports to its session's object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnitReport {
+    /// The session's id.
+    pub session: String,
+    /// The unit.
+    pub unit: u32,
+    /// Its progress (`/unit-progress`).
+    pub progress: Option<UnitProgress>,
+    /// Why it failed (`/unit-failed`).
+    pub reason: Option<String>,
+}
+
+/// The unit's optimization in memory between slices: its part of the fleet and its job.
+struct Live {
+    session: String,
+    part: Fleet,
+    job: Job,
+}
+
+/// The unit object (the macro's generated glue has no docs of its own).
+#[allow(missing_docs)]
+mod glue {
+    use super::*;
+
+    /// The unit object.
+    #[durable_object]
+    pub struct UnitObject {
+        pub(super) state: ObjectState,
+        pub(super) env: Env,
+        pub(super) live: RefCell<Option<Live>>,
+        pub(super) busy: Cell<bool>,
+    }
+}
+pub use glue::UnitObject;
+
+impl DurableObject for UnitObject {
+    fn new(state: ObjectState, env: Env) -> Self {
+        let sql = state.storage().sql();
+        for statement in [
+            "CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 0), json TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS checkpoint (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS result (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+        ] {
+            if let Err(e) = sql.exec(statement, None) {
+                console_error!("unit object: cannot create its tables: {e}");
+            }
+        }
+        UnitObject {
+            state,
+            env,
+            live: RefCell::new(None),
+            busy: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        match (req.method(), req.path().as_str()) {
+            (Method::Post, "/start") => {
+                let start: UnitRecord = req.json().await?;
+                self.start(start).await?;
+                Response::ok("started")
+            }
+            (Method::Post, "/step") => {
+                let work: Work = req.json().await?;
+                let outcome = self.step(&work).await?;
+                Response::from_json(&outcome)
+            }
+            _ => Response::error("no such unit route", 404),
+        }
+    }
+
+    /// The watchdog: resends the awaited slice when nothing moved for `WATCHDOG_SECONDS`;
+    /// reports a result (or failure) the session's object has not taken yet.
+    async fn alarm(&self) -> worker::Result<Response> {
+        let Some(mut record) = self.record()? else {
+            return Response::ok("no unit");
+        };
+        if record.reported {
+            return Response::ok("reported");
+        }
+        if record.finished {
+            self.report_end(&mut record).await?;
+        } else if !record.sent || clock::now_millis() - record.moved_ms >= self.watchdog_ms() {
+            console_log!(
+                "{{\"event\":\"unit\",\"what\":\"watchdog\",\"session\":\"{}\",\"unit\":{},\"slice\":{}}}",
+                record.session,
+                record.unit,
+                record.slice
+            );
+            record.moved_ms = clock::now_millis();
+            self.save_record(&record)?;
+            self.send(&mut record).await?;
+        }
+        if !record.reported {
+            self.arm_watchdog().await?;
+        }
+        Response::ok("checked")
+    }
+}
+
+impl UnitObject {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn var_u64(&self, name: &str, default: u64) -> u64 {
+        self.env
+            .var(name)
+            .ok()
+            .and_then(|v| v.to_string().trim().parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(default)
+    }
+
+    fn watchdog_ms(&self) -> f64 {
+        (self.var_u64("WATCHDOG_SECONDS", DEFAULT_WATCHDOG_SECONDS) * 1000) as f64
+    }
+
+    fn record(&self) -> worker::Result<Option<UnitRecord>> {
+        read_record(&self.sql())
+    }
+
+    fn save_record(&self, record: &UnitRecord) -> worker::Result<()> {
+        write_record(&self.sql(), record)
+    }
+
+    async fn arm_watchdog(&self) -> worker::Result<()> {
+        self.state
+            .storage()
+            .set_alarm(self.watchdog_ms() as i64)
+            .await
+    }
+
+    /// `POST /start`: a new unit starts (its first message queued); a known one is made to
+    /// move again (its message resent if unsent, its end reported if not taken).
+    async fn start(&self, start: UnitRecord) -> worker::Result<()> {
+        match self.record()? {
+            Some(mut known) if known.session == start.session => {
+                if known.finished && !known.reported {
+                    self.report_end(&mut known).await?;
+                } else if !known.finished && !known.sent {
+                    self.send(&mut known).await?;
+                }
+                Ok(())
+            }
+            _ => {
+                let mut record = start;
+                record.sent = false;
+                let sql = self.sql();
+                sql.exec("DELETE FROM checkpoint", None)?;
+                sql.exec("DELETE FROM result", None)?;
+                self.save_record(&record)?;
+                *self.live.borrow_mut() = None;
+                self.arm_watchdog().await?;
+                self.send(&mut record).await
+            }
+        }
+    }
+
+    /// Hands the awaited slice's message to the queue (twice with `DUPLICATE_DELIVERIES`).
+    async fn send(&self, record: &mut UnitRecord) -> worker::Result<()> {
+        let queue = self.env.queue(QUEUE)?;
+        let copies = if self.var_u64("DUPLICATE_DELIVERIES", 0) == 1 {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            queue.send(record.work()).await?;
+        }
+        if let Some(mut now) = self.record()? {
+            if now.session == record.session && now.slice == record.slice && !now.sent {
+                now.sent = true;
+                self.save_record(&now)?;
+                *record = now;
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /step`: one queue message of this unit.
+    async fn step(&self, work: &Work) -> worker::Result<StepOutcome> {
+        let Some(mut record) = self.record()? else {
+            return Ok(StepOutcome::Ignored);
+        };
+        if work.session != record.session || record.finished {
+            return Ok(StepOutcome::Ignored);
+        }
+        if work.slice != record.slice {
+            if !record.sent {
+                self.send(&mut record).await?;
+                return Ok(StepOutcome::Resent);
+            }
+            return Ok(StepOutcome::Ignored);
+        }
+        if self.busy.replace(true) {
+            return Ok(StepOutcome::Busy);
+        }
+        let started = clock::now_millis();
+        let result = self.slice(&mut record).await;
+        self.busy.set(false);
+        let ms = (clock::now_millis() - started).max(0.0) as u64;
+        let outcome = match result {
+            Ok(()) => {
+                console_log!(
+                    "{{\"event\":\"unit\",\"what\":\"step\",\"session\":\"{}\",\"unit\":{},\"slice\":{},\"ms\":{ms}}}",
+                    record.session,
+                    record.unit,
+                    work.slice
+                );
+                if record.finished {
+                    *self.live.borrow_mut() = None;
+                    self.report_end(&mut record).await?;
+                } else {
+                    self.report_progress(&record).await;
+                    if let Err(e) = self.send(&mut record).await {
+                        console_error!(
+                            "session {} unit {}: cannot queue its next slice: {e}",
+                            record.session,
+                            record.unit
+                        );
+                    }
+                }
+                StepOutcome::Ran
+            }
+            Err(Failure::Permanent(reason)) => {
+                self.give_up(&mut record, reason).await?;
+                StepOutcome::Failed
+            }
+            Err(Failure::Transient(reason)) => {
+                record.failures += 1;
+                console_error!(
+                    "session {} unit {}: slice {} failed ({} in a row): {reason}",
+                    record.session,
+                    record.unit,
+                    work.slice,
+                    record.failures
+                );
+                if record.failures >= MAX_FAILURES {
+                    let reason = format!(
+                        "work unit {} (slice {}) failed {} times in a row; the last error: \
+                         {reason}",
+                        record.unit, work.slice, record.failures
+                    );
+                    self.give_up(&mut record, reason).await?;
+                    StepOutcome::Failed
+                } else {
+                    self.save_record(&record)?;
+                    StepOutcome::Retry {
+                        delay_seconds: retry_delay(record.failures),
+                    }
+                }
+            }
+        };
+        if !record.reported {
+            self.arm_watchdog().await?;
+        }
+        Ok(outcome)
+    }
+
+    /// The unit fails for good: the session's object is told (it fails the session).
+    async fn give_up(&self, record: &mut UnitRecord, reason: String) -> worker::Result<()> {
+        record.finished = true;
+        record.failed = Some(reason);
+        self.save_record(record)?;
+        self.sql().exec("DELETE FROM checkpoint", None)?;
+        *self.live.borrow_mut() = None;
+        self.report_end(record).await
+    }
+
+    /// The unit's part of the fleet and its job, read from R2 and the checkpoint when not in
+    /// memory.
+    async fn load_live(&self, record: &UnitRecord) -> Result<(), Failure> {
+        if self
+            .live
+            .borrow()
+            .as_ref()
+            .is_some_and(|l| l.session == record.session)
+        {
+            return Ok(());
+        }
+        let Warned { output: fleet, .. } = load_fleet(&self.env, &record.inputs).await?;
+        let options = Options::default();
+        let split = units::split(&fleet, &options);
+        let sims = split
+            .get(record.unit as usize)
+            .filter(|_| split.len() == record.units as usize)
+            .ok_or_else(|| {
+                Failure::Permanent(format!(
+                    "the session's fleet no longer cuts into {} work units",
+                    record.units
+                ))
+            })?;
+        let part = fleet.part(sims);
+        drop(fleet);
+        let job = match load_chunks(&self.sql(), "checkpoint")? {
+            None => Job::single(&part, options),
+            Some(bytes) => Job::decode(&part, &bytes).unwrap_or_else(|e| {
+                console_error!(
+                    "session {} unit {}: its checkpoint does not decode ({e}); starting over",
+                    record.session,
+                    record.unit
+                );
+                Job::single(&part, options)
+            }),
+        };
+        *self.live.borrow_mut() = Some(Live {
+            session: record.session.clone(),
+            part,
+            job,
+        });
+        Ok(())
+    }
+
+    /// One slice of the unit's optimization; the checkpoint (or, at the end, the result) is
+    /// saved with the record in one commit.
+    async fn slice(&self, record: &mut UnitRecord) -> Result<(), Failure> {
+        let started = clock::now_millis();
+        self.load_live(record).await?;
+        let mut live = self.live.borrow_mut();
+        let live = live
+            .as_mut()
+            .ok_or_else(|| Failure::Transient("the unit is not in memory".into()))?;
+        let quanta = self.var_u64("SLICE_QUANTA", DEFAULT_SLICE_QUANTA);
+        let mut done = 0u64;
+        let step = live.job.run_slice(&mut || {
+            done += 1;
+            done >= quanta
+        });
+        let mut progress = UnitProgress::of(&live.job.progress(), live.part.sims.len() as u64);
+        let before = record.progress.take();
+        let ms = (clock::now_millis() - started).max(0.0) as u64;
+        progress.slices = record.slice + 1;
+        progress.slice_ms_max = before.as_ref().map_or(0, |b| b.slice_ms_max).max(ms);
+        progress.slice_ms_total = before.as_ref().map_or(0, |b| b.slice_ms_total) + ms;
+        let sql = self.sql();
+        match step {
+            JobStep::Finished(result) => {
+                let bytes = unit_result_bytes(&result);
+                progress.checkpoint_bytes = before.map_or(0, |b| b.checkpoint_bytes);
+                save_chunks(&sql, "result", &bytes)?;
+                sql.exec("DELETE FROM checkpoint", None)?;
+                record.finished = true;
+            }
+            JobStep::Yielded(_) => {
+                let bytes = live.job.encode();
+                progress.checkpoint_bytes = bytes.len() as u64;
+                save_chunks(&sql, "checkpoint", &bytes)?;
+                record.slice += 1;
+                record.sent = false;
+            }
+        }
+        record.progress = Some(progress);
+        record.failures = 0;
+        record.moved_ms = clock::now_millis();
+        self.save_record(record)?;
+        Ok(())
+    }
+
+    /// Tells the session's object how far the unit is (a failure only logged: the next slice
+    /// tells it again).
+    async fn report_progress(&self, record: &UnitRecord) {
+        let report = UnitReport {
+            session: record.session.clone(),
+            unit: record.unit,
+            progress: record.progress.clone(),
+            reason: None,
+        };
+        if let Err(e) = self.call_session(record, "/unit-progress", &report).await {
+            console_error!(
+                "session {} unit {}: cannot report its progress: {e}",
+                record.session,
+                record.unit
+            );
+        }
+    }
+
+    /// Hands the unit's result (or its failure) to the session's object; once taken, the
+    /// result and checkpoint are dropped and the watchdog stops. A failure is left to the
+    /// watchdog.
+    async fn report_end(&self, record: &mut UnitRecord) -> worker::Result<()> {
+        let sent = match &record.failed {
+            Some(reason) => {
+                let report = UnitReport {
+                    session: record.session.clone(),
+                    unit: record.unit,
+                    progress: None,
+                    reason: Some(reason.clone()),
+                };
+                self.call_session(record, "/unit-failed", &report).await
+            }
+            None => match load_chunks(&self.sql(), "result")? {
+                Some(bytes) => self.hand_result(record, bytes).await,
+                None => Err("the unit's result is missing from its storage".into()),
+            },
+        };
+        match sent {
+            Ok(()) => {
+                record.reported = true;
+                self.save_record(record)?;
+                let sql = self.sql();
+                sql.exec("DELETE FROM result", None)?;
+                sql.exec("DELETE FROM checkpoint", None)?;
+                self.state.storage().delete_alarm().await?;
+            }
+            Err(e) => console_error!(
+                "session {} unit {}: cannot hand over its end (the watchdog tries again): {e}",
+                record.session,
+                record.unit
+            ),
+        }
+        Ok(())
+    }
+
+    async fn hand_result(&self, record: &UnitRecord, bytes: Vec<u8>) -> Result<(), String> {
+        // The progress first: the session's figures (slices, times) include the last slice.
+        self.report_progress(record).await;
+        let stub = session_stub(&self.env, &record.session_object).map_err(|e| e.to_string())?;
+        let mut init = worker::RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(
+            worker::js_sys::Uint8Array::from(bytes.as_slice()).into(),
+        ));
+        let url = format!(
+            "https://session/unit-done?session={}&unit={}",
+            record.session, record.unit
+        );
+        let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
+        let response = stub
+            .fetch_with_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        match response.status_code() {
+            200 => Ok(()),
+            status => Err(format!("the session's object answered {status}")),
+        }
+    }
+
+    async fn call_session(
+        &self,
+        record: &UnitRecord,
+        path: &str,
+        report: &UnitReport,
+    ) -> Result<(), String> {
+        let stub = session_stub(&self.env, &record.session_object).map_err(|e| e.to_string())?;
+        let request = object_request(path, report).map_err(|e| e.to_string())?;
+        let response = stub
+            .fetch_with_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        match response.status_code() {
+            200 => Ok(()),
+            status => Err(format!("the session's object answered {status}")),
+        }
+    }
+}

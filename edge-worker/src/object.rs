@@ -719,15 +719,16 @@ impl SessionObject {
         let sims = live.fleet.sims.len() as u64;
         let job = match &mut live.run {
             Run::Here(job) => job,
-            Run::Units(count) => {
+            &mut Run::Units(count) => {
                 // Each unit gets its own object (started by `send`); the session waits.
-                let units = UnitsRun::new(*count);
+                let units = UnitsRun::new(count);
                 drop(live);
                 *self.live.borrow_mut() = None;
                 let (now, now_ms) = (clock::now_rfc3339(), clock::now_millis());
                 record.view.state = State::Optimizing;
                 record.view.sims = Some(sims);
                 record.view.progress = units.view();
+                record.view.units = Some(count as u32);
                 record.units = Some(units);
                 record.advance(Next::first(Step::Units), &now, now_ms);
                 self.save_record(record)?;

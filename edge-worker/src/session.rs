@@ -468,6 +468,10 @@ pub struct SessionView {
     /// The push of the changes to the carrier (accounts with a carrier connection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push: Option<PushView>,
+    /// The work units the fleet was cut into, each optimized by its own object in parallel
+    /// (absent for a fleet of one unit, optimized by the session's object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<u32>,
 }
 
 /// A session's carrier sync, as answered.
@@ -934,6 +938,7 @@ mod tests {
                 finished_at: None,
                 sync: None,
                 push: None,
+                units: None,
             },
             tenant: "t".into(),
             inputs: Inputs {

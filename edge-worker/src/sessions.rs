@@ -133,6 +133,7 @@ pub async fn new_record(
             finished_at: None,
             sync: None,
             push: None,
+            units: None,
         },
         tenant: tenant.id.clone(),
         inputs: Inputs {

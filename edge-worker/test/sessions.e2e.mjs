@@ -3,7 +3,8 @@
 // Objects): a generated fleet of E2E_SIMS SIMs (default 100,000) is uploaded to an account,
 // then
 //   1. two sessions are started at once: one is made, the other answers 409 naming it;
-//   2. it runs through the queue, slice after slice, to completion: at least 20 slices, its
+//   2. it runs through the queue, slice after slice, to completion — from 100,000 SIMs on, its
+//      work units in parallel, each in its own object: at least 20 slices, its
 //      cost, bound and changes equal `simopt optimize` on the same files and moment, its Excel
 //      report is byte-identical to the command line's, and the account's webhook got exactly
 //      one signed notification and its address one e-mail with the report attached;
@@ -182,7 +183,7 @@ async function checkEmail(ctx, view) {
 function figures(label, view, ms) {
   const t = view.timings;
   console.log(
-    `        ${label}: ${view.sims} SIMs, ${view.slices} slices, checkpoint ${(view.checkpoint_bytes / 1024).toFixed(0)} KiB, ` +
+    `        ${label}: ${view.sims} SIMs, ${view.units ?? 1} work unit(s), ${view.slices} slices, checkpoint ${(view.checkpoint_bytes / 1024).toFixed(0)} KiB, ` +
       `longest slice ${t.slice_ms_max} ms, slices ${t.slice_ms_total} ms in all, optimize ${t.optimize_ms} ms, ` +
       `end to end ${t.total_ms} ms (observed ${ms} ms), gap ${(view.summary.gap * 100).toFixed(4)}%`,
   );
@@ -241,11 +242,14 @@ const steps = [
     },
   ],
   [
-    `the session completes through >= 20 chained slices with simopt optimize's result and report, and one signed webhook`,
+    `the session completes through >= 20 chained slices (its work units in parallel) with simopt optimize's result and report, and one signed webhook`,
     async (ctx) => {
       const view = await follow(ctx, ctx.first.id);
       figures("session 1", view, Date.now() - ctx.firstStarted);
       assert.ok(view.slices >= 20, `only ${view.slices} slices`);
+      // 4 communication plans of their own pools: from 100,000 SIMs on, the fleet cuts into
+      // work units (of at least 65,536 SIMs), each optimized by its own object in parallel.
+      if (SIMS >= 100_000) assert.ok(view.units >= 2, `${view.units} work units`);
       await checkAgainstCli(ctx, view);
       checkNotification(ctx, view);
       const bytes = await checkEmail(ctx, view);

@@ -10,7 +10,7 @@
 //! (`/unit-failed`). The session counts the units done and writes the report once all are in.
 //!
 //! Internal routes: `POST /start` (idempotent: the session's object calls it again when its
-//! watchdog finds no unit moving), `POST /step` (a queue message).
+//! watchdog finds no unit moving), `POST /step` (a queue message), `GET /state` (its record).
 
 use std::cell::{Cell, RefCell};
 
@@ -176,6 +176,10 @@ impl DurableObject for UnitObject {
                 let outcome = self.step(&work).await?;
                 Response::from_json(&outcome)
             }
+            (Method::Get, "/state") => match self.record()? {
+                Some(record) => Response::from_json(&record),
+                None => Response::error("no unit", 404),
+            },
             _ => Response::error("no such unit route", 404),
         }
     }

@@ -1,0 +1,126 @@
+// Work units inside workerd: a session whose fleet cuts into several units waits in the `units`
+// step while one unit object per unit runs its own chain of queue messages and hands its result
+// to the session's object. Real fleets cut into units from 65,536 SIMs on (the 100,000-SIM
+// sessions e2e runs two); here a twin of a completed session is started already waiting for its
+// units (as the session object's `/start` takes a record), on the basic fixture's files.
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { as, json, newTenant, object, settled, sleep } from "./api.mjs";
+import { cases } from "./fixtures.mjs";
+
+const basic = cases.basic;
+const A = {};
+
+/** The unit object of a name, and calls to its internal routes. */
+function unitObject(name) {
+  const stub = env.UNITS.get(env.UNITS.idFromName(name));
+  return {
+    start: async (record) => (await stub.fetch("https://unit/start", { method: "POST", body: JSON.stringify(record) })).status,
+    step: async (work) => (await json(await stub.fetch("https://unit/step", { method: "POST", body: JSON.stringify(work) }))).body,
+    state: async () => json(await stub.fetch("https://unit/state")),
+  };
+}
+
+/** Polls `read` until `done` holds of its answer. */
+async function until(read, done) {
+  for (let i = 0; i < 400; i++) {
+    const got = await read();
+    if (done(got)) return got;
+    await sleep(50);
+  }
+  throw new Error("did not happen");
+}
+
+/** A twin of the completed session `record` (id `id`), waiting for `units` work units. */
+function waitingForUnits(record, id, units) {
+  const twin = structuredClone(record);
+  Object.assign(twin.view, { id, state: "optimizing", summary: null, report: null, notification: null, finished_at: null, slices: 0 });
+  twin.next = { step: "units", unit: 0, slice: 0 };
+  twin.units = { progress: Array(units).fill(null), done: Array(units).fill(false) };
+  twin.report_keys = null;
+  twin.delivered = {};
+  return twin;
+}
+
+beforeAll(async () => {
+  A.token = await newTenant("Units A");
+  const account = await json(await as(A.token, "/api/accounts", { method: "POST", json: { name: "Units fleet", time_zone: "UTC", period_end_day: 1 } }));
+  A.account = account.body.id;
+  for (const kind of ["plans", "eligibility", "sims"]) {
+    const put = await as(A.token, `/api/accounts/${A.account}/${kind}`, { method: "PUT", body: basic[`${kind}.csv`], headers: { "content-type": "text/csv" } });
+    expect(put.status).toBe(201);
+  }
+  const started = await json(await as(A.token, `/api/accounts/${A.account}/sessions`, { method: "POST" }));
+  expect(started.status).toBe(201);
+  A.done = await settled(A.token, started.body.id);
+  expect(A.done.state, A.done.reason).toBe("completed");
+  expect(A.done.units).toBeUndefined(); // a small fleet is one unit, run by the session's object
+  A.name = `${A.done.account_id}/${A.done.period_end}`;
+  A.record = (await object(A.name).state()).body;
+});
+
+describe("a session of work units", () => {
+  it("completes once its unit objects hand in their results, with one object's result; a second hand-in changes nothing", async () => {
+    const id = "0123456789abcdef0123456789abcd01";
+    const session = object(A.name);
+    const started = await session.start(waitingForUnits(A.record, id, 1));
+    expect(started.status).toBe(201);
+    const done = await until(
+      async () => (await session.state()).body,
+      (r) => !["optimizing", "reporting", "notifying"].includes(r.view.state),
+    );
+    expect(done.view.state, done.view.reason).toBe("completed");
+    expect(done.units.done).toEqual([true]);
+    expect(done.view.summary).toEqual(A.done.summary);
+    expect(done.view.slices).toBeGreaterThan(0);
+
+    // The unit object handed its result over and keeps nothing more to do.
+    const unit = unitObject(`${A.name}/${id}/0`);
+    const kept = await unit.state();
+    expect(kept.body).toMatchObject({ session: id, unit: 0, units: 1, finished: true, reported: true, failed: null });
+    // Its stale, duplicate and foreign messages change nothing; a second start neither.
+    const work = { object: `${A.name}/${id}/0`, session: id, step: "unit", unit: 0, slice: 0 };
+    expect(await unit.step(work)).toEqual({ outcome: "ignored" });
+    expect(await unit.step({ ...work, session: "another" })).toEqual({ outcome: "ignored" });
+    expect(await unit.start(kept.body)).toBe(200);
+    expect((await unit.state()).body).toEqual(kept.body);
+    // A result handed in again (a retry after a lost answer) is taken as already in.
+    const again = await session.stub.fetch(`https://session/unit-done?session=${id}&unit=0`, { method: "POST", body: new Uint8Array(8) });
+    expect(again.status).toBe(200);
+    expect((await session.state()).body.view).toEqual(done.view);
+  });
+
+  it("a unit object runs its slices as a chain: the awaited slice only, once", async () => {
+    const id = "0123456789abcdef0123456789abcd02";
+    const name = `${A.name}/${id}/0`;
+    const unit = unitObject(name);
+    // Its session's object is waiting for another session: the result is offered, not taken
+    // into any session, and the unit still ends.
+    const record = {
+      session: id, session_object: A.name, inputs: A.record.inputs, unit: 0, units: 1, slice: 0, sent: false,
+      failures: 0, moved_ms: 0, progress: null, finished: false, failed: null, reported: false,
+    };
+    expect(await unit.start(record)).toBe(200);
+    expect(await unit.start(record)).toBe(200);
+    const ended = await until(async () => (await unit.state()).body, (r) => r.reported);
+    expect(ended.finished).toBe(true);
+    expect(ended.failed).toBe(null);
+    expect(ended.progress.slices).toBe(ended.slice + 1);
+    expect(ended.progress.done).toBe(1);
+    // Once done, no slice runs again.
+    for (const slice of [0, ended.slice, ended.slice + 1]) {
+      expect(await unit.step({ object: name, session: id, step: "unit", unit: 0, slice })).toEqual({ outcome: "ignored" });
+    }
+  });
+
+  it("a unit that cannot run fails the session, naming it", async () => {
+    // Two units of a fleet that is one: each unit object finds the fleet no longer cuts so.
+    const id = "0123456789abcdef0123456789abcd03";
+    const session = object(A.name);
+    expect((await session.start(waitingForUnits(A.record, id, 2))).status).toBe(201);
+    const failed = await until(async () => (await session.state()).body, (r) => r.view.state !== "optimizing");
+    expect(failed.view.state).toBe("failed");
+    expect(failed.view.reason).toContain("no longer cuts into 2 work units");
+  });
+});

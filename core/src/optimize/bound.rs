@@ -679,6 +679,11 @@ impl Sweep {
         self.total.div_euclid(SCALE) as i64
     }
 
+    /// `L` at the sweep's prices, scaled, before rounding (once complete).
+    pub fn total(&self) -> i128 {
+        self.total
+    }
+
     /// The subgradient's component of `pool` (once complete).
     pub fn slope(&self, pool: u32) -> i128 {
         self.subgradient[pool as usize]

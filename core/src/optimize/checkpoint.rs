@@ -9,7 +9,7 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 8;
+pub const VERSION: u16 = 10;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with

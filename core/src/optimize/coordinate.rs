@@ -43,6 +43,10 @@ pub(crate) struct Coordinate {
 }
 
 impl Coordinate {
+    /// Starts from `start` (whose bound is `bound`). The job no longer starts coordinate ascent
+    /// (the bundle method, [`super::bundle`], replaced it; a checkpoint may still hold one):
+    /// the tests compare the two.
+    #[cfg(test)]
     pub fn new(model: &Model, target: i64, start: Vec<i128>, bound: i64) -> Self {
         let mut c = Coordinate {
             target,

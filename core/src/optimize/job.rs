@@ -28,6 +28,7 @@ use super::bound::{
     decode_prices, max_prices, Argmin, Ascent, Bisect, ChangePrice, CHANGE_PRICE_ROUNDS,
 };
 use super::branch::Branch;
+use super::bundle::Bundle;
 use super::cap::{Settle, Trim};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::classic::Classic;
@@ -132,7 +133,10 @@ enum Stage {
     Bisect(Bisect),
     ChangePrice(ChangePrice),
     Ascent(Ascent),
+    /// Coordinate ascent: no longer started (the bundle method replaced it); a checkpoint of
+    /// an earlier version may still be in it.
     Coordinate(Coordinate),
+    Bundle(Bundle),
     Recover(Recovery, Argmin),
     Balance(Recovery, Balance),
     ImproveRecovered(Recovery, Improve),
@@ -400,6 +404,7 @@ impl Job {
             }
             Stage::Bisect(s) => ("bounding", 0.1 + 0.2 * s.done_fraction(m).min(1.0)),
             Stage::Coordinate(s) => ("bounding", 0.2 + 0.1 * s.done_fraction(m).min(1.0)),
+            Stage::Bundle(s) => ("bounding", 0.2 + 0.1 * s.done_fraction(m).min(1.0)),
             Stage::ChangePrice(s) => {
                 let rounds = f64::from(CHANGE_PRICE_ROUNDS + 1);
                 let share = (f64::from(s.carried.round) + s.done_fraction(m)) / rounds;
@@ -574,6 +579,7 @@ impl Job {
             Stage::ChangePrice(s) => s.quantum(m),
             Stage::Ascent(s) => s.quantum(m),
             Stage::Coordinate(s) => s.quantum(m),
+            Stage::Bundle(s) => s.quantum(m),
             Stage::Recover(_, s) => s.quantum(m),
             Stage::Balance(_, s) => s.quantum(m),
             Stage::ImproveRecovered(_, s) => s.quantum(m),
@@ -617,7 +623,7 @@ impl Job {
                 if self.model.lagrangian.by_coordinates() && self.options.dual_iterations > 0 =>
             {
                 self.bound = Some(s.best_bound);
-                Stage::Coordinate(Coordinate::new(
+                Stage::Bundle(Bundle::new(
                     &self.model,
                     self.best.cost(&self.model),
                     s.best_prices,
@@ -625,6 +631,11 @@ impl Job {
                 ))
             }
             Stage::Coordinate(s) => {
+                // It starts from bisection's bound and never lowers it.
+                self.bound = Some(s.best_bound);
+                self.recover(vec![s.best_prices], None)
+            }
+            Stage::Bundle(s) => {
                 // It starts from bisection's bound and never lowers it.
                 self.bound = Some(s.best_bound);
                 self.recover(vec![s.best_prices], None)
@@ -753,6 +764,10 @@ impl Job {
                 w.u64(11);
                 s.encode(&mut w);
             }
+            Stage::Bundle(s) => {
+                w.u64(15);
+                s.encode(&mut w);
+            }
             Stage::Balance(r, s) => {
                 w.u64(6);
                 r.encode(&mut w);
@@ -846,7 +861,9 @@ impl Job {
         } else {
             None
         };
-        let stage = match r.below(15, "an unknown stage")? {
+        let stage = match r.below(16, "an unknown stage")? {
+            15 if r.version() >= 10 => Stage::Bundle(Bundle::decode(&mut r, &model)?),
+            15 => return Err(DecodeError::Invalid("an unknown stage")),
             14 => Stage::Branch(Branch::decode(&mut r, &model)?),
             10 => Stage::Settle(Settle::decode(&mut r, &model)?),
             9 => Stage::ChangePrice(ChangePrice::decode(&mut r, &model)?),

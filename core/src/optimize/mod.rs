@@ -17,6 +17,7 @@
 mod balance;
 mod bound;
 mod branch;
+mod bundle;
 mod cap;
 pub mod checkpoint;
 mod classic;

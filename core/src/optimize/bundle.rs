@@ -36,13 +36,22 @@ pub(crate) const MAX_EVALUATIONS: u32 = 200;
 const MAX_CUTS: usize = 40;
 
 /// Stop when the cuts promise less than the bound over this.
-const STALL: f64 = 1e-6;
+const STALL: f64 = 1e-7;
 
 /// A serious step needs this share of the promised rise.
 const SERIOUS: f64 = 0.1;
 
 /// Pair steps of the master at most, per cut.
 const MASTER_STEPS_PER_CUT: usize = 25;
+
+/// Work of one master solve at most, in products (a pair step costs about `cuts × (pools +
+/// line search steps)`): the solve is part of one quantum, so it must stay near a millisecond
+/// however many pools interact. The master need not be solved exactly: the trial prices are
+/// judged by what the cuts promise there, whatever weights gave them.
+const MASTER_WORK: usize = 1 << 20;
+
+/// Bisection steps of a pair step's line search.
+const LINE_SEARCH_STEPS: usize = 40;
 
 /// A plane over `L` in scaled prices: `value + slope · λ̂` (micros).
 #[derive(Debug, Clone, PartialEq)]
@@ -56,10 +65,11 @@ struct Cut {
 pub(crate) struct Bundle {
     /// A bill: the bound cannot pass it.
     target: i64,
-    /// The centre: the best prices so far (every pool's), and `L` there (scaled).
+    /// The centre: the best prices of the climb (every pool's), and `L` there (scaled).
     pub best_prices: Vec<i128>,
     center_total: i128,
-    /// The best bound so far, micros (the centre's).
+    /// The best bound so far, micros: the centre's, or at the end the settled prices' when
+    /// higher.
     pub best_bound: i64,
     cuts: Vec<Cut>,
     /// The master's weights on the cuts (its next solve starts from them).
@@ -72,6 +82,19 @@ pub(crate) struct Bundle {
     /// The prices in evaluation.
     prices: Vec<i128>,
     sweep: Sweep,
+    step: Step,
+}
+
+/// Where the method stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Climbing with the cuts.
+    Climb,
+    /// Settling the `at`-th interacting pool's price by bisection on the sign of its slope
+    /// (the others held), its best in `low..=high`.
+    Settle { at: usize, low: i128, high: i128 },
+    /// The pass at the settled prices.
+    Last,
 }
 
 fn write_f64(w: &mut Writer, v: f64) {
@@ -102,7 +125,36 @@ impl Bundle {
             t: 0.0,
             promised: 0.0,
             evaluations: 0,
+            step: Step::Climb,
         }
+    }
+
+    /// The prices to recover plans from (once finished): the centre with every interacting
+    /// pool's price settled at the upper end of its best (given the others), where the pool's
+    /// cheapest choices leave it at or under its allowance — the side balancing starts from.
+    pub fn settled_prices(&self) -> &[i128] {
+        &self.prices
+    }
+
+    /// Starts settling the `at`-th interacting pool's price, or the last pass.
+    fn settle(&mut self, model: &Model, at: usize) {
+        match model.lagrangian.coupled_pools.get(at) {
+            Some(&pool) => {
+                let high = max_prices(model)[pool as usize];
+                self.step = Step::Settle { at, low: 0, high };
+                self.probe(model, pool, 0, high);
+            }
+            None => {
+                self.step = Step::Last;
+                self.sweep = Sweep::new(model, &self.prices, false);
+            }
+        }
+    }
+
+    /// Evaluates the middle of `low..=high` for `pool`.
+    fn probe(&mut self, model: &Model, pool: u32, low: i128, high: i128) {
+        self.prices[pool as usize] = low + (high - low) / 2;
+        self.sweep = Sweep::of_pool(model, &self.prices, pool);
     }
 
     /// Share done, 0–1 (rough: it often stops early).
@@ -228,8 +280,9 @@ impl Bundle {
         };
         let tolerance = 1e-9 * base.abs().max(1.0);
         let mut rates: Vec<f64> = (0..self.cuts.len()).map(|k| rate(k, &at)).collect();
-        let mut trial = Vec::with_capacity(n);
-        for _ in 0..MASTER_STEPS_PER_CUT * self.cuts.len() {
+        let m = self.cuts.len();
+        let steps = MASTER_WORK / (m * (n + LINE_SEARCH_STEPS) + 1);
+        for _ in 0..steps.clamp(1, MASTER_STEPS_PER_CUT * m) {
             // The pair: the highest-rated cut in use, the lowest-rated.
             let mut high = usize::MAX;
             let mut low = 0;
@@ -253,23 +306,22 @@ impl Bundle {
                 .map(|(a, b)| a - b)
                 .collect();
             let gap0 = at_center[low] - at_center[high];
-            let slope_at = |delta: f64, trial: &mut Vec<f64>| -> f64 {
-                let moved: Vec<f64> = g.iter().zip(&d).map(|(gi, di)| gi + delta * di).collect();
-                lambda(&moved, trial);
+            let slope_at = |delta: f64| -> f64 {
                 let mut v = gap0;
                 for i in 0..n {
-                    v += d[i] * (trial[i] - center[i]);
+                    let moved = clamp01(center[i] + t * (g[i] + delta * d[i]));
+                    v += d[i] * (moved - center[i]);
                 }
                 v
             };
             let most = self.alpha[high];
-            let delta = if slope_at(most, &mut trial) <= 0.0 {
+            let delta = if slope_at(most) <= 0.0 {
                 most
             } else {
                 let (mut lo, mut hi) = (0.0, most);
-                for _ in 0..60 {
+                for _ in 0..LINE_SEARCH_STEPS {
                     let mid = lo + (hi - lo) / 2.0;
-                    if slope_at(mid, &mut trial) <= 0.0 {
+                    if slope_at(mid) <= 0.0 {
                         lo = mid;
                     } else {
                         hi = mid;
@@ -326,11 +378,10 @@ fn clamp01(x: f64) -> f64 {
     }
 }
 
-impl Phase for Bundle {
-    fn quantum(&mut self, model: &Model) -> bool {
-        if !self.sweep.quantum(model, &self.prices) {
-            return false;
-        }
+impl Bundle {
+    /// Takes in the evaluation just finished and solves the master for the next; true when
+    /// the climb is over.
+    fn climb(&mut self, model: &Model) -> bool {
         self.evaluations += 1;
         let total = self.sweep.total();
         let cut = self.cut(model);
@@ -365,6 +416,45 @@ impl Phase for Bundle {
         }
         !self.master(model)
     }
+}
+
+impl Phase for Bundle {
+    fn quantum(&mut self, model: &Model) -> bool {
+        if !self.sweep.quantum(model, &self.prices) {
+            return false;
+        }
+        match self.step {
+            Step::Climb => {
+                if self.climb(model) {
+                    self.prices.clone_from(&self.best_prices);
+                    self.settle(model, 0);
+                }
+                false
+            }
+            Step::Settle { at, mut low, mut high } => {
+                let pool = model.lagrangian.coupled_pools[at];
+                if self.sweep.slope(pool) > 0 {
+                    low = self.prices[pool as usize];
+                } else {
+                    high = self.prices[pool as usize];
+                }
+                if high - low > 1 {
+                    self.step = Step::Settle { at, low, high };
+                    self.probe(model, pool, low, high);
+                } else {
+                    self.prices[pool as usize] = high;
+                    self.settle(model, at + 1);
+                }
+                false
+            }
+            Step::Last => {
+                // Each settling search is exact, so this is rarely below the centre; the
+                // higher of the two is the bound.
+                self.best_bound = self.best_bound.max(self.sweep.bound());
+                true
+            }
+        }
+    }
 
     fn encode(&self, w: &mut Writer) {
         w.i64(self.target);
@@ -384,6 +474,16 @@ impl Phase for Bundle {
         write_f64(w, self.t);
         write_f64(w, self.promised);
         w.u64(u64::from(self.evaluations));
+        match self.step {
+            Step::Climb => w.u64(0),
+            Step::Settle { at, low, high } => {
+                w.u64(1);
+                w.u64(at as u64);
+                w.i128(low);
+                w.i128(high);
+            }
+            Step::Last => w.u64(2),
+        }
         self.sweep.encode(w);
     }
 
@@ -394,12 +494,12 @@ impl Phase for Bundle {
         let center_total = r.i128()?;
         let best_bound = r.i64()?;
         let n = r.below(MAX_CUTS as u64 + 1, "too many cuts")? as usize;
-        let pools = model.lagrangian.coupled_pools.len();
+        let dimension = model.lagrangian.coupled_pools.len();
         let mut cuts = Vec::with_capacity(n);
         let mut alpha = Vec::with_capacity(n);
         for _ in 0..n {
             let value = read_f64(r)?;
-            let slope = (0..pools)
+            let slope = (0..dimension)
                 .map(|_| read_f64(r))
                 .collect::<Result<Vec<_>, _>>()?;
             cuts.push(Cut { value, slope });
@@ -415,8 +515,27 @@ impl Phase for Bundle {
             u64::from(MAX_EVALUATIONS) + 1,
             "an evaluation count is out of range",
         )? as u32;
-        let sweep = Sweep::decode(r, model, &prices, None)?;
+        let pools = &model.lagrangian.coupled_pools;
+        let step = match r.below(3, "an unknown bundle step")? {
+            0 => Step::Climb,
+            1 => {
+                let at = r.below(pools.len() as u64, "a pool is out of range")? as usize;
+                let (low, high) = (r.i128()?, r.i128()?);
+                let max = max_prices(model)[pools[at] as usize];
+                if !(0 <= low && low <= high && high <= max) {
+                    return Err(DecodeError::Invalid("a price bracket is out of range"));
+                }
+                Step::Settle { at, low, high }
+            }
+            _ => Step::Last,
+        };
+        let pool = match step {
+            Step::Settle { at, .. } => Some(pools[at]),
+            _ => None,
+        };
+        let sweep = Sweep::decode(r, model, &prices, pool)?;
         Ok(Bundle {
+            step,
             target,
             best_prices,
             center_total,

@@ -26,7 +26,9 @@ pub const VERSION: u16 = 10;
 /// before, the gathering was part of the quantum that finished it, so none was encoded), and
 /// adds the output stage (the result's plans listed a quantum at a time; a finished job's
 /// plans are listed again on decode). Version 8 adds the branch-and-bound stage on small fleets
-/// (its component in hand, open nodes and incumbent).
+/// (its component in hand, open nodes and incumbent). Version 10 adds the bundle method's stage
+/// where pools interact (its cuts, weights and proximal parameter bit for bit); a
+/// coordinate-ascent stage of an older checkpoint still decodes and runs to its end as before.
 pub const OLDEST_VERSION: u16 = 2;
 
 const HEADER: usize = 8 + 2 + 8;

@@ -4,7 +4,7 @@
 //! * [`job`]: the time-sliced, resumable [`Job`] (`run_slice` → `Yielded` | `Finished`,
 //!   `encode` / `decode` through [`checkpoint`]);
 //! * inside: the Lagrangian lower bound (`bound`, evaluated class by class in `envelope`,
-//!   climbed by `coordinate` where pools interact), pool balancing at its prices (`balance`),
+//!   climbed by `bundle` where pools interact), pool balancing at its prices (`balance`),
 //!   exact local search (`search`), keeping to the constraints (`cap`), each a resumable
 //!   `phase`.
 //!

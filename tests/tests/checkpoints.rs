@@ -101,3 +101,10 @@ fn the_version_8_checkpoint_still_resumes_to_the_same_result() {
     // Version 8 adds the branch-and-bound stage (this blob, taken while bounding, holds none).
     resumes_to_the_same_result("basic-v8.ckpt", Options::default());
 }
+
+#[test]
+fn the_version_10_checkpoint_still_resumes_to_the_same_result() {
+    // Version 10 adds the bundle method's stage where pools interact (the basic fleet's do
+    // not: this blob, taken while bounding, holds none; the core's sliced tests cover it).
+    resumes_to_the_same_result("basic-v10.ckpt", Options::default());
+}

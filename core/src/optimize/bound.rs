@@ -17,8 +17,8 @@
 //! Prices are fixed-point integers (micros per byte × 2^32) and `L` is computed in `i128` and
 //! rounded down, so the bound is exact, valid, and the same on every platform. `L` is concave in
 //! the prices; [`Bisect`] bisects every pool's price at once on the sign of its subgradient
-//! (exact for a pool no SIM shares with another), and where pools interact coordinate ascent
-//! ([`super::coordinate`]) or, under constraints, [`Ascent`] with Polyak subgradient steps
+//! (exact for a pool no SIM shares with another), and where pools interact a proximal bundle
+//! method ([`super::bundle`]) or, under constraints, [`Ascent`] with Polyak subgradient steps
 //! climbs on. A pass ([`Sweep`]) goes class by class without constraints
 //! ([`super::envelope`]), else a quantum of SIMs at a time, each SIM costing O(its pools)
 //! through the precomputed [`Lagrangian`].
@@ -190,8 +190,9 @@ impl Lagrangian {
         self.class_pools[class as usize].iter().map(|g| g.pool)
     }
 
-    /// Whether the interacting prices are found by coordinate ascent (class by class, without
-    /// constraints) rather than subgradient ascent.
+    /// Whether the interacting prices are found class by class, without constraints (by the
+    /// bundle method; coordinate ascent in checkpoints of earlier versions) rather than by
+    /// subgradient ascent.
     pub fn by_coordinates(&self) -> bool {
         self.envelope.is_some() && !self.coupled_pools.is_empty()
     }
@@ -679,6 +680,11 @@ impl Sweep {
         self.total.div_euclid(SCALE) as i64
     }
 
+    /// `L` at the sweep's prices, scaled, before rounding (once complete).
+    pub fn total(&self) -> i128 {
+        self.total
+    }
+
     /// The subgradient's component of `pool` (once complete).
     pub fn slope(&self, pool: u32) -> i128 {
         self.subgradient[pool as usize]
@@ -798,9 +804,8 @@ pub(crate) fn decode_prices(r: &mut Reader<'_>, model: &Model) -> Result<Vec<i12
 
 /// Bisection of every pool's price on the sign of its subgradient, all pools at once: one sweep
 /// halves every bracket. For a pool no SIM shares with another pool this finds the best price to
-/// the last fixed-point unit in about 40 sweeps; where pools interact, coordinate ascent
-/// ([`super::coordinate`]) or, under constraints, [`Ascent`] continues from the best prices
-/// found.
+/// the last fixed-point unit in about 40 sweeps; where pools interact, the bundle method
+/// ([`super::bundle`]) or, under constraints, [`Ascent`] continues from the best prices found.
 #[derive(Debug, Clone)]
 pub(crate) struct Bisect {
     low: Vec<i128>,

@@ -1,6 +1,8 @@
-//! Where pools interact (some SIM may use more than one of them), the dual's best prices by
-//! coordinate ascent: one pool price at a time, an exact line search — bisection on the sign of
-//! that price's subgradient, over the classes that may use the pool only — then the next pool;
+//! Coordinate ascent of the interacting pools' prices, as checkpoint formats before 10 climbed
+//! (the bundle method, [`super::bundle`], replaced it: it stalled 0.1–0.2 % under the LP
+//! optimum on 4 × 50 plans; a checkpoint may still hold one, which runs to its end as before):
+//! one pool price at a time, an exact line search — bisection on the sign of that price's
+//! subgradient, over the classes that may use the pool only — then the next pool;
 //! a full pass for the bound after each round. It stops when a round adds less than a
 //! millionth of the bound, the bound reaches the best bill, or after [`MAX_ROUNDS`].
 //!
@@ -43,6 +45,10 @@ pub(crate) struct Coordinate {
 }
 
 impl Coordinate {
+    /// Starts from `start` (whose bound is `bound`). The job no longer starts coordinate ascent
+    /// (the bundle method, [`super::bundle`], replaced it; a checkpoint may still hold one):
+    /// the tests compare the two.
+    #[cfg(test)]
     pub fn new(model: &Model, target: i64, start: Vec<i128>, bound: i64) -> Self {
         let mut c = Coordinate {
             target,

@@ -248,6 +248,18 @@ fn sliced_and_resumed_runs_equal_an_uninterrupted_run() {
 }
 
 #[test]
+fn sliced_runs_through_the_bundle_method_equal_an_uninterrupted_run() {
+    // 4 × 50 plans: many pools interact, so the bound comes from the bundle method, whose
+    // stage is encoded and decoded between slices too.
+    let f = synthetic_fleet_of(2_000, 5, 4, 50);
+    assert!(Model::new(&f).lagrangian.by_coordinates());
+    let straight = Job::new(&f, Options::default()).run();
+    let (result, slices) = run_sliced(&f, Options::default(), 9, 6);
+    assert!(slices > 50, "the run was cut into {slices} slices");
+    assert_eq!(result, straight);
+}
+
+#[test]
 fn kicks_and_branch_and_bound_bring_a_few_hundred_sims_on_many_plans_near_the_bound_and_resume_exactly(
 ) {
     // 300 and 500 SIMs on 4 communication plans × 12 plans (`simopt bench --sims 300,500

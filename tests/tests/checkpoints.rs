@@ -104,7 +104,9 @@ fn the_version_8_checkpoint_still_resumes_to_the_same_result() {
 
 #[test]
 fn the_version_10_checkpoint_still_resumes_to_the_same_result() {
-    // Version 10 adds the bundle method's stage where pools interact (the basic fleet's do
-    // not: this blob, taken while bounding, holds none; the core's sliced tests cover it).
+    // Version 9 starts the body with the work units (one here), version 10 adds the bundle
+    // method's stage where pools interact (the basic fleet's do not: this blob, taken while
+    // bounding, holds none; the core's sliced tests cover it). No build wrote version 9 but in
+    // development.
     resumes_to_the_same_result("basic-v10.ckpt", Options::default());
 }

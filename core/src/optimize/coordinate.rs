@@ -1,7 +1,7 @@
-//! Coordinate ascent of the interacting pools' prices, as checkpoint formats before 10 climbed
-//! (the bundle method, [`super::bundle`], replaced it: it stalled 0.1–0.2 % under the LP
-//! optimum on 4 × 50 plans; a checkpoint may still hold one, which runs to its end as before):
-//! one pool price at a time, an exact line search — bisection on the sign of that price's
+//! Coordinate ascent of the interacting pools' prices where SIMs have at most 24 options (with
+//! more it stalls — 0.1–0.2 % under the LP optimum on 4 × 50 plans — and the bundle method,
+//! [`super::bundle`], climbs instead; it also takes over when this runs out of rounds): one
+//! pool price at a time, an exact line search — bisection on the sign of that price's
 //! subgradient, over the classes that may use the pool only — then the next pool;
 //! a full pass for the bound after each round. It stops when a round adds less than a
 //! millionth of the bound, the bound reaches the best bill, or after [`MAX_ROUNDS`].
@@ -45,10 +45,15 @@ pub(crate) struct Coordinate {
 }
 
 impl Coordinate {
-    /// Starts from `start` (whose bound is `bound`). The job no longer starts coordinate ascent
-    /// (the bundle method, [`super::bundle`], replaced it; a checkpoint may still hold one):
-    /// the tests compare the two.
-    #[cfg(test)]
+    /// Whether it stopped at its round limit, still climbing (prices that must move together
+    /// stall it: the bundle method takes over).
+    pub fn ran_out(&self) -> bool {
+        self.round >= MAX_ROUNDS && self.best_bound < self.target
+    }
+
+    /// Starts from `start` (whose bound is `bound`). Where pools interact the job climbs with
+    /// it first; when it runs out of rounds still climbing, the bundle method
+    /// ([`super::bundle`]) goes on from its best prices.
     pub fn new(model: &Model, target: i64, start: Vec<i128>, bound: i64) -> Self {
         let mut c = Coordinate {
             target,

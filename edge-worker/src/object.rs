@@ -185,6 +185,45 @@ pub(crate) async fn pinned_file(
     })
 }
 
+/// A positive whole-number variable of `wrangler.toml`, or `default`.
+pub(crate) fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
+
+/// The watchdog's patience, in ms (`WATCHDOG_SECONDS`).
+pub(crate) fn watchdog_ms(env: &Env) -> f64 {
+    (var_u64(env, "WATCHDOG_SECONDS", DEFAULT_WATCHDOG_SECONDS) * 1000) as f64
+}
+
+/// Sets an object's alarm, its watchdog, that patience from now.
+pub(crate) async fn arm_watchdog(state: &ObjectState, env: &Env) -> worker::Result<()> {
+    // An offset from now (ScheduledTime from i64 milliseconds).
+    state.storage().set_alarm(watchdog_ms(env) as i64).await
+}
+
+/// How many copies of each queue message to send: 2 with `DUPLICATE_DELIVERIES = "1"` (for
+/// testing: an at-least-once queue may deliver a message twice), else 1.
+pub(crate) fn copies(env: &Env) -> usize {
+    if var_u64(env, "DUPLICATE_DELIVERIES", 0) == 1 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Creates an object's tables (`who` names the object in the log when that fails).
+pub(crate) fn create_tables(sql: &SqlStorage, who: &str, statements: &[&str]) {
+    for statement in statements {
+        if let Err(e) = sql.exec(statement, None) {
+            console_error!("{who}: cannot create its tables: {e}");
+        }
+    }
+}
+
 /// The record kept in an object's `record` table (one row), if any.
 pub(crate) fn read_record<T: serde::de::DeserializeOwned>(
     sql: &SqlStorage,
@@ -291,20 +330,19 @@ pub use glue::SessionObject;
 
 impl DurableObject for SessionObject {
     fn new(state: ObjectState, env: Env) -> Self {
-        let sql = state.storage().sql();
-        for statement in [
-            "CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 0), json TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS checkpoint (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS carrier_state (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS sync_rows (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS sync_usage (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS sync_gone (iccid TEXT PRIMARY KEY)",
-            "CREATE TABLE IF NOT EXISTS unit_results (unit INTEGER NOT NULL, n INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (unit, n))",
-        ] {
-            if let Err(e) = sql.exec(statement, None) {
-                console_error!("session object: cannot create its tables: {e}");
-            }
-        }
+        create_tables(
+            &state.storage().sql(),
+            "session object",
+            &[
+                "CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 0), json TEXT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS checkpoint (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS carrier_state (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS sync_rows (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS sync_usage (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS sync_gone (iccid TEXT PRIMARY KEY)",
+                "CREATE TABLE IF NOT EXISTS unit_results (unit INTEGER NOT NULL, n INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (unit, n))",
+            ],
+        );
         SessionObject {
             state,
             env,
@@ -401,16 +439,11 @@ impl SessionObject {
     }
 
     pub(crate) fn var_u64(&self, name: &str, default: u64) -> u64 {
-        self.env
-            .var(name)
-            .ok()
-            .and_then(|v| v.to_string().trim().parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(default)
+        var_u64(&self.env, name, default)
     }
 
     fn watchdog_ms(&self) -> f64 {
-        (self.var_u64("WATCHDOG_SECONDS", DEFAULT_WATCHDOG_SECONDS) * 1000) as f64
+        watchdog_ms(&self.env)
     }
 
     /// The session's record, if a session was ever started here.
@@ -443,11 +476,7 @@ impl SessionObject {
     }
 
     async fn arm_watchdog(&self) -> worker::Result<()> {
-        // An offset from now (ScheduledTime from i64 milliseconds).
-        self.state
-            .storage()
-            .set_alarm(self.watchdog_ms() as i64)
-            .await
+        arm_watchdog(&self.state, &self.env).await
     }
 
     /// Writes the session's view to D1 (the API reads it there). A failure is logged, not
@@ -471,14 +500,7 @@ impl SessionObject {
             return self.start_units(record, &object).await;
         }
         let queue = self.env.queue(QUEUE)?;
-        // DUPLICATE_DELIVERIES = "1" (for testing) sends every message twice, as an
-        // at-least-once queue may deliver it.
-        let copies = if self.var_u64("DUPLICATE_DELIVERIES", 0) == 1 {
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
+        for _ in 0..copies(&self.env) {
             let work = record.next_work(&object);
             if record.delay_seconds > 0 {
                 queue

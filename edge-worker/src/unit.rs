@@ -24,8 +24,8 @@ use worker::{
 
 use crate::clock;
 use crate::object::{
-    load_chunks, load_fleet, read_record, save_chunks, write_record, Failure, StepOutcome,
-    DEFAULT_SLICE_QUANTA, DEFAULT_WATCHDOG_SECONDS, QUEUE,
+    arm_watchdog, copies, create_tables, load_chunks, load_fleet, read_record, save_chunks,
+    var_u64, watchdog_ms, write_record, Failure, StepOutcome, DEFAULT_SLICE_QUANTA, QUEUE,
 };
 use crate::session::{
     retry_delay, unit_object_name, unit_result_bytes, Inputs, Step, UnitProgress, Work,
@@ -146,16 +146,15 @@ pub use glue::UnitObject;
 
 impl DurableObject for UnitObject {
     fn new(state: ObjectState, env: Env) -> Self {
-        let sql = state.storage().sql();
-        for statement in [
-            "CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 0), json TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS checkpoint (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS result (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
-        ] {
-            if let Err(e) = sql.exec(statement, None) {
-                console_error!("unit object: cannot create its tables: {e}");
-            }
-        }
+        create_tables(
+            &state.storage().sql(),
+            "unit object",
+            &[
+                "CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 0), json TEXT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS checkpoint (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS result (n INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+            ],
+        );
         UnitObject {
             state,
             env,
@@ -218,17 +217,8 @@ impl UnitObject {
         self.state.storage().sql()
     }
 
-    fn var_u64(&self, name: &str, default: u64) -> u64 {
-        self.env
-            .var(name)
-            .ok()
-            .and_then(|v| v.to_string().trim().parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(default)
-    }
-
     fn watchdog_ms(&self) -> f64 {
-        (self.var_u64("WATCHDOG_SECONDS", DEFAULT_WATCHDOG_SECONDS) * 1000) as f64
+        watchdog_ms(&self.env)
     }
 
     fn record(&self) -> worker::Result<Option<UnitRecord>> {
@@ -240,10 +230,7 @@ impl UnitObject {
     }
 
     async fn arm_watchdog(&self) -> worker::Result<()> {
-        self.state
-            .storage()
-            .set_alarm(self.watchdog_ms() as i64)
-            .await
+        arm_watchdog(&self.state, &self.env).await
     }
 
     /// `POST /start`: a new unit starts (its first message queued); a known one is made to
@@ -275,12 +262,7 @@ impl UnitObject {
     /// Hands the awaited slice's message to the queue (twice with `DUPLICATE_DELIVERIES`).
     async fn send(&self, record: &mut UnitRecord) -> worker::Result<()> {
         let queue = self.env.queue(QUEUE)?;
-        let copies = if self.var_u64("DUPLICATE_DELIVERIES", 0) == 1 {
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
+        for _ in 0..copies(&self.env) {
             queue.send(record.work()).await?;
         }
         if let Some(mut now) = self.record()? {
@@ -436,7 +418,7 @@ impl UnitObject {
         let live = live
             .as_mut()
             .ok_or_else(|| Failure::Transient("the unit is not in memory".into()))?;
-        let quanta = self.var_u64("SLICE_QUANTA", DEFAULT_SLICE_QUANTA);
+        let quanta = var_u64(&self.env, "SLICE_QUANTA", DEFAULT_SLICE_QUANTA);
         let mut done = 0u64;
         let step = live.job.run_slice(&mut || {
             done += 1;
@@ -530,7 +512,6 @@ impl UnitObject {
     async fn hand_result(&self, record: &UnitRecord, bytes: Vec<u8>) -> Result<(), String> {
         // The progress first: the session's figures (slices, times) include the last slice.
         self.report_progress(record).await;
-        let stub = session_stub(&self.env, &record.session_object).map_err(|e| e.to_string())?;
         let mut init = worker::RequestInit::new();
         init.with_method(Method::Post).with_body(Some(
             worker::js_sys::Uint8Array::from(bytes.as_slice()).into(),
@@ -540,14 +521,7 @@ impl UnitObject {
             record.session, record.unit
         );
         let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
-        let response = stub
-            .fetch_with_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        match response.status_code() {
-            200 => Ok(()),
-            status => Err(format!("the session's object answered {status}")),
-        }
+        self.post_to_session(record, request).await
     }
 
     async fn call_session(
@@ -556,8 +530,13 @@ impl UnitObject {
         path: &str,
         report: &UnitReport,
     ) -> Result<(), String> {
-        let stub = session_stub(&self.env, &record.session_object).map_err(|e| e.to_string())?;
         let request = object_request(path, report).map_err(|e| e.to_string())?;
+        self.post_to_session(record, request).await
+    }
+
+    /// Sends `request` to the unit's session object: `Ok` when it answered 200.
+    async fn post_to_session(&self, record: &UnitRecord, request: Request) -> Result<(), String> {
+        let stub = session_stub(&self.env, &record.session_object).map_err(|e| e.to_string())?;
         let response = stub
             .fetch_with_request(request)
             .await

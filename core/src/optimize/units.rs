@@ -111,7 +111,7 @@ fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>>
 }
 
 /// An optimization in progress: the fleet's work units ([`split`]) one after another, each a
-/// [`UnitJob`] on its part of the fleet (a fleet of one unit: on the fleet itself), their
+/// `job::UnitJob` on its part of the fleet (a fleet of one unit: on the fleet itself), their
 /// results merged. Sliced, resumable and deterministic like each unit's job: any slicing with
 /// [`Job::encode`] / [`Job::decode`] between slices gives the identical result.
 #[derive(Debug, Clone)]

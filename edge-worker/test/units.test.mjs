@@ -3,6 +3,7 @@
 // to the session's object. Real fleets cut into units from 65,536 SIMs on (the 100,000-SIM
 // sessions e2e runs two); here a twin of a completed session is started already waiting for its
 // units (as the session object's `/start` takes a record), on the basic fixture's files.
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -16,6 +17,7 @@ const A = {};
 function unitObject(name) {
   const stub = env.UNITS.get(env.UNITS.idFromName(name));
   return {
+    stub,
     start: async (record) => (await stub.fetch("https://unit/start", { method: "POST", body: JSON.stringify(record) })).status,
     step: async (work) => (await json(await stub.fetch("https://unit/step", { method: "POST", body: JSON.stringify(work) }))).body,
     state: async () => json(await stub.fetch("https://unit/state")),
@@ -122,5 +124,46 @@ describe("a session of work units", () => {
     const failed = await until(async () => (await session.state()).body, (r) => r.view.state !== "optimizing");
     expect(failed.view.state).toBe("failed");
     expect(failed.view.reason).toContain("no longer cuts into 2 work units");
+  });
+
+  it("a unit object's twin, its slices delivered by hand — twice, stale, with evictions and its watchdog — ends with the session's result", async () => {
+    // The twin's record names another session object, so its own messages go to a unit object
+    // of that name, which has no record and ignores them: the test delivers its slices.
+    const id = "0123456789abcdef0123456789abcd04";
+    const name = `${A.name}/${id}/0`;
+    const twin = unitObject(name);
+    const record = {
+      session: id, session_object: `${A.name}/elsewhere`, inputs: A.record.inputs, unit: 0, units: 1, slice: 0,
+      sent: false, failures: 0, moved_ms: 0, progress: null, finished: false, failed: null, reported: false,
+    };
+    expect(await twin.start(record)).toBe(200);
+    const started = (await twin.state()).body;
+    expect(started.sent).toBe(true);
+    // Nothing moved: the watchdog sends the awaited slice again.
+    await sleep(1_100); // WATCHDOG_SECONDS is 1 in the tests
+    expect(await runDurableObjectAlarm(twin.stub)).toBe(true);
+    expect((await twin.state()).body.moved_ms).toBeGreaterThan(started.moved_ms);
+    const work = (slice) => ({ object: name, session: id, step: "unit", unit: 0, slice });
+    let slice = 0;
+    for (;;) {
+      if (slice % 3 === 2) await evictDurableObject(twin.stub);
+      expect(await twin.step(work(slice + 1))).toEqual({ outcome: "ignored" }); // early
+      expect(await twin.step(work(slice))).toEqual({ outcome: "ran" });
+      expect(await twin.step(work(slice))).toEqual({ outcome: "ignored" }); // again
+      const state = (await twin.state()).body;
+      if (state.finished) break;
+      expect(state.slice).toBe(slice + 1);
+      slice += 1;
+      expect(slice).toBeLessThan(10_000);
+    }
+    // Its result was offered to a session object that does not wait for it: taken as handed
+    // over. Its figures are the real session's (one object ran the same fleet).
+    const done = (await twin.state()).body;
+    expect(done).toMatchObject({ finished: true, reported: true, failed: null });
+    const micros = (text) => Math.round(Number(text) * 1e6);
+    expect(done.progress.best_micros).toBe(micros(A.done.summary.optimized_cost));
+    expect(done.progress.bound_micros).toBe(micros(A.done.summary.lower_bound));
+    expect(done.progress.slices).toBe(slice + 1);
+    expect(await runDurableObjectAlarm(twin.stub)).toBe(false);
   });
 });

@@ -41,7 +41,7 @@ use crate::session::{
 };
 use crate::sessions::{object_request, unit_stub};
 use crate::store::{SimResult, Store};
-use crate::unit::{UnitRecord, UnitReport};
+use crate::unit::{UnitRecord, UnitReport, GONE};
 use crate::uploads::{source, Kind};
 
 /// The Durable Object binding's name in `wrangler.toml`.
@@ -374,8 +374,11 @@ impl DurableObject for SessionObject {
             }
             (Method::Post, "/unit-progress") => {
                 let report: UnitReport = req.json().await?;
-                self.unit_progress(&report).await?;
-                Response::ok("noted")
+                if self.unit_progress(&report).await? {
+                    Response::ok("noted")
+                } else {
+                    Response::error("the session no longer waits for this unit", GONE)
+                }
             }
             (Method::Post, "/unit-done") => {
                 let url = req.url()?;
@@ -1027,23 +1030,29 @@ impl SessionObject {
     }
 
     /// `POST /unit-progress`: a unit's progress after a slice.
-    async fn unit_progress(&self, report: &UnitReport) -> worker::Result<()> {
-        let (Some(mut record), Some(progress)) =
-            (self.units_record(&report.session)?, &report.progress)
-        else {
-            return Ok(());
+    /// `false` when this object holds a session that does not wait for the unit: another
+    /// session, or this one ended (the unit then stops). Without any record it answers `true`:
+    /// nothing says the unit is not wanted.
+    async fn unit_progress(&self, report: &UnitReport) -> worker::Result<bool> {
+        let Some(mut record) = self.record()? else {
+            return Ok(true);
         };
-        let Some(units) = record.units.as_mut() else {
-            return Ok(());
+        let waiting = record.view.id == report.session
+            && record.view.state.is_active()
+            && record.next.step == Step::Units;
+        let (true, Some(progress), Some(units)) =
+            (waiting, &report.progress, record.units.as_mut())
+        else {
+            return Ok(waiting);
         };
         let Some(slot) = units.progress.get_mut(report.unit as usize) else {
-            return Ok(());
+            return Ok(true);
         };
         *slot = Some(progress.clone());
         self.note_units(&mut record);
         self.save_record(&record)?;
         self.mirror(&record).await;
-        Ok(())
+        Ok(true)
     }
 
     /// The session's view from its units' figures, and a move for the watchdog.

@@ -308,8 +308,10 @@ impl UnitObject {
                 if record.finished {
                     *self.live.borrow_mut() = None;
                     self.report_end(&mut record).await?;
+                } else if !self.report_progress(&record).await {
+                    // The session ended (failed) or a newer one holds its object: stop here.
+                    self.stop(&mut record).await?;
                 } else {
-                    self.report_progress(&record).await;
                     if let Err(e) = self.send(&mut record).await {
                         console_error!(
                             "session {} unit {}: cannot queue its next slice: {e}",
@@ -455,21 +457,39 @@ impl UnitObject {
     }
 
     /// Tells the session's object how far the unit is (a failure only logged: the next slice
-    /// tells it again).
-    async fn report_progress(&self, record: &UnitRecord) {
+    /// tells it again); `false` when it answered that it no longer waits for the unit.
+    async fn report_progress(&self, record: &UnitRecord) -> bool {
         let report = UnitReport {
             session: record.session.clone(),
             unit: record.unit,
             progress: record.progress.clone(),
             reason: None,
         };
-        if let Err(e) = self.call_session(record, "/unit-progress", &report).await {
-            console_error!(
-                "session {} unit {}: cannot report its progress: {e}",
-                record.session,
-                record.unit
-            );
+        match self.call_session(record, "/unit-progress", &report).await {
+            Ok(()) => true,
+            Err(e) if e == gone(GONE) => false,
+            Err(e) => {
+                console_error!(
+                    "session {} unit {}: cannot report its progress: {e}",
+                    record.session,
+                    record.unit
+                );
+                true
+            }
         }
+    }
+
+    /// Stops a unit its session no longer waits for: nothing more runs or is handed over.
+    async fn stop(&self, record: &mut UnitRecord) -> worker::Result<()> {
+        record.finished = true;
+        record.reported = true;
+        record.failed = Some("its session no longer waits for it".into());
+        self.save_record(record)?;
+        let sql = self.sql();
+        sql.exec("DELETE FROM checkpoint", None)?;
+        sql.exec("DELETE FROM result", None)?;
+        *self.live.borrow_mut() = None;
+        self.state.storage().delete_alarm().await
     }
 
     /// Hands the unit's result (or its failure) to the session's object; once taken, the
@@ -543,7 +563,14 @@ impl UnitObject {
             .map_err(|e| e.to_string())?;
         match response.status_code() {
             200 => Ok(()),
-            status => Err(format!("the session's object answered {status}")),
+            status => Err(gone(status)),
         }
     }
+}
+
+/// What the session's object answers to a unit it no longer waits for.
+pub const GONE: u16 = 410;
+
+fn gone(status: u16) -> String {
+    format!("the session's object answered {status}")
 }

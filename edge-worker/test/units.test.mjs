@@ -93,12 +93,12 @@ describe("a session of work units", () => {
     expect((await session.state()).body.view).toEqual(done.view);
   });
 
-  it("a unit object runs its slices as a chain: the awaited slice only, once", async () => {
+  it("a unit object runs its awaited slice only, and stops once its session no longer waits for it", async () => {
     const id = "0123456789abcdef0123456789abcd02";
     const name = `${A.name}/${id}/0`;
     const unit = unitObject(name);
-    // Its session's object is waiting for another session: the result is offered, not taken
-    // into any session, and the unit still ends.
+    // Its session's object holds another session (the completed one): after its first slice
+    // the unit hears so and stops, keeping nothing to run or hand over.
     const record = {
       session: id, session_object: A.name, inputs: A.record.inputs, unit: 0, units: 1, slice: 0, sent: false,
       failures: 0, moved_ms: 0, progress: null, finished: false, failed: null, reported: false,
@@ -106,14 +106,14 @@ describe("a session of work units", () => {
     expect(await unit.start(record)).toBe(200);
     expect(await unit.start(record)).toBe(200);
     const ended = await until(async () => (await unit.state()).body, (r) => r.reported);
-    expect(ended.finished).toBe(true);
-    expect(ended.failed).toBe(null);
-    expect(ended.progress.slices).toBe(ended.slice + 1);
-    expect(ended.progress.done).toBe(1);
-    // Once done, no slice runs again.
-    for (const slice of [0, ended.slice, ended.slice + 1]) {
+    expect(ended).toMatchObject({ finished: true, reported: true, failed: "its session no longer waits for it", slice: 1 });
+    expect(ended.progress.slices).toBe(1);
+    expect(ended.progress.done).toBeLessThan(1);
+    // Stopped, no slice runs again and no alarm is left.
+    for (const slice of [0, 1, 2]) {
       expect(await unit.step({ object: name, session: id, step: "unit", unit: 0, slice })).toEqual({ outcome: "ignored" });
     }
+    expect(await runDurableObjectAlarm(unit.stub)).toBe(false);
   });
 
   it("a unit that cannot run fails the session, naming it", async () => {

@@ -35,9 +35,8 @@ use crate::clock;
 use crate::error::ApiError;
 use crate::log::SessionLog;
 use crate::session::{
-    admit, object_name, retry_delay, unit_object_name, unit_result_of, Admission, FileRef, Inputs,
-    Next, Notice, ProgressView, Record, ReportKeys, State, Step, SummaryView, UnitsRun, Work,
-    RESULTS_CHUNK,
+    admit, object_name, retry_delay, unit_object_name, Admission, FileRef, Inputs, Next, Notice,
+    ProgressView, Record, ReportKeys, State, Step, SummaryView, UnitsRun, Work, RESULTS_CHUNK,
 };
 use crate::sessions::{object_request, unit_stub};
 use crate::store::{SimResult, Store};
@@ -1158,9 +1157,10 @@ impl SessionObject {
                 }
             }
             let result =
-                unit_result_of(&bytes, sims.len(), fleet.plans.len()).ok_or_else(|| {
+                Optimized::from_bytes(&bytes, sims.len(), fleet.plans.len()).map_err(|e| {
                     Failure::Permanent(format!(
-                        "work unit {unit}'s result is missing or damaged; start a new session"
+                        "work unit {unit}'s result is missing or damaged ({e}); start a new \
+                         session"
                     ))
                 })?;
             results.push(result);

@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use simopt_carrier::{Decision, Stats, SyncCounts};
-use simopt_core::optimize::{Optimized, Progress};
+use simopt_core::optimize::Progress;
 use simopt_core::report::OptimizationSummary;
+use simopt_core::Money;
 use simopt_core::SettingsInput;
-use simopt_core::{Money, PlanId};
 
 /// Where a session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,7 +149,7 @@ pub struct UnitProgress {
     pub bound_micros: Option<i64>,
     /// Its slices run.
     pub slices: u32,
-    /// Its longest slice and all its slices, ms.
+    /// Its longest slice, ms.
     pub slice_ms_max: u64,
     /// All its slices, ms.
     pub slice_ms_total: u64,
@@ -246,46 +246,6 @@ impl UnitsRun {
             )
         })
     }
-}
-
-/// A unit's result as its object hands it to the session's: each SIM's plan (u32, little
-/// endian), then the bill, the current bill and the bound (i64 micros; `i64::MIN`: none).
-pub fn unit_result_bytes(result: &Optimized) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(result.plans.len() * 4 + 24);
-    for plan in &result.plans {
-        bytes.extend_from_slice(&plan.0.to_le_bytes());
-    }
-    for micros in [
-        result.cost.micros(),
-        result.current_cost.micros(),
-        result.lower_bound.map_or(i64::MIN, |b| b.micros()),
-    ] {
-        bytes.extend_from_slice(&micros.to_le_bytes());
-    }
-    bytes
-}
-
-/// A unit's result from [`unit_result_bytes`], if they are one of `sims` SIMs on `plans` plans.
-pub fn unit_result_of(bytes: &[u8], sims: usize, plans: usize) -> Option<Optimized> {
-    if bytes.len() != sims * 4 + 24 {
-        return None;
-    }
-    let (plan_bytes, tail) = bytes.split_at(sims * 4);
-    let plans = plan_bytes
-        .chunks_exact(4)
-        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-        .map(|p| ((p as usize) < plans).then_some(PlanId(p)))
-        .collect::<Option<Vec<PlanId>>>()?;
-    let micros: Vec<i64> = tail
-        .chunks_exact(8)
-        .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
-        .collect();
-    Some(Optimized {
-        plans,
-        cost: Money::from_micros(micros[0]),
-        current_cost: Money::from_micros(micros[1]),
-        lower_bound: (micros[2] != i64::MIN).then(|| Money::from_micros(micros[2])),
-    })
 }
 
 /// An uploaded file a session reads, pinned when it starts.
@@ -1116,28 +1076,6 @@ mod tests {
         assert_eq!(name, "a/2026-11-30T00:00/s1/3");
         assert_eq!(session_object_of_unit(&name), Some("a/2026-11-30T00:00"));
         assert_eq!(session_object_of_unit("a/s1"), None);
-    }
-
-    #[test]
-    fn unit_results_round_trip_and_refuse_what_does_not_fit() {
-        let result = Optimized {
-            plans: vec![PlanId(2), PlanId(0), PlanId(7)],
-            cost: Money::from_micros(12_345_000),
-            current_cost: Money::from_micros(20_000_000),
-            lower_bound: Some(Money::from_micros(-5)),
-        };
-        let bytes = unit_result_bytes(&result);
-        assert_eq!(unit_result_of(&bytes, 3, 8), Some(result.clone()));
-        assert_eq!(unit_result_of(&bytes, 2, 8), None, "another unit's size");
-        assert_eq!(unit_result_of(&bytes, 3, 7), None, "a plan out of range");
-        let unbounded = Optimized {
-            lower_bound: None,
-            ..result
-        };
-        assert_eq!(
-            unit_result_of(&unit_result_bytes(&unbounded), 3, 8),
-            Some(unbounded)
-        );
     }
 
     #[test]

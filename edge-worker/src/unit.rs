@@ -28,8 +28,7 @@ use crate::object::{
     var_u64, watchdog_ms, write_record, Failure, StepOutcome, DEFAULT_SLICE_QUANTA, QUEUE,
 };
 use crate::session::{
-    retry_delay, unit_object_name, unit_result_bytes, Inputs, Step, UnitProgress, Work,
-    MAX_FAILURES,
+    retry_delay, unit_object_name, Inputs, Step, UnitProgress, Work, MAX_FAILURES,
 };
 use crate::sessions::{object_request, session_stub};
 
@@ -435,7 +434,7 @@ impl UnitObject {
         let sql = self.sql();
         match step {
             JobStep::Finished(result) => {
-                let bytes = unit_result_bytes(&result);
+                let bytes = result.to_bytes();
                 progress.checkpoint_bytes = before.map_or(0, |b| b.checkpoint_bytes);
                 save_chunks(&sql, "result", &bytes)?;
                 sql.exec("DELETE FROM checkpoint", None)?;

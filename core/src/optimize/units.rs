@@ -259,9 +259,7 @@ impl Job {
             if i == self.at {
                 phase = p.phase;
             }
-            if i <= self.at {
-                done += p.done * sims as f64;
-            }
+            done += p.done * sims as f64;
             current += p.current_cost;
             best += p.best_cost;
             bound = bound.zip(p.lower_bound).map(|(a, b)| a + b);
@@ -299,11 +297,7 @@ impl Job {
             let Unit::Done(result) = unit else {
                 unreachable!("the units before the one in work are done")
             };
-            w.u64s(result.plans.iter().map(|p| u64::from(p.0)));
-            w.i64(result.cost.micros());
-            w.i64(result.current_cost.micros());
-            w.bool(result.lower_bound.is_some());
-            w.i64(result.lower_bound.map_or(0, Money::micros));
+            result.write(&mut w);
         }
         if let Some(Unit::Working(job)) = self.units.get(self.at) {
             job.encode(&mut w);
@@ -352,27 +346,8 @@ impl Job {
             }
             let mut units = Vec::with_capacity(count);
             for sims in &split[..at] {
-                let plans = r.u64s(sims.len() as u64)?;
-                if plans.len() != sims.len() {
-                    return Err(DecodeError::Invalid("a unit's result is not its SIMs'"));
-                }
-                let plans = plans
-                    .into_iter()
-                    .map(|p| match p < fleet.plans.len() as u64 {
-                        true => Ok(PlanId(p as u32)),
-                        false => Err(DecodeError::Invalid("a plan is out of range")),
-                    })
-                    .collect::<Result<Vec<PlanId>, DecodeError>>()?;
-                let cost = Money::from_micros(r.i64()?);
-                let current_cost = Money::from_micros(r.i64()?);
-                let has_bound = r.bool()?;
-                let bound = r.i64()?;
-                units.push(Unit::Done(Optimized {
-                    plans,
-                    cost,
-                    current_cost,
-                    lower_bound: has_bound.then_some(Money::from_micros(bound)),
-                }));
+                let result = Optimized::read(&mut r, sims.len(), fleet.plans.len())?;
+                units.push(Unit::Done(result));
             }
             for (i, sims) in split.iter().enumerate().skip(at) {
                 units.push(Unit::Working(match i == at {
@@ -391,6 +366,61 @@ impl Job {
         };
         r.finish()?;
         Ok(job)
+    }
+}
+
+impl Optimized {
+    /// A work unit's result as bytes, framed like a checkpoint (magic, version, checksum): how
+    /// a unit optimized elsewhere (the Worker's unit objects) hands its result over.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.write(&mut w);
+        w.finish()
+    }
+
+    /// The result in [`Optimized::to_bytes`]'s `bytes`, which must be one of `sims` SIMs on
+    /// plans of a fleet with `plans` plans.
+    ///
+    /// # Errors
+    /// [`DecodeError`] for damaged or foreign bytes, or a result of another size.
+    pub fn from_bytes(bytes: &[u8], sims: usize, plans: usize) -> Result<Optimized, DecodeError> {
+        let mut r = Reader::open(bytes)?;
+        let result = Optimized::read(&mut r, sims, plans)?;
+        r.finish()?;
+        Ok(result)
+    }
+
+    /// Into a checkpoint's body: each SIM's plan, the bill, the current bill and the bound.
+    fn write(&self, w: &mut Writer) {
+        w.u64s(self.plans.iter().map(|p| u64::from(p.0)));
+        w.i64(self.cost.micros());
+        w.i64(self.current_cost.micros());
+        w.bool(self.lower_bound.is_some());
+        w.i64(self.lower_bound.map_or(0, Money::micros));
+    }
+
+    fn read(r: &mut Reader, sims: usize, plans: usize) -> Result<Optimized, DecodeError> {
+        let ids = r.u64s(sims as u64)?;
+        if ids.len() != sims {
+            return Err(DecodeError::Invalid("a unit's result is not its SIMs'"));
+        }
+        let ids = ids
+            .into_iter()
+            .map(|p| match p < plans as u64 {
+                true => Ok(PlanId(p as u32)),
+                false => Err(DecodeError::Invalid("a plan is out of range")),
+            })
+            .collect::<Result<Vec<PlanId>, DecodeError>>()?;
+        let cost = Money::from_micros(r.i64()?);
+        let current_cost = Money::from_micros(r.i64()?);
+        let has_bound = r.bool()?;
+        let bound = r.i64()?;
+        Ok(Optimized {
+            plans: ids,
+            cost,
+            current_cost,
+            lower_bound: has_bound.then_some(Money::from_micros(bound)),
+        })
     }
 }
 
@@ -510,6 +540,40 @@ mod tests {
             "the units' bound holds for the whole fleet"
         );
         assert!(whole.lower_bound.expect("a bound") <= merged.cost);
+    }
+
+    #[test]
+    fn a_units_result_round_trips_as_bytes_and_refuses_what_does_not_fit() {
+        let result = Optimized {
+            plans: vec![PlanId(2), PlanId(0), PlanId(7)],
+            cost: Money::from_micros(12_345_000),
+            current_cost: Money::from_micros(20_000_000),
+            lower_bound: Some(Money::from_micros(-5)),
+        };
+        let bytes = result.to_bytes();
+        assert_eq!(Optimized::from_bytes(&bytes, 3, 8), Ok(result.clone()));
+        assert!(
+            Optimized::from_bytes(&bytes, 2, 8).is_err(),
+            "another unit's size"
+        );
+        assert!(
+            Optimized::from_bytes(&bytes, 3, 7).is_err(),
+            "a plan out of range"
+        );
+        let mut damaged = bytes.clone();
+        damaged[20] ^= 1;
+        assert_eq!(
+            Optimized::from_bytes(&damaged, 3, 8),
+            Err(DecodeError::Corrupt)
+        );
+        let unbounded = Optimized {
+            lower_bound: None,
+            ..result
+        };
+        assert_eq!(
+            Optimized::from_bytes(&unbounded.to_bytes(), 3, 8),
+            Ok(unbounded)
+        );
     }
 
     #[test]

@@ -257,25 +257,64 @@ pub(crate) fn write_record<T: Serialize>(sql: &SqlStorage, record: &T) -> worker
 
 /// Replaces the blob kept in `table` (a table of `(n, bytes)` rows) in 1 MiB chunks.
 pub(crate) fn save_chunks(sql: &SqlStorage, table: &str, bytes: &[u8]) -> worker::Result<()> {
-    sql.exec(&format!("DELETE FROM {table}"), None)?;
+    save_blob(sql, table, None, bytes)
+}
+
+/// The blob kept in `table`, if any.
+pub(crate) fn load_chunks(sql: &SqlStorage, table: &str) -> worker::Result<Option<Vec<u8>>> {
+    load_blob(sql, table, None)
+}
+
+/// Replaces a blob kept in `table` in 1 MiB chunks: the whole table's, or with `key`
+/// (`(column, value)`) the rows of that key's (a table of `(column, n, bytes)` rows).
+fn save_blob(
+    sql: &SqlStorage,
+    table: &str,
+    key: Option<(&str, i64)>,
+    bytes: &[u8],
+) -> worker::Result<()> {
+    let (filter, key_column, key_values) = match key {
+        Some((column, value)) => (
+            format!(" WHERE {column} = ?"),
+            format!("{column}, "),
+            vec![SqlStorageValue::Integer(value)],
+        ),
+        None => (String::new(), String::new(), Vec::new()),
+    };
+    let marks = if key.is_some() { "?, ?, ?" } else { "?, ?" };
+    sql.exec(&format!("DELETE FROM {table}{filter}"), key_values.clone())?;
     for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+        let mut values = key_values.clone();
+        values.push(SqlStorageValue::Integer(n as i64));
+        values.push(SqlStorageValue::Blob(chunk.to_vec()));
         sql.exec(
-            &format!("INSERT INTO {table} (n, bytes) VALUES (?, ?)"),
-            vec![
-                SqlStorageValue::Integer(n as i64),
-                SqlStorageValue::Blob(chunk.to_vec()),
-            ],
+            &format!("INSERT INTO {table} ({key_column}n, bytes) VALUES ({marks})"),
+            values,
         )?;
     }
     Ok(())
 }
 
-/// The blob kept in `table`, if any.
-pub(crate) fn load_chunks(sql: &SqlStorage, table: &str) -> worker::Result<Option<Vec<u8>>> {
+/// The blob [`save_blob`] keeps, if any.
+fn load_blob(
+    sql: &SqlStorage,
+    table: &str,
+    key: Option<(&str, i64)>,
+) -> worker::Result<Option<Vec<u8>>> {
+    let (filter, values) = match key {
+        Some((column, value)) => (
+            format!(" WHERE {column} = ?"),
+            vec![SqlStorageValue::Integer(value)],
+        ),
+        None => (String::new(), Vec::new()),
+    };
     let mut bytes = Vec::new();
     let mut chunks = 0;
     for row in sql
-        .exec(&format!("SELECT bytes FROM {table} ORDER BY n"), None)?
+        .exec(
+            &format!("SELECT bytes FROM {table}{filter} ORDER BY n"),
+            values,
+        )?
         .raw()
     {
         if let Some(SqlStorageValue::Blob(chunk)) = row?.into_iter().next() {
@@ -1023,9 +1062,7 @@ impl SessionObject {
 
     /// The record of the session `session` while its units run, if this object holds it.
     fn units_record(&self, session: &str) -> worker::Result<Option<Record>> {
-        Ok(self.record()?.filter(|r| {
-            r.view.id == session && r.view.state.is_active() && r.next.step == Step::Units
-        }))
+        Ok(self.record()?.filter(|r| r.waits_for_units(session)))
     }
 
     /// `POST /unit-progress`: a unit's progress after a slice.
@@ -1036,9 +1073,7 @@ impl SessionObject {
         let Some(mut record) = self.record()? else {
             return Ok(true);
         };
-        let waiting = record.view.id == report.session
-            && record.view.state.is_active()
-            && record.next.step == Step::Units;
+        let waiting = record.waits_for_units(&report.session);
         let (true, Some(progress), Some(units)) =
             (waiting, &report.progress, record.units.as_mut())
         else {
@@ -1083,21 +1118,12 @@ impl SessionObject {
             Some(done) if !*done => *done = true,
             _ => return Response::ok("already in"),
         }
-        let sql = self.sql();
-        sql.exec(
-            "DELETE FROM unit_results WHERE unit = ?",
-            vec![SqlStorageValue::Integer(i64::from(unit))],
+        save_blob(
+            &self.sql(),
+            "unit_results",
+            Some(("unit", i64::from(unit))),
+            bytes,
         )?;
-        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
-            sql.exec(
-                "INSERT INTO unit_results (unit, n, bytes) VALUES (?, ?, ?)",
-                vec![
-                    SqlStorageValue::Integer(i64::from(unit)),
-                    SqlStorageValue::Integer(n as i64),
-                    SqlStorageValue::Blob(chunk.to_vec()),
-                ],
-            )?;
-        }
         self.note_units(&mut record);
         let all_done = record.units.as_ref().is_some_and(UnitsRun::all_done);
         if all_done {
@@ -1143,19 +1169,8 @@ impl SessionObject {
         }
         let mut results = Vec::with_capacity(count);
         for (unit, sims) in split.iter().enumerate() {
-            let mut bytes = Vec::new();
-            for row in self
-                .sql()
-                .exec(
-                    "SELECT bytes FROM unit_results WHERE unit = ? ORDER BY n",
-                    vec![SqlStorageValue::Integer(unit as i64)],
-                )?
-                .raw()
-            {
-                if let Some(SqlStorageValue::Blob(chunk)) = row?.into_iter().next() {
-                    bytes.extend_from_slice(&chunk);
-                }
-            }
+            let key = Some(("unit", unit as i64));
+            let bytes = load_blob(&self.sql(), "unit_results", key)?.unwrap_or_default();
             let result =
                 Optimized::from_bytes(&bytes, sims.len(), fleet.plans.len()).map_err(|e| {
                     Failure::Permanent(format!(

@@ -859,6 +859,11 @@ impl Record {
         Ok(())
     }
 
+    /// Whether this is session `session`, waiting for its work units' results.
+    pub fn waits_for_units(&self, session: &str) -> bool {
+        self.view.id == session && self.view.state.is_active() && self.next.step == Step::Units
+    }
+
     /// Counts a failure of the awaited work; `true` when that was one too many.
     pub fn failed_once(&mut self) -> bool {
         self.failures += 1;

@@ -466,7 +466,7 @@ impl UnitObject {
         };
         match self.call_session(record, "/unit-progress", &report).await {
             Ok(()) => true,
-            Err(e) if e == gone(GONE) => false,
+            Err(Refused::Answered(GONE)) => false,
             Err(e) => {
                 console_error!(
                     "session {} unit {}: cannot report its progress: {e}",
@@ -481,13 +481,19 @@ impl UnitObject {
     /// Stops a unit its session no longer waits for: nothing more runs or is handed over.
     async fn stop(&self, record: &mut UnitRecord) -> worker::Result<()> {
         record.finished = true;
-        record.reported = true;
         record.failed = Some("its session no longer waits for it".into());
+        *self.live.borrow_mut() = None;
+        self.retire(record).await
+    }
+
+    /// The unit is over for its session: recorded so, its checkpoint and result dropped, no
+    /// watchdog left.
+    async fn retire(&self, record: &mut UnitRecord) -> worker::Result<()> {
+        record.reported = true;
         self.save_record(record)?;
         let sql = self.sql();
         sql.exec("DELETE FROM checkpoint", None)?;
         sql.exec("DELETE FROM result", None)?;
-        *self.live.borrow_mut() = None;
         self.state.storage().delete_alarm().await
     }
 
@@ -507,18 +513,13 @@ impl UnitObject {
             }
             None => match load_chunks(&self.sql(), "result")? {
                 Some(bytes) => self.hand_result(record, bytes).await,
-                None => Err("the unit's result is missing from its storage".into()),
+                None => Err(Refused::NotSent(
+                    "the unit's result is missing from its storage".into(),
+                )),
             },
         };
         match sent {
-            Ok(()) => {
-                record.reported = true;
-                self.save_record(record)?;
-                let sql = self.sql();
-                sql.exec("DELETE FROM result", None)?;
-                sql.exec("DELETE FROM checkpoint", None)?;
-                self.state.storage().delete_alarm().await?;
-            }
+            Ok(()) => self.retire(record).await?,
             Err(e) => console_error!(
                 "session {} unit {}: cannot hand over its end (the watchdog tries again): {e}",
                 record.session,
@@ -528,7 +529,7 @@ impl UnitObject {
         Ok(())
     }
 
-    async fn hand_result(&self, record: &UnitRecord, bytes: Vec<u8>) -> Result<(), String> {
+    async fn hand_result(&self, record: &UnitRecord, bytes: Vec<u8>) -> Result<(), Refused> {
         // The progress first: the session's figures (slices, times) include the last slice.
         self.report_progress(record).await;
         let mut init = worker::RequestInit::new();
@@ -539,7 +540,7 @@ impl UnitObject {
             "https://session/unit-done?session={}&unit={}",
             record.session, record.unit
         );
-        let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
+        let request = Request::new_with_init(&url, &init)?;
         self.post_to_session(record, request).await
     }
 
@@ -548,21 +549,19 @@ impl UnitObject {
         record: &UnitRecord,
         path: &str,
         report: &UnitReport,
-    ) -> Result<(), String> {
-        let request = object_request(path, report).map_err(|e| e.to_string())?;
-        self.post_to_session(record, request).await
+    ) -> Result<(), Refused> {
+        self.post_to_session(record, object_request(path, report)?)
+            .await
     }
 
     /// Sends `request` to the unit's session object: `Ok` when it answered 200.
-    async fn post_to_session(&self, record: &UnitRecord, request: Request) -> Result<(), String> {
-        let stub = session_stub(&self.env, &record.session_object).map_err(|e| e.to_string())?;
-        let response = stub
-            .fetch_with_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn post_to_session(&self, record: &UnitRecord, request: Request) -> Result<(), Refused> {
+        let stub = session_stub(&self.env, &record.session_object)
+            .map_err(|e| Refused::NotSent(e.to_string()))?;
+        let response = stub.fetch_with_request(request).await?;
         match response.status_code() {
             200 => Ok(()),
-            status => Err(gone(status)),
+            status => Err(Refused::Answered(status)),
         }
     }
 }
@@ -570,6 +569,26 @@ impl UnitObject {
 /// What the session's object answers to a unit it no longer waits for.
 pub const GONE: u16 = 410;
 
-fn gone(status: u16) -> String {
-    format!("the session's object answered {status}")
+/// Why the session's object did not take what a unit hands it.
+#[derive(Debug)]
+enum Refused {
+    /// It answered this status.
+    Answered(u16),
+    /// It was not asked: unreachable, or nothing to send.
+    NotSent(String),
+}
+
+impl From<worker::Error> for Refused {
+    fn from(e: worker::Error) -> Self {
+        Refused::NotSent(e.to_string())
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::Answered(status) => write!(f, "the session's object answered {status}"),
+            Refused::NotSent(e) => write!(f, "not sent to the session's object: {e}"),
+        }
+    }
 }

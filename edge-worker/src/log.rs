@@ -56,6 +56,9 @@ pub struct SessionLog<'a> {
     /// The step that ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<crate::session::Step>,
+    /// The work unit, for a unit's event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<u32>,
     /// Its slice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slice: Option<u32>,
@@ -86,6 +89,7 @@ impl<'a> SessionLog<'a> {
             state: view.state.as_str(),
             phase: &view.progress.phase,
             step: None,
+            unit: None,
             slice: None,
             ms: None,
             best_cost: view.progress.best_cost.as_deref(),
@@ -95,9 +99,37 @@ impl<'a> SessionLog<'a> {
         }
     }
 
+    /// The line of `what` happening to a work unit of a session (its object's record): the
+    /// unit's phase and checkpoint; its account from its session object's name.
+    pub fn of_unit(record: &'a crate::unit::UnitRecord, what: &'static str) -> SessionLog<'a> {
+        let progress = record.progress.as_ref();
+        let account = record.session_object.split('/').next().unwrap_or_default();
+        SessionLog {
+            what,
+            session: &record.session,
+            account,
+            state: crate::session::State::Optimizing.as_str(),
+            phase: progress.map_or("", |p| p.phase.as_str()),
+            step: Some(crate::session::Step::Unit),
+            unit: Some(record.unit),
+            slice: Some(record.slice),
+            ms: None,
+            best_cost: None,
+            gap: None,
+            checkpoint_bytes: progress.map_or(0, |p| p.checkpoint_bytes),
+            reason: record.failed.as_deref(),
+        }
+    }
+
     /// With the slice.
     pub fn with_slice(mut self, slice: u32) -> Self {
         self.slice = Some(slice);
+        self
+    }
+
+    /// With the work unit.
+    pub fn with_unit(mut self, unit: u32) -> Self {
+        self.unit = Some(unit);
         self
     }
 

@@ -1136,7 +1136,7 @@ impl SessionObject {
         self.save_record(&record)?;
         console_log!(
             "{}",
-            SessionLog::of(&record, "unit done").with_slice(unit).line()
+            SessionLog::of(&record, "unit done").with_unit(unit).line()
         );
         self.mirror(&record).await;
         if all_done {

@@ -23,6 +23,7 @@ use worker::{
 };
 
 use crate::clock;
+use crate::log::SessionLog;
 use crate::object::{
     arm_watchdog, copies, create_tables, load_chunks, load_fleet, read_record, save_chunks,
     var_u64, watchdog_ms, write_record, Failure, StepOutcome, DEFAULT_SLICE_QUANTA, QUEUE,
@@ -194,12 +195,7 @@ impl DurableObject for UnitObject {
         if record.finished {
             self.report_end(&mut record).await?;
         } else if !record.sent || clock::now_millis() - record.moved_ms >= self.watchdog_ms() {
-            console_log!(
-                "{{\"event\":\"unit\",\"what\":\"watchdog\",\"session\":\"{}\",\"unit\":{},\"slice\":{}}}",
-                record.session,
-                record.unit,
-                record.slice
-            );
+            console_log!("{}", SessionLog::of_unit(&record, "watchdog").line());
             record.moved_ms = clock::now_millis();
             self.save_record(&record)?;
             self.send(&mut record).await?;
@@ -298,12 +294,9 @@ impl UnitObject {
         let ms = (clock::now_millis() - started).max(0.0) as u64;
         let outcome = match result {
             Ok(()) => {
-                console_log!(
-                    "{{\"event\":\"unit\",\"what\":\"step\",\"session\":\"{}\",\"unit\":{},\"slice\":{},\"ms\":{ms}}}",
-                    record.session,
-                    record.unit,
-                    work.slice
-                );
+                let mut log = SessionLog::of_unit(&record, "step").with_slice(work.slice);
+                log.ms = Some(ms);
+                console_log!("{}", log.line());
                 if record.finished {
                     *self.live.borrow_mut() = None;
                     self.report_end(&mut record).await?;

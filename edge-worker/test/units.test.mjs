@@ -87,9 +87,12 @@ describe("a session of work units", () => {
     expect(await unit.step({ ...work, session: "another" })).toEqual({ outcome: "ignored" });
     expect(await unit.start(kept.body)).toBe(200);
     expect((await unit.state()).body).toEqual(kept.body);
-    // A result handed in again (a retry after a lost answer) is taken as already in.
+    // A result handed in again once the session has moved on (a retry after a lost answer;
+    // here even with other bytes) is answered 200, so the unit stops retrying, and changes
+    // nothing.
     const again = await session.stub.fetch(`https://session/unit-done?session=${id}&unit=0`, { method: "POST", body: new Uint8Array(8) });
     expect(again.status).toBe(200);
+    expect(await again.text()).toBe("not waited for");
     expect((await session.state()).body.view).toEqual(done.view);
   });
 

@@ -1,5 +1,7 @@
-//! Where pools interact (some SIM may use more than one of them), the dual's best prices by a
-//! proximal bundle method over the interacting pools' prices, all at once.
+//! Where pools interact (some SIM may use more than one of them) and SIMs have many options
+//! (more than the job's `COORDINATE_OPTIONS`), or where coordinate ascent runs out of rounds
+//! still climbing, the dual's best prices by a proximal bundle method over the interacting
+//! pools' prices, all at once.
 //!
 //! `L` is concave and piecewise linear; every evaluation (a class-wise pass, [`Sweep`]) gives
 //! its value and a subgradient, that is a *cut*: a plane on or above `L` everywhere. From the
@@ -19,7 +21,9 @@
 //! Coordinate ascent ([`super::coordinate`]), one price at a time, stalls on such a function:
 //! at a kink where no single price can rise, however far the best is (on 4 × 50 plans it
 //! stopped 0.1–0.2 % below the LP optimum, and the plans recovered from its prices were
-//! 0.9–1.5 % above it). The method here follows the kinks.
+//! 0.9–1.5 % above it). The method here follows the kinks. (With few options per SIM
+//! coordinate ascent converges, and its prices recover plans as well or better: the job
+//! climbs with it there.)
 //!
 //! The master problem is solved through its dual: weights `α` on the cuts (a point of the
 //! simplex), for which the best prices are `clamp(centre + t·Σ α_j g_j)`; the weights move a

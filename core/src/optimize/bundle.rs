@@ -11,12 +11,12 @@
 //! *serious* step; `t` doubles when the promise was mostly kept); else the new cut refines the
 //! model (a *null* step; `t` shrinks when `L` fell). It stops when the cuts promise less than
 //! a ten-millionth of the bound, the bound reaches the best bill, or after [`MAX_EVALUATIONS`].
-//! Then each interacting price in turn is *settled*: an exact line search (bisection on the
-//! sign of its slope, the other prices held, as coordinate ascent does) puts it at the upper
-//! end of its best, where the pool's cheapest choices leave it at or under its allowance —
-//! the side recovery starts from; a last pass there can only raise the bound. (From the
-//! centre itself, a hair off the kinks, the cheapest choices may leave a pool far over its
-//! allowance, and balancing then ends well above the bound.)
+//! Then each interacting price in turn is *settled*: an exact line search ([`LineSearch`]:
+//! bisection on the sign of its slope, the other prices held, as in coordinate ascent) puts it
+//! at the upper end of its best, where the pool's cheapest choices leave it at or under its
+//! allowance — the side recovery starts from; a last pass there can only raise the bound.
+//! (From the centre itself, a hair off the kinks, the cheapest choices may leave a pool far
+//! over its allowance, and balancing then ends well above the bound.)
 //!
 //! Coordinate ascent ([`super::coordinate`]), one price at a time, stalls on such a function:
 //! at a kink where no single price can rise, however far the best is (on 4 × 50 plans it
@@ -36,6 +36,7 @@
 
 use super::bound::{decode_prices, max_prices, Sweep, SCALE};
 use super::checkpoint::{DecodeError, Reader, Writer};
+use super::coordinate::LineSearch;
 use super::model::Model;
 use super::phase::Phase;
 
@@ -100,9 +101,8 @@ pub(crate) struct Bundle {
 enum Step {
     /// Climbing with the cuts.
     Climb,
-    /// Settling the `at`-th interacting pool's price by bisection on the sign of its slope
-    /// (the others held), its best in `low..=high`.
-    Settle { at: usize, low: i128, high: i128 },
+    /// Settling the `at`-th interacting pool's price by an exact line search (the others held).
+    Settle { at: usize, line: LineSearch },
     /// The pass at the settled prices.
     Last,
 }
@@ -150,21 +150,15 @@ impl Bundle {
     fn settle(&mut self, model: &Model, at: usize) {
         match model.lagrangian.coupled_pools.get(at) {
             Some(&pool) => {
-                let high = max_prices(model)[pool as usize];
-                self.step = Step::Settle { at, low: 0, high };
-                self.probe(model, pool, 0, high);
+                let (line, sweep) = LineSearch::start(model, &mut self.prices, pool);
+                self.step = Step::Settle { at, line };
+                self.sweep = sweep;
             }
             None => {
                 self.step = Step::Last;
                 self.sweep = Sweep::new(model, &self.prices, false);
             }
         }
-    }
-
-    /// Evaluates the middle of `low..=high` for `pool`.
-    fn probe(&mut self, model: &Model, pool: u32, low: i128, high: i128) {
-        self.prices[pool as usize] = low + (high - low) / 2;
-        self.sweep = Sweep::of_pool(model, &self.prices, pool);
     }
 
     /// Share done, 0–1 (rough: it often stops early).
@@ -430,23 +424,14 @@ impl Phase for Bundle {
                 }
                 false
             }
-            Step::Settle {
-                at,
-                mut low,
-                mut high,
-            } => {
+            Step::Settle { at, mut line } => {
                 let pool = model.lagrangian.coupled_pools[at];
-                if self.sweep.slope(pool) > 0 {
-                    low = self.prices[pool as usize];
-                } else {
-                    high = self.prices[pool as usize];
-                }
-                if high - low > 1 {
-                    self.step = Step::Settle { at, low, high };
-                    self.probe(model, pool, low, high);
-                } else {
-                    self.prices[pool as usize] = high;
-                    self.settle(model, at + 1);
+                match line.next(model, &mut self.prices, pool, &self.sweep) {
+                    Some(probe) => {
+                        self.sweep = probe;
+                        self.step = Step::Settle { at, line };
+                    }
+                    None => self.settle(model, at + 1),
                 }
                 false
             }
@@ -479,11 +464,10 @@ impl Phase for Bundle {
         w.u64(u64::from(self.evaluations));
         match self.step {
             Step::Climb => w.u64(0),
-            Step::Settle { at, low, high } => {
+            Step::Settle { at, line } => {
                 w.u64(1);
                 w.u64(at as u64);
-                w.i128(low);
-                w.i128(high);
+                line.encode(w);
             }
             Step::Last => w.u64(2),
         }
@@ -523,12 +507,8 @@ impl Phase for Bundle {
             0 => Step::Climb,
             1 => {
                 let at = r.below(pools.len() as u64, "a pool is out of range")? as usize;
-                let (low, high) = (r.i128()?, r.i128()?);
-                let max = max_prices(model)[pools[at] as usize];
-                if !(0 <= low && low <= high && high <= max) {
-                    return Err(DecodeError::Invalid("a price bracket is out of range"));
-                }
-                Step::Settle { at, low, high }
+                let line = LineSearch::decode(r, model, Some(pools[at]))?;
+                Step::Settle { at, line }
             }
             _ => Step::Last,
         };

@@ -181,26 +181,22 @@ impl Bundle {
         let scale = SCALE as f64;
         let mut value = self.sweep.total() as f64 / scale;
         let mut slope = Vec::new();
-        for (p, max) in Bundle::ranges(model) {
+        let at = Bundle::scaled(model, &self.prices);
+        for ((p, max), at) in Bundle::ranges(model).zip(at) {
             // d L / d λ̂ = g · max / 2^32 micros; the plane through (λ̂_k, L_k).
             let g = self.sweep.slope(p as u32) as f64 * max / scale;
-            let at = if max > 0.0 {
-                self.prices[p] as f64 / max
-            } else {
-                0.0
-            };
             value -= g * at;
             slope.push(g);
         }
         Cut { value, slope }
     }
 
-    /// The centre in scaled prices.
-    fn center(&self, model: &Model) -> Vec<f64> {
+    /// The interacting pools' `prices` scaled to `0..=1` of their ranges.
+    fn scaled(model: &Model, prices: &[i128]) -> Vec<f64> {
         Bundle::ranges(model)
             .map(|(p, max)| {
                 if max > 0.0 {
-                    self.best_prices[p] as f64 / max
+                    prices[p] as f64 / max
                 } else {
                     0.0
                 }
@@ -246,7 +242,7 @@ impl Bundle {
     /// Solves the master from the current weights; sets the prices to evaluate next and what
     /// the cuts promise there. False when they promise too little to go on.
     fn master(&mut self, model: &Model) -> bool {
-        let center = self.center(model);
+        let center = Bundle::scaled(model, &self.best_prices);
         let base = self.center_total as f64 / SCALE as f64;
         // Each cut's value at the centre, over L there (≥ 0 but for rounding).
         let at_center: Vec<f64> = self
@@ -361,17 +357,7 @@ impl Bundle {
         self.sweep = Sweep::new(model, &self.prices, false);
         true
     }
-}
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-fn clamp01(x: f64) -> f64 {
-    x.clamp(0.0, 1.0)
-}
-
-impl Bundle {
     /// Takes in the evaluation just finished and solves the master for the next; true when
     /// the climb is over.
     fn climb(&mut self, model: &Model) -> bool {
@@ -409,6 +395,14 @@ impl Bundle {
         }
         !self.master(model)
     }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn clamp01(x: f64) -> f64 {
+    x.clamp(0.0, 1.0)
 }
 
 impl Phase for Bundle {

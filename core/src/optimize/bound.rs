@@ -17,9 +17,10 @@
 //! Prices are fixed-point integers (micros per byte × 2^32) and `L` is computed in `i128` and
 //! rounded down, so the bound is exact, valid, and the same on every platform. `L` is concave in
 //! the prices; [`Bisect`] bisects every pool's price at once on the sign of its subgradient
-//! (exact for a pool no SIM shares with another), and where pools interact a proximal bundle
-//! method ([`super::bundle`]) or, under constraints, [`Ascent`] with Polyak subgradient steps
-//! climbs on. A pass ([`Sweep`]) goes class by class without constraints
+//! (exact for a pool no SIM shares with another), and where pools interact coordinate ascent
+//! ([`super::coordinate`], where SIMs have few options), a proximal bundle method
+//! ([`super::bundle`], where they have many or coordinate ascent runs out of rounds) or, under
+//! constraints, [`Ascent`] with Polyak subgradient steps climbs on. A pass ([`Sweep`]) goes class by class without constraints
 //! ([`super::envelope`]), else a quantum of SIMs at a time, each SIM costing O(its pools)
 //! through the precomputed [`Lagrangian`].
 
@@ -190,9 +191,8 @@ impl Lagrangian {
         self.class_pools[class as usize].iter().map(|g| g.pool)
     }
 
-    /// Whether the interacting prices are found class by class, without constraints (by the
-    /// bundle method; coordinate ascent in checkpoints of earlier versions) rather than by
-    /// subgradient ascent.
+    /// Whether the interacting prices are found class by class, without constraints (by
+    /// coordinate ascent or the bundle method) rather than by subgradient ascent.
     pub fn by_coordinates(&self) -> bool {
         self.envelope.is_some() && !self.coupled_pools.is_empty()
     }
@@ -804,8 +804,9 @@ pub(crate) fn decode_prices(r: &mut Reader<'_>, model: &Model) -> Result<Vec<i12
 
 /// Bisection of every pool's price on the sign of its subgradient, all pools at once: one sweep
 /// halves every bracket. For a pool no SIM shares with another pool this finds the best price to
-/// the last fixed-point unit in about 40 sweeps; where pools interact, the bundle method
-/// ([`super::bundle`]) or, under constraints, [`Ascent`] continues from the best prices found.
+/// the last fixed-point unit in about 40 sweeps; where pools interact, coordinate ascent
+/// ([`super::coordinate`]), the bundle method ([`super::bundle`]) or, under constraints,
+/// [`Ascent`] continues from the best prices found.
 #[derive(Debug, Clone)]
 pub(crate) struct Bisect {
     low: Vec<i128>,

@@ -30,8 +30,9 @@ pub const VERSION: u16 = 10;
 /// units (`units::Job`): the body starts with the units' count and the one in work, then (for
 /// more than one) the options and the finished units' results; a checkpoint before it is one
 /// unit's state, and decodes as a job of one unit. Version 10 adds the bundle method's stage
-/// where pools interact (its cuts, weights and proximal parameter bit for bit); a
-/// coordinate-ascent stage of an older checkpoint still decodes and runs to its end as before.
+/// where pools interact (its cuts, weights and proximal parameter bit for bit); the
+/// coordinate-ascent stage is unchanged, and one of an older checkpoint runs on as a new one
+/// does (into the bundle method if it runs out of rounds still climbing).
 /// (Versions 9 and 10 were made the same day; no build wrote version 9 but in development, so
 /// no version-9 checkpoint is kept among the test blobs.)
 pub const OLDEST_VERSION: u16 = 2;

@@ -22,6 +22,83 @@ pub(crate) const MAX_ROUNDS: u32 = 40;
 /// A round that adds less than the bound over this stops the ascent.
 const STALL: i64 = 1_000_000;
 
+/// An exact line search along one interacting pool's price, the others held: bisection on the
+/// sign of its slope, each probe a pass over the classes that may use the pool only. Coordinate
+/// ascent searches each price in turn; the bundle method ([`super::bundle`]) settles its prices
+/// so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineSearch {
+    /// The bracket: the price's best is in `low..=high`.
+    low: i128,
+    high: i128,
+}
+
+impl LineSearch {
+    /// Starts the search of `pool`'s price over its whole range: its first probe, set in
+    /// `prices`, and the probe's pass.
+    pub fn start(model: &Model, prices: &mut [i128], pool: u32) -> (LineSearch, Sweep) {
+        let line = LineSearch {
+            low: 0,
+            high: max_prices(model)[pool as usize],
+        };
+        let sweep = line.probe(model, prices, pool);
+        (line, sweep)
+    }
+
+    /// Sets the middle of the bracket in `prices`; its pass.
+    fn probe(&self, model: &Model, prices: &mut [i128], pool: u32) -> Sweep {
+        prices[pool as usize] = self.low + (self.high - self.low) / 2;
+        Sweep::of_pool(model, prices, pool)
+    }
+
+    /// Takes in the finished `sweep` at the probe: halves the bracket and probes again (the
+    /// new probe's pass), or, once the best is within one unit, sets the price at the upper
+    /// end (`None`): that end leaves the pool at or under its allowance, the side recovery
+    /// starts from.
+    pub fn next(
+        &mut self,
+        model: &Model,
+        prices: &mut [i128],
+        pool: u32,
+        sweep: &Sweep,
+    ) -> Option<Sweep> {
+        let p = pool as usize;
+        if sweep.slope(pool) > 0 {
+            self.low = prices[p];
+        } else {
+            self.high = prices[p];
+        }
+        if self.high - self.low > 1 {
+            Some(self.probe(model, prices, pool))
+        } else {
+            prices[p] = self.high;
+            None
+        }
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        w.i128(self.low);
+        w.i128(self.high);
+    }
+
+    /// Reads a bracket written by [`LineSearch::encode`], within `pool`'s range when it is in
+    /// search.
+    pub fn decode(
+        r: &mut Reader<'_>,
+        model: &Model,
+        pool: Option<u32>,
+    ) -> Result<LineSearch, DecodeError> {
+        let (low, high) = (r.i128()?, r.i128()?);
+        if let Some(pool) = pool {
+            let max = max_prices(model)[pool as usize];
+            if !(0 <= low && low <= high && high <= max) {
+                return Err(DecodeError::Invalid("a price bracket is out of range"));
+            }
+        }
+        Ok(LineSearch { low, high })
+    }
+}
+
 /// Coordinate ascent of the pool prices.
 #[derive(Debug, Clone)]
 pub(crate) struct Coordinate {
@@ -32,9 +109,8 @@ pub(crate) struct Coordinate {
     round: u32,
     /// Which of the interacting pools is in search (their count: the round's full pass).
     at: usize,
-    /// The bracket of the price in search: its best is in `low..=high`.
-    low: i128,
-    high: i128,
+    /// The search of that pool's price (the last one's during the full pass).
+    line: LineSearch,
     sweep: Sweep,
     /// The best bound so far, micros.
     pub best_bound: i64,
@@ -62,8 +138,7 @@ impl Coordinate {
             prices: start,
             round: 0,
             at: 0,
-            low: 0,
-            high: 0,
+            line: LineSearch { low: 0, high: 0 },
             best_bound: bound,
             round_start: bound,
         };
@@ -76,18 +151,10 @@ impl Coordinate {
         self.at = at;
         match model.lagrangian.coupled_pools.get(at) {
             Some(&pool) => {
-                self.low = 0;
-                self.high = max_prices(model)[pool as usize];
-                self.probe(model, pool);
+                (self.line, self.sweep) = LineSearch::start(model, &mut self.prices, pool)
             }
             None => self.sweep = Sweep::new(model, &self.prices, false),
         }
-    }
-
-    /// Evaluates the middle of the bracket.
-    fn probe(&mut self, model: &Model, pool: u32) {
-        self.prices[pool as usize] = self.low + (self.high - self.low) / 2;
-        self.sweep = Sweep::of_pool(model, &self.prices, pool);
     }
 
     /// Share done, 0–1 (rough: the ascent often stops early).
@@ -102,21 +169,10 @@ impl Phase for Coordinate {
         if !self.sweep.quantum(model, &self.prices) {
             return false;
         }
-        let pools = &model.lagrangian.coupled_pools;
-        if let Some(&pool) = pools.get(self.at) {
-            let p = pool as usize;
-            if self.sweep.slope(pool) > 0 {
-                self.low = self.prices[p];
-            } else {
-                self.high = self.prices[p];
-            }
-            if self.high - self.low > 1 {
-                self.probe(model, pool);
-            } else {
-                // The best is within one unit: the upper end leaves the pool at or under its
-                // allowance, the side recovery starts from.
-                self.prices[p] = self.high;
-                self.search(model, self.at + 1);
+        if let Some(&pool) = model.lagrangian.coupled_pools.get(self.at) {
+            match self.line.next(model, &mut self.prices, pool, &self.sweep) {
+                Some(probe) => self.sweep = probe,
+                None => self.search(model, self.at + 1),
             }
             return false;
         }
@@ -145,8 +201,7 @@ impl Phase for Coordinate {
         }
         w.u64(u64::from(self.round));
         w.u64(self.at as u64);
-        w.i128(self.low);
-        w.i128(self.high);
+        self.line.encode(w);
         w.i64(self.best_bound);
         w.i64(self.round_start);
         self.sweep.encode(w);
@@ -159,13 +214,7 @@ impl Phase for Coordinate {
         let round = r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32;
         let pools = &model.lagrangian.coupled_pools;
         let at = r.below(pools.len() as u64 + 1, "a pool is out of range")? as usize;
-        let (low, high) = (r.i128()?, r.i128()?);
-        if let Some(&pool) = pools.get(at) {
-            let max = max_prices(model)[pool as usize];
-            if !(0 <= low && low <= high && high <= max) {
-                return Err(DecodeError::Invalid("a price bracket is out of range"));
-            }
-        }
+        let line = LineSearch::decode(r, model, pools.get(at).copied())?;
         let best_bound = r.i64()?;
         let round_start = r.i64()?;
         let sweep = Sweep::decode(r, model, &prices, pools.get(at).copied())?;
@@ -174,8 +223,7 @@ impl Phase for Coordinate {
             prices,
             round,
             at,
-            low,
-            high,
+            line,
             sweep,
             best_bound,
             best_prices,

@@ -70,8 +70,8 @@ pub struct Options {
     pub method: Method,
     /// Where some SIM may use more than one pool, or changes are limited: dual work after
     /// bisection. Under constraints, subgradient iterations at most (each one pass over the
-    /// SIMs); without, any value above zero turns coordinate ascent on (its rounds end by
-    /// themselves). Zero: bisection only.
+    /// SIMs); without, any value above zero turns coordinate ascent or the bundle method on
+    /// (they end by themselves). Zero: bisection only.
     pub dual_iterations: u32,
     /// Minimum saving per change and the limit on changes.
     pub constraints: Constraints,
@@ -176,9 +176,9 @@ enum Stage {
     Bisect(Bisect),
     ChangePrice(ChangePrice),
     Ascent(Ascent),
-    /// Coordinate ascent: no longer started (the bundle method replaced it); a checkpoint of
-    /// an earlier version may still be in it.
+    /// Coordinate ascent, where SIMs have at most [`COORDINATE_OPTIONS`] options.
     Coordinate(Coordinate),
+    /// The bundle method, where SIMs have more, or after coordinate ascent ran out of rounds.
     Bundle(Bundle),
     Recover(Recovery, Argmin),
     Balance(Recovery, Balance),
@@ -278,8 +278,9 @@ fn kicks(model: &Model) -> u32 {
 /// its settled prices did not come close enough: which of the two recovers better varies from
 /// fleet to fleet (on 10,000 SIMs × 4 × 50 plans, 0.045–0.061 % against 0.043–0.045 %), while
 /// from 100,000 SIMs on the settled prices alone were as good (0.01–0.04 % on the bench
-/// fleets) and a second recovery — a pass over the SIMs, balancing and local search — would add
-/// half to the run's time.
+/// fleets) and a second recovery — a pass over the SIMs, balancing and local search — adds
+/// about half to the run's time (100,000 × 4 × 50, seed 7: 2.0–2.5 s became 3.1–3.6 s on a
+/// shared 2-core machine, for a bill 0.0006 % lower).
 const SECOND_RECOVERY_SIMS: u64 = 50_000;
 
 /// Where pools interact, SIMs with at most this many options climb by coordinate ascent first
@@ -288,7 +289,8 @@ const SECOND_RECOVERY_SIMS: u64 = 50_000;
 /// coordinate ascent converges and its prices recover the better plans (100,000 SIMs × 4 × 12
 /// in two work units: 0.017 % against the bundle's 0.085 %; 1,000,000 × 5 × 10: 0.039 %
 /// against 0.051 %); with 50, it stalls 0.1–0.2 % under the LP optimum (4 × 50: 0.96 % at
-/// 10,000 SIMs, 0.82 % at 100,000) where the bundle method reaches 0.045 % and 0.015 %.
+/// 10,000 SIMs, 0.82 % at 100,000, on its prices alone) where the bundle method reaches
+/// 0.045 % and 0.012 %.
 const COORDINATE_OPTIONS: u32 = 24;
 
 impl Recovery {
@@ -716,7 +718,8 @@ impl UnitJob {
                 }
             }
             Stage::Bundle(s) => {
-                // It starts from bisection's bound and never lowers it.
+                // It starts from the bound before it (bisection's or coordinate ascent's) and
+                // never lowers it.
                 self.bound = Some(s.best_bound);
                 // The settled prices first; on small fleets the centre next, when that is not
                 // close enough.

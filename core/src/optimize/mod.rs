@@ -5,7 +5,7 @@
 //!   `encode` / `decode` through [`checkpoint`]), which runs the fleet's work units
 //!   ([`units`]) one after another, each a unit's job (`job::UnitJob`);
 //! * inside: the Lagrangian lower bound (`bound`, evaluated class by class in `envelope`,
-//!   climbed by `bundle` where pools interact), pool balancing at its prices (`balance`),
+//!   climbed by `coordinate` or `bundle` where pools interact), pool balancing at its prices (`balance`),
 //!   exact local search (`search`), keeping to the constraints (`cap`), each a resumable
 //!   `phase`.
 //!

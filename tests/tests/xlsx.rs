@@ -654,3 +654,89 @@ fn past_the_row_limit_the_sims_continue_on_more_sheets() {
     assert_eq!(rows as usize, fleet.sims.len());
     assert_eq!(lines, bill.total().minor_units(2));
 }
+
+#[test]
+fn every_report_file_made_in_parts_is_the_file() {
+    use simopt_core::optimize::{Job, Options, Step};
+    use simopt_core::report::{csv, part::part, xlsx, Outcome};
+    use simopt_core::synthetic::FleetSpec;
+    use simopt_core::{InputFiles, SettingsInput, SourceFile};
+
+    let at = |t: &str| simopt_core::period::parse_local(t).expect("date");
+    let spec = FleetSpec {
+        sims: 3_000,
+        comm_plans: 3,
+        plans_per_comm_plan: 6,
+        prorated_per_mille: 80,
+        seed: 5,
+        period_end: at("2026-11-22T00:00"),
+        as_of: at("2026-11-20T12:00"),
+    };
+    let (mut plans, mut sims) = (Vec::new(), Vec::new());
+    spec.write_plans(&mut plans).expect("plans");
+    spec.write_sims(&mut sims).expect("sims");
+    let settings = SettingsInput {
+        period_end: Some("2026-11-22T00:00".into()),
+        as_of: Some("2026-11-20T12:00".into()),
+        ..SettingsInput::default()
+    };
+    let files = InputFiles {
+        sims: SourceFile {
+            name: "sims.csv",
+            bytes: &sims,
+        },
+        plans: SourceFile {
+            name: "plans.csv",
+            bytes: &plans,
+        },
+        eligibility: None,
+    };
+    let loaded = simopt_core::input::load(&files, &settings).expect("the fleet loads");
+    let (fleet, warnings) = (loaded.output, loaded.warnings);
+    let options = Options::default();
+    let mut job = Job::new(&fleet, options);
+    let result = loop {
+        if let Step::Finished(result) = job.run_slice(&mut || false) {
+            break result;
+        }
+    };
+    let outcome = Outcome::of(&fleet, result, &options, true);
+    let report = outcome.report(&fleet, &warnings);
+    let xlsx_options = xlsx::Options::default();
+    type Writer<'w> = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + 'w>;
+    let writers: [(&str, Writer<'_>); 3] = [
+        (
+            "xlsx",
+            Box::new(|out| {
+                xlsx::write(out, &report, &xlsx_options).map_err(std::io::Error::other)
+            }),
+        ),
+        ("json", Box::new(|out| outcome.write_json(out, &fleet, &warnings))),
+        ("csv", Box::new(|out| csv::write(out, &report))),
+    ];
+    for (name, write) in &writers {
+        let mut whole = Vec::new();
+        write(&mut whole).expect("written whole");
+        assert!(whole.len() > 100_000, "{name}: {} bytes", whole.len());
+        // A part length that divides nothing: the parts end in the middle of rows, of deflate
+        // blocks and of zip entries.
+        let len = whole.len() / 5 + 17;
+        let mut joined = Vec::new();
+        let mut count = 0;
+        loop {
+            let p = part((count * len) as u64, len, |out| write(out)).expect("a part");
+            count += 1;
+            assert!(
+                p.bytes.len() == len || p.last,
+                "{name}: part {count} has {} bytes of {len}",
+                p.bytes.len()
+            );
+            joined.extend_from_slice(&p.bytes);
+            if p.last {
+                break;
+            }
+        }
+        assert_eq!(count, 5, "{name}");
+        assert!(joined == whole, "{name}: the parts join up into another file");
+    }
+}

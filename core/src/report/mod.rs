@@ -3,12 +3,14 @@
 //!
 //! The JSON document takes its parts as arguments; the Excel report and the CSV export take a
 //! [`Report`]: the fleet, its bill as it stands and, after an optimization, the new plans with
-//! their bill. Their per-SIM lines come from one place ([`SimLine`]), so the two agree.
+//! their bill. Their per-SIM lines come from one place ([`SimLine`]), so the two agree. Any of
+//! them can be had a part at a time ([`part`]), for a store that takes large files in parts.
 
 pub mod csv;
 pub mod json;
 mod lines;
 mod outcome;
+pub mod part;
 pub mod xlsx;
 
 use crate::cost::Bill;

@@ -39,6 +39,18 @@ impl RequestLog {
     }
 }
 
+/// The wasm memory's size in MiB (none natively).
+fn memory_mib() -> Option<u32> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        Some((core::arch::wasm32::memory_size(0) * 64 / 1024) as u32)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}
+
 /// One JSON line of a session's life (`{"event":"session","what":"step",...}`): the session,
 /// its account, state and phase, the step and slice, their time and the optimizer's figures.
 #[derive(Debug, Serialize)]
@@ -73,6 +85,11 @@ pub struct SessionLog<'a> {
     pub gap: Option<f64>,
     /// The checkpoint's size.
     pub checkpoint_bytes: u64,
+    /// The Worker's wasm memory, in MiB: the most it has held so far, since wasm memory never
+    /// shrinks (a deployed isolate has 128 MB for it and everything else; locally every object
+    /// of the Worker shares one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u32>,
     /// Why the session failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
@@ -95,6 +112,7 @@ impl<'a> SessionLog<'a> {
             best_cost: view.progress.best_cost.as_deref(),
             gap: view.progress.gap,
             checkpoint_bytes: view.checkpoint_bytes,
+            memory_mib: memory_mib(),
             reason: view.reason.as_deref(),
         }
     }
@@ -117,6 +135,7 @@ impl<'a> SessionLog<'a> {
             best_cost: None,
             gap: None,
             checkpoint_bytes: progress.map_or(0, |p| p.checkpoint_bytes),
+            memory_mib: memory_mib(),
             reason: record.failed.as_deref(),
         }
     }

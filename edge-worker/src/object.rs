@@ -24,6 +24,7 @@ use std::cell::{Cell, RefCell, RefMut};
 
 use serde::{Deserialize, Serialize};
 use simopt_core::optimize::{units, Job, Optimized, Options, Step as JobStep};
+use simopt_core::report::part::{part, Part};
 use simopt_core::report::{self, xlsx, Outcome};
 use simopt_core::{input, Diagnostics, Fleet, InputFiles, Warned};
 use worker::{
@@ -36,7 +37,8 @@ use crate::error::ApiError;
 use crate::log::SessionLog;
 use crate::session::{
     admit, object_name, retry_delay, unit_object_name, Admission, FileRef, Inputs, Next, Notice,
-    ProgressView, Record, ReportKeys, State, Step, SummaryView, UnitsRun, Work, RESULTS_CHUNK,
+    ProgressView, Record, ReportFile, ReportKeys, ReportWriting, State, Step, SummaryView,
+    UnitsRun, Work, DEFAULT_REPORT_PART_BYTES, RESULTS_CHUNK,
 };
 use crate::sessions::{object_request, unit_stub};
 use crate::store::{SimResult, Store};
@@ -350,6 +352,77 @@ pub(crate) async fn load_fleet(env: &Env, inputs: &Inputs) -> Result<Warned<Flee
         .map_err(|e| Failure::Permanent(format!("the session's input files cannot be read: {e}")))
 }
 
+/// The part of the report's file that `writing` is at.
+fn report_part(
+    writing: &ReportWriting,
+    outcome: &Outcome,
+    fleet: &Fleet,
+    warnings: &Diagnostics,
+    account_name: Option<&str>,
+) -> Result<Part, Failure> {
+    let report = outcome.report(fleet, warnings);
+    let (from, len) = (writing.offset(), writing.part_bytes as usize);
+    let made = match writing.file {
+        ReportFile::Xlsx => {
+            let options = xlsx::Options::for_account(account_name);
+            part(from, len, |out| {
+                xlsx::write(out, &report, &options).map_err(|e| e.to_string())
+            })
+        }
+        ReportFile::Json => part(from, len, |out| {
+            outcome
+                .write_json(out, fleet, warnings)
+                .map_err(|e| e.to_string())
+        }),
+        ReportFile::Csv => part(from, len, |out| {
+            report::csv::write(out, &report).map_err(|e| e.to_string())
+        }),
+    };
+    made.map_err(|e| Failure::Permanent(format!("cannot write the report: {e}")))
+}
+
+/// Stores `part` of the file `writing` is at; answers whether the file is now whole in R2.
+/// A file of one part is stored as it is; a larger one as a multipart upload, its parts counted
+/// in `writing`. A retry of a stored part stores it again; of a last part whose upload was
+/// joined already (the step stopped before its record was saved), it finds the file whole.
+async fn store_part(
+    store: &Store,
+    keys: &ReportKeys,
+    writing: &mut ReportWriting,
+    part: Part,
+) -> Result<bool, Failure> {
+    let (key, content_type) = (writing.file.key(keys), writing.file.content_type());
+    if writing.upload_id.is_none() && part.last {
+        store.put_object(key, part.bytes, content_type).await?;
+        return Ok(true);
+    }
+    let upload_id = match &writing.upload_id {
+        Some(id) => id.clone(),
+        None => store.start_parts(key, content_type).await?,
+    };
+    writing.upload_id = Some(upload_id.clone());
+    let size = writing.offset() + part.bytes.len() as u64;
+    let last = part.last;
+    let stored = async {
+        let etag = store
+            .put_part(key, &upload_id, writing.part_number(), part.bytes)
+            .await?;
+        writing.etags.push(etag);
+        if last {
+            store
+                .complete_parts(key, &upload_id, &writing.etags)
+                .await?;
+        }
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match stored {
+        Ok(()) => Ok(last),
+        Err(_) if last && store.file_size(key).await? == Some(size) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The session object (the macro's generated glue has no docs of its own).
 #[allow(missing_docs)]
 mod glue {
@@ -623,7 +696,7 @@ impl SessionObject {
             Step::Push => self.push_slice(&mut record).await,
             Step::PushNotify => self.push_notify(&mut record).await,
             Step::Optimize => self.optimize(&mut record).await,
-            Step::Report => self.report(&mut record).await,
+            Step::Report => self.report(&mut record, work.slice).await,
             Step::Results => self.results(&mut record, work.slice).await,
             Step::Notify => self.notify(&mut record).await,
             // Nothing of these runs here: the units' objects do the work and report.
@@ -842,9 +915,16 @@ impl SessionObject {
         Ok(())
     }
 
-    /// Writes the Excel report, the JSON document and the per-SIM CSV to R2.
-    async fn report(&self, record: &mut Record) -> Result<(), Failure> {
-        let (files, summary) = {
+    /// Writes a part of the report's files to R2 (the Excel report, the JSON document, the
+    /// per-SIM CSV, in that order); after the last, the session goes on to the per-SIM results.
+    /// Each part is made by writing its file again up to the part's end
+    /// ([`simopt_core::report::part`]), so the step holds one part, never a whole file.
+    async fn report(&self, record: &mut Record, slice: u32) -> Result<(), Failure> {
+        let keys = ReportKeys::of(&record.tenant, &record.view.account_id, &record.view.id);
+        let mut writing = record.report_writing.clone().unwrap_or_else(|| {
+            ReportWriting::new(self.var_u64("REPORT_PART_BYTES", DEFAULT_REPORT_PART_BYTES))
+        });
+        let (part, summary) = {
             let mut live = self.live(record).await?;
             if !live.is_finished() {
                 return Err(Failure::Permanent(
@@ -852,40 +932,41 @@ impl SessionObject {
                 ));
             }
             let (outcome, fleet, warnings) = live.finished();
-            let report = outcome.report(fleet, warnings);
             let name = record.inputs.settings.account_name.as_deref();
-            let xlsx = xlsx::to_bytes(&report, &xlsx::Options::for_account(name))
-                .map_err(|e| Failure::Permanent(format!("cannot write the Excel report: {e}")))?;
-            let csv = report::csv::to_string(&report)
-                .map_err(|e| Failure::Permanent(format!("cannot write the CSV export: {e}")))?;
-            let json = outcome.to_json(fleet, warnings);
+            let part = report_part(&writing, outcome, fleet, warnings, name)?;
             let summary = SummaryView::of(
                 &outcome.summary,
                 outcome.result.current_cost.to_decimal_string(),
                 fleet.sims.len() as u64,
             );
-            ((xlsx, json, csv), summary)
+            (part, summary)
         };
-        let keys = ReportKeys::of(&record.tenant, &record.view.account_id, &record.view.id);
         let store = Store::from_env(&self.env)?;
-        let (xlsx, json, csv) = files;
-        store
-            .put_object(&keys.xlsx, xlsx, crate::cost::XLSX_TYPE)
-            .await?;
-        store
-            .put_object(&keys.json, json.into_bytes(), "application/json")
-            .await?;
-        store
-            .put_object(&keys.csv, csv.into_bytes(), "text/csv; charset=utf-8")
-            .await?;
+        let stored = store_part(&store, &keys, &mut writing, part).await?;
         let now = clock::now_rfc3339();
         let now_ms = clock::now_millis();
-        record.view.summary = Some(summary);
-        record.view.report = Some(format!("/api/sessions/{}/report.xlsx", record.view.id));
-        record.view.progress.percent = 96.0;
-        record.view.progress.phase = "recording per-SIM results".into();
-        record.report_keys = Some(keys);
-        record.advance(Next::first(Step::Results), &now, now_ms);
+        if stored && !writing.next_file() {
+            record.report_writing = None;
+            record.view.summary = Some(summary);
+            record.view.report = Some(format!("/api/sessions/{}/report.xlsx", record.view.id));
+            record.view.progress.percent = 96.0;
+            record.view.progress.phase = "recording per-SIM results".into();
+            record.report_keys = Some(keys);
+            record.advance(Next::first(Step::Results), &now, now_ms);
+        } else {
+            record.view.progress.phase = format!(
+                "writing the report: {}, part {}",
+                writing.file.name(),
+                writing.part_number()
+            );
+            record.report_writing = Some(writing);
+            let next = Next {
+                step: Step::Report,
+                unit: 0,
+                slice: slice + 1,
+            };
+            record.advance(next, &now, now_ms);
+        }
         self.save_record(record)?;
         Ok(())
     }

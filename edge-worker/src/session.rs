@@ -597,6 +597,9 @@ pub struct Record {
     /// The work units, when the fleet is cut into more than one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub units: Option<UnitsRun>,
+    /// How far the report step has written the report's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_writing: Option<ReportWriting>,
 }
 
 /// What the notify step has delivered.
@@ -694,6 +697,112 @@ impl ReportKeys {
             json: format!("{base}/optimize.json"),
             csv: format!("{base}/assignments.csv"),
         }
+    }
+}
+
+/// The least bytes of a report file's part: R2 takes parts of 5 MiB and more (but the last).
+pub const MIN_REPORT_PART_BYTES: u64 = 5 << 20;
+
+/// Bytes of a report file's part by default: a step holds one part (and its copy on the way to
+/// R2), so a million SIMs' files (100–300 MB each) are written in 7–18 steps.
+pub const DEFAULT_REPORT_PART_BYTES: u64 = 16 << 20;
+
+/// One of a session's report files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFile {
+    /// The Excel report.
+    Xlsx,
+    /// The JSON contract document.
+    Json,
+    /// The per-SIM CSV export.
+    Csv,
+}
+
+impl ReportFile {
+    /// Its key among the session's.
+    pub fn key(self, keys: &ReportKeys) -> &str {
+        match self {
+            ReportFile::Xlsx => &keys.xlsx,
+            ReportFile::Json => &keys.json,
+            ReportFile::Csv => &keys.csv,
+        }
+    }
+
+    /// The content type R2 serves it with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ReportFile::Xlsx => crate::cost::XLSX_TYPE,
+            ReportFile::Json => "application/json",
+            ReportFile::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    /// What it is, for the session's phase.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportFile::Xlsx => "the Excel report",
+            ReportFile::Json => "the JSON document",
+            ReportFile::Csv => "the CSV export",
+        }
+    }
+
+    /// The file written after it, if any.
+    fn next(self) -> Option<ReportFile> {
+        match self {
+            ReportFile::Xlsx => Some(ReportFile::Json),
+            ReportFile::Json => Some(ReportFile::Csv),
+            ReportFile::Csv => None,
+        }
+    }
+}
+
+/// How far the report step has got: it writes the files one after another, a part of a file
+/// per step, so no step holds more than a part of one (a file of one part is stored whole).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportWriting {
+    /// The file being written.
+    pub file: ReportFile,
+    /// Bytes per part, kept for the whole report (R2 takes the parts of a file of one size).
+    pub part_bytes: u64,
+    /// The file's multipart upload in R2, once it proved larger than one part.
+    pub upload_id: Option<String>,
+    /// The ETags of its parts stored so far, part 1 first.
+    pub etags: Vec<String>,
+}
+
+impl ReportWriting {
+    /// The first part of the first file, in parts of `part_bytes` (at least
+    /// [`MIN_REPORT_PART_BYTES`]).
+    pub fn new(part_bytes: u64) -> ReportWriting {
+        ReportWriting {
+            file: ReportFile::Xlsx,
+            part_bytes: part_bytes.max(MIN_REPORT_PART_BYTES),
+            upload_id: None,
+            etags: Vec::new(),
+        }
+    }
+
+    /// Where the next part starts in its file.
+    pub fn offset(&self) -> u64 {
+        self.etags.len() as u64 * self.part_bytes
+    }
+
+    /// The next part's number in its upload (from 1).
+    pub fn part_number(&self) -> u16 {
+        self.etags.len() as u16 + 1
+    }
+
+    /// After a file is stored: on to the next one; false when it was the last.
+    pub fn next_file(&mut self) -> bool {
+        let Some(next) = self.file.next() else {
+            return false;
+        };
+        *self = ReportWriting {
+            file: next,
+            ..ReportWriting::new(self.part_bytes)
+        };
+        true
     }
 }
 
@@ -932,6 +1041,7 @@ mod tests {
             push_delivered: Delivered::default(),
             outcomes_recorded: 0,
             units: None,
+            report_writing: None,
         }
     }
 
@@ -1204,6 +1314,51 @@ mod tests {
         let mut view = record().view;
         view.id = "0123456789abcdef".into();
         assert_eq!(view.report_file_name(), "simopt-2026-11-30-01234567.xlsx");
+    }
+
+    #[test]
+    fn the_report_is_written_file_after_file_in_parts_of_one_size() {
+        let keys = ReportKeys::of("t", "a", "s");
+        // R2 takes no part under 5 MiB but the last.
+        assert_eq!(ReportWriting::new(1).part_bytes, MIN_REPORT_PART_BYTES);
+        let mut w = ReportWriting::new(8 << 20);
+        let mut seen = Vec::new();
+        loop {
+            assert_eq!(
+                (w.offset(), w.part_number()),
+                (0, 1),
+                "{:?} starts anew",
+                w.file
+            );
+            w.upload_id = Some("u".into());
+            for part in 1..=3u16 {
+                assert_eq!(w.part_number(), part);
+                w.etags.push(format!("e{part}"));
+            }
+            assert_eq!(w.offset(), 3 * (8 << 20));
+            seen.push((
+                w.file.key(&keys).rsplit('/').next().unwrap().to_owned(),
+                w.file.content_type(),
+            ));
+            if !w.next_file() {
+                break;
+            }
+            assert_eq!((w.upload_id.as_deref(), w.part_bytes), (None, 8 << 20));
+        }
+        let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["report.xlsx", "optimize.json", "assignments.csv"]);
+        assert!(seen[0].1.contains("spreadsheetml"));
+        // A record saved midway reads back where it was.
+        let mut r = record();
+        r.report_writing = Some(ReportWriting {
+            file: ReportFile::Json,
+            part_bytes: 5 << 20,
+            upload_id: Some("up".into()),
+            etags: vec!["x".into()],
+        });
+        let text = serde_json::to_string(&r).expect("serializes");
+        assert!(text.contains(r#""file":"json""#), "{text}");
+        assert_eq!(serde_json::from_str::<Record>(&text).expect("parses"), r);
     }
 
     #[test]

@@ -158,6 +158,7 @@ pub async fn new_record(
         push_delivered: Delivered::default(),
         outcomes_recorded: 0,
         units: None,
+        report_writing: None,
     })
 }
 

@@ -537,6 +537,59 @@ impl Store {
         self.put(key, body, content_type, None).await
     }
 
+    /// Starts storing a file the Worker writes part by part (a session's report of many SIMs);
+    /// answers the upload's id, which [`Store::put_part`] and [`Store::complete_parts`] take.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn start_parts(&self, key: &str, content_type: &str) -> Result<String, ApiError> {
+        let upload = self
+            .files
+            .create_multipart_upload(key)
+            .http_metadata(worker::HttpMetadata {
+                content_type: Some(content_type.into()),
+                ..worker::HttpMetadata::default()
+            })
+            .execute()
+            .await?;
+        Ok(upload.upload_id().await)
+    }
+
+    /// Stores part `number` (from 1) of a file started with [`Store::start_parts`]; answers its
+    /// ETag. Storing a part again replaces it.
+    ///
+    /// # Errors
+    /// A storage error, also when the upload is no longer open.
+    pub async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        bytes: Vec<u8>,
+    ) -> Result<String, ApiError> {
+        let upload = self.files.resume_multipart_upload(key, upload_id)?;
+        Ok(upload.upload_part(number, bytes).await?.etag())
+    }
+
+    /// Joins the parts stored (their ETags in order, part 1 first) into the file.
+    ///
+    /// # Errors
+    /// A storage error, also when the upload is no longer open (joined already, or aborted).
+    pub async fn complete_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        etags: &[String],
+    ) -> Result<(), ApiError> {
+        let upload = self.files.resume_multipart_upload(key, upload_id)?;
+        let parts = etags
+            .iter()
+            .zip(1u16..)
+            .map(|(etag, number)| worker::UploadedPart::new(number, etag.clone()));
+        upload.complete(parts).await?;
+        Ok(())
+    }
+
     /// Writes a session's view (new or changed) for the API and the history.
     ///
     /// # Errors

@@ -18,7 +18,8 @@
 //   node edge-worker/test/sessions.e2e.mjs     (scripts/test-worker runs it; needs the release
 //                                                CLI: cargo build --release -p simopt-cli)
 //
-// E2E_SIMS sets the fleet size; E2E_SLICE_QUANTA the quanta per slice (default: the service's).
+// E2E_SIMS sets the fleet size; E2E_SLICE_QUANTA the quanta per slice (default: the service's);
+// E2E_REPORT_PART_BYTES the report's part size (default: R2's least, 5 MiB).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -34,6 +35,9 @@ const SIMS = Number(process.env.E2E_SIMS ?? 100_000);
 const SESSION_TIMEOUT_MS = Number(process.env.E2E_SESSION_TIMEOUT_MS ?? 600_000);
 const CLI = join(ROOT, "target/release/simopt");
 const WATCHDOG_SECONDS = 5;
+// R2's least part by default: the report's files of 100,000 SIMs (10–30 MB) are then written in
+// parts. E2E_REPORT_PART_BYTES sets another.
+const REPORT_PART_BYTES = Number(process.env.E2E_REPORT_PART_BYTES ?? 5 << 20);
 
 function signingKey() {
   const text = readFileSync(join(ROOT, ".dev.vars"), "utf8");
@@ -180,6 +184,30 @@ async function checkEmail(ctx, view) {
   return report.bytes.length;
 }
 
+/** The session's log lines (`{"event":"session",...}`) in the Worker's output. */
+function sessionLines(text, id) {
+  return [...text.replace(/\x1b\[[0-9;]*m/g, "").matchAll(/\{"event":"session"[^\n]*\}/g)]
+    .map((m) => {
+      try {
+        return JSON.parse(m[0]);
+      } catch {
+        return null;
+      }
+    })
+    .filter((l) => l && l.session === id);
+}
+
+/** The report's steps: one per part of a file stored in parts, one per file stored whole. */
+function checkReportParts(ctx, view, reportBytes) {
+  const lines = sessionLines(ctx.logs(), view.id);
+  const reportSteps = lines.filter((l) => l.what === "step" && l.step === "report").length;
+  const memory = Math.max(0, ...lines.map((l) => l.memory_mib ?? 0));
+  // The workbook alone takes ceil(size / part) parts; the JSON and the CSV at least one each.
+  const least = Math.ceil(reportBytes / REPORT_PART_BYTES) + 2;
+  assert.ok(reportSteps >= least, `${reportSteps} report steps for a ${reportBytes}-byte workbook in ${REPORT_PART_BYTES}-byte parts`);
+  console.log(`        the report in ${reportSteps} steps (parts of ${REPORT_PART_BYTES >> 20} MiB); the Worker's wasm memory at most ${memory} MiB`);
+}
+
 function figures(label, view, ms) {
   const t = view.timings;
   console.log(
@@ -254,6 +282,7 @@ const steps = [
       checkNotification(ctx, view);
       const bytes = await checkEmail(ctx, view);
       console.log(`        the e-mail: one, the report (${(bytes / 1048576).toFixed(1)} MiB) ${bytes <= MAX_ATTACHMENT_BYTES ? "attached" : "linked (over 10 MiB)"}`);
+      checkReportParts(ctx, view, bytes);
       ctx.first = view;
     },
   ],
@@ -314,7 +343,7 @@ async function main() {
   const hook = await webhookReceiver();
   let server;
   const vars = (extra) =>
-    Object.entries({ WATCHDOG_SECONDS: String(WATCHDOG_SECONDS), ...(process.env.E2E_SLICE_QUANTA ? { SLICE_QUANTA: process.env.E2E_SLICE_QUANTA } : {}), ...extra }).flatMap(
+    Object.entries({ WATCHDOG_SECONDS: String(WATCHDOG_SECONDS), REPORT_PART_BYTES: String(REPORT_PART_BYTES), ...(process.env.E2E_SLICE_QUANTA ? { SLICE_QUANTA: process.env.E2E_SLICE_QUANTA } : {}), ...extra }).flatMap(
       ([k, v]) => ["--var", `${k}:${v}`],
     );
   const start = async (extra = {}) => {

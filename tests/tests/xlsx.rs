@@ -707,11 +707,12 @@ fn every_report_file_made_in_parts_is_the_file() {
     let writers: [(&str, Writer<'_>); 3] = [
         (
             "xlsx",
-            Box::new(|out| {
-                xlsx::write(out, &report, &xlsx_options).map_err(std::io::Error::other)
-            }),
+            Box::new(|out| xlsx::write(out, &report, &xlsx_options).map_err(std::io::Error::other)),
         ),
-        ("json", Box::new(|out| outcome.write_json(out, &fleet, &warnings))),
+        (
+            "json",
+            Box::new(|out| outcome.write_json(out, &fleet, &warnings)),
+        ),
         ("csv", Box::new(|out| csv::write(out, &report))),
     ];
     for (name, write) in &writers {
@@ -737,6 +738,9 @@ fn every_report_file_made_in_parts_is_the_file() {
             }
         }
         assert_eq!(count, 5, "{name}");
-        assert!(joined == whole, "{name}: the parts join up into another file");
+        assert!(
+            joined == whole,
+            "{name}: the parts join up into another file"
+        );
     }
 }

@@ -158,7 +158,13 @@ mod tests {
         assert_eq!(two.len(), 2);
         assert!(two[1].last);
         assert_eq!(two[1].bytes.len(), 5);
-        assert_eq!(parts(&[], 5, &[1]), vec![Part { bytes: vec![], last: true }]);
+        assert_eq!(
+            parts(&[], 5, &[1]),
+            vec![Part {
+                bytes: vec![],
+                last: true
+            }]
+        );
     }
 
     #[test]

@@ -20,24 +20,9 @@ use crate::settings::{Settings, SettingsInput};
 pub struct SourceFile<'a> {
     /// File name as shown in messages (`sims.csv`).
     pub name: &'a str,
-    /// Contents: CSV, or JSON when the name ends in `.json` or the text starts with `[` or `{`.
+    /// Contents: CSV, or JSON when the name ends in `.json` or the text starts with `[` or `{`
+    /// (after any byte order mark and spaces).
     pub bytes: &'a [u8],
-}
-
-impl SourceFile<'_> {
-    fn is_json(&self) -> bool {
-        if self.name.to_ascii_lowercase().ends_with(".json") {
-            return true;
-        }
-        let start = self
-            .bytes
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(self.bytes);
-        matches!(
-            start.iter().find(|b| !b.is_ascii_whitespace()),
-            Some(b'[' | b'{')
-        )
-    }
 }
 
 /// The files of one run.

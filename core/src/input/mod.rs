@@ -9,6 +9,11 @@ mod plans;
 mod sims;
 mod table;
 
+#[cfg(test)]
+mod csv_gen;
+#[cfg(test)]
+mod loader_tests;
+
 use std::collections::HashMap;
 
 use crate::diagnostics::{Code, Collector, Diagnostics, InputErrors, Location, Warned};

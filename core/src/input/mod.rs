@@ -9,35 +9,29 @@ mod plans;
 mod sims;
 mod table;
 
+#[cfg(test)]
+mod csv_gen;
+#[cfg(test)]
+mod loader_tests;
+
 use std::collections::HashMap;
 
 use crate::diagnostics::{Code, Collector, Diagnostics, InputErrors, Location, Warned};
 use crate::fleet::{CommPlanId, Eligibility, Fleet, PlanTypeId, Sim};
 use crate::settings::{Settings, SettingsInput};
+use eligibility::EligibilityTable;
+use plans::PlanTable;
+use sims::SimReader;
+use table::RowReader;
 
 /// One input file: the name the user knows it by (for messages) and its bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct SourceFile<'a> {
     /// File name as shown in messages (`sims.csv`).
     pub name: &'a str,
-    /// Contents: CSV, or JSON when the name ends in `.json` or the text starts with `[` or `{`.
+    /// Contents: CSV, or JSON when the name ends in `.json` or the text starts with `[` or `{`
+    /// (after any byte order mark and spaces).
     pub bytes: &'a [u8],
-}
-
-impl SourceFile<'_> {
-    fn is_json(&self) -> bool {
-        if self.name.to_ascii_lowercase().ends_with(".json") {
-            return true;
-        }
-        let start = self
-            .bytes
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(self.bytes);
-        matches!(
-            start.iter().find(|b| !b.is_ascii_whitespace()),
-            Some(b'[' | b'{')
-        )
-    }
 }
 
 /// The files of one run.
@@ -70,7 +64,8 @@ impl Interner {
     }
 }
 
-/// Reads and validates the files of a run with the given settings.
+/// Reads and validates the files of a run with the given settings: a [`Loader`] given the SIMs
+/// file in one piece.
 ///
 /// # Errors
 /// [`InputErrors`] with every error found in the settings and in each file (with file, row,
@@ -80,48 +75,152 @@ pub fn load(
     files: &InputFiles<'_>,
     settings: &SettingsInput,
 ) -> Result<Warned<Fleet>, InputErrors> {
-    let mut diagnostics = Collector::default();
-    let settings = Settings::resolve_into(settings, &mut diagnostics);
-    let plans = plans::read(&files.plans, &mut diagnostics);
-    let mut comm_plans = Interner::default();
-    let eligibility = files.eligibility.as_ref().map(|file| {
-        (
-            file.name,
-            eligibility::read(file, &plans, &mut comm_plans, &mut diagnostics),
-        )
-    });
-    let sims = sims::read(
-        &files.sims,
-        &plans,
-        &mut comm_plans,
-        settings.as_ref(),
-        &mut diagnostics,
-    );
-    let (Some(settings), false) = (settings, diagnostics.has_errors()) else {
-        return Err(InputErrors {
-            diagnostics: diagnostics.finish(),
+    let mut loader = Loader::new(files.plans, files.eligibility, files.sims.name, settings);
+    loader.push(files.sims.bytes);
+    loader.finish()
+}
+
+/// Reads the files of a run with the SIMs file arriving in pieces, so that a service with
+/// little memory need not hold its text: the settings, plans and eligibility files go to
+/// [`Loader::new`], the SIMs file's bytes to [`Loader::push`] in pieces of any size cut
+/// anywhere (even inside a quoted value or a UTF-8 character), and [`Loader::finish`] gives
+/// what [`load`] gives for the whole file, diagnostics included.
+///
+/// Between pieces a CSV SIMs file costs the SIMs read so far and the record in progress. A JSON
+/// one (named `.json`, or starting with `[` or `{`) is kept whole until `finish`, because it is
+/// parsed as one document: stream CSV.
+///
+/// ```
+/// use simopt_core::input::{Loader, SourceFile};
+/// use simopt_core::SettingsInput;
+///
+/// let plans = SourceFile {
+///     name: "plans.csv",
+///     bytes: b"plan_id,monthly_charge,included_mb\nS,5.00,100\n",
+/// };
+/// let settings = SettingsInput {
+///     as_of: Some("2026-11-20T12:00".into()),
+///     ..SettingsInput::default()
+/// };
+/// let mut loader = Loader::new(plans, None, "sims.csv", &settings);
+/// // Pieces as read from storage, here cut inside an ICCID.
+/// for piece in [&b"iccid,current_plan,usage_mb\n89010"[..], b"00001,S,12\n"] {
+///     loader.push(piece);
+/// }
+/// let fleet = loader.finish()?.output;
+/// assert_eq!(fleet.sims[0].iccid, "8901000001");
+/// # Ok::<(), simopt_core::InputErrors>(())
+/// ```
+pub struct Loader {
+    diagnostics: Collector,
+    settings: Option<Settings>,
+    plans: PlanTable,
+    comm_plans: Interner,
+    /// The eligibility file's name and what it says.
+    eligibility: Option<(String, EligibilityTable)>,
+    sims_name: String,
+    rows: RowReader,
+    sims: SimReader,
+}
+
+impl Loader {
+    /// Reads the settings and the plans and eligibility files (whole: they are small), ready for
+    /// the SIMs file `sims_name` (the name shown in messages; a `.json` name means JSON).
+    pub fn new(
+        plans: SourceFile<'_>,
+        eligibility: Option<SourceFile<'_>>,
+        sims_name: &str,
+        settings: &SettingsInput,
+    ) -> Self {
+        let mut diagnostics = Collector::default();
+        let settings = Settings::resolve_into(settings, &mut diagnostics);
+        let plans = plans::read(&plans, &mut diagnostics);
+        let mut comm_plans = Interner::default();
+        let eligibility = eligibility.map(|file| {
+            let table = eligibility::read(&file, &plans, &mut comm_plans, &mut diagnostics);
+            (file.name.to_owned(), table)
         });
-    };
-    let mut allowed = None;
-    if let Some((name, mut table)) = eligibility {
-        table.allowed.resize(comm_plans.names.len(), Vec::new());
-        report_unused_comm_plans(name, &table.first_row, &sims.sims, &mut diagnostics);
-        allowed = Some(table.allowed);
+        Self {
+            diagnostics,
+            settings,
+            plans,
+            comm_plans,
+            eligibility,
+            sims_name: sims_name.to_owned(),
+            rows: RowReader::new(sims_name, &sims::SCHEMA),
+            sims: SimReader::default(),
+        }
     }
-    let fleet = Fleet {
-        plans: plans.plans,
-        pools: plans.pools,
-        comm_plans: comm_plans.names,
-        sims: sims.sims,
-        plan_types: sims.plan_types,
-        eligibility: Eligibility { allowed },
-        settings,
-    };
-    report_sims_without_eligible_plans(&fleet, files.sims.name, &sims.rows, &mut diagnostics);
-    Ok(Warned {
-        output: fleet,
-        warnings: diagnostics.finish(),
-    })
+
+    /// Reads the SIMs file's next bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        let Self {
+            diagnostics,
+            settings,
+            plans,
+            comm_plans,
+            sims_name,
+            rows,
+            sims,
+            ..
+        } = self;
+        rows.push(bytes, diagnostics, &mut |row, errors| {
+            sims.read(sims_name, row, plans, comm_plans, settings.as_ref(), errors);
+        });
+    }
+
+    /// Ends the SIMs file and gives the fleet.
+    ///
+    /// # Errors
+    /// As [`load`]: [`InputErrors`] with every error found in the settings and in each file.
+    pub fn finish(self) -> Result<Warned<Fleet>, InputErrors> {
+        let Self {
+            mut diagnostics,
+            settings,
+            plans,
+            mut comm_plans,
+            eligibility,
+            sims_name,
+            rows,
+            mut sims,
+        } = self;
+        rows.finish(&mut diagnostics, &mut |row, errors| {
+            sims.read(
+                &sims_name,
+                row,
+                &plans,
+                &mut comm_plans,
+                settings.as_ref(),
+                errors,
+            );
+        });
+        let sims = sims.finish(&sims_name, &mut diagnostics);
+        let (Some(settings), false) = (settings, diagnostics.has_errors()) else {
+            return Err(InputErrors {
+                diagnostics: diagnostics.finish(),
+            });
+        };
+        let mut allowed = None;
+        if let Some((name, mut table)) = eligibility {
+            table.allowed.resize(comm_plans.names.len(), Vec::new());
+            report_unused_comm_plans(&name, &table.first_row, &sims.sims, &mut diagnostics);
+            allowed = Some(table.allowed);
+        }
+        let fleet = Fleet {
+            plans: plans.plans,
+            pools: plans.pools,
+            comm_plans: comm_plans.names,
+            sims: sims.sims,
+            plan_types: sims.plan_types,
+            eligibility: Eligibility { allowed },
+            settings,
+        };
+        report_sims_without_eligible_plans(&fleet, &sims_name, &sims.rows, &mut diagnostics);
+        Ok(Warned {
+            output: fleet,
+            warnings: diagnostics.finish(),
+        })
+    }
 }
 
 /// What checking one file on its own found: its data rows (header excluded) and its warnings.

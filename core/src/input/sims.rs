@@ -2,8 +2,8 @@
 
 use super::fields::FieldReader;
 use super::plans::{Lookup, PlanTable};
-use super::table::{read_rows, Schema};
-use super::{Interner, SourceFile};
+use super::table::{Row, Schema};
+use super::Interner;
 use crate::diagnostics::{Code, Collector, Location};
 use compact_str::CompactString;
 
@@ -29,6 +29,7 @@ pub(crate) const SCHEMA: Schema = Schema {
 };
 
 /// The SIMs file, read: SIMs and the row each came from.
+#[derive(Default)]
 pub(crate) struct SimTable {
     pub sims: Vec<Sim>,
     pub rows: Vec<u64>,
@@ -36,27 +37,31 @@ pub(crate) struct SimTable {
     pub plan_types: Vec<String>,
 }
 
-pub(crate) fn read(
-    file: &SourceFile<'_>,
-    plans: &PlanTable,
-    comm_plans: &mut Interner,
-    settings: Option<&Settings>,
-    errors: &mut Collector,
-) -> SimTable {
-    let mut table = SimTable {
-        sims: Vec::new(),
-        rows: Vec::new(),
-        plan_types: Vec::new(),
-    };
-    let mut plan_types = Interner::default();
-    let zone = settings.map_or(chrono_tz::Tz::UTC, |s| s.period.zone);
-    read_rows(file, &SCHEMA, errors, |row, errors| {
+/// Reads the SIMs file's rows, one at a time as they arrive, into a [`SimTable`].
+#[derive(Default)]
+pub(crate) struct SimReader {
+    table: SimTable,
+    plan_types: Interner,
+}
+
+impl SimReader {
+    /// Reads one row of the SIMs file `file`.
+    pub fn read(
+        &mut self,
+        file: &str,
+        row: &Row<'_>,
+        plans: &PlanTable,
+        comm_plans: &mut Interner,
+        settings: Option<&Settings>,
+        errors: &mut Collector,
+    ) {
         let s = &SCHEMA;
+        let zone = settings.map_or(chrono_tz::Tz::UTC, |s| s.period.zone);
         if row.ragged {
             return;
         }
         let mut f = FieldReader {
-            at: Location::row(file.name, row.number),
+            at: Location::row(file, row.number),
             errors,
         };
         let iccid = f.required("iccid", row.get(s, "iccid"), "the SIM's ICCID");
@@ -71,7 +76,7 @@ pub(crate) fn read(
                 Lookup::Found(id) => Some(id),
                 Lookup::AlreadyReported => None,
                 Lookup::Unknown(hint) => {
-                    let at = Location::row(file.name, row.number).column("current_plan");
+                    let at = Location::row(file, row.number).column("current_plan");
                     f.errors.error(
                         Code::UnknownPlan,
                         &at,
@@ -92,7 +97,7 @@ pub(crate) fn read(
         let usage_as_of = f.instant("usage_as_of", row.get(s, "usage_as_of"), zone);
         let status_text = row.get(s, "status");
         let status = SimStatus::parse(status_text).unwrap_or_else(|| {
-            let at = Location::row(file.name, row.number).column("status");
+            let at = Location::row(file, row.number).column("status");
             f.errors.warning(
                 Code::UnknownStatus,
                 &at,
@@ -124,7 +129,7 @@ pub(crate) fn read(
             return;
         };
         let usage_reported = usage.unwrap_or_else(|| {
-            let at = Location::row(file.name, row.number).column("usage_mb");
+            let at = Location::row(file, row.number).column("usage_mb");
             f.errors.warning(
                 Code::MissingUsage,
                 &at,
@@ -138,7 +143,7 @@ pub(crate) fn read(
             Some(settings) => {
                 let (usage, projection) = projected(usage_reported, usage_as_of, status, settings);
                 if projection == Projection::OutsidePeriod {
-                    let at = Location::row(file.name, row.number).column("usage_as_of");
+                    let at = Location::row(file, row.number).column("usage_as_of");
                     f.errors.warning(
                         Code::UsageOutsidePeriod,
                         &at,
@@ -147,22 +152,22 @@ pub(crate) fn read(
                     );
                 }
                 let active_days = activated_on.filter(|_| settings.proration).and_then(|day| {
-                    if day >= settings.period.end_date {
-                        let at = Location::row(file.name, row.number).column("activated_on");
-                        f.errors.warning(
-                            Code::ActivatedAfterPeriod,
-                            &at,
-                            format!("the SIM was activated on {day}, at or after the period's last day; it is billed for one day"),
-                            "check the activation date and the period end",
-                        );
-                    }
-                    settings.period.active_days(day).map(|d| d as u16)
-                });
+                        if day >= settings.period.end_date {
+                            let at = Location::row(file, row.number).column("activated_on");
+                            f.errors.warning(
+                                Code::ActivatedAfterPeriod,
+                                &at,
+                                format!("the SIM was activated on {day}, at or after the period's last day; it is billed for one day"),
+                                "check the activation date and the period end",
+                            );
+                        }
+                        settings.period.active_days(day).map(|d| d as u16)
+                    });
                 (usage, projection, active_days)
             }
         };
-        table.rows.push(row.number);
-        table.sims.push(Sim {
+        self.table.rows.push(row.number);
+        self.table.sims.push(Sim {
             iccid: CompactString::from(iccid),
             msisdn: Some(row.get(s, "msisdn"))
                 .filter(|t| !t.is_empty())
@@ -180,13 +185,18 @@ pub(crate) fn read(
             active_days,
             plan_type: Some(row.get(s, "plan_type"))
                 .filter(|t| !t.is_empty())
-                .map(|name| PlanTypeId(plan_types.intern(name))),
+                .map(|name| PlanTypeId(self.plan_types.intern(name))),
             locked: locked.unwrap_or(false),
         });
-    });
-    report_duplicate_iccids(file.name, &table, errors);
-    table.plan_types = plan_types.names;
-    table
+    }
+
+    /// The SIMs read from the file `file`; reports ICCIDs listed twice.
+    pub fn finish(self, file: &str, errors: &mut Collector) -> SimTable {
+        let mut table = self.table;
+        report_duplicate_iccids(file, &table, errors);
+        table.plan_types = self.plan_types.names;
+        table
+    }
 }
 
 /// Usage as billed, per DESIGN §2: projected to the period end unless projection is off, the

@@ -106,6 +106,69 @@ fn generated_fleet_in_64_kib_pieces() {
     assert_eq!(format!("{whole:?}"), format!("{streamed:?}"));
 }
 
+#[test]
+fn a_work_unit_keeps_its_sims_only() {
+    let spec = crate::synthetic::FleetSpec {
+        sims: 5_000,
+        comm_plans: 4,
+        plans_per_comm_plan: 6,
+        prorated_per_mille: 80,
+        seed: 3,
+        period_end: crate::period::parse_local("2026-11-22T00:00").expect("date"),
+        as_of: crate::period::parse_local("2026-11-20T12:00").expect("date"),
+    };
+    let (mut plans, mut sims, mut eligibility) = (Vec::new(), Vec::new(), Vec::new());
+    spec.write_plans(&mut plans).expect("plans");
+    spec.write_sims(&mut sims).expect("sims");
+    spec.write_eligibility(&mut eligibility)
+        .expect("eligibility");
+    let new_loader = || {
+        Loader::new(
+            SourceFile {
+                name: "plans.csv",
+                bytes: &plans,
+            },
+            Some(SourceFile {
+                name: "eligibility.csv",
+                bytes: &eligibility,
+            }),
+            "sims.csv",
+            &settings(),
+        )
+    };
+    let whole = load(
+        &InputFiles {
+            sims: SourceFile {
+                name: "sims.csv",
+                bytes: &sims,
+            },
+            plans: SourceFile {
+                name: "plans.csv",
+                bytes: &plans,
+            },
+            eligibility: Some(SourceFile {
+                name: "eligibility.csv",
+                bytes: &eligibility,
+            }),
+        },
+        &settings(),
+    )
+    .expect("the fleet loads")
+    .output;
+    let units = crate::optimize::units::split_at(&whole, &Default::default(), 1_000);
+    assert!(units.len() > 1, "{} units", units.len());
+    for part in units.iter().chain([&vec![], &vec![0, 4_999], &(0..5_000).collect()]) {
+        let mut loader = new_loader();
+        loader.reserve(part.len());
+        loader.keep_only(part.clone());
+        for piece in sims.chunks(10_007) {
+            loader.push(piece);
+        }
+        let kept = loader.finish().expect("the unit loads").output;
+        assert_eq!(format!("{:?}", kept), format!("{:?}", whole.part(part)));
+    }
+}
+
 /// Rows are numbered by the line they start on, counting lines inside quoted values, blank
 /// lines and CRLF line ends, however the bytes arrive.
 #[test]

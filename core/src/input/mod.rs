@@ -152,6 +152,21 @@ impl Loader {
         }
     }
 
+    /// Makes room for `sims` SIMs at once (the file's rows, when known), so the list of SIMs
+    /// is not copied as it grows (in wasm a growing list is copied: old and new at once).
+    pub fn reserve(&mut self, sims: usize) {
+        self.sims.reserve(sims);
+    }
+
+    /// Keeps only the SIMs at these positions (ascending) among all the file's SIMs, the others
+    /// read, checked and dropped: [`Loader::finish`] then gives the [`Fleet::part`] of these
+    /// SIMs of the fleet it would give, with every plan, pool, name and setting of it, and the
+    /// warnings of the SIMs kept (errors anywhere still fail it). For a work unit that needs
+    /// its SIMs only. Call it before the first [`Loader::push`].
+    pub fn keep_only(&mut self, positions: Vec<u32>) {
+        self.sims.keep_only(positions);
+    }
+
     /// Reads the SIMs file's next bytes.
     pub fn push(&mut self, bytes: &[u8]) {
         let Self {

@@ -42,6 +42,11 @@ pub(crate) struct SimTable {
 pub(crate) struct SimReader {
     table: SimTable,
     plan_types: Interner,
+    /// The SIMs read so far, kept or not.
+    read: u32,
+    /// Only the SIMs at these positions (ascending) are kept, when set; the next to keep is at
+    /// the cursor.
+    keep: Option<(Vec<u32>, usize)>,
 }
 
 impl SimReader {
@@ -166,8 +171,7 @@ impl SimReader {
                 (usage, projection, active_days)
             }
         };
-        self.table.rows.push(row.number);
-        self.table.sims.push(Sim {
+        let sim = Sim {
             iccid: CompactString::from(iccid),
             msisdn: Some(row.get(s, "msisdn"))
                 .filter(|t| !t.is_empty())
@@ -187,7 +191,29 @@ impl SimReader {
                 .filter(|t| !t.is_empty())
                 .map(|name| PlanTypeId(self.plan_types.intern(name))),
             locked: locked.unwrap_or(false),
-        });
+        };
+        // Read and interned even when not kept, so ids are the whole file's.
+        let position = self.read;
+        self.read += 1;
+        if let Some((keep, next)) = &mut self.keep {
+            if keep.get(*next) != Some(&position) {
+                return;
+            }
+            *next += 1;
+        }
+        self.table.rows.push(row.number);
+        self.table.sims.push(sim);
+    }
+
+    /// Keeps only the SIMs at these positions among all the file's SIMs (ascending).
+    pub fn keep_only(&mut self, positions: Vec<u32>) {
+        self.keep = Some((positions, 0));
+    }
+
+    /// Makes room for this many SIMs.
+    pub fn reserve(&mut self, sims: usize) {
+        self.table.sims.reserve_exact(sims);
+        self.table.rows.reserve_exact(sims);
     }
 
     /// The SIMs read from the file `file`; reports ICCIDs listed twice.

@@ -36,7 +36,7 @@ pub fn split(fleet: &Fleet, options: &Options) -> Vec<Vec<u32>> {
     split_at(fleet, options, UNIT_SIMS)
 }
 
-fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>> {
+pub(crate) fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>> {
     let everything = || vec![(0..fleet.sims.len() as u32).collect::<Vec<u32>>()];
     if options.constraints.max_changes.is_some() || fleet.sims.len() <= unit_sims {
         return everything();

@@ -386,15 +386,12 @@ impl SessionObject {
             )
             .await?;
         let now_ms = clock::now_millis();
-        record.inputs.sims = Some(FileRef {
-            upload: upload.id,
-            key: upload.r2_key,
-            sha256: upload.sha256,
-        });
+        let upload_id = upload.id;
+        record.inputs.sims = Some(crate::sessions::file_ref(upload));
         if let Some(sync) = &mut record.view.sync {
             sync.status = "done".into();
             sync.sims = Some(snapshot.len() as u64);
-            sync.upload_id = Some(upload.id);
+            sync.upload_id = Some(upload_id);
             sync.finished_at = Some(now.clone());
         }
         record.view.state = State::Optimizing;

@@ -23,10 +23,11 @@
 use std::cell::{Cell, RefCell, RefMut};
 
 use serde::{Deserialize, Serialize};
+use simopt_core::input::Loader;
 use simopt_core::optimize::{units, Job, Optimized, Options, Step as JobStep};
 use simopt_core::report::part::{part, Part};
 use simopt_core::report::{self, xlsx, Outcome};
-use simopt_core::{input, Diagnostics, Fleet, InputFiles, Warned};
+use simopt_core::{Diagnostics, Fleet, Warned};
 use worker::{
     console_error, console_log, durable_object, DurableObject, Env, Method, Request, Response,
     SqlStorage, SqlStorageValue, State as ObjectState,
@@ -40,6 +41,7 @@ use crate::session::{
     ProgressView, Record, ReportFile, ReportKeys, ReportWriting, State, Step, SummaryView,
     UnitsRun, Work, DEFAULT_REPORT_PART_BYTES, RESULTS_CHUNK,
 };
+use crate::session::{encode_positions, unit_sims_key};
 use crate::sessions::{object_request, unit_stub};
 use crate::store::{SimResult, Store};
 use crate::unit::{UnitRecord, UnitReport, GONE};
@@ -176,14 +178,19 @@ pub(crate) async fn pinned_file(
     kind: Kind,
     file: &FileRef,
 ) -> Result<Vec<u8>, Failure> {
-    store.file_if_present(&file.key).await?.ok_or_else(|| {
-        Failure::Permanent(format!(
-            "the session's {} file {} is missing from R2; upload it again and start a new \
-             session",
-            kind.name(),
-            file.key
-        ))
-    })
+    store
+        .file_if_present(&file.key)
+        .await?
+        .ok_or_else(|| missing_file(kind, file))
+}
+
+/// A pinned file gone from R2: it does not come back, so the session fails, saying which.
+fn missing_file(kind: Kind, file: &FileRef) -> Failure {
+    Failure::Permanent(format!(
+        "the session's {} file {} is missing from R2; upload it again and start a new session",
+        kind.name(),
+        file.key
+    ))
 }
 
 /// A positive whole-number variable of `wrangler.toml`, or `default`.
@@ -327,8 +334,18 @@ fn load_blob(
     Ok((chunks > 0).then_some(bytes))
 }
 
-/// The session's fleet from its pinned files, read from R2 and checked by the core.
-pub(crate) async fn load_fleet(env: &Env, inputs: &Inputs) -> Result<Warned<Fleet>, Failure> {
+/// Bytes of the SIMs file read from R2 at a time: the loader keeps only the SIMs read, never
+/// the file's text (110 MB at a million SIMs).
+const SIMS_PIECE_BYTES: u64 = 4 << 20;
+
+/// The session's fleet from its pinned files, read from R2 and checked by the core — or, with
+/// `keep` (positions in the fleet, ascending), only those SIMs of it (a work unit's
+/// [`Fleet::part`]). The SIMs file is read in pieces.
+pub(crate) async fn load_fleet(
+    env: &Env,
+    inputs: &Inputs,
+    keep: Option<Vec<u32>>,
+) -> Result<Warned<Fleet>, Failure> {
     let store = Store::from_env(env)?;
     let plans = pinned_file(&store, Kind::Plans, &inputs.plans).await?;
     let sims_file = inputs.sims.as_ref().ok_or_else(|| {
@@ -338,17 +355,32 @@ pub(crate) async fn load_fleet(env: &Env, inputs: &Inputs) -> Result<Warned<Flee
                 .into(),
         )
     })?;
-    let sims = pinned_file(&store, Kind::Sims, sims_file).await?;
     let eligibility = match &inputs.eligibility {
         Some(file) => Some(pinned_file(&store, Kind::Eligibility, file).await?),
         None => None,
     };
-    let files = InputFiles {
-        sims: source(Kind::Sims, &sims),
-        plans: source(Kind::Plans, &plans),
-        eligibility: eligibility.as_deref().map(|e| source(Kind::Eligibility, e)),
-    };
-    input::load(&files, &inputs.settings)
+    let mut loader = Loader::new(
+        source(Kind::Plans, &plans),
+        eligibility.as_deref().map(|e| source(Kind::Eligibility, e)),
+        source(Kind::Sims, &[]).name,
+        &inputs.settings,
+    );
+    drop((plans, eligibility));
+    match keep {
+        Some(positions) => {
+            loader.reserve(positions.len());
+            loader.keep_only(positions);
+        }
+        None => loader.reserve(sims_file.rows as usize),
+    }
+    let found = store
+        .file_in_pieces(&sims_file.key, SIMS_PIECE_BYTES, |piece| loader.push(piece))
+        .await?;
+    if found.is_none() {
+        return Err(missing_file(Kind::Sims, sims_file));
+    }
+    loader
+        .finish()
         .map_err(|e| Failure::Permanent(format!("the session's input files cannot be read: {e}")))
 }
 
@@ -821,7 +853,7 @@ impl SessionObject {
         let Warned {
             output: fleet,
             warnings,
-        } = load_fleet(&self.env, &record.inputs).await?;
+        } = load_fleet(&self.env, &record.inputs, None).await?;
         let options = Options::default();
         let run = match (&record.units, self.load_checkpoint()?) {
             (Some(units), _) => Run::Merged(self.merged(&fleet, units.done.len())?),
@@ -856,10 +888,27 @@ impl SessionObject {
         let job = match &mut live.run {
             Run::Here(job) => job,
             &mut Run::Units(count) => {
-                // Each unit gets its own object (started by `send`); the session waits.
-                let units = UnitsRun::new(count);
+                // Each unit gets its own object (started by `send`), which reads only the SIMs
+                // listed for it here; the session waits.
+                let lists: Vec<Vec<u8>> = units::split(&live.fleet, &Options::default())
+                    .iter()
+                    .map(|sims| encode_positions(sims))
+                    .collect();
                 drop(live);
                 *self.live.borrow_mut() = None;
+                let store = Store::from_env(&self.env)?;
+                for (unit, bytes) in (0u32..).zip(lists) {
+                    let key = unit_sims_key(
+                        &record.tenant,
+                        &record.view.account_id,
+                        &record.view.id,
+                        unit,
+                    );
+                    store
+                        .put_object(&key, bytes, "application/octet-stream")
+                        .await?;
+                }
+                let units = UnitsRun::new(count);
                 let (now, now_ms) = (clock::now_rfc3339(), clock::now_millis());
                 record.view.state = State::Optimizing;
                 record.view.sims = Some(sims);
@@ -915,45 +964,48 @@ impl SessionObject {
         Ok(())
     }
 
-    /// Writes a part of the report's files to R2 (the Excel report, the JSON document, the
-    /// per-SIM CSV, in that order); after the last, the session goes on to the per-SIM results.
-    /// Each part is made by writing its file again up to the part's end
-    /// ([`simopt_core::report::part`]), so the step holds one part, never a whole file.
+    /// Writes the report's files to R2 (the Excel report, the JSON document, the per-SIM CSV,
+    /// in that order), part by part, until a part's worth of bytes is written or the last file
+    /// is whole; then the session goes on to the per-SIM results. Each part is made by writing
+    /// its file again up to the part's end ([`simopt_core::report::part`]), so a step holds one
+    /// part, never a whole file, and a small fleet's files all go in one step.
     async fn report(&self, record: &mut Record, slice: u32) -> Result<(), Failure> {
         let keys = ReportKeys::of(&record.tenant, &record.view.account_id, &record.view.id);
         let mut writing = record.report_writing.clone().unwrap_or_else(|| {
             ReportWriting::new(self.var_u64("REPORT_PART_BYTES", DEFAULT_REPORT_PART_BYTES))
         });
-        let (part, summary) = {
-            let mut live = self.live(record).await?;
-            if !live.is_finished() {
-                return Err(Failure::Permanent(
-                    "the report was asked for before the optimization finished".into(),
-                ));
-            }
-            let (outcome, fleet, warnings) = live.finished();
-            let name = record.inputs.settings.account_name.as_deref();
-            let part = report_part(&writing, outcome, fleet, warnings, name)?;
-            let summary = SummaryView::of(
-                &outcome.summary,
-                outcome.result.current_cost.to_decimal_string(),
-                fleet.sims.len() as u64,
-            );
-            (part, summary)
-        };
         let store = Store::from_env(&self.env)?;
-        let stored = store_part(&store, &keys, &mut writing, part).await?;
+        let mut written = 0u64;
+        let summary = loop {
+            let (part, summary) = {
+                let mut live = self.live(record).await?;
+                if !live.is_finished() {
+                    return Err(Failure::Permanent(
+                        "the report was asked for before the optimization finished".into(),
+                    ));
+                }
+                let (outcome, fleet, warnings) = live.finished();
+                let name = record.inputs.settings.account_name.as_deref();
+                let part = report_part(&writing, outcome, fleet, warnings, name)?;
+                let summary = SummaryView::of(
+                    &outcome.summary,
+                    outcome.result.current_cost.to_decimal_string(),
+                    fleet.sims.len() as u64,
+                );
+                (part, summary)
+            };
+            written += part.bytes.len() as u64;
+            let stored = store_part(&store, &keys, &mut writing, part).await?;
+            if stored && !writing.next_file() {
+                break Some(summary);
+            }
+            if written >= writing.part_bytes {
+                break None;
+            }
+        };
         let now = clock::now_rfc3339();
         let now_ms = clock::now_millis();
-        if stored && !writing.next_file() {
-            record.report_writing = None;
-            record.view.summary = Some(summary);
-            record.view.report = Some(format!("/api/sessions/{}/report.xlsx", record.view.id));
-            record.view.progress.percent = 96.0;
-            record.view.progress.phase = "recording per-SIM results".into();
-            record.report_keys = Some(keys);
-            record.advance(Next::first(Step::Results), &now, now_ms);
-        } else {
+        let Some(summary) = summary else {
             record.view.progress.phase = format!(
                 "writing the report: {}, part {}",
                 writing.file.name(),
@@ -966,7 +1018,35 @@ impl SessionObject {
                 slice: slice + 1,
             };
             record.advance(next, &now, now_ms);
+            self.save_record(record)?;
+            return Ok(());
+        };
+        if let Some(units) = &record.units {
+            // The units' lists of SIMs served their objects.
+            let lists = (0..units.done.len() as u32)
+                .map(|unit| {
+                    unit_sims_key(
+                        &record.tenant,
+                        &record.view.account_id,
+                        &record.view.id,
+                        unit,
+                    )
+                })
+                .collect();
+            if let Err(e) = store.delete_files(lists).await {
+                console_error!(
+                    "session {}: cannot delete its units' lists: {e}",
+                    record.view.id
+                );
+            }
         }
+        record.report_writing = None;
+        record.view.summary = Some(summary);
+        record.view.report = Some(format!("/api/sessions/{}/report.xlsx", record.view.id));
+        record.view.progress.percent = 96.0;
+        record.view.progress.phase = "recording per-SIM results".into();
+        record.report_keys = Some(keys);
+        record.advance(Next::first(Step::Results), &now, now_ms);
         self.save_record(record)?;
         Ok(())
     }
@@ -1118,7 +1198,15 @@ impl SessionObject {
         let count = units.done.len() as u32;
         for (unit, _) in units.done.iter().enumerate().filter(|(_, &done)| !done) {
             let unit = unit as u32;
-            let start = UnitRecord::new(&record.view.id, object, &record.inputs, unit, count);
+            let mut start = UnitRecord::new(&record.view.id, object, &record.inputs, unit, count);
+            start.sims_key = units.listed.then(|| {
+                unit_sims_key(
+                    &record.tenant,
+                    &record.view.account_id,
+                    &record.view.id,
+                    unit,
+                )
+            });
             let stub = unit_stub(&self.env, &unit_object_name(object, &record.view.id, unit))
                 .map_err(|e| worker::Error::RustError(e.to_string()))?;
             let response = stub

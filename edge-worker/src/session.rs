@@ -183,14 +183,19 @@ pub struct UnitsRun {
     pub progress: Vec<Option<UnitProgress>>,
     /// Whether each unit's result is in.
     pub done: Vec<bool>,
+    /// Whether each unit's SIMs are listed in R2 ([`unit_sims_key`]), so its object reads only
+    /// those (false in sessions started before the lists were written).
+    #[serde(default)]
+    pub listed: bool,
 }
 
 impl UnitsRun {
-    /// `count` units, none started.
+    /// `count` units, none started, their SIMs listed in R2.
     pub fn new(count: usize) -> UnitsRun {
         UnitsRun {
             progress: vec![None; count],
             done: vec![false; count],
+            listed: true,
         }
     }
 
@@ -257,6 +262,9 @@ pub struct FileRef {
     pub key: String,
     /// Hex SHA-256 of the body.
     pub sha256: String,
+    /// Its data rows, as checked at upload (0: not known), to make room for its SIMs at once.
+    #[serde(default)]
+    pub rows: u64,
 }
 
 /// What a session runs on, fixed when it starts, so every slice and every retry reads the same.
@@ -677,6 +685,32 @@ impl Next {
     }
 }
 
+/// Where the SIMs of a session's work unit are listed in R2 (their positions in the fleet, as
+/// [`encode_positions`] writes them): the unit's object reads only those SIMs of the file.
+pub fn unit_sims_key(tenant: &str, account: &str, session: &str, unit: u32) -> String {
+    format!("tenants/{tenant}/accounts/{account}/sessions/{session}/units/{unit}.sims")
+}
+
+/// SIM positions as bytes: each a little-endian `u32`.
+pub fn encode_positions(positions: &[u32]) -> Vec<u8> {
+    positions.iter().flat_map(|p| p.to_le_bytes()).collect()
+}
+
+/// SIM positions from [`encode_positions`]'s bytes; `None` unless they are whole and ascending.
+pub fn decode_positions(bytes: &[u8]) -> Option<Vec<u32>> {
+    if bytes.len() % 4 != 0 {
+        return None;
+    }
+    let positions: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    positions
+        .windows(2)
+        .all(|w| w[0] < w[1])
+        .then_some(positions)
+}
+
 /// Where a session's report files are in R2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportKeys {
@@ -989,6 +1023,7 @@ mod tests {
             upload: n,
             key: format!("k{n}"),
             sha256: "00".into(),
+            rows: 0,
         };
         Record {
             view: SessionView {
@@ -1359,6 +1394,25 @@ mod tests {
         let text = serde_json::to_string(&r).expect("serializes");
         assert!(text.contains(r#""file":"json""#), "{text}");
         assert_eq!(serde_json::from_str::<Record>(&text).expect("parses"), r);
+    }
+
+    #[test]
+    fn a_units_sims_cross_as_ascending_positions() {
+        let positions = vec![0, 3, 70_000, u32::MAX];
+        let bytes = encode_positions(&positions);
+        assert_eq!(bytes.len(), 16);
+        assert_eq!(decode_positions(&bytes), Some(positions));
+        assert_eq!(decode_positions(&[]), Some(vec![]));
+        assert_eq!(decode_positions(&bytes[..15]), None, "a torn list");
+        assert_eq!(
+            decode_positions(&encode_positions(&[5, 5])),
+            None,
+            "not ascending"
+        );
+        assert_eq!(
+            unit_sims_key("t", "a", "s", 2),
+            "tenants/t/accounts/a/sessions/s/units/2.sims"
+        );
     }
 
     #[test]

@@ -65,11 +65,13 @@ pub fn object_request(path: &str, body: &impl Serialize) -> worker::Result<Reque
     Request::new_with_init(&format!("https://session{path}"), &init)
 }
 
-fn file_ref(row: UploadRow) -> FileRef {
+/// What a session keeps of an upload it runs on.
+pub(crate) fn file_ref(row: UploadRow) -> FileRef {
     FileRef {
         upload: row.id,
         key: row.r2_key,
         sha256: row.sha256,
+        rows: row.rows.max(0) as u64,
     }
 }
 

@@ -537,6 +537,58 @@ impl Store {
         self.put(key, body, content_type, None).await
     }
 
+    /// A stored file's bytes handed to `each` in pieces of `piece` bytes (the last shorter),
+    /// read from R2 one range at a time, so the Worker never holds the whole file; answers its
+    /// size, or `None` when there is no object of that key.
+    ///
+    /// # Errors
+    /// A storage error, also when a range comes back short (the file changed while read).
+    pub async fn file_in_pieces(
+        &self,
+        key: &str,
+        piece: u64,
+        mut each: impl FnMut(&[u8]),
+    ) -> Result<Option<u64>, ApiError> {
+        let Some(head) = self.files.head(key).await? else {
+            return Ok(None);
+        };
+        let size = head.size();
+        let mut offset = 0;
+        while offset < size {
+            let length = piece.max(1).min(size - offset);
+            let object = self
+                .files
+                .get(key)
+                .range(worker::Range::OffsetWithLength { offset, length })
+                .execute()
+                .await?;
+            let bytes = match object.as_ref().and_then(|o| o.body()) {
+                Some(body) => body.bytes().await?,
+                None => Vec::new(),
+            };
+            if bytes.len() as u64 != length {
+                return Err(ApiError::Runtime(worker::Error::RustError(format!(
+                    "the stored file {key} gave {} bytes at {offset} where {length} were asked for",
+                    bytes.len()
+                ))));
+            }
+            each(&bytes);
+            offset += length;
+        }
+        Ok(Some(size))
+    }
+
+    /// Deletes stored files (those already gone are no error).
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn delete_files(&self, keys: Vec<String>) -> Result<(), ApiError> {
+        if !keys.is_empty() {
+            self.files.delete_multiple(keys).await?;
+        }
+        Ok(())
+    }
+
     /// Starts storing a file the Worker writes part by part (a session's report of many SIMs);
     /// answers the upload's id, which [`Store::put_part`] and [`Store::complete_parts`] take.
     ///

@@ -29,9 +29,10 @@ use crate::object::{
     var_u64, watchdog_ms, write_record, Failure, StepOutcome, DEFAULT_SLICE_QUANTA, QUEUE,
 };
 use crate::session::{
-    retry_delay, unit_object_name, Inputs, Step, UnitProgress, Work, MAX_FAILURES,
+    decode_positions, retry_delay, unit_object_name, Inputs, Step, UnitProgress, Work, MAX_FAILURES,
 };
 use crate::sessions::{object_request, session_stub};
+use crate::store::Store;
 
 /// The Durable Object binding's name in `wrangler.toml`.
 pub const BINDING: &str = "UNITS";
@@ -65,6 +66,10 @@ pub struct UnitRecord {
     pub failed: Option<String>,
     /// The session's object has its result (or its failure).
     pub reported: bool,
+    /// Where its SIMs' positions are listed in R2 (the session's object writes them before it
+    /// starts the units); without, the unit reads the whole fleet and cuts it itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sims_key: Option<String>,
 }
 
 impl UnitRecord {
@@ -90,6 +95,7 @@ impl UnitRecord {
             finished: false,
             failed: None,
             reported: false,
+            sims_key: None,
         }
     }
 
@@ -370,20 +376,47 @@ impl UnitObject {
         {
             return Ok(());
         }
-        let Warned { output: fleet, .. } = load_fleet(&self.env, &record.inputs).await?;
+        let part = match &record.sims_key {
+            Some(key) => {
+                // Only this unit's SIMs are read, as the session's object listed them.
+                let bytes = Store::from_env(&self.env)?
+                    .file_if_present(key)
+                    .await?
+                    .ok_or_else(|| {
+                        Failure::Transient(format!("the unit's list of SIMs {key} is not in R2"))
+                    })?;
+                let positions = decode_positions(&bytes).ok_or_else(|| {
+                    Failure::Permanent(format!("the unit's list of SIMs {key} is damaged"))
+                })?;
+                let count = positions.len();
+                let Warned { output: part, .. } =
+                    load_fleet(&self.env, &record.inputs, Some(positions)).await?;
+                if part.sims.len() != count {
+                    return Err(Failure::Permanent(format!(
+                        "the session's SIMs file has {} of the unit's {count} SIMs",
+                        part.sims.len()
+                    )));
+                }
+                part
+            }
+            None => {
+                let Warned { output: fleet, .. } =
+                    load_fleet(&self.env, &record.inputs, None).await?;
+                let options = Options::default();
+                let split = units::split(&fleet, &options);
+                let sims = split
+                    .get(record.unit as usize)
+                    .filter(|_| split.len() == record.units as usize)
+                    .ok_or_else(|| {
+                        Failure::Permanent(format!(
+                            "the session's fleet no longer cuts into {} work units",
+                            record.units
+                        ))
+                    })?;
+                fleet.part(sims)
+            }
+        };
         let options = Options::default();
-        let split = units::split(&fleet, &options);
-        let sims = split
-            .get(record.unit as usize)
-            .filter(|_| split.len() == record.units as usize)
-            .ok_or_else(|| {
-                Failure::Permanent(format!(
-                    "the session's fleet no longer cuts into {} work units",
-                    record.units
-                ))
-            })?;
-        let part = fleet.part(sims);
-        drop(fleet);
         let job = match load_chunks(&self.sql(), "checkpoint")? {
             None => Job::single(&part, options),
             Some(bytes) => Job::decode(&part, &bytes).unwrap_or_else(|e| {

@@ -129,15 +129,15 @@ describe("a session of work units", () => {
     expect(failed.view.reason).toContain("no longer cuts into 2 work units");
   });
 
-  it("a unit object's twin, its slices delivered by hand — twice, stale, with evictions and its watchdog — ends with the session's result", async () => {
+  /** Runs a unit object's twin of the completed session to its end, its slices delivered by hand. */
+  async function twinToEnd(id, extra = {}) {
     // The twin's record names another session object, so its own messages go to a unit object
     // of that name, which has no record and ignores them: the test delivers its slices.
-    const id = "0123456789abcdef0123456789abcd04";
     const name = `${A.name}/${id}/0`;
     const twin = unitObject(name);
     const record = {
       session: id, session_object: `${A.name}/elsewhere`, inputs: A.record.inputs, unit: 0, units: 1, slice: 0,
-      sent: false, failures: 0, moved_ms: 0, progress: null, finished: false, failed: null, reported: false,
+      sent: false, failures: 0, moved_ms: 0, progress: null, finished: false, failed: null, reported: false, ...extra,
     };
     expect(await twin.start(record)).toBe(200);
     const started = (await twin.state()).body;
@@ -159,14 +159,53 @@ describe("a session of work units", () => {
       slice += 1;
       expect(slice).toBeLessThan(10_000);
     }
+    const done = (await twin.state()).body;
+    expect(await runDurableObjectAlarm(twin.stub)).toBe(false);
+    return { done, slices: slice + 1 };
+  }
+
+  /** A unit's list of SIMs in R2, as the session's object writes it: little-endian u32 positions. */
+  async function putList(key, positions) {
+    const bytes = new Uint8Array(positions.length * 4);
+    const view = new DataView(bytes.buffer);
+    positions.forEach((p, i) => view.setUint32(i * 4, p, true));
+    await env.FILES.put(key, bytes);
+  }
+
+  const listKey = (id, unit) => `tenants/${A.record.tenant}/accounts/${A.account}/sessions/${id}/units/${unit}.sims`;
+
+  it("a unit object's twin, its slices delivered by hand — twice, stale, with evictions and its watchdog — ends with the session's result", async () => {
+    const { done, slices } = await twinToEnd("0123456789abcdef0123456789abcd04");
     // Its result was offered to a session object that does not wait for it: taken as handed
     // over. Its figures are the real session's (one object ran the same fleet).
-    const done = (await twin.state()).body;
     expect(done).toMatchObject({ finished: true, reported: true, failed: null });
     const micros = (text) => Math.round(Number(text) * 1e6);
     expect(done.progress.best_micros).toBe(micros(A.done.summary.optimized_cost));
     expect(done.progress.bound_micros).toBe(micros(A.done.summary.lower_bound));
-    expect(done.progress.slices).toBe(slice + 1);
-    expect(await runDurableObjectAlarm(twin.stub)).toBe(false);
+    expect(done.progress.slices).toBe(slices);
+  });
+
+  it("a unit object reads only the SIMs its list names: all of them give the session's result", async () => {
+    const id = "0123456789abcdef0123456789abcd05";
+    const key = listKey(id, 0);
+    await putList(key, [...Array(A.done.sims).keys()]);
+    const { done } = await twinToEnd(id, { sims_key: key });
+    expect(done).toMatchObject({ finished: true, reported: true, failed: null });
+    const micros = (text) => Math.round(Number(text) * 1e6);
+    expect(done.progress.best_micros).toBe(micros(A.done.summary.optimized_cost));
+    expect(done.progress.bound_micros).toBe(micros(A.done.summary.lower_bound));
+  });
+
+  it("units whose lists of SIMs are damaged fail the session, naming the list", async () => {
+    const id = "0123456789abcdef0123456789abcd06";
+    for (const unit of [0, 1]) await env.FILES.put(listKey(id, unit), new Uint8Array([1, 2, 3]));
+    const twin = waitingForUnits(A.record, id, 2);
+    twin.units.listed = true;
+    const session = object(A.name);
+    expect((await session.start(twin)).status).toBe(201);
+    const failed = await until(async () => (await session.state()).body, (r) => r.view.state !== "optimizing");
+    expect(failed.view.state).toBe("failed");
+    expect(failed.view.reason).toContain("list of SIMs");
+    expect(failed.view.reason).toContain("is damaged");
   });
 });

@@ -157,7 +157,10 @@ fn a_work_unit_keeps_its_sims_only() {
     .output;
     let units = crate::optimize::units::split_at(&whole, &Default::default(), 1_000);
     assert!(units.len() > 1, "{} units", units.len());
-    for part in units.iter().chain([&vec![], &vec![0, 4_999], &(0..5_000).collect()]) {
+    for part in units
+        .iter()
+        .chain([&vec![], &vec![0, 4_999], &(0..5_000).collect()])
+    {
         let mut loader = new_loader();
         loader.reserve(part.len());
         loader.keep_only(part.clone());

@@ -883,41 +883,56 @@ impl SessionObject {
     /// One optimizer slice; saves the checkpoint with the record.
     async fn optimize(&self, record: &mut Record) -> Result<(), Failure> {
         let started = clock::now_millis();
+        let fan_out = {
+            let live = self.live(record).await?;
+            match live.run {
+                // Each unit gets its own object (started by `send`), which reads only the SIMs
+                // listed for it here; the session waits.
+                Run::Units(count) => Some((
+                    count,
+                    live.fleet.sims.len() as u64,
+                    units::split(&live.fleet, &Options::default())
+                        .iter()
+                        .map(|sims| encode_positions(sims))
+                        .collect::<Vec<Vec<u8>>>(),
+                )),
+                _ => None,
+            }
+        };
+        if let Some((count, sims, lists)) = fan_out {
+            *self.live.borrow_mut() = None;
+            let store = Store::from_env(&self.env)?;
+            for (unit, bytes) in (0u32..).zip(lists) {
+                let key = unit_sims_key(
+                    &record.tenant,
+                    &record.view.account_id,
+                    &record.view.id,
+                    unit,
+                );
+                store
+                    .put_object(&key, bytes, "application/octet-stream")
+                    .await?;
+            }
+            let units = UnitsRun::new(count);
+            let (now, now_ms) = (clock::now_rfc3339(), clock::now_millis());
+            record.view.state = State::Optimizing;
+            record.view.sims = Some(sims);
+            record.view.progress = units.view();
+            record.view.units = Some(count as u32);
+            record.units = Some(units);
+            record.advance(Next::first(Step::Units), &now, now_ms);
+            self.save_record(record)?;
+            return Ok(());
+        }
         let mut live = self.live(record).await?;
         let sims = live.fleet.sims.len() as u64;
         let job = match &mut live.run {
             Run::Here(job) => job,
-            &mut Run::Units(count) => {
-                // Each unit gets its own object (started by `send`), which reads only the SIMs
-                // listed for it here; the session waits.
-                let lists: Vec<Vec<u8>> = units::split(&live.fleet, &Options::default())
-                    .iter()
-                    .map(|sims| encode_positions(sims))
-                    .collect();
-                drop(live);
-                *self.live.borrow_mut() = None;
-                let store = Store::from_env(&self.env)?;
-                for (unit, bytes) in (0u32..).zip(lists) {
-                    let key = unit_sims_key(
-                        &record.tenant,
-                        &record.view.account_id,
-                        &record.view.id,
-                        unit,
-                    );
-                    store
-                        .put_object(&key, bytes, "application/octet-stream")
-                        .await?;
-                }
-                let units = UnitsRun::new(count);
-                let (now, now_ms) = (clock::now_rfc3339(), clock::now_millis());
-                record.view.state = State::Optimizing;
-                record.view.sims = Some(sims);
-                record.view.progress = units.view();
-                record.view.units = Some(count as u32);
-                record.units = Some(units);
-                record.advance(Next::first(Step::Units), &now, now_ms);
-                self.save_record(record)?;
-                return Ok(());
+            // Fanned out above; only a reload in between could bring it back: run it again.
+            Run::Units(_) => {
+                return Err(Failure::Transient(
+                    "the fleet's work units were not started yet".into(),
+                ))
             }
             Run::Merged(_) => {
                 return Err(Failure::Permanent(

@@ -30,29 +30,45 @@ pub fn cases(group: &str) -> Vec<PathBuf> {
 
 /// The fleet of the `basic` case, loaded through the core (its CSV files and settings.json).
 pub fn basic_fleet() -> simopt_core::Fleet {
-    use simopt_core::{InputFiles, SettingsInput, SourceFile};
     let case = fixtures().join("cases/basic");
     let read = |f: &str| std::fs::read(case.join(f)).expect("fixture");
-    let (sims, plans, eligibility) = (read("sims.csv"), read("plans.csv"), read("eligibility.csv"));
-    let settings: SettingsInput =
-        serde_json::from_slice(&read("settings.json")).expect("settings.json");
+    let settings = serde_json::from_slice(&read("settings.json")).expect("settings.json");
+    load(
+        &read("sims.csv"),
+        &read("plans.csv"),
+        Some(&read("eligibility.csv")),
+        &settings,
+    )
+    .output
+}
+
+/// The fleet of these `sims.csv`, `plans.csv` and `eligibility.csv` bytes, loaded through the
+/// core with `settings`, and its warnings.
+///
+/// # Panics
+/// When the files do not load.
+pub fn load(
+    sims: &[u8],
+    plans: &[u8],
+    eligibility: Option<&[u8]>,
+    settings: &simopt_core::SettingsInput,
+) -> simopt_core::Warned<simopt_core::Fleet> {
+    use simopt_core::{InputFiles, SourceFile};
     let files = InputFiles {
         sims: SourceFile {
             name: "sims.csv",
-            bytes: &sims,
+            bytes: sims,
         },
         plans: SourceFile {
             name: "plans.csv",
-            bytes: &plans,
+            bytes: plans,
         },
-        eligibility: Some(SourceFile {
+        eligibility: eligibility.map(|bytes| SourceFile {
             name: "eligibility.csv",
-            bytes: &eligibility,
+            bytes,
         }),
     };
-    simopt_core::input::load(&files, &settings)
-        .expect("the basic case loads")
-        .output
+    simopt_core::input::load(&files, settings).expect("the files load")
 }
 
 /// What a CLI run printed and returned.

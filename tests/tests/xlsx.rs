@@ -660,7 +660,7 @@ fn every_report_file_made_in_parts_is_the_file() {
     use simopt_core::optimize::{Job, Options, Step};
     use simopt_core::report::{csv, part::part, xlsx, Outcome};
     use simopt_core::synthetic::FleetSpec;
-    use simopt_core::{InputFiles, SettingsInput, SourceFile};
+    use simopt_core::SettingsInput;
 
     let at = |t: &str| simopt_core::period::parse_local(t).expect("date");
     let spec = FleetSpec {
@@ -680,18 +680,7 @@ fn every_report_file_made_in_parts_is_the_file() {
         as_of: Some("2026-11-20T12:00".into()),
         ..SettingsInput::default()
     };
-    let files = InputFiles {
-        sims: SourceFile {
-            name: "sims.csv",
-            bytes: &sims,
-        },
-        plans: SourceFile {
-            name: "plans.csv",
-            bytes: &plans,
-        },
-        eligibility: None,
-    };
-    let loaded = simopt_core::input::load(&files, &settings).expect("the fleet loads");
+    let loaded = simopt_tests::load(&sims, &plans, None, &settings);
     let (fleet, warnings) = (loaded.output, loaded.warnings);
     let options = Options::default();
     let mut job = Job::new(&fleet, options);

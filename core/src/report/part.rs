@@ -68,10 +68,11 @@ struct Window {
 
 impl io::Write for Window {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // Writers may write on after an error (a zip writer finishes its archive when dropped):
-        // none of that is the file.
+        // Writers may write on after the error (a zip writer finishes its archive when
+        // dropped): none of that is kept, and it is let through quietly (the writer already
+        // stopped; an error now would only be printed by the zip writer's drop).
         if self.past {
-            return Err(io::Error::other("the part is full"));
+            return Ok(buf.len());
         }
         let end = self.from + self.len as u64;
         let start = self.at;

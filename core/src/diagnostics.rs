@@ -208,6 +208,19 @@ impl Collector {
         self.push(at.diagnostic(Severity::Warning, code, message.into(), hint.into()));
     }
 
+    /// Records the diagnostics of `later` as if each had been recorded here, in order, after
+    /// those already here: the same ones are kept and counted (`later` kept the first of each
+    /// code, which are the only ones this could keep after its own).
+    pub fn append(&mut self, later: Collector) {
+        for diagnostic in later.kept {
+            self.push(diagnostic);
+        }
+        for (key, count) in later.counts {
+            let kept = count.min(KEEP_PER_CODE as u64);
+            *self.counts.entry(key).or_insert(0) += count - kept;
+        }
+    }
+
     /// Whether any error was recorded.
     pub fn has_errors(&self) -> bool {
         self.counts.keys().any(|(s, _)| *s == Severity::Error)

@@ -198,22 +198,41 @@ impl Fleet {
     /// The plans a SIM may move to: allowed for its communication plan, of its rate plan type,
     /// neither retired nor excluded. Its current plan is where it stays when this is empty.
     pub fn eligible_plans(&self, sim: &Sim) -> Vec<PlanId> {
-        let candidates: Vec<PlanId> = match (&self.eligibility.allowed, sim.comm_plan) {
-            (None, _) => (0..self.plans.len() as u32).map(PlanId).collect(),
-            (Some(allowed), Some(c)) => allowed[c.0 as usize].clone(),
-            (Some(_), None) => Vec::new(),
-        };
-        candidates
-            .into_iter()
-            .filter(|&p| {
-                let plan = self.plan(p);
-                !plan.retired
-                    && !plan.excluded
-                    && match (&plan.plan_type, sim.plan_type) {
-                        (Some(a), Some(b)) => *a == self.plan_types[b.0 as usize],
-                        _ => true,
-                    }
-            })
-            .collect()
+        eligible_plans(
+            &self.plans,
+            self.eligibility.allowed.as_deref(),
+            &self.plan_types,
+            sim.comm_plan,
+            sim.plan_type,
+        )
     }
+}
+
+/// [`Fleet::eligible_plans`] from the parts it reads, so a SIMs file being read can be checked
+/// before there is a fleet. A communication plan past the end of `allowed` is one the
+/// eligibility file does not name: it may use no plan.
+pub(crate) fn eligible_plans(
+    plans: &[Plan],
+    allowed: Option<&[Vec<PlanId>]>,
+    plan_types: &[String],
+    comm_plan: Option<CommPlanId>,
+    plan_type: Option<PlanTypeId>,
+) -> Vec<PlanId> {
+    let candidates: Vec<PlanId> = match (allowed, comm_plan) {
+        (None, _) => (0..plans.len() as u32).map(PlanId).collect(),
+        (Some(allowed), Some(c)) => allowed.get(c.0 as usize).cloned().unwrap_or_default(),
+        (Some(_), None) => Vec::new(),
+    };
+    candidates
+        .into_iter()
+        .filter(|&p| {
+            let plan = &plans[p.0 as usize];
+            !plan.retired
+                && !plan.excluded
+                && match (&plan.plan_type, plan_type) {
+                    (Some(a), Some(b)) => *a == plan_types[b.0 as usize],
+                    _ => true,
+                }
+        })
+        .collect()
 }

@@ -1,16 +1,18 @@
-//! The SIMs file read in pieces gives what it gives read whole.
+//! The SIMs file read in pieces gives what it gives read whole, and checked without keeping its
+//! SIMs the same diagnostics and number of SIMs.
 
 use proptest::prelude::*;
 
 use super::csv_gen::{cuts, pieces, sims_file};
-use super::{load, InputFiles, Loader, SourceFile};
+use super::{check_sims, load, FileCheck, InputFiles, Loader, SourceFile};
 use crate::diagnostics::{Code, InputErrors, Warned};
 use crate::fleet::Fleet;
 use crate::settings::SettingsInput;
 
-const PLANS: &str = "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb\n\
-                     S,2.50,5,0.50,1\nM,6.00,50,,\n";
-const ELIGIBILITY: &str = "comm_plan,plan_id\nCP1,S\nCP1,M\nCP2,M\nCP7,S\n";
+const PLANS: &str = "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb,plan_type\n\
+                     S,2.50,5,0.50,1,M2M\nM,6.00,50,,,\n";
+/// CP7 is used by no generated SIM; CP2 only by SIMs of type M2M; CP9 and others by none.
+const ELIGIBILITY: &str = "comm_plan,plan_id\nCP1,S\nCP1,M\nCP2,S\nCP7,S\n";
 
 fn settings() -> SettingsInput {
     SettingsInput {
@@ -56,6 +58,38 @@ fn both_ways(
     [whole, loader.finish()]
 }
 
+/// The SIMs file checked without keeping its SIMs, fed in `pieces`, check mode set before
+/// piece `check_from` (SIMs read before it are kept until then).
+fn check_in_pieces(
+    plans: &str,
+    eligibility: Option<&str>,
+    pieces: &[&[u8]],
+    check_from: usize,
+    settings: &SettingsInput,
+) -> Result<FileCheck, InputErrors> {
+    let plans = file("plans.csv", plans);
+    let eligibility = eligibility.map(|text| file("eligibility.csv", text));
+    let mut loader = Loader::new(plans, eligibility, "sims.csv", settings);
+    for (i, piece) in pieces.iter().enumerate() {
+        if i == check_from {
+            loader.check_only();
+        }
+        loader.push(piece);
+    }
+    if check_from >= pieces.len() {
+        loader.check_only();
+    }
+    loader.finish_check()
+}
+
+/// What a check should answer for a file that loads as `loaded`.
+fn as_check(loaded: Result<Warned<Fleet>, InputErrors>) -> Result<FileCheck, InputErrors> {
+    loaded.map(|fleet| FileCheck {
+        rows: fleet.output.sims.len() as u64,
+        warnings: fleet.warnings,
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -66,16 +100,22 @@ proptest! {
         sims in sims_file(),
         cuts in cuts(),
         with_eligibility in any::<bool>(),
+        check_from in prop_oneof![3 => Just(0usize), 1 => 0..8usize],
     ) {
         let pieces = pieces(&sims, &cuts);
-        let [whole, streamed] = both_ways(
-            PLANS,
-            with_eligibility.then_some(ELIGIBILITY),
-            &sims,
-            &pieces,
-            &settings(),
-        );
+        let eligibility = with_eligibility.then_some(ELIGIBILITY);
+        let [whole, streamed] = both_ways(PLANS, eligibility, &sims, &pieces, &settings());
         prop_assert_eq!(format!("{whole:#?}"), format!("{streamed:#?}"));
+        // Checked without the SIMs, in pieces and whole: the same answer, Debug for Debug.
+        let expected = format!("{:#?}", as_check(whole));
+        let checked = check_in_pieces(PLANS, eligibility, &pieces, check_from, &settings());
+        prop_assert_eq!(&expected, &format!("{checked:#?}"));
+        let files = InputFiles {
+            sims: SourceFile { name: "sims.csv", bytes: &sims },
+            plans: file("plans.csv", PLANS),
+            eligibility: eligibility.map(|text| file("eligibility.csv", text)),
+        };
+        prop_assert_eq!(&expected, &format!("{:#?}", check_sims(&files, &settings())));
     }
 }
 
@@ -104,6 +144,10 @@ fn generated_fleet_in_64_kib_pieces() {
     let streamed = streamed.expect("the generated fleet loads in pieces");
     assert_eq!(streamed.output.sims.len(), 20_000);
     assert_eq!(format!("{whole:?}"), format!("{streamed:?}"));
+    let checked = check_in_pieces(&plans, Some(&eligibility), &pieces, 0, &settings())
+        .expect("the generated fleet checks");
+    assert_eq!(checked.rows, 20_000);
+    assert_eq!(Ok(checked), as_check(Ok(whole)));
 }
 
 #[test]
@@ -167,8 +211,19 @@ fn a_work_unit_keeps_its_sims_only() {
         for piece in sims.chunks(10_007) {
             loader.push(piece);
         }
-        let kept = loader.finish().expect("the unit loads").output;
-        assert_eq!(format!("{:?}", kept), format!("{:?}", whole.part(part)));
+        let kept = loader.finish().expect("the unit loads");
+        assert_eq!(
+            format!("{:?}", kept.output),
+            format!("{:?}", whole.part(part))
+        );
+        // Checking a unit's SIMs only answers for them.
+        let mut loader = new_loader();
+        loader.keep_only(part.clone());
+        loader.check_only();
+        for piece in sims.chunks(10_007) {
+            loader.push(piece);
+        }
+        assert_eq!(loader.finish_check(), as_check(Ok(kept)));
     }
 }
 
@@ -198,4 +253,90 @@ fn json_in_pieces() {
     let (whole, streamed) = (whole.expect("valid JSON"), streamed.expect("valid JSON"));
     assert_eq!(streamed.output.sims.len(), 1);
     assert_eq!(format!("{whole:?}"), format!("{streamed:?}"));
+}
+
+/// The checks that need every SIM, by hand: an ICCID listed twice fails the file; without it,
+/// a communication plan no SIM uses and SIMs no plan is eligible for are warned about. The
+/// same both ways, and each in pieces of every size from one byte.
+#[test]
+fn checks_of_every_sim_by_hand() {
+    let eligibility = "comm_plan,plan_id\nCP1,S\nCP2,S\nCP7,M\n";
+    let clean = "iccid,current_plan,usage_mb,comm_plan,plan_type\n\
+                 8901,S,1,CP1,M2M\n8902,M,1,CP2,IOT\n8903,S,1,CP9,\nab,S,1,CP1,\n";
+    let repeated = format!("{clean}8901,S,2,CP1,\nab,M,1,CP7,\n8901,S,3,CP1,\n");
+    let expect = [
+        (
+            clean.to_owned(),
+            vec![
+                Code::UnusedCommPlan,
+                Code::NoEligiblePlan,
+                Code::NoEligiblePlan,
+            ],
+        ),
+        (repeated, vec![Code::DuplicateIccid; 3]),
+    ];
+    for (sims, codes) in expect {
+        let whole: Vec<&[u8]> = vec![sims.as_bytes()];
+        let [loaded, _] = both_ways(
+            PLANS,
+            Some(eligibility),
+            sims.as_bytes(),
+            &whole,
+            &settings(),
+        );
+        let loaded = format!("{:#?}", as_check(loaded));
+        for size in 1..=sims.len() {
+            let pieces: Vec<&[u8]> = sims.as_bytes().chunks(size).collect();
+            let checked = check_in_pieces(PLANS, Some(eligibility), &pieces, 0, &settings());
+            assert_eq!(loaded, format!("{checked:#?}"), "pieces of {size} bytes");
+        }
+        let checked = check_in_pieces(PLANS, Some(eligibility), &whole, 0, &settings());
+        let found: Vec<_> = match &checked {
+            Ok(check) => check.warnings.items.iter().map(|d| d.code).collect(),
+            Err(errors) => errors.diagnostics.items.iter().map(|d| d.code).collect(),
+        };
+        assert_eq!(found, codes, "{checked:#?}");
+    }
+}
+
+/// Past the first hundred of a code only a count is kept, so which ones are listed depends on
+/// the order they are found in: the same both ways for repeated ICCIDs (numbers and text,
+/// listed out of order) and for SIMs no plan is eligible for.
+#[test]
+fn more_than_a_hundred_of_a_kind() {
+    let header = "iccid,current_plan,usage_mb,comm_plan\n";
+    let mut repeated = String::from(header);
+    let mut no_plan = String::from(header);
+    for i in 0..400u32 {
+        let n = (i * 7919) % 150;
+        let iccid = match n % 3 {
+            0 => format!("{n}"),
+            1 => format!("89{n}x"),
+            _ => "9".repeat(18 + n as usize % 8),
+        };
+        repeated.push_str(&format!("{iccid},S,1,CP1\n"));
+        no_plan.push_str(&format!("8901{i:06},S,1,CP{}\n", i % 3 + 1));
+    }
+    for sims in [repeated, no_plan] {
+        let whole: Vec<&[u8]> = vec![sims.as_bytes()];
+        let [loaded, _] = both_ways(
+            PLANS,
+            Some(ELIGIBILITY),
+            sims.as_bytes(),
+            &whole,
+            &settings(),
+        );
+        let loaded = as_check(loaded);
+        let diagnostics = match &loaded {
+            Ok(check) => &check.warnings,
+            Err(errors) => &errors.diagnostics,
+        };
+        assert!(
+            diagnostics.counts.iter().any(|c| c.count > 100),
+            "{diagnostics:#?}"
+        );
+        let pieces: Vec<&[u8]> = sims.as_bytes().chunks(1_000).collect();
+        let checked = check_in_pieces(PLANS, Some(ELIGIBILITY), &pieces, 0, &settings());
+        assert_eq!(format!("{loaded:#?}"), format!("{checked:#?}"));
+    }
 }

@@ -5,6 +5,7 @@
 
 mod eligibility;
 mod fields;
+mod iccids;
 mod plans;
 mod sims;
 mod table;
@@ -17,11 +18,11 @@ mod loader_tests;
 use std::collections::HashMap;
 
 use crate::diagnostics::{Code, Collector, Diagnostics, InputErrors, Location, Warned};
-use crate::fleet::{CommPlanId, Eligibility, Fleet, PlanTypeId, Sim};
+use crate::fleet::{Eligibility, Fleet, PlanId};
 use crate::settings::{Settings, SettingsInput};
 use eligibility::EligibilityTable;
 use plans::PlanTable;
-use sims::SimReader;
+use sims::{Context, SimReader, SimTable};
 use table::RowReader;
 
 /// One input file: the name the user knows it by (for messages) and its bytes.
@@ -78,6 +79,22 @@ pub fn load(
     let mut loader = Loader::new(files.plans, files.eligibility, files.sims.name, settings);
     loader.push(files.sims.bytes);
     loader.finish()
+}
+
+/// Checks the files of a run as [`load`] reads them, the same diagnostics and the number of SIMs
+/// (in [`FileCheck::rows`]), without keeping the SIMs (a [`Loader`] in [`Loader::check_only`]
+/// mode given the SIMs file in one piece): for a service that checks an uploaded SIMs file.
+///
+/// # Errors
+/// As [`load`].
+pub fn check_sims(
+    files: &InputFiles<'_>,
+    settings: &SettingsInput,
+) -> Result<FileCheck, InputErrors> {
+    let mut loader = Loader::new(files.plans, files.eligibility, files.sims.name, settings);
+    loader.check_only();
+    loader.push(files.sims.bytes);
+    loader.finish_check()
 }
 
 /// Reads the files of a run with the SIMs file arriving in pieces, so that a service with
@@ -167,6 +184,15 @@ impl Loader {
         self.sims.keep_only(positions);
     }
 
+    /// Keeps of each SIM only its ICCID and row (16 bytes for ICCIDs of up to 22 digits, the
+    /// SIM itself takes 104), for a service that checks a SIMs file without using it:
+    /// [`Loader::finish_check`] then gives the number of SIMs and the diagnostics
+    /// [`Loader::finish`] would give. Call it before the first [`Loader::push`] (SIMs read
+    /// before it are then cut down the same way, but were held whole until then).
+    pub fn check_only(&mut self) {
+        self.sims.check_only();
+    }
+
     /// Reads the SIMs file's next bytes.
     pub fn push(&mut self, bytes: &[u8]) {
         let Self {
@@ -174,13 +200,21 @@ impl Loader {
             settings,
             plans,
             comm_plans,
+            eligibility,
             sims_name,
             rows,
             sims,
-            ..
         } = self;
+        let context = Context {
+            file: sims_name,
+            plans,
+            allowed: eligibility
+                .as_ref()
+                .map(|(_, table)| table.allowed.as_slice()),
+            settings: settings.as_ref(),
+        };
         rows.push(bytes, diagnostics, &mut |row, errors| {
-            sims.read(sims_name, row, plans, comm_plans, settings.as_ref(), errors);
+            sims.read(&context, row, comm_plans, errors);
         });
     }
 
@@ -188,7 +222,51 @@ impl Loader {
     ///
     /// # Errors
     /// As [`load`]: [`InputErrors`] with every error found in the settings and in each file.
+    ///
+    /// # Panics
+    /// After [`Loader::check_only`], which keeps no SIMs to give: use [`Loader::finish_check`].
     pub fn finish(self) -> Result<Warned<Fleet>, InputErrors> {
+        assert!(
+            !self.sims.checks_only(),
+            "Loader::finish after Loader::check_only: use Loader::finish_check"
+        );
+        let Read {
+            diagnostics,
+            settings,
+            plans,
+            comm_plans,
+            allowed,
+            sims,
+        } = self.end()?;
+        Ok(Warned {
+            output: Fleet {
+                plans: plans.plans,
+                pools: plans.pools,
+                comm_plans,
+                sims: sims.sims,
+                plan_types: sims.plan_types,
+                eligibility: Eligibility { allowed },
+                settings,
+            },
+            warnings: diagnostics.finish(),
+        })
+    }
+
+    /// Ends the SIMs file and gives what [`Loader::finish`] would: the number of SIMs in its
+    /// fleet (in [`FileCheck::rows`]) and its warnings, or the same errors.
+    ///
+    /// # Errors
+    /// As [`Loader::finish`].
+    pub fn finish_check(self) -> Result<FileCheck, InputErrors> {
+        let read = self.end()?;
+        Ok(FileCheck {
+            rows: read.sims.kept,
+            warnings: read.diagnostics.finish(),
+        })
+    }
+
+    /// Ends the SIMs file and runs the checks that need every SIM.
+    fn end(self) -> Result<Read, InputErrors> {
         let Self {
             mut diagnostics,
             settings,
@@ -199,17 +277,18 @@ impl Loader {
             rows,
             mut sims,
         } = self;
+        let context = Context {
+            file: &sims_name,
+            plans: &plans,
+            allowed: eligibility
+                .as_ref()
+                .map(|(_, table)| table.allowed.as_slice()),
+            settings: settings.as_ref(),
+        };
         rows.finish(&mut diagnostics, &mut |row, errors| {
-            sims.read(
-                &sims_name,
-                row,
-                &plans,
-                &mut comm_plans,
-                settings.as_ref(),
-                errors,
-            );
+            sims.read(&context, row, &mut comm_plans, errors);
         });
-        let sims = sims.finish(&sims_name, &mut diagnostics);
+        let mut sims = sims.finish(&sims_name, &mut diagnostics);
         let (Some(settings), false) = (settings, diagnostics.has_errors()) else {
             return Err(InputErrors {
                 diagnostics: diagnostics.finish(),
@@ -218,30 +297,41 @@ impl Loader {
         let mut allowed = None;
         if let Some((name, mut table)) = eligibility {
             table.allowed.resize(comm_plans.names.len(), Vec::new());
-            report_unused_comm_plans(&name, &table.first_row, &sims.sims, &mut diagnostics);
+            report_unused_comm_plans(
+                &name,
+                &table.first_row,
+                &sims.comm_plans_used,
+                &mut diagnostics,
+            );
             allowed = Some(table.allowed);
         }
-        let fleet = Fleet {
-            plans: plans.plans,
-            pools: plans.pools,
-            comm_plans: comm_plans.names,
-            sims: sims.sims,
-            plan_types: sims.plan_types,
-            eligibility: Eligibility { allowed },
+        diagnostics.append(std::mem::take(&mut sims.without_eligible_plan));
+        Ok(Read {
+            diagnostics,
             settings,
-        };
-        report_sims_without_eligible_plans(&fleet, &sims_name, &sims.rows, &mut diagnostics);
-        Ok(Warned {
-            output: fleet,
-            warnings: diagnostics.finish(),
+            plans,
+            comm_plans: comm_plans.names,
+            allowed,
+            sims,
         })
     }
 }
 
-/// What checking one file on its own found: its data rows (header excluded) and its warnings.
+/// What [`Loader::end`] read, checked and found.
+struct Read {
+    diagnostics: Collector,
+    settings: Settings,
+    plans: PlanTable,
+    comm_plans: Vec<String>,
+    allowed: Option<Vec<Vec<PlanId>>>,
+    sims: SimTable,
+}
+
+/// What checking one file found: its data rows (header excluded) and its warnings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileCheck {
-    /// Data rows (CSV lines after the header, or JSON row objects).
+    /// Data rows (CSV lines after the header, or JSON row objects); for a SIMs file, the SIMs
+    /// of the fleet [`load`] gives.
     pub rows: u64,
     /// Warnings found; errors fail the check instead.
     pub warnings: Diagnostics,
@@ -291,50 +381,14 @@ fn finish_check(rows: u64, diagnostics: Collector) -> Result<FileCheck, InputErr
     })
 }
 
-fn report_unused_comm_plans(file: &str, first_row: &[u64], sims: &[Sim], out: &mut Collector) {
-    let mut used = vec![false; first_row.len()];
-    for sim in sims {
-        if let Some(c) = sim.comm_plan.filter(|c| (c.0 as usize) < used.len()) {
-            used[c.0 as usize] = true;
-        }
-    }
+fn report_unused_comm_plans(file: &str, first_row: &[u64], used: &[bool], out: &mut Collector) {
     for (index, row) in first_row.iter().enumerate() {
-        if *row > 0 && !used[index] {
+        if *row > 0 && used.get(index) != Some(&true) {
             out.warning(
                 Code::UnusedCommPlan,
                 &Location::row(file, *row).column("comm_plan"),
                 "no SIM uses this communication plan",
                 "check its spelling against the SIMs file's comm_plan column",
-            );
-        }
-    }
-}
-
-fn report_sims_without_eligible_plans(
-    fleet: &Fleet,
-    file: &str,
-    rows: &[u64],
-    out: &mut Collector,
-) {
-    // SIMs sharing a communication plan and plan type share the answer: compute it once.
-    let mut known: HashMap<(Option<CommPlanId>, Option<PlanTypeId>), bool> = HashMap::new();
-    for (sim, row) in fleet.sims.iter().zip(rows) {
-        let key = (sim.comm_plan, sim.plan_type);
-        let has_plan = *known
-            .entry(key)
-            .or_insert_with(|| !fleet.eligible_plans(sim).is_empty());
-        if !has_plan {
-            let comm = sim
-                .comm_plan
-                .map_or("(none)", |c| fleet.comm_plans[c.0 as usize].as_str());
-            out.warning(
-                Code::NoEligiblePlan,
-                &Location::row(file, *row).column("comm_plan"),
-                format!(
-                    "no plan is eligible for communication plan {comm}; the SIM stays on {}",
-                    fleet.plan(sim.current_plan).code
-                ),
-                "list the plans it may use in the eligibility file",
             );
         }
     }

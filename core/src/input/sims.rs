@@ -1,13 +1,16 @@
 //! `sims.csv`: the fleet, with usage projected to the period end and proration applied.
 
+use std::collections::HashMap;
+
 use super::fields::FieldReader;
+use super::iccids::{report_repeat, IccidRows};
 use super::plans::{Lookup, PlanTable};
 use super::table::{Row, Schema};
 use super::Interner;
 use crate::diagnostics::{Code, Collector, Location};
 use compact_str::CompactString;
 
-use crate::fleet::{CommPlanId, PlanTypeId, Sim, SimStatus};
+use crate::fleet::{eligible_plans, CommPlanId, PlanId, PlanTypeId, Sim, SimStatus};
 use crate::money::Bytes;
 use crate::period::{project_usage, Projection};
 use crate::settings::Settings;
@@ -28,20 +31,44 @@ pub(crate) const SCHEMA: Schema = Schema {
     ],
 };
 
-/// The SIMs file, read: SIMs and the row each came from.
+/// What the SIMs are read with: their file's name and what was read before them.
+pub(crate) struct Context<'a> {
+    /// The SIMs file's name.
+    pub file: &'a str,
+    pub plans: &'a PlanTable,
+    /// Per communication plan, the plans it may use, when there is an eligibility file.
+    pub allowed: Option<&'a [Vec<PlanId>]>,
+    pub settings: Option<&'a Settings>,
+}
+
+/// The SIMs file, read: SIMs and the row each came from, and what the checks that need every
+/// SIM found.
 #[derive(Default)]
 pub(crate) struct SimTable {
+    /// The SIMs kept; none when only checking.
     pub sims: Vec<Sim>,
     pub rows: Vec<u64>,
+    /// The SIMs kept, counted (when only checking too).
+    pub kept: u64,
     /// The SIMs' plan types, interned.
     pub plan_types: Vec<String>,
+    /// Per communication plan id, whether a SIM kept uses it.
+    pub comm_plans_used: Vec<bool>,
+    /// A warning for each SIM kept that no plan is eligible for, in file order: reported once
+    /// the file is known to load, after the eligibility file's warnings.
+    pub without_eligible_plan: Collector,
 }
 
 /// Reads the SIMs file's rows, one at a time as they arrive, into a [`SimTable`].
 #[derive(Default)]
 pub(crate) struct SimReader {
     table: SimTable,
+    /// Set when only checking: the ICCIDs and rows of the SIMs kept, not the SIMs.
+    iccids: Option<IccidRows>,
     plan_types: Interner,
+    /// Whether SIMs of this communication plan and plan type have an eligible plan: SIMs of one
+    /// profile share the answer.
+    has_eligible_plan: HashMap<(Option<CommPlanId>, Option<PlanTypeId>), bool>,
     /// The SIMs read so far, kept or not.
     read: u32,
     /// Only the SIMs at these positions (ascending) are kept, when set; the next to keep is at
@@ -50,16 +77,20 @@ pub(crate) struct SimReader {
 }
 
 impl SimReader {
-    /// Reads one row of the SIMs file `file`.
+    /// Reads one row of the SIMs file.
     pub fn read(
         &mut self,
-        file: &str,
+        context: &Context<'_>,
         row: &Row<'_>,
-        plans: &PlanTable,
         comm_plans: &mut Interner,
-        settings: Option<&Settings>,
         errors: &mut Collector,
     ) {
+        let Context {
+            file,
+            plans,
+            allowed,
+            settings,
+        } = *context;
         let s = &SCHEMA;
         let zone = settings.map_or(chrono_tz::Tz::UTC, |s| s.period.zone);
         if row.ragged {
@@ -201,8 +232,44 @@ impl SimReader {
             }
             *next += 1;
         }
-        self.table.rows.push(row.number);
-        self.table.sims.push(sim);
+        let table = &mut self.table;
+        table.kept += 1;
+        if let Some(c) = sim.comm_plan {
+            let index = c.0 as usize;
+            if table.comm_plans_used.len() <= index {
+                table.comm_plans_used.resize(index + 1, false);
+            }
+            table.comm_plans_used[index] = true;
+        }
+        let has_plan = *self
+            .has_eligible_plan
+            .entry((sim.comm_plan, sim.plan_type))
+            .or_insert_with(|| {
+                let names = &self.plan_types.names;
+                !eligible_plans(&plans.plans, allowed, names, sim.comm_plan, sim.plan_type)
+                    .is_empty()
+            });
+        if !has_plan {
+            let comm = sim
+                .comm_plan
+                .map_or("(none)", |c| comm_plans.names[c.0 as usize].as_str());
+            table.without_eligible_plan.warning(
+                Code::NoEligiblePlan,
+                &Location::row(file, row.number).column("comm_plan"),
+                format!(
+                    "no plan is eligible for communication plan {comm}; the SIM stays on {}",
+                    plans.plans[sim.current_plan.0 as usize].code
+                ),
+                "list the plans it may use in the eligibility file",
+            );
+        }
+        match &mut self.iccids {
+            Some(iccids) => iccids.push(&sim.iccid, row.number),
+            None => {
+                table.rows.push(row.number);
+                table.sims.push(sim);
+            }
+        }
     }
 
     /// Keeps only the SIMs at these positions among all the file's SIMs (ascending).
@@ -210,16 +277,44 @@ impl SimReader {
         self.keep = Some((positions, 0));
     }
 
+    /// Keeps, of each SIM kept, only what the checks that need every SIM read (its ICCID and
+    /// row), and of those read so far the same.
+    pub fn check_only(&mut self) {
+        if self.iccids.is_some() {
+            return;
+        }
+        let mut iccids = IccidRows::default();
+        iccids.reserve(self.table.sims.capacity());
+        for (sim, row) in self.table.sims.iter().zip(&self.table.rows) {
+            iccids.push(&sim.iccid, *row);
+        }
+        (self.table.sims, self.table.rows) = (Vec::new(), Vec::new());
+        self.iccids = Some(iccids);
+    }
+
+    /// Whether only checking (see [`SimReader::check_only`]).
+    pub fn checks_only(&self) -> bool {
+        self.iccids.is_some()
+    }
+
     /// Makes room for this many SIMs.
     pub fn reserve(&mut self, sims: usize) {
-        self.table.sims.reserve_exact(sims);
-        self.table.rows.reserve_exact(sims);
+        match &mut self.iccids {
+            Some(iccids) => iccids.reserve(sims),
+            None => {
+                self.table.sims.reserve_exact(sims);
+                self.table.rows.reserve_exact(sims);
+            }
+        }
     }
 
     /// The SIMs read from the file `file`; reports ICCIDs listed twice.
     pub fn finish(self, file: &str, errors: &mut Collector) -> SimTable {
         let mut table = self.table;
-        report_duplicate_iccids(file, &table, errors);
+        match self.iccids {
+            Some(iccids) => iccids.report_repeats(file, errors),
+            None => report_duplicate_iccids(file, &table, errors),
+        }
         table.plan_types = self.plan_types.names;
         table
     }
@@ -262,14 +357,12 @@ fn report_duplicate_iccids(file: &str, table: &SimTable, errors: &mut Collector)
     for pair in order.windows(2) {
         let (first, second) = (pair[0] as usize, pair[1] as usize);
         if table.sims[first].iccid == table.sims[second].iccid {
-            errors.error(
-                Code::DuplicateIccid,
-                &Location::row(file, table.rows[second]).column("iccid"),
-                format!(
-                    "ICCID {} is listed again (also on row {})",
-                    table.sims[second].iccid, table.rows[first]
-                ),
-                "keep one row per SIM",
+            report_repeat(
+                file,
+                &table.sims[second].iccid,
+                table.rows[second],
+                table.rows[first],
+                errors,
             );
         }
     }

@@ -119,22 +119,27 @@ proptest! {
     }
 }
 
-#[test]
-fn generated_fleet_in_64_kib_pieces() {
+/// The plans, SIMs and eligibility files of a generated fleet of 4 × 6 plans.
+fn generated(sims: u64, seed: u64) -> [Vec<u8>; 3] {
     let spec = crate::synthetic::FleetSpec {
-        sims: 20_000,
+        sims,
         comm_plans: 4,
         plans_per_comm_plan: 6,
         prorated_per_mille: 80,
-        seed: 7,
+        seed,
         period_end: crate::period::parse_local("2026-11-22T00:00").expect("date"),
         as_of: crate::period::parse_local("2026-11-20T12:00").expect("date"),
     };
-    let (mut plans, mut sims, mut eligibility) = (Vec::new(), Vec::new(), Vec::new());
-    spec.write_plans(&mut plans).expect("plans");
-    spec.write_sims(&mut sims).expect("sims");
-    spec.write_eligibility(&mut eligibility)
-        .expect("eligibility");
+    let mut files: [Vec<u8>; 3] = Default::default();
+    spec.write_plans(&mut files[0]).expect("plans");
+    spec.write_sims(&mut files[1]).expect("sims");
+    spec.write_eligibility(&mut files[2]).expect("eligibility");
+    files
+}
+
+#[test]
+fn generated_fleet_in_64_kib_pieces() {
+    let [plans, sims, eligibility] = generated(20_000, 7);
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("UTF-8");
     let (plans, eligibility) = (text(plans), text(eligibility));
     let pieces: Vec<&[u8]> = sims.chunks(64 * 1024).collect();
@@ -152,20 +157,7 @@ fn generated_fleet_in_64_kib_pieces() {
 
 #[test]
 fn a_work_unit_keeps_its_sims_only() {
-    let spec = crate::synthetic::FleetSpec {
-        sims: 5_000,
-        comm_plans: 4,
-        plans_per_comm_plan: 6,
-        prorated_per_mille: 80,
-        seed: 3,
-        period_end: crate::period::parse_local("2026-11-22T00:00").expect("date"),
-        as_of: crate::period::parse_local("2026-11-20T12:00").expect("date"),
-    };
-    let (mut plans, mut sims, mut eligibility) = (Vec::new(), Vec::new(), Vec::new());
-    spec.write_plans(&mut plans).expect("plans");
-    spec.write_sims(&mut sims).expect("sims");
-    spec.write_eligibility(&mut eligibility)
-        .expect("eligibility");
+    let [plans, sims, eligibility] = generated(5_000, 3);
     let new_loader = || {
         Loader::new(
             SourceFile {

@@ -81,6 +81,7 @@ use worker::{
 use crate::error::ApiError;
 use crate::log::RequestLog;
 use crate::routes::{Access, Route};
+use crate::session::DEFAULT_PART_BYTES;
 use crate::store::Store;
 
 #[event(fetch)]
@@ -178,7 +179,10 @@ async fn handle(req: Request, env: &Env, log: &mut RequestLog) -> Result<Respons
             Route::Upload(id, _) if method == Method::Delete => {
                 uploads::remove_eligibility(&store, &tenant, &id).await
             }
-            Route::Upload(id, kind) => uploads::put(req, &store, &tenant, &id, kind).await,
+            Route::Upload(id, kind) => {
+                let part_bytes = object::var_u64(env, "PART_BYTES", DEFAULT_PART_BYTES);
+                uploads::put(req, &store, &tenant, &id, kind, part_bytes).await
+            }
             Route::AccountSessions(id) if method == Method::Get => {
                 sessions::list(&store, &tenant, &id).await
             }

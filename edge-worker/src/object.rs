@@ -39,7 +39,7 @@ use crate::log::SessionLog;
 use crate::session::{
     admit, object_name, retry_delay, unit_object_name, Admission, FileRef, Inputs, Next, Notice,
     ProgressView, Record, ReportFile, ReportKeys, ReportWriting, State, Step, SummaryView,
-    UnitsRun, Work, DEFAULT_REPORT_PART_BYTES, RESULTS_CHUNK,
+    UnitsRun, Work, DEFAULT_PART_BYTES, RESULTS_CHUNK,
 };
 use crate::session::{encode_positions, unit_sims_key};
 use crate::sessions::{object_request, unit_stub};
@@ -986,9 +986,10 @@ impl SessionObject {
     /// part, never a whole file, and a small fleet's files all go in one step.
     async fn report(&self, record: &mut Record, slice: u32) -> Result<(), Failure> {
         let keys = ReportKeys::of(&record.tenant, &record.view.account_id, &record.view.id);
-        let mut writing = record.report_writing.clone().unwrap_or_else(|| {
-            ReportWriting::new(self.var_u64("REPORT_PART_BYTES", DEFAULT_REPORT_PART_BYTES))
-        });
+        let mut writing = record
+            .report_writing
+            .clone()
+            .unwrap_or_else(|| ReportWriting::new(self.var_u64("PART_BYTES", DEFAULT_PART_BYTES)));
         let store = Store::from_env(&self.env)?;
         let mut written = 0u64;
         let summary = loop {

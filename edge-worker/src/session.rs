@@ -734,12 +734,14 @@ impl ReportKeys {
     }
 }
 
-/// The least bytes of a report file's part: R2 takes parts of 5 MiB and more (but the last).
-pub const MIN_REPORT_PART_BYTES: u64 = 5 << 20;
+/// The least bytes of a part of a file written to R2 in parts (a report file, an uploaded SIMs
+/// file): R2 takes parts of 5 MiB and more (but the last).
+pub const MIN_PART_BYTES: u64 = 5 << 20;
 
-/// Bytes of a report file's part by default: a step holds one part (and its copy on the way to
-/// R2), so a million SIMs' files (100–300 MB each) are written in 7–18 steps.
-pub const DEFAULT_REPORT_PART_BYTES: u64 = 16 << 20;
+/// Bytes of a part by default (`PART_BYTES`): a report step or an upload holds one part (and
+/// its copy on the way to R2), so a million SIMs' report files (100–300 MB each) are written in
+/// 7–18 steps.
+pub const DEFAULT_PART_BYTES: u64 = 16 << 20;
 
 /// One of a session's report files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -807,11 +809,11 @@ pub struct ReportWriting {
 
 impl ReportWriting {
     /// The first part of the first file, in parts of `part_bytes` (at least
-    /// [`MIN_REPORT_PART_BYTES`]).
+    /// [`MIN_PART_BYTES`]).
     pub fn new(part_bytes: u64) -> ReportWriting {
         ReportWriting {
             file: ReportFile::Xlsx,
-            part_bytes: part_bytes.max(MIN_REPORT_PART_BYTES),
+            part_bytes: part_bytes.max(MIN_PART_BYTES),
             upload_id: None,
             etags: Vec::new(),
         }
@@ -1355,7 +1357,7 @@ mod tests {
     fn the_report_is_written_file_after_file_in_parts_of_one_size() {
         let keys = ReportKeys::of("t", "a", "s");
         // R2 takes no part under 5 MiB but the last.
-        assert_eq!(ReportWriting::new(1).part_bytes, MIN_REPORT_PART_BYTES);
+        assert_eq!(ReportWriting::new(1).part_bytes, MIN_PART_BYTES);
         let mut w = ReportWriting::new(8 << 20);
         let mut seen = Vec::new();
         loop {

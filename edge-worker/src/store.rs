@@ -623,6 +623,18 @@ impl Store {
         Ok(upload.upload_part(number, bytes).await?.etag())
     }
 
+    /// Drops a multipart upload and the parts stored.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn abort_parts(&self, key: &str, upload_id: &str) -> Result<(), ApiError> {
+        self.files
+            .resume_multipart_upload(key, upload_id)?
+            .abort()
+            .await?;
+        Ok(())
+    }
+
     /// Joins the parts stored (their ETags in order, part 1 first) into the file.
     ///
     /// # Errors

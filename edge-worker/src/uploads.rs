@@ -157,10 +157,10 @@ pub struct UploadView<'a> {
     pub warnings: Option<&'a Diagnostics>,
 }
 
-/// The body of an upload: the file itself (`text/csv`, `text/plain`, `application/csv`,
+/// The body of an upload as sent, and its `Content-Encoding`: the file itself (`text/csv`, `text/plain`, `application/csv`,
 /// `application/octet-stream`, `application/vnd.ms-excel` — what spreadsheets and browsers send
 /// for a CSV — or no type).
-async fn file_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+async fn file_body(req: &mut Request) -> Result<(Vec<u8>, String), ApiError> {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     let media = request::media_type(&content_type);
     let accepted = [
@@ -180,7 +180,7 @@ async fn file_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     }
     let body = request::read_capped(req, UPLOAD_LIMIT).await?;
     let encoding = req.headers().get("content-encoding")?.unwrap_or_default();
-    decode(&body, &encoding)
+    Ok((body, encoding))
 }
 
 /// The file of a body sent with `Content-Encoding: encoding` (none, `identity` or `gzip`).
@@ -194,29 +194,171 @@ pub fn decode(body: &[u8], encoding: &str) -> Result<Vec<u8>, ApiError> {
 
 fn decode_within(body: &[u8], encoding: &str, limit: BodyLimit) -> Result<Vec<u8>, ApiError> {
     use std::io::Read;
+    let mut out = Vec::new();
+    inflating(body, encoding)?
+        .take(limit.bytes + 1)
+        .read_to_end(&mut out)
+        .map_err(not_gzip)?;
+    if out.len() as u64 > limit.bytes {
+        return Err(limit.exceeded(None));
+    }
+    Ok(out)
+}
+
+/// The file of a body sent with `Content-Encoding: encoding`, as it is read.
+fn inflating<'b>(body: &'b [u8], encoding: &str) -> Result<Box<dyn std::io::Read + 'b>, ApiError> {
     match encoding.trim().to_ascii_lowercase().as_str() {
-        "" | "identity" => Ok(body.to_vec()),
-        "gzip" | "x-gzip" => {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(body)
-                .take(limit.bytes + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| ApiError::UnsupportedMediaType {
-                    content_type: format!("gzip ({e})"),
-                    accepted: "the body says Content-Encoding: gzip but is not gzip data; \
-                               send the file as written by gzip, or uncompressed without the \
-                               header",
-                })?;
-            if out.len() as u64 > limit.bytes {
-                return Err(limit.exceeded(None));
-            }
-            Ok(out)
-        }
+        "" | "identity" => Ok(Box::new(body)),
+        "gzip" | "x-gzip" => Ok(Box::new(flate2::read::GzDecoder::new(body))),
         _ => Err(ApiError::UnsupportedMediaType {
             content_type: format!("Content-Encoding: {encoding}"),
             accepted: "send the file uncompressed, or gzip-compressed with Content-Encoding: \
                        gzip",
         }),
+    }
+}
+
+/// A body that says it is gzip but does not inflate.
+fn not_gzip(e: std::io::Error) -> ApiError {
+    ApiError::UnsupportedMediaType {
+        content_type: format!("gzip ({e})"),
+        accepted: "the body says Content-Encoding: gzip but is not gzip data; send the file as \
+                   written by gzip, or uncompressed without the header",
+    }
+}
+
+/// Bytes of an uploaded SIMs file inflated and checked at a time.
+const SIMS_PIECE_BYTES: usize = 1 << 20;
+
+/// An uploaded SIMs file checked as it is inflated (`file`), a piece at a time, by `loader`
+/// (given the plans, eligibility and settings), and stored as it goes by `parts` — in parts of
+/// `PART_BYTES` (an R2 multipart upload, aborted when the file proves bad), or whole when it is
+/// one part — so neither the inflated file nor its SIMs are ever held (the check keeps 16 bytes
+/// a SIM: `Loader::check_only`). Answers the check, the file's size and its SHA-256 (hex).
+///
+/// # Errors
+/// 415 for a body that does not inflate, 413 past [`INFLATED_LIMIT`], 422 with the core's
+/// diagnostics, a storage error.
+async fn check_and_store_sims(
+    mut loader: input::Loader,
+    file: &mut dyn std::io::Read,
+    mut parts: Parts<'_>,
+) -> Result<(FileCheck, u64, String), ApiError> {
+    loader.check_only();
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut piece = vec![0u8; SIMS_PIECE_BYTES];
+    let read = loop {
+        let n = match file.read(&mut piece) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(not_gzip(e)),
+        };
+        size += n as u64;
+        if size > INFLATED_LIMIT.bytes {
+            break Err(INFLATED_LIMIT.exceeded(None));
+        }
+        let bytes = &piece[..n];
+        loader.push(bytes);
+        hasher.update(bytes);
+        if let Err(e) = parts.write(bytes).await {
+            break Err(e);
+        }
+    };
+    let checked = read.and_then(|()| {
+        loader
+            .finish_check()
+            .map_err(|errors| ApiError::InvalidUpload {
+                kind: Kind::Sims.name(),
+                errors,
+            })
+    });
+    let digest = hasher.finalize();
+    match checked {
+        Ok(checked) => {
+            parts.finish(&digest).await?;
+            Ok((checked, size, hex(&digest)))
+        }
+        Err(e) => {
+            parts.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// A file stored in R2 as it is written: in parts of one size once it outgrows one, else whole.
+struct Parts<'s> {
+    store: &'s Store,
+    key: &'s str,
+    part_bytes: u64,
+    /// Bytes not stored yet (less than a part).
+    pending: Vec<u8>,
+    /// The multipart upload, once the file outgrew a part, and its parts' ETags.
+    upload: Option<(String, Vec<String>)>,
+}
+
+impl<'s> Parts<'s> {
+    fn new(store: &'s Store, key: &'s str, part_bytes: u64) -> Self {
+        Parts {
+            store,
+            key,
+            part_bytes: part_bytes.max(crate::session::MIN_PART_BYTES),
+            pending: Vec::new(),
+            upload: None,
+        }
+    }
+
+    /// Takes the file's next bytes, storing each part as it fills.
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ApiError> {
+        self.pending.extend_from_slice(bytes);
+        while self.pending.len() as u64 > self.part_bytes {
+            let rest = self.pending.split_off(self.part_bytes as usize);
+            let part = std::mem::replace(&mut self.pending, rest);
+            self.store_part(part).await?;
+        }
+        Ok(())
+    }
+
+    async fn store_part(&mut self, part: Vec<u8>) -> Result<(), ApiError> {
+        if self.upload.is_none() {
+            let id = self
+                .store
+                .start_parts(self.key, "text/csv; charset=utf-8")
+                .await?;
+            self.upload = Some((id, Vec::new()));
+        }
+        if let Some((id, etags)) = &mut self.upload {
+            let number = etags.len() as u16 + 1;
+            etags.push(self.store.put_part(self.key, id, number, part).await?);
+        }
+        Ok(())
+    }
+
+    /// Stores the rest: the file whole (R2 checks it against `digest`), or its last part and
+    /// then the parts joined.
+    async fn finish(mut self, digest: &[u8]) -> Result<(), ApiError> {
+        let rest = std::mem::take(&mut self.pending);
+        if self.upload.is_none() {
+            return self.store.put_file(self.key, rest, digest).await;
+        }
+        if !rest.is_empty() {
+            self.store_part(rest).await?;
+        }
+        if let Some((id, etags)) = &self.upload {
+            self.store.complete_parts(self.key, id, etags).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the parts stored (best effort: R2 also drops an upload never completed, after a
+    /// week).
+    async fn abort(self) {
+        if let Some((id, _)) = &self.upload {
+            if let Err(e) = self.store.abort_parts(self.key, id).await {
+                worker::console_error!("cannot abort the upload of {}: {e}", self.key);
+            }
+        }
     }
 }
 
@@ -249,11 +391,10 @@ pub async fn put(
     tenant: &Tenant,
     account_id: &str,
     kind: Kind,
+    part_bytes: u64,
 ) -> Result<Response, ApiError> {
     let account: Account = accounts::find(store, tenant, account_id).await?;
-    let body = file_body(&mut req).await?;
-    let digest = Sha256::digest(&body);
-    let sha256 = hex(&digest);
+    let (body, encoding) = file_body(&mut req).await?;
     let now = clock::now_rfc3339();
     // Only SIMs are read with the account's settings (a run now); plans and eligibility alone.
     let settings = if kind == Kind::Sims {
@@ -264,12 +405,39 @@ pub async fn put(
         SettingsInput::default()
     };
     let current = current_files(store, &account.id, kind).await?;
-    let checked = check(&account.id, kind, &body, &current, &settings)?;
+    let (checked, key, bytes, sha256) = if kind == Kind::Sims {
+        // Checked and stored as it inflates, under the digest of the body as sent (the file's
+        // own is only known at its end).
+        let key = r2_key(&tenant.id, &account.id, kind, &hex(&Sha256::digest(&body)));
+        let plans = current.plans.as_deref().ok_or(ApiError::PlansMissing {
+            account: account.id.clone(),
+            kind: kind.name(),
+        })?;
+        let loader = input::Loader::new(
+            source(Kind::Plans, plans),
+            current
+                .eligibility
+                .as_deref()
+                .map(|e| source(Kind::Eligibility, e)),
+            kind.file_name(),
+            &settings,
+        );
+        let mut file = inflating(&body, &encoding)?;
+        let parts = Parts::new(store, &key, part_bytes);
+        let (checked, bytes, sha256) = check_and_store_sims(loader, &mut file, parts).await?;
+        (checked, key, bytes, sha256)
+    } else {
+        let file = decode(&body, &encoding)?;
+        drop(body);
+        let checked = check(&account.id, kind, &file, &current, &settings)?;
+        let digest = Sha256::digest(&file);
+        let sha256 = hex(&digest);
+        let key = r2_key(&tenant.id, &account.id, kind, &sha256);
+        let bytes = file.len() as u64;
+        store.put_file(&key, file, &digest).await?;
+        (checked, key, bytes, sha256)
+    };
     drop(current);
-
-    let key = r2_key(&tenant.id, &account.id, kind, &sha256);
-    let bytes = body.len() as u64;
-    store.put_file(&key, body, &digest).await?;
     let upload = store
         .insert_upload(&NewUpload {
             account: &account.id,

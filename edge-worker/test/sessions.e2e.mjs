@@ -19,7 +19,7 @@
 //                                                CLI: cargo build --release -p simopt-cli)
 //
 // E2E_SIMS sets the fleet size; E2E_SLICE_QUANTA the quanta per slice (default: the service's);
-// E2E_REPORT_PART_BYTES the report's part size (default: R2's least, 5 MiB).
+// E2E_PART_BYTES the size of the parts files are written to R2 in (default: R2's least, 5 MiB).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -35,9 +35,9 @@ const SIMS = Number(process.env.E2E_SIMS ?? 100_000);
 const SESSION_TIMEOUT_MS = Number(process.env.E2E_SESSION_TIMEOUT_MS ?? 600_000);
 const CLI = join(ROOT, "target/release/simopt");
 const WATCHDOG_SECONDS = 5;
-// R2's least part by default: the report's files of 100,000 SIMs (10–30 MB) are then written in
-// parts. E2E_REPORT_PART_BYTES sets another.
-const REPORT_PART_BYTES = Number(process.env.E2E_REPORT_PART_BYTES ?? 5 << 20);
+// R2's least part by default: the SIMs file of 100,000 SIMs (11 MB) is then stored in parts as
+// it is uploaded, and the report's files (10–30 MB) written in parts. E2E_PART_BYTES sets another.
+const PART_BYTES = Number(process.env.E2E_PART_BYTES ?? 5 << 20);
 
 function signingKey() {
   const text = readFileSync(join(ROOT, ".dev.vars"), "utf8");
@@ -202,9 +202,9 @@ function checkReportParts(ctx, view, reportBytes) {
   const lines = sessionLines(ctx.logs(), view.id);
   const reportSteps = lines.filter((l) => l.what === "step" && l.step === "report").length;
   const memory = Math.max(0, ...lines.map((l) => l.memory_mib ?? 0));
-  const least = Math.ceil(reportBytes / REPORT_PART_BYTES);
-  assert.ok(reportSteps >= least, `${reportSteps} report steps for a ${reportBytes}-byte workbook in ${REPORT_PART_BYTES}-byte parts`);
-  console.log(`        the report in ${reportSteps} steps (parts of ${REPORT_PART_BYTES >> 20} MiB); the Worker's wasm memory at most ${memory} MiB`);
+  const least = Math.ceil(reportBytes / PART_BYTES);
+  assert.ok(reportSteps >= least, `${reportSteps} report steps for a ${reportBytes}-byte workbook in ${PART_BYTES}-byte parts`);
+  console.log(`        the report in ${reportSteps} steps (parts of ${PART_BYTES >> 20} MiB); the Worker's wasm memory at most ${memory} MiB`);
 }
 
 function figures(label, view, ms) {
@@ -342,7 +342,7 @@ async function main() {
   const hook = await webhookReceiver();
   let server;
   const vars = (extra) =>
-    Object.entries({ WATCHDOG_SECONDS: String(WATCHDOG_SECONDS), REPORT_PART_BYTES: String(REPORT_PART_BYTES), ...(process.env.E2E_SLICE_QUANTA ? { SLICE_QUANTA: process.env.E2E_SLICE_QUANTA } : {}), ...extra }).flatMap(
+    Object.entries({ WATCHDOG_SECONDS: String(WATCHDOG_SECONDS), PART_BYTES: String(PART_BYTES), ...(process.env.E2E_SLICE_QUANTA ? { SLICE_QUANTA: process.env.E2E_SLICE_QUANTA } : {}), ...extra }).flatMap(
       ([k, v]) => ["--var", `${k}:${v}`],
     );
   const start = async (extra = {}) => {

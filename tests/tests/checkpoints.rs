@@ -110,3 +110,11 @@ fn the_version_10_checkpoint_still_resumes_to_the_same_result() {
     // development.
     resumes_to_the_same_result("basic-v10.ckpt", Options::default());
 }
+
+#[test]
+fn the_version_11_checkpoint_still_resumes_to_the_same_result() {
+    // Version 11 adds the pool decomposition to branch and bound on small fleets (this blob,
+    // taken while bounding, holds none; the core's tests decode a version-10 branch-and-bound
+    // state and slice the new one).
+    resumes_to_the_same_result("basic-v11.ckpt", Options::default());
+}

@@ -28,12 +28,13 @@
 use super::bound::{max_prices, rounding_slack_of, SCALE};
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::components::Components;
+use super::decompose::{Decompose, Pricing};
 use super::model::{Assignment, Model, NO_POOL};
 use super::phase::QUANTUM_WORK;
 use super::search::{decode_assignment, encode_assignment};
 
 /// "No pool" within a component.
-const NONE: u32 = u32::MAX;
+pub(super) const NONE: u32 = u32::MAX;
 
 /// Line-search steps per price per pass at most.
 const LINE_STEPS: u32 = 6;
@@ -58,43 +59,43 @@ const MAX_NODES: u64 = 300;
 
 /// One option of a component's SIM.
 #[derive(Debug, Clone, Copy)]
-struct Opt {
+pub(super) struct Opt {
     /// Fixed cost (micros), as [`Model::fixed`].
-    fixed: i64,
+    pub fixed: i64,
     /// The pool within the component, or [`NONE`].
-    pool: u32,
+    pub pool: u32,
     /// Allowance brought to the pool (bytes).
-    allowance: u64,
+    pub allowance: u64,
     /// Index within the SIM's class.
     option: u32,
 }
 
 /// SIMs joined by the priced pools they may use.
 #[derive(Debug, Clone)]
-struct Component {
+pub(super) struct Component {
     /// The model's SIM indices.
     sims: Vec<u32>,
     /// Where each SIM's options start in `opts` (and, last, their count).
     start: Vec<u32>,
-    opts: Vec<Opt>,
+    pub opts: Vec<Opt>,
     /// The model's pool of each component pool.
-    pools: Vec<u32>,
+    pub pools: Vec<u32>,
     /// The highest useful price of each component pool.
-    max: Vec<i128>,
+    pub max: Vec<i128>,
     /// What rounding overage lines can take off the bound (micros).
     slack: i128,
 }
 
 impl Component {
-    fn n(&self) -> usize {
+    pub fn n(&self) -> usize {
         self.sims.len()
     }
 
-    fn options(&self, k: usize) -> std::ops::Range<usize> {
+    pub fn options(&self, k: usize) -> std::ops::Range<usize> {
         self.start[k] as usize..self.start[k + 1] as usize
     }
 
-    fn usage(&self, model: &Model, k: usize) -> u64 {
+    pub fn usage(&self, model: &Model, k: usize) -> u64 {
         model.sims[self.sims[k] as usize].usage
     }
 
@@ -104,7 +105,7 @@ impl Component {
     }
 
     /// The bill of choices (one option index into `opts` per SIM), micros.
-    fn cost(&self, model: &Model, choice: &[u32]) -> i64 {
+    pub fn cost(&self, model: &Model, choice: &[u32]) -> i64 {
         let mut usage = vec![0u64; self.pools.len()];
         let mut allowance = vec![0u64; self.pools.len()];
         let mut total = 0;
@@ -125,7 +126,7 @@ impl Component {
 
 /// The fleet's components, in order of their first SIM; `None` when the fleet is not one the
 /// stage searches (constraints, too many options).
-fn components(model: &Model) -> Option<Vec<Component>> {
+pub(super) fn components(model: &Model) -> Option<Vec<Component>> {
     if model.change_cost != 0 || model.limits_changes() {
         return None;
     }
@@ -205,13 +206,15 @@ fn components(model: &Model) -> Option<Vec<Component>> {
     Some(out)
 }
 
-/// Whether the stage searches a fleet of these components: some pool billing overage, and every
-/// component's node within [`NODE_WORK`].
+/// Whether the stage searches a fleet of these components: some pool billing overage.
 fn searched(cs: &[Component]) -> bool {
     cs.iter().any(|c| !c.pools.is_empty())
-        && cs
-            .iter()
-            .all(|c| c.opts.len() as u64 * c.evaluations() <= NODE_WORK)
+}
+
+/// Whether a component's nodes are searched (after its decomposition): a node within
+/// [`NODE_WORK`].
+fn branches(c: &Component) -> bool {
+    c.opts.len() as u64 * c.evaluations() <= NODE_WORK
 }
 
 /// A node: fixings from the root, and a lower bound on every assignment below it.
@@ -255,6 +258,12 @@ pub(crate) struct Branch {
     bound_done: i64,
     /// The best assignment, improved component by component.
     pub assignment: Assignment,
+    /// The component in hand's pool decomposition, while it climbs (before its nodes).
+    decompose: Option<Decompose>,
+    /// The bound it reached (micros; `i64::MIN` when none).
+    decomposed: i64,
+    /// What its pricing reads (derived from the component).
+    pricing: Option<Pricing>,
 }
 
 impl Branch {
@@ -278,6 +287,9 @@ impl Branch {
             expanded: 0,
             bound_done: 0,
             assignment,
+            decompose: None,
+            decomposed: i64::MIN,
+            pricing: None,
         };
         b.start_component(model);
         b
@@ -306,20 +318,35 @@ impl Branch {
             })
             .collect();
         self.incumbent_cost = c.cost(model, &self.incumbent);
-        self.open.push(Node {
-            bound: i64::MIN,
-            id: 0,
-            prices: c.max.iter().map(|m| m / 2).collect(),
-            fixings: Vec::new(),
+        if branches(c) {
+            self.open.push(Node {
+                bound: i64::MIN,
+                id: 0,
+                prices: c.max.iter().map(|m| m / 2).collect(),
+                fixings: Vec::new(),
+            });
+            self.created = 1;
+        }
+        self.decomposed = i64::MIN;
+        self.pricing = (!c.pools.is_empty()).then(|| Pricing::new(model, c));
+        self.decompose = self.pricing.as_ref().map(|pricing| {
+            let all = vec![true; c.opts.len()];
+            let (_, prices, _) = solve_dual(model, c, &all, c.max.iter().map(|m| m / 2).collect());
+            Decompose::new(model, c, pricing, &prices)
         });
-        self.created = 1;
     }
 
     /// Ends the component in hand: its incumbent into the assignment, its bound added.
     fn finish_component(&mut self, model: &Model) {
         let c = &self.components[self.current];
-        let open_min = self.open.iter().map(|n| n.bound).min().unwrap_or(i64::MAX);
-        self.bound_done += open_min.min(self.incumbent_cost);
+        let searched = if branches(c) {
+            let open_min = self.open.iter().map(|n| n.bound).min().unwrap_or(i64::MAX);
+            open_min.min(self.incumbent_cost)
+        } else {
+            i64::MIN // no node was searched
+        };
+        // Both are valid bounds: the higher is kept.
+        self.bound_done += searched.max(self.decomposed);
         for (k, &o) in self.incumbent.iter().enumerate() {
             let i = c.sims[k] as usize;
             self.assignment.apply(model, i, c.opts[o as usize].option);
@@ -332,13 +359,30 @@ impl Branch {
     fn component_done(&self) -> bool {
         let open_min = self.open.iter().map(|n| n.bound).min().unwrap_or(i64::MAX);
         let enough = self.incumbent_cost - self.incumbent_cost.max(0) / 10_000;
-        self.open.is_empty() || open_min >= enough || self.expanded >= MAX_NODES
+        self.open.is_empty()
+            || open_min >= enough
+            || self.decomposed >= enough
+            || self.expanded >= MAX_NODES
     }
 
     /// One node: the open one of lowest bound evaluated, and branched on unless pruned.
     pub fn quantum(&mut self, model: &Model) -> bool {
         if self.current >= self.components.len() {
             return true;
+        }
+        if let (Some(d), Some(pricing)) = (&mut self.decompose, &self.pricing) {
+            let c = &self.components[self.current];
+            if d.quantum(
+                model,
+                c,
+                pricing,
+                &mut self.incumbent,
+                &mut self.incumbent_cost,
+            ) {
+                self.decomposed = d.best;
+                self.decompose = None;
+            }
+            return false;
         }
         if self.component_done() {
             self.finish_component(model);
@@ -384,6 +428,16 @@ impl Branch {
     }
 
     pub fn encode(&self, w: &mut Writer) {
+        self.encode_search(w);
+        w.i64(self.decomposed);
+        w.bool(self.decompose.is_some());
+        if let Some(d) = &self.decompose {
+            d.encode(w);
+        }
+    }
+
+    /// What version 10 wrote: all but the pool decomposition.
+    fn encode_search(&self, w: &mut Writer) {
         encode_assignment(&self.assignment, w);
         w.u64(self.current as u64);
         w.i64(self.bound_done);
@@ -406,7 +460,14 @@ impl Branch {
         }
     }
 
-    pub fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
+    /// Reads a state written by [`Branch::encode`]; `decomposing`: one of checkpoint version
+    /// 11 or later (before, the stage had no pool decomposition: the component in hand goes on
+    /// without one, the next ones have theirs).
+    pub fn decode(
+        r: &mut Reader<'_>,
+        model: &Model,
+        decomposing: bool,
+    ) -> Result<Self, DecodeError> {
         let assignment = decode_assignment(r, model)?;
         let components =
             components(model).ok_or(DecodeError::Invalid("branch and bound on this input"))?;
@@ -458,6 +519,21 @@ impl Branch {
         let incumbent_cost = components
             .get(current)
             .map_or(0, |c| c.cost(model, &choice));
+        let (mut decomposed, mut decompose) = (i64::MIN, None);
+        if decomposing {
+            decomposed = r.i64()?;
+            if r.bool()? {
+                let c = components
+                    .get(current)
+                    .filter(|c| !c.pools.is_empty())
+                    .ok_or(DecodeError::Invalid("a decomposition without pools"))?;
+                decompose = Some(Decompose::decode(r, c)?);
+            }
+        }
+        let pricing = components
+            .get(current)
+            .filter(|c| !c.pools.is_empty())
+            .map(|c| Pricing::new(model, c));
         Ok(Branch {
             components,
             current,
@@ -468,6 +544,9 @@ impl Branch {
             expanded,
             bound_done,
             assignment,
+            decompose,
+            decomposed,
+            pricing,
         })
     }
 }
@@ -492,7 +571,7 @@ fn allowed(c: &Component, fixings: &[(u32, u32, bool)]) -> Option<Vec<bool>> {
 
 /// The scaled value of option `x` of SIM `k` at `prices`.
 #[inline]
-fn value(model: &Model, c: &Component, k: usize, x: usize, prices: &[i128]) -> i128 {
+pub(super) fn value(model: &Model, c: &Component, k: usize, x: usize, prices: &[i128]) -> i128 {
     let o = c.opts[x];
     let v = i128::from(o.fixed) * SCALE;
     if o.pool == NONE {
@@ -555,7 +634,7 @@ fn bound_of(c: &Component, value: i128) -> i64 {
 /// (the dual is concave and piecewise linear in it: the tangents at the ends of a bracket meet
 /// above the maximum). Returns the best bound, its prices, and the primal candidates: the
 /// Lagrangian choices at the best prices and at the last bracket's ends.
-fn solve_dual(
+pub(super) fn solve_dual(
     model: &Model,
     c: &Component,
     allowed: &[bool],
@@ -648,7 +727,7 @@ fn solve_dual(
 }
 
 /// Single moves within the node's options while one lowers the bill (exact pool lines).
-fn improve(model: &Model, c: &Component, allowed: &[bool], choice: &mut [u32]) {
+pub(super) fn improve(model: &Model, c: &Component, allowed: &[bool], choice: &mut [u32]) {
     let pools = c.pools.len();
     let (mut usage, mut allowance) = (vec![0u64; pools], vec![0u64; pools]);
     for (k, &x) in choice.iter().enumerate() {
@@ -769,10 +848,33 @@ mod tests {
             b.encode(&mut w);
             let bytes = w.finish();
             let mut r = Reader::open(&bytes).expect("opens");
-            b = Branch::decode(&mut r, model).expect("decodes");
+            b = Branch::decode(&mut r, model, true).expect("decodes");
             r.finish().expect("read to the end");
         }
         b
+    }
+
+    #[test]
+    fn a_version_10_state_goes_on_without_the_decomposition_of_its_component() {
+        let f = super::super::tests::synthetic_fleet_of(200, 7, 4, 12);
+        let model = Model::new(&f);
+        let b = Branch::start(&model, &model.current()).expect("searched");
+        assert!(b.decompose.is_some());
+        let mut w = Writer::new();
+        b.encode_search(&mut w);
+        let bytes = w.finish();
+        let mut r = Reader::open(&bytes).expect("opens");
+        let mut old = Branch::decode(&mut r, &model, false).expect("decodes");
+        r.finish().expect("read to the end");
+        assert!(old.decompose.is_none());
+        assert_eq!(old.decomposed, i64::MIN);
+        // It searches its component's nodes, then decomposes the next.
+        while old.current == 0 {
+            old.quantum(&model);
+        }
+        assert!(old.decompose.is_some());
+        while !old.quantum(&model) {}
+        assert!(old.bound().is_some());
     }
 
     proptest! {

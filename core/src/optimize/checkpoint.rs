@@ -9,7 +9,7 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 10;
+pub const VERSION: u16 = 11;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
@@ -33,6 +33,8 @@ pub const VERSION: u16 = 10;
 /// where pools interact (its cuts, weights and proximal parameter bit for bit); the
 /// coordinate-ascent stage is unchanged, and one of an older checkpoint runs on as a new one
 /// does (into the bundle method if it runs out of rounds still climbing).
+/// Version 11 adds the pool decomposition to branch and bound on small fleets (a new stage tag;
+/// the old one decodes as a stage whose component in hand goes on without it).
 /// (Versions 9 and 10 were made the same day; no build wrote version 9 but in development, so
 /// no version-9 checkpoint is kept among the test blobs.)
 pub const OLDEST_VERSION: u16 = 2;

@@ -870,7 +870,7 @@ impl UnitJob {
                 s.encode(w);
             }
             Stage::Branch(s) => {
-                w.u64(14);
+                w.u64(16);
                 s.encode(w);
             }
             Stage::Settle(s) => {
@@ -922,10 +922,12 @@ impl UnitJob {
         } else {
             None
         };
-        let stage = match r.below(16, "an unknown stage")? {
+        let stage = match r.below(17, "an unknown stage")? {
             15 if r.version() >= 10 => Stage::Bundle(Bundle::decode(r, &model)?),
             15 => return Err(DecodeError::Invalid("an unknown stage")),
-            14 => Stage::Branch(Branch::decode(r, &model)?),
+            14 => Stage::Branch(Branch::decode(r, &model, false)?),
+            16 if r.version() >= 11 => Stage::Branch(Branch::decode(r, &model, true)?),
+            16 => return Err(DecodeError::Invalid("an unknown stage")),
             10 => Stage::Settle(Settle::decode(r, &model)?),
             9 => Stage::ChangePrice(ChangePrice::decode(r, &model)?),
             8 => {

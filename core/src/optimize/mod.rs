@@ -26,6 +26,7 @@ mod components;
 #[cfg(test)]
 mod constraint_tests;
 mod coordinate;
+mod decompose;
 mod envelope;
 pub mod job;
 pub mod model;

@@ -47,10 +47,10 @@ const STALL: u32 = 5;
 const MAX_HALVINGS: u32 = 16;
 
 /// States a pool's pricing keeps at most after any SIM.
-const MAX_STATES: usize = 1 << 14;
+const MAX_STATES: usize = 1 << 12;
 
 /// States a pool's pricing makes at most (about a few milliseconds).
-const PRICING_WORK: u64 = 32 * QUANTUM_WORK;
+const PRICING_WORK: u64 = 4 * QUANTUM_WORK;
 
 /// Bisection steps for the pricing's pruning price.
 const PRICE_STEPS: u32 = 40;
@@ -778,3 +778,4 @@ mod tests {
         assert!(bill - bound < bill / 2_000, "bound {bound} bill {bill}");
     }
 }
+

@@ -778,4 +778,3 @@ mod tests {
         assert!(bill - bound < bill / 2_000, "bound {bound} bill {bill}");
     }
 }
-

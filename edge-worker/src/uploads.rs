@@ -91,6 +91,24 @@ pub struct Current {
     pub eligibility: Option<Vec<u8>>,
 }
 
+impl Current {
+    /// The plans file a new file of `kind` is checked against: 409 before any.
+    fn plans_for(&self, account: &str, kind: Kind) -> Result<SourceFile<'_>, ApiError> {
+        let plans = self.plans.as_deref().ok_or(ApiError::PlansMissing {
+            account: account.to_owned(),
+            kind: kind.name(),
+        })?;
+        Ok(source(Kind::Plans, plans))
+    }
+
+    /// The eligibility file a new SIMs file is checked against, if any.
+    fn eligibility_file(&self) -> Option<SourceFile<'_>> {
+        self.eligibility
+            .as_deref()
+            .map(|e| source(Kind::Eligibility, e))
+    }
+}
+
 /// A file of `kind` as the core reads it (named as the account's file of that kind).
 pub(crate) fn source(kind: Kind, bytes: &[u8]) -> SourceFile<'_> {
     SourceFile {
@@ -120,21 +138,14 @@ pub fn check(
     if kind == Kind::Plans {
         return input::check_plans(&file).map_err(invalid);
     }
-    let plans = current.plans.as_deref().ok_or(ApiError::PlansMissing {
-        account: account.to_owned(),
-        kind: kind.name(),
-    })?;
-    let plans = source(Kind::Plans, plans);
+    let plans = current.plans_for(account, kind)?;
     if kind == Kind::Eligibility {
         return input::check_eligibility(&file, &plans).map_err(invalid);
     }
     let files = InputFiles {
         sims: file,
         plans,
-        eligibility: current
-            .eligibility
-            .as_deref()
-            .map(|e| source(Kind::Eligibility, e)),
+        eligibility: current.eligibility_file(),
     };
     // Checked without keeping the SIMs (a million parsed SIMs would take 104 MB).
     input::check_sims(&files, settings).map_err(invalid)
@@ -409,16 +420,9 @@ pub async fn put(
         // Checked and stored as it inflates, under the digest of the body as sent (the file's
         // own is only known at its end).
         let key = r2_key(&tenant.id, &account.id, kind, &hex(&Sha256::digest(&body)));
-        let plans = current.plans.as_deref().ok_or(ApiError::PlansMissing {
-            account: account.id.clone(),
-            kind: kind.name(),
-        })?;
         let loader = input::Loader::new(
-            source(Kind::Plans, plans),
-            current
-                .eligibility
-                .as_deref()
-                .map(|e| source(Kind::Eligibility, e)),
+            current.plans_for(&account.id, kind)?,
+            current.eligibility_file(),
             kind.file_name(),
             &settings,
         );

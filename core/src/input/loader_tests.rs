@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::csv_gen::{cuts, pieces, sims_file};
 use super::{check_sims, load, FileCheck, InputFiles, Loader, SourceFile};
-use crate::diagnostics::{Code, InputErrors, Warned};
+use crate::diagnostics::{Code, Diagnostics, InputErrors, Warned};
 use crate::fleet::Fleet;
 use crate::settings::SettingsInput;
 
@@ -83,6 +83,14 @@ fn check_in_pieces(
 }
 
 /// What a check should answer for a file that loads as `loaded`.
+/// The warnings of a check that passed, the diagnostics of one that failed.
+fn diagnostics(checked: &Result<FileCheck, InputErrors>) -> &Diagnostics {
+    match checked {
+        Ok(check) => &check.warnings,
+        Err(errors) => &errors.diagnostics,
+    }
+}
+
 fn as_check(loaded: Result<Warned<Fleet>, InputErrors>) -> Result<FileCheck, InputErrors> {
     loaded.map(|fleet| FileCheck {
         rows: fleet.output.sims.len() as u64,
@@ -283,10 +291,7 @@ fn checks_of_every_sim_by_hand() {
             assert_eq!(loaded, format!("{checked:#?}"), "pieces of {size} bytes");
         }
         let checked = check_in_pieces(PLANS, Some(eligibility), &whole, 0, &settings());
-        let found: Vec<_> = match &checked {
-            Ok(check) => check.warnings.items.iter().map(|d| d.code).collect(),
-            Err(errors) => errors.diagnostics.items.iter().map(|d| d.code).collect(),
-        };
+        let found: Vec<_> = diagnostics(&checked).items.iter().map(|d| d.code).collect();
         assert_eq!(found, codes, "{checked:#?}");
     }
 }
@@ -319,10 +324,7 @@ fn more_than_a_hundred_of_a_kind() {
             &settings(),
         );
         let loaded = as_check(loaded);
-        let diagnostics = match &loaded {
-            Ok(check) => &check.warnings,
-            Err(errors) => &errors.diagnostics,
-        };
+        let diagnostics = diagnostics(&loaded);
         assert!(
             diagnostics.counts.iter().any(|c| c.count > 100),
             "{diagnostics:#?}"

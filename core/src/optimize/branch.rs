@@ -84,6 +84,8 @@ pub(super) struct Component {
     pub max: Vec<i128>,
     /// What rounding overage lines can take off the bound (micros).
     slack: i128,
+    /// What its pool decomposition reads (derived from the rest).
+    pub pricing: Pricing,
 }
 
 impl Component {
@@ -174,6 +176,7 @@ pub(super) fn components(model: &Model) -> Option<Vec<Component>> {
                 pools: Vec::new(),
                 max: Vec::new(),
                 slack: 0,
+                pricing: Pricing::default(),
             });
             out.len() - 1
         } else {
@@ -202,6 +205,9 @@ pub(super) fn components(model: &Model) -> Option<Vec<Component>> {
             });
         }
         comp.start.push(comp.opts.len() as u32);
+    }
+    for c in &mut out {
+        c.pricing = Pricing::new(model, c);
     }
     Some(out)
 }
@@ -262,8 +268,6 @@ pub(crate) struct Branch {
     decompose: Option<Decompose>,
     /// The bound it reached (micros; `i64::MIN` when none).
     decomposed: i64,
-    /// What its pricing reads (derived from the component).
-    pricing: Option<Pricing>,
 }
 
 impl Branch {
@@ -289,7 +293,6 @@ impl Branch {
             assignment,
             decompose: None,
             decomposed: i64::MIN,
-            pricing: None,
         };
         b.start_component(model);
         b
@@ -328,11 +331,10 @@ impl Branch {
             self.created = 1;
         }
         self.decomposed = i64::MIN;
-        self.pricing = (!c.pools.is_empty()).then(|| Pricing::new(model, c));
-        self.decompose = self.pricing.as_ref().map(|pricing| {
+        self.decompose = (!c.pools.is_empty()).then(|| {
             let all = vec![true; c.opts.len()];
             let (_, prices, _) = solve_dual(model, c, &all, c.max.iter().map(|m| m / 2).collect());
-            Decompose::new(model, c, pricing, &prices)
+            Decompose::new(model, c, &prices)
         });
     }
 
@@ -370,15 +372,9 @@ impl Branch {
         if self.current >= self.components.len() {
             return true;
         }
-        if let (Some(d), Some(pricing)) = (&mut self.decompose, &self.pricing) {
+        if let Some(d) = &mut self.decompose {
             let c = &self.components[self.current];
-            if d.quantum(
-                model,
-                c,
-                pricing,
-                &mut self.incumbent,
-                &mut self.incumbent_cost,
-            ) {
+            if d.quantum(model, c, &mut self.incumbent, &mut self.incumbent_cost) {
                 self.decomposed = d.best;
                 self.decompose = None;
             }
@@ -530,10 +526,6 @@ impl Branch {
                 decompose = Some(Decompose::decode(r, c)?);
             }
         }
-        let pricing = components
-            .get(current)
-            .filter(|c| !c.pools.is_empty())
-            .map(|c| Pricing::new(model, c));
         Ok(Branch {
             components,
             current,
@@ -546,7 +538,6 @@ impl Branch {
             assignment,
             decompose,
             decomposed,
-            pricing,
         })
     }
 }

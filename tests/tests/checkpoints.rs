@@ -118,3 +118,11 @@ fn the_version_11_checkpoint_still_resumes_to_the_same_result() {
     // state and slice the new one).
     resumes_to_the_same_result("basic-v11.ckpt", Options::default());
 }
+
+#[test]
+fn the_version_12_checkpoint_still_resumes_to_the_same_result() {
+    // Version 12 lets a pool's pricing in the decomposition go on past its first quantum (this
+    // blob, taken while bounding, holds none: the basic fleet's pricings fit in one; the
+    // core's tests slice such a pricing and decode it).
+    resumes_to_the_same_result("basic-v12.ckpt", Options::default());
+}

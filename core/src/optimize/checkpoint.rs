@@ -9,7 +9,7 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 11;
+pub const VERSION: u16 = 12;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
@@ -35,6 +35,9 @@ pub const VERSION: u16 = 11;
 /// does (into the bundle method if it runs out of rounds still climbing).
 /// Version 11 adds the pool decomposition to branch and bound on small fleets (a new stage tag;
 /// the old one decodes as a stage whose component in hand goes on without it).
+/// Version 12 lets a pool's pricing in the decomposition go on past its first quantum (its
+/// search's states after a flag); a version-11 decomposition has none in hand and goes on as
+/// one of this version.
 /// (Versions 9 and 10 were made the same day; no build wrote version 9 but in development, so
 /// no version-9 checkpoint is kept among the test blobs.)
 pub const OLDEST_VERSION: u16 = 2;
@@ -142,9 +145,15 @@ impl Writer {
 
     /// The finished checkpoint: header, body, checksum.
     pub fn finish(self) -> Vec<u8> {
+        self.finish_as(VERSION)
+    }
+
+    /// The checkpoint as a build of format `version` wrote it (for the tests of older formats:
+    /// the body must be one of that format).
+    pub(crate) fn finish_as(self, version: u16) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER + self.body.len() + 4);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(self.body.len() as u64).to_le_bytes());
         out.extend_from_slice(&self.body);
         let crc = crc32(&out);

@@ -14,9 +14,16 @@
 //! usage less allowance, its cost); a state another beats on both is dropped, and so is one that
 //! a Lagrangian bound (at the pool price that makes it highest) shows cannot beat the best
 //! choice found. So `L(μ)` is a lower bound on the component's bill for every `μ` — where a
-//! pool's states would grow past [`MAX_STATES`] or its work past [`PRICING_WORK`], that pool's
-//! minimum is replaced by its Lagrangian bound, which keeps it one — and its maximum is the LP
-//! over each pool's integer hull. Measured against an exact MIP solver on 40 fleets of 200–300
+//! pool's search outgrows its limits, that pool's minimum is replaced by its Lagrangian bound,
+//! which keeps it one — and its maximum is the LP over each pool's integer hull.
+//!
+//! A pool's search runs in its first quantum keeping its choices (an arena of them), within
+//! [`MAX_STATES`] states and [`PRICING_WORK`] made. Where it outgrows them it goes on in later
+//! quanta without its choices, within [`RESUMED_STATES`] and [`RESUMED_WORK`] (its states are in
+//! the checkpoint; an arena of their choices would take megabytes): the value of the pool's
+//! minimum comes of it, and the first quantum's best choice stands for the pool's choice. On
+//! fleets of 200–300 SIMs on 200 plans (4 × 50, seeds 1–10) that took the gaps from at most
+//! 0.98 % (the Lagrangian bound standing for such pools) to at most 0.43 %. Measured against an exact MIP solver on 40 fleets of 200–300
 //! SIMs on 48–50 plans, the bound it reaches sits a median 0.02 % (at most 0.19 %) under the
 //! optimum; with one pool, `μ_k = own_k` gives the optimum itself (where every SIM has an option
 //! outside it).
@@ -27,7 +34,8 @@
 //! [`STALL`] evaluations. Each evaluation's pool choices, made whole (a SIM chosen by two pools
 //! keeps the first, one chosen by none takes its own cheapest option) and improved by single
 //! moves, may better the incumbent. Everything is integer (`μ` in micros, the step an integer
-//! division), so every platform takes the same steps. A quantum prices one pool.
+//! division), so every platform takes the same steps. A quantum prices one pool, or goes on
+//! with one.
 
 use super::bound::{rounding_slack_of, SCALE};
 use super::branch::{improve, value, Component, NONE};
@@ -47,13 +55,22 @@ const STALL: u32 = 5;
 /// Halvings of the step at most.
 const MAX_HALVINGS: u32 = 16;
 
-/// States a pool's pricing keeps at most after any SIM.
+/// States a pool's pricing keeps at most after any SIM in its first quantum.
 const MAX_STATES: usize = 1 << 12;
 
-/// States a pool's pricing makes at most. A quantum prices a pool whole, so this is the longest
-/// quantum of any phase: up to 7–18 ms natively on fleets of 300–2,000 SIMs (most take well
-/// under a millisecond); a larger limit tightens the bound on 200 plans but lengthens it.
+/// States a pool's pricing makes at most in its first quantum, its narrow search aside. That
+/// quantum is the longest of any phase: up to 10–27 ms natively on fleets of 300–2,000 SIMs
+/// (most take well under a millisecond). Half this limit keeps the bounds but loses the
+/// first quantum's exact choices of more pools: bills on 5 × 10 plans up to 0.27 % worse.
 const PRICING_WORK: u64 = 4 * QUANTUM_WORK;
+
+/// States a pool's pricing keeps at most after any SIM where it goes on past its first quantum
+/// (without its choices: the checkpoint holds them, 16 bytes or fewer each).
+const RESUMED_STATES: usize = 1 << 13;
+
+/// States a pool's pricing makes at most in all where it goes on past its first quantum (a
+/// few dozen quanta).
+const RESUMED_WORK: u64 = 1 << 20;
 
 /// Bisection steps for the pricing's pruning price.
 const PRICE_STEPS: u32 = 40;
@@ -135,6 +152,8 @@ pub(super) struct Decompose {
     value: i128,
     picks: Vec<u32>,
     choice: Vec<u32>,
+    /// The pricing of pool `pool` where it goes on past its first quantum.
+    resume: Option<Resume>,
 }
 
 impl Decompose {
@@ -169,6 +188,7 @@ impl Decompose {
             value: 0,
             picks: Vec::new(),
             choice: Vec::new(),
+            resume: None,
         };
         d.begin(c);
         d
@@ -203,18 +223,40 @@ impl Decompose {
         incumbent_cost: &mut i64,
     ) -> bool {
         let pricing = &c.pricing;
-        if (self.pool as usize) < pricing.pools.len() {
-            let p = self.pool as usize;
-            let (v, members, work) = price(model, c, p, &self.mu);
-            self.value += v;
-            self.work += work;
+        let p = self.pool as usize;
+        if let Some(mut resume) = self.resume.take() {
+            let before = resume.work;
+            let value = go_on(model, c, p, &self.mu, LIMITS, &mut resume);
+            self.work += resume.work - before;
+            match value {
+                Some(v) => {
+                    self.value += v;
+                    self.pool += 1;
+                }
+                None => self.resume = Some(resume),
+            }
+            return false;
+        }
+        if p < pricing.pools.len() {
+            let members = match price(model, c, p, &self.mu, LIMITS) {
+                Priced::Done(v, members, work) => {
+                    self.value += v;
+                    self.work += work;
+                    self.pool += 1;
+                    members
+                }
+                Priced::Resumed(members, work, resume) => {
+                    self.work += work;
+                    self.resume = Some(resume);
+                    members
+                }
+            };
             for (k, x) in members {
                 self.picks[k as usize] += 1;
                 if self.choice[k as usize] == UNSET {
                     self.choice[k as usize] = x;
                 }
             }
-            self.pool += 1;
             return false;
         }
         let v = self.value.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
@@ -271,6 +313,15 @@ impl Decompose {
     }
 
     pub fn encode(&self, w: &mut Writer) {
+        self.encode_fields(w);
+        w.bool(self.resume.is_some());
+        if let Some(resume) = &self.resume {
+            resume.encode(w);
+        }
+    }
+
+    /// The fields of version 11: all but a pricing going on.
+    fn encode_fields(&self, w: &mut Writer) {
         w.u64s(self.mu.iter().map(|&m| m as u64));
         w.i64(self.best);
         w.u64(u64::from(self.iterations));
@@ -318,6 +369,15 @@ impl Decompose {
             }
             chosen.push(x as u32);
         }
+        // Version 12 adds a pool's pricing going on past its first quantum.
+        let resume = if r.version() >= 12 && r.bool()? {
+            if pool as usize >= c.pools.len() {
+                return Err(DecodeError::Invalid("a pricing of a pool out of range"));
+            }
+            Some(Resume::decode(r, c, pool)?)
+        } else {
+            None
+        };
         Ok(Decompose {
             mu,
             best,
@@ -329,13 +389,15 @@ impl Decompose {
             value,
             picks,
             choice: chosen,
+            resume,
         })
     }
 }
 
 /// A state of a pool's pricing: usage less allowance so far, cost so far, its node in the arena
-/// and the option it adds (or [`UNSET`]: carried over unchanged).
-#[derive(Clone, Copy)]
+/// and the option it adds (or [`UNSET`]: carried over unchanged). A search that goes on in
+/// later quanta keeps no arena: its states' nodes stay [`UNSET`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct State {
     excess: i64,
     cost: i64,
@@ -343,147 +405,173 @@ struct State {
     adds: u32,
 }
 
-/// `min_S [Σ (fixed − μ_k) + overage(S)]` over the pool's choices `S` (micros; at most zero, the
-/// empty choice), exact unless the states outgrow their limits — then a lower bound on it — and
-/// the best choice found, as `(SIM, option)`.
-fn price(model: &Model, c: &Component, p: usize, mu: &[i64]) -> (i128, Vec<(u32, u32)>, u64) {
-    let items = &c.pricing.pools[p];
-    let overage = |excess: i64| overage(model, c, p, excess);
-    let lagrangian =
-        |cost: i64, excess: i64, price: i128| i128::from(cost) * SCALE + price * i128::from(excess);
-    // Per SIM: (option, cost, excess).
-    let options: Vec<Vec<(u32, i64, i64)>> = items
-        .iter()
-        .map(|(k, xs)| {
-            let k = *k as usize;
-            let usage = c.usage(model, k) as i64;
-            xs.iter()
-                .map(|&x| {
-                    let o = c.opts[x as usize];
-                    (x, o.fixed - mu[k], usage - o.allowance as i64)
-                })
-                .collect()
+/// How far a pool's pricing may go.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// States kept and made by the search of the first quantum, which keeps the choices.
+    states: usize,
+    work: u64,
+    /// States kept and made in all by the search that goes on in later quanta, and made per
+    /// quantum there (at least one SIM's).
+    resumed_states: usize,
+    resumed_work: u64,
+    quantum_work: u64,
+}
+
+/// The limits of the service: the first quantum within [`MAX_STATES`] and [`PRICING_WORK`], the
+/// rest within [`RESUMED_STATES`] and [`RESUMED_WORK`], a quantum's worth at a time.
+const LIMITS: Limits = Limits {
+    states: MAX_STATES,
+    work: PRICING_WORK,
+    resumed_states: RESUMED_STATES,
+    resumed_work: RESUMED_WORK,
+    quantum_work: QUANTUM_WORK,
+};
+
+/// A pool's pricing that goes on in later quanta: the exact search's states, without their
+/// choices (an arena of them would take megabytes of checkpoint), so only the value comes of
+/// it; the first quantum's best choice stands for the pool's choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Resume {
+    /// The next SIM of the search, in its order.
+    next: u32,
+    /// The states after the SIMs before it.
+    front: Vec<State>,
+    /// The least value found (micros).
+    best: i64,
+    /// States made by this pool's pricing so far.
+    work: u64,
+}
+
+impl Resume {
+    pub fn encode(&self, w: &mut Writer) {
+        w.u64(u64::from(self.next));
+        w.i64(self.best);
+        w.u64(self.work);
+        w.u64(self.front.len() as u64);
+        for s in &self.front {
+            w.i64(s.excess);
+            w.i64(s.cost);
+        }
+    }
+
+    pub fn decode(r: &mut Reader<'_>, c: &Component, pool: u32) -> Result<Resume, DecodeError> {
+        let sims = c
+            .pricing
+            .pools
+            .get(pool as usize)
+            .ok_or(DecodeError::Invalid("a pricing of a pool out of range"))?
+            .len();
+        let next = r.below(sims as u64 + 1, "a pricing's SIM out of range")? as u32;
+        let best = r.i64()?;
+        let work = r.u64()?;
+        let len = r.below(RESUMED_STATES as u64 + 1, "a pricing's states too many")?;
+        let mut front = Vec::with_capacity(len as usize);
+        for _ in 0..len {
+            front.push(State {
+                excess: r.i64()?,
+                cost: r.i64()?,
+                node: UNSET,
+                adds: UNSET,
+            });
+        }
+        Ok(Resume {
+            next,
+            front,
+            best,
+            work,
         })
-        .collect();
-    // The pruning price: the highest Lagrangian bound of the pool's minimum.
-    let relaxed = |rho: i128| -> (i128, i128) {
-        let (mut value, mut slope) = (0i128, 0i128);
-        for opts in &options {
-            let best = opts
-                .iter()
-                .map(|&(_, cost, excess)| (lagrangian(cost, excess, rho), i128::from(excess)))
-                .min()
-                .expect("a SIM with options in the pool");
-            if best.0 < 0 {
-                value += best.0;
-                slope += best.1;
-            }
-        }
-        (value, slope)
-    };
-    let max = c.max[p];
-    let rho = if relaxed(0).1 <= 0 {
-        0
-    } else if relaxed(max).1 >= 0 {
-        max
-    } else {
-        let (mut lo, mut hi) = (0, max);
-        for _ in 0..PRICE_STEPS {
-            if hi - lo <= 1 {
-                break;
-            }
-            let mid = lo + (hi - lo) / 2;
-            if relaxed(mid).1 > 0 {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        if relaxed(lo).0 >= relaxed(hi).0 {
-            lo
-        } else {
-            hi
-        }
-    };
-    // The SIMs in order of regret at `rho` (how much the second best of staying out and the
-    // options costs over the best): the clear choices first, so states that stray from them
-    // are pruned while there are few.
-    let regret = |opts: &[(u32, i64, i64)]| {
-        let mut values: Vec<i128> = opts
-            .iter()
-            .map(|&(_, cost, excess)| lagrangian(cost, excess, rho))
-            .collect();
-        values.push(0);
-        values.sort_unstable();
-        values[1] - values[0]
-    };
-    let mut order: Vec<usize> = (0..options.len()).collect();
-    order.sort_by_key(|&j| (std::cmp::Reverse(regret(&options[j])), j));
-    let prices = [rho, 0, max];
-    let mut knapsack = Knapsack {
-        options: order.iter().map(|&j| options[j].as_slice()).collect(),
-        sims: order.iter().map(|&j| items[j].0).collect(),
-        prices,
-        suffix: vec![[0; 3]; options.len() + 1],
-        reach: vec![0; options.len() + 1],
-        slack: c.pricing.slack[p] * SCALE,
-    };
-    for j in (0..options.len()).rev() {
-        let opts = knapsack.options[j];
-        for (t, &price) in prices.iter().enumerate() {
-            let best = opts
-                .iter()
-                .map(|&(_, cost, excess)| lagrangian(cost, excess, price))
-                .min()
-                .expect("a SIM with options in the pool");
-            knapsack.suffix[j][t] = knapsack.suffix[j + 1][t] + best.min(0);
-        }
-        let most = opts.iter().map(|&(_, _, excess)| excess).max().unwrap_or(0);
-        knapsack.reach[j] = knapsack.reach[j + 1] + most.max(0);
     }
-    let lower = (knapsack.suffix[0][0] - knapsack.slack)
-        .div_euclid(SCALE)
-        .min(0);
-    // The best choice so far: the Lagrangian one at `rho`, or none.
-    let mut members: Vec<(u32, u32)> = Vec::new();
-    let (mut excess, mut cost) = (0i64, 0i64);
-    for (j, opts) in options.iter().enumerate() {
-        let &(x, cst, exc) = opts
-            .iter()
-            .min_by_key(|&&(_, cost, excess)| lagrangian(cost, excess, rho))
-            .expect("a SIM with options in the pool");
-        if lagrangian(cst, exc, rho) < 0 {
-            members.push((items[j].0, x));
-            excess += exc;
-            cost += cst;
-        }
-    }
-    let mut best = cost + overage(excess);
-    if best > 0 {
-        best = 0;
-        members.clear();
-    }
+}
+
+/// What pricing a pool gave in one quantum.
+enum Priced {
+    /// `min_S [Σ (fixed − μ_k) + overage(S)]` (micros; at most zero, the empty choice), or a
+    /// lower bound on it where the search outgrew its limits; the best choice found, as
+    /// `(SIM, option)`; the states made.
+    Done(i128, Vec<(u32, u32)>, u64),
+    /// The search outgrew the first quantum: the best choice found so far and the states
+    /// made; the value comes of going on from the `Resume`.
+    Resumed(Vec<(u32, u32)>, u64, Resume),
+}
+
+/// Prices pool `p` of component `c` at the SIM prices `mu` in one quantum: the Lagrangian
+/// choice, a narrow search, then the exact one, which keeps its choices while it stays within
+/// the first quantum's limits and otherwise goes on without them.
+fn price(model: &Model, c: &Component, p: usize, mu: &[i64], limits: Limits) -> Priced {
+    let knapsack = Knapsack::new(model, c, p, mu);
+    let overage = |excess: i64| overage(model, c, p, excess);
+    let (mut best, mut members) = knapsack.lagrangian_choice(&overage);
     // A narrow search first for a good choice to prune by, then the exact one.
-    let (_, narrow) = knapsack.run(&overage, Some(BEAM), &mut best, &mut members);
-    let (exact, work) = knapsack.run(&overage, None, &mut best, &mut members);
-    if exact {
-        (i128::from(best), members, narrow + work)
-    } else {
-        // Too many states: the Lagrangian bound stands for the minimum.
-        (lower, members, narrow + work)
+    let (_, narrow) = knapsack.run(&overage, Some(BEAM), limits, &mut best, &mut members);
+    let (outgrown, work) = knapsack.run(&overage, None, limits, &mut best, &mut members);
+    match outgrown {
+        None => Priced::Done(i128::from(best), members, narrow + work),
+        Some((next, front)) => {
+            let resume = Resume {
+                next: next as u32,
+                front,
+                best,
+                work: narrow + work,
+            };
+            if knapsack.outgrown(&resume, limits) {
+                Priced::Done(knapsack.lower, members, narrow + work)
+            } else {
+                Priced::Resumed(members, narrow + work, resume)
+            }
+        }
     }
+}
+
+/// Goes on with a pool's pricing for a quantum: its value once the search ends (or the
+/// Lagrangian bound where it outgrows its limits), else `None` with `resume` moved on.
+fn go_on(
+    model: &Model,
+    c: &Component,
+    p: usize,
+    mu: &[i64],
+    limits: Limits,
+    resume: &mut Resume,
+) -> Option<i128> {
+    let knapsack = Knapsack::new(model, c, p, mu);
+    let overage = |excess: i64| overage(model, c, p, excess);
+    let mut made = 0u64;
+    while (resume.next as usize) < knapsack.options.len() {
+        if made >= limits.quantum_work {
+            return None;
+        }
+        let j = resume.next as usize;
+        let (kept, work) = knapsack.step(j, &resume.front, &overage, &mut resume.best, None);
+        made += work;
+        resume.work += work;
+        resume.front = kept;
+        resume.next += 1;
+        if knapsack.outgrown(resume, limits) {
+            return Some(knapsack.lower);
+        }
+    }
+    Some(i128::from(resume.best))
 }
 
 /// States kept per SIM by the narrow search.
 const BEAM: usize = 64;
 
-/// A pool's pricing as a search over its SIMs in order.
-struct Knapsack<'a> {
-    /// Per SIM: (option, cost, excess).
-    options: Vec<&'a [(u32, i64, i64)]>,
+/// The arena of a search that keeps its choices: (parent node, SIM index, option), and the
+/// node of the best choice found.
+#[derive(Default)]
+struct Arena {
+    nodes: Vec<(u32, u32, u32)>,
+    best: Option<u32>,
+}
+
+/// A pool's pricing as a search over its SIMs in order (derived from the component, the pool
+/// and the SIM prices alone, so a search going on in a later quantum derives it again).
+struct Knapsack {
+    /// Per SIM, in the search's order: (option, cost, excess).
+    options: Vec<Vec<(u32, i64, i64)>>,
     /// Per SIM: its index in the component.
     sims: Vec<u32>,
-    /// The pool prices of the bounds.
+    /// The pool prices of the bounds: the one of the highest Lagrangian bound first.
     prices: [i128; 3],
     /// The Lagrangian bound of the SIMs from here on at each price (scaled).
     suffix: Vec<[i128; 3]>,
@@ -491,22 +579,238 @@ struct Knapsack<'a> {
     reach: Vec<i64>,
     /// What rounding overage lines can take off a bound (scaled).
     slack: i128,
+    /// The pool's Lagrangian bound (micros, at most zero): what stands for its minimum where
+    /// the search outgrows its limits.
+    lower: i128,
 }
 
-impl Knapsack<'_> {
-    /// Searches for a choice under `best` (then kept in `best` and `found`): every state with
-    /// a narrow `beam`, else exactly. Returns false when an exact search outgrew its limits,
-    /// and the states made.
+/// A choice's Lagrangian value at a pool price (scaled).
+fn lagrangian(cost: i64, excess: i64, price: i128) -> i128 {
+    i128::from(cost) * SCALE + price * i128::from(excess)
+}
+
+impl Knapsack {
+    fn new(model: &Model, c: &Component, p: usize, mu: &[i64]) -> Knapsack {
+        let items = &c.pricing.pools[p];
+        // Per SIM: (option, cost, excess).
+        let mut options: Vec<Vec<(u32, i64, i64)>> = items
+            .iter()
+            .map(|(k, xs)| {
+                let k = *k as usize;
+                let usage = c.usage(model, k) as i64;
+                xs.iter()
+                    .map(|&x| {
+                        let o = c.opts[x as usize];
+                        (x, o.fixed - mu[k], usage - o.allowance as i64)
+                    })
+                    .collect()
+            })
+            .collect();
+        let least = |opts: &[(u32, i64, i64)], price: i128| {
+            opts.iter()
+                .map(|&(_, cost, excess)| lagrangian(cost, excess, price))
+                .min()
+                .expect("a SIM with options in the pool")
+        };
+        // The pruning price: the highest Lagrangian bound of the pool's minimum.
+        let relaxed = |rho: i128| -> (i128, i128) {
+            let (mut value, mut slope) = (0i128, 0i128);
+            for opts in &options {
+                let best = opts
+                    .iter()
+                    .map(|&(_, cost, excess)| (lagrangian(cost, excess, rho), i128::from(excess)))
+                    .min()
+                    .expect("a SIM with options in the pool");
+                if best.0 < 0 {
+                    value += best.0;
+                    slope += best.1;
+                }
+            }
+            (value, slope)
+        };
+        let max = c.max[p];
+        let rho = if relaxed(0).1 <= 0 {
+            0
+        } else if relaxed(max).1 >= 0 {
+            max
+        } else {
+            let (mut lo, mut hi) = (0, max);
+            for _ in 0..PRICE_STEPS {
+                if hi - lo <= 1 {
+                    break;
+                }
+                let mid = lo + (hi - lo) / 2;
+                if relaxed(mid).1 > 0 {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            if relaxed(lo).0 >= relaxed(hi).0 {
+                lo
+            } else {
+                hi
+            }
+        };
+        // The SIMs in order of regret at `rho` (how much the second best of staying out and
+        // the options costs over the best): the clear choices first, so states that stray
+        // from them are pruned while there are few.
+        let regret = |opts: &[(u32, i64, i64)]| {
+            let mut values: Vec<i128> = opts
+                .iter()
+                .map(|&(_, cost, excess)| lagrangian(cost, excess, rho))
+                .collect();
+            values.push(0);
+            values.sort_unstable();
+            values[1] - values[0]
+        };
+        let mut order: Vec<usize> = (0..options.len()).collect();
+        order.sort_by_key(|&j| (std::cmp::Reverse(regret(&options[j])), j));
+        let prices = [rho, 0, max];
+        let n = options.len();
+        let mut suffix = vec![[0; 3]; n + 1];
+        let mut reach = vec![0; n + 1];
+        for (j, &o) in order.iter().enumerate().rev() {
+            let opts = &options[o];
+            for (t, &price) in prices.iter().enumerate() {
+                suffix[j][t] = suffix[j + 1][t] + least(opts, price).min(0);
+            }
+            let most = opts.iter().map(|&(_, _, excess)| excess).max().unwrap_or(0);
+            reach[j] = reach[j + 1] + most.max(0);
+        }
+        let slack = c.pricing.slack[p] * SCALE;
+        let lower = (suffix[0][0] - slack).div_euclid(SCALE).min(0);
+        let sims = order.iter().map(|&j| items[j].0).collect();
+        let ordered = order
+            .iter()
+            .map(|&j| std::mem::take(&mut options[j]))
+            .collect();
+        Knapsack {
+            options: ordered,
+            sims,
+            prices,
+            suffix,
+            reach,
+            slack,
+            lower,
+        }
+    }
+
+    /// The choice of every SIM whose best option at the pruning price is worth it, as its
+    /// value (micros), or none where that costs more than nothing.
+    fn lagrangian_choice(&self, overage: &dyn Fn(i64) -> i64) -> (i64, Vec<(u32, u32)>) {
+        let rho = self.prices[0];
+        let mut members: Vec<(u32, u32)> = Vec::new();
+        let (mut excess, mut cost) = (0i64, 0i64);
+        for (opts, &k) in self.options.iter().zip(&self.sims) {
+            let &(x, cst, exc) = opts
+                .iter()
+                .min_by_key(|&&(_, cost, excess)| lagrangian(cost, excess, rho))
+                .expect("a SIM with options in the pool");
+            if lagrangian(cst, exc, rho) < 0 {
+                members.push((k, x));
+                excess += exc;
+                cost += cst;
+            }
+        }
+        let value = cost + overage(excess);
+        if value > 0 {
+            return (0, Vec::new());
+        }
+        (value, members)
+    }
+
+    /// Whether a search going on has outgrown its limits.
+    fn outgrown(&self, resume: &Resume, limits: Limits) -> bool {
+        resume.front.len() > limits.resumed_states || resume.work > limits.resumed_work
+    }
+
+    /// The states after SIM `j` from `front`, those before it, with the states made: each
+    /// state as it was or with one of the SIM's options added; dominated states dropped, and
+    /// those that cannot beat `best`. A state that beats it is recorded in `best` (and in the
+    /// arena, where there is one).
+    fn step(
+        &self,
+        j: usize,
+        front: &[State],
+        overage: &dyn Fn(i64) -> i64,
+        best: &mut i64,
+        mut arena: Option<&mut Arena>,
+    ) -> (Vec<State>, u64) {
+        let opts = &self.options[j];
+        let mut next = Vec::with_capacity(front.len() * (opts.len() + 1));
+        next.extend_from_slice(front);
+        for s in front {
+            for &(x, cst, exc) in opts {
+                next.push(State {
+                    excess: s.excess + exc,
+                    cost: s.cost + cst,
+                    node: s.node,
+                    adds: x,
+                });
+            }
+        }
+        let made = next.len() as u64;
+        next.sort_unstable_by_key(|s| (s.excess, s.cost));
+        let mut kept: Vec<State> = Vec::with_capacity(front.len() * 2);
+        let mut least = i64::MAX;
+        // States so far under the allowance that the SIMs left cannot take over it: only the
+        // cheapest matters (they come first).
+        let mut under = None::<usize>;
+        for mut s in next {
+            if s.cost >= least {
+                continue; // another has no more excess and costs no more
+            }
+            least = s.cost;
+            let exact = s.cost + overage(s.excess);
+            let better = exact < *best;
+            let bound = (0..3)
+                .map(|t| lagrangian(s.cost, s.excess, self.prices[t]) + self.suffix[j + 1][t])
+                .max()
+                .expect("three prices")
+                - self.slack;
+            let hopeful = bound < i128::from(*best) * SCALE;
+            if let Some(arena) = arena.as_deref_mut() {
+                if (better || hopeful) && s.adds != UNSET {
+                    arena.nodes.push((s.node, j as u32, s.adds));
+                    s.node = (arena.nodes.len() - 1) as u32;
+                }
+                if better {
+                    arena.best = Some(s.node);
+                }
+            }
+            s.adds = UNSET;
+            if better {
+                *best = exact;
+            }
+            if !(hopeful || better) {
+                continue;
+            }
+            if s.excess <= -self.reach[j + 1] {
+                if let Some(u) = under {
+                    kept[u] = s;
+                    continue;
+                }
+                under = Some(kept.len());
+            }
+            kept.push(s);
+        }
+        (kept, made)
+    }
+
+    /// Searches for a choice under `best` (then kept in `best` and `found`), keeping its
+    /// choices: every state with a narrow `beam`, else exactly. Returns, where an exact search
+    /// outgrew the first quantum's limits, the next SIM and the states before it (the choices
+    /// found so far in `found`), and the states made.
     fn run(
         &self,
         overage: &dyn Fn(i64) -> i64,
         beam: Option<usize>,
+        limits: Limits,
         best: &mut i64,
         found: &mut Vec<(u32, u32)>,
-    ) -> (bool, u64) {
-        // The arena: (parent node, SIM index, option).
-        let mut arena: Vec<(u32, u32, u32)> = Vec::new();
-        let mut best_node = None::<u32>;
+    ) -> (Option<(usize, Vec<State>)>, u64) {
+        let mut arena = Arena::default();
         let mut front = vec![State {
             excess: 0,
             cost: 0,
@@ -514,86 +818,31 @@ impl Knapsack<'_> {
             adds: UNSET,
         }];
         let mut work = 0u64;
-        for (j, opts) in self.options.iter().enumerate() {
-            let mut next = Vec::with_capacity(front.len() * (opts.len() + 1));
-            next.extend_from_slice(&front);
-            for s in &front {
-                for &(x, cst, exc) in opts.iter() {
-                    next.push(State {
-                        excess: s.excess + exc,
-                        cost: s.cost + cst,
-                        node: s.node,
-                        adds: x,
-                    });
-                }
-            }
-            work += next.len() as u64;
-            next.sort_unstable_by_key(|s| (s.excess, s.cost));
-            let mut kept: Vec<State> = Vec::with_capacity(front.len() * 2);
-            let mut least = i64::MAX;
-            // States so far under the allowance that the SIMs left cannot take over it: only
-            // the cheapest matters (they come first).
-            let mut under = None::<usize>;
-            for mut s in next {
-                if s.cost >= least {
-                    continue; // another has no more excess and costs no more
-                }
-                least = s.cost;
-                let exact = s.cost + overage(s.excess);
-                let better = exact < *best;
-                let bound = (0..3)
-                    .map(|t| {
-                        i128::from(s.cost) * SCALE
-                            + self.prices[t] * i128::from(s.excess)
-                            + self.suffix[j + 1][t]
-                    })
-                    .max()
-                    .expect("three prices")
-                    - self.slack;
-                let hopeful = bound < i128::from(*best) * SCALE;
-                if (better || hopeful) && s.adds != UNSET {
-                    arena.push((s.node, j as u32, s.adds));
-                    s.node = (arena.len() - 1) as u32;
-                    s.adds = UNSET;
-                }
-                if better {
-                    *best = exact;
-                    best_node = Some(s.node);
-                }
-                if !(hopeful || better) {
-                    continue;
-                }
-                if s.excess <= -self.reach[j + 1] {
-                    if let Some(u) = under {
-                        kept[u] = s;
-                        continue;
-                    }
-                    under = Some(kept.len());
-                }
-                kept.push(s);
-            }
+        let mut outgrown = None;
+        for j in 0..self.options.len() {
+            let (mut kept, made) = self.step(j, &front, overage, best, Some(&mut arena));
+            work += made;
             if let Some(width) = beam {
                 if kept.len() > width {
                     let key = |s: &State| {
-                        i128::from(s.cost) * SCALE
-                            + self.prices[0] * i128::from(s.excess)
-                            + self.suffix[j + 1][0]
+                        lagrangian(s.cost, s.excess, self.prices[0]) + self.suffix[j + 1][0]
                     };
                     kept.select_nth_unstable_by_key(width, key);
                     kept.truncate(width);
                 }
-            } else if kept.len() > MAX_STATES || work > PRICING_WORK {
-                if let Some(node) = best_node {
-                    *found = walk(&arena, &self.sims, node);
+            } else if kept.len() > limits.states || work > limits.work {
+                for s in &mut kept {
+                    s.node = UNSET;
                 }
-                return (false, work);
+                outgrown = Some((j + 1, kept));
+                break;
             }
             front = kept;
         }
-        if let Some(node) = best_node {
-            *found = walk(&arena, &self.sims, node);
+        if let Some(node) = arena.best {
+            *found = walk(&arena.nodes, &self.sims, node);
         }
-        (true, work)
+        (outgrown, work)
     }
 }
 
@@ -663,24 +912,74 @@ mod tests {
     }
 
     /// The ascent on component `c` to its end from the component's current choices, encoded
-    /// and decoded between quanta: its bound and incumbent's bill.
-    fn ascend(model: &Model, c: &Component) -> (i64, i64) {
+    /// and decoded between quanta where `reencode`: its bound, the incumbent's bill and whether
+    /// a pricing went on past its first quantum.
+    fn ascend_with(model: &Model, c: &Component, reencode: bool) -> (i64, i64, bool) {
         let all = vec![true; c.opts.len()];
         let prices: Vec<i128> = c.max.iter().map(|m| m / 2).collect();
         let (_, prices, _) = super::super::branch::solve_dual(model, c, &all, prices);
         let mut d = Decompose::new(model, c, &prices);
         let mut incumbent = c.pricing.cheapest.clone();
         let mut cost = c.cost(model, &incumbent);
+        let mut resumed = false;
         while !d.quantum(model, c, &mut incumbent, &mut cost) {
-            let mut w = Writer::new();
-            d.encode(&mut w);
-            let bytes = w.finish();
-            let mut r = Reader::open(&bytes).expect("opens");
-            d = Decompose::decode(&mut r, c).expect("decodes");
-            r.finish().expect("read to the end");
+            resumed |= d.resume.is_some();
+            if reencode {
+                let mut w = Writer::new();
+                d.encode(&mut w);
+                let bytes = w.finish();
+                let mut r = Reader::open(&bytes).expect("opens");
+                let decoded = Decompose::decode(&mut r, c).expect("decodes");
+                r.finish().expect("read to the end");
+                assert_eq!(decoded, d);
+                d = decoded;
+            }
         }
         assert_eq!(cost, c.cost(model, &incumbent));
-        (d.best, cost)
+        (d.best, cost, resumed)
+    }
+
+    fn ascend(model: &Model, c: &Component) -> (i64, i64) {
+        let (bound, cost, _) = ascend_with(model, c, true);
+        (bound, cost)
+    }
+
+    /// Limits that make every pricing go on past its first quantum, a SIM a quantum, with room to end exactly (or, `tight`, none: the Lagrangian bound stands).
+    fn forced(tight: bool) -> Limits {
+        Limits {
+            states: 0,
+            work: 0,
+            resumed_states: if tight { 0 } else { 1 << 20 },
+            resumed_work: if tight { 0 } else { u64::MAX },
+            quantum_work: 1,
+        }
+    }
+
+    /// A pool's pricing to its end under `limits`, its search state encoded and decoded
+    /// between quanta: its value, its choice and whether it went on past its first quantum.
+    fn price_whole(
+        model: &Model,
+        c: &Component,
+        p: usize,
+        mu: &[i64],
+        limits: Limits,
+    ) -> (i128, Vec<(u32, u32)>, bool) {
+        match price(model, c, p, mu, limits) {
+            Priced::Done(value, members, _) => (value, members, false),
+            Priced::Resumed(members, _, mut resume) => loop {
+                if let Some(value) = go_on(model, c, p, mu, limits, &mut resume) {
+                    return (value, members, true);
+                }
+                let mut w = Writer::new();
+                resume.encode(&mut w);
+                let bytes = w.finish();
+                let mut r = Reader::open(&bytes).expect("opens");
+                let decoded = Resume::decode(&mut r, c, p as u32).expect("decodes");
+                r.finish().expect("read to the end");
+                assert_eq!(decoded, resume);
+                resume = decoded;
+            },
+        }
     }
 
     proptest! {
@@ -698,12 +997,23 @@ mod tests {
             for c in &cs {
                 let mu: Vec<i64> = (0..c.n()).map(|k| prices[k % prices.len()]).collect();
                 for p in 0..c.pools.len() {
-                    let (value, members, _) = price(&model, c, p, &mu);
-                    prop_assert_eq!(value, i128::from(brute_price(&model, c, p, &mu)));
+                    let brute = i128::from(brute_price(&model, c, p, &mu));
+                    let (value, members, resumed) = price_whole(&model, c, p, &mu, LIMITS);
+                    prop_assert!(!resumed);
+                    prop_assert_eq!(value, brute);
                     for &(_, x) in &members {
                         prop_assert_eq!(c.opts[x as usize].pool as usize, p);
                     }
                     prop_assert_eq!(i128::from(value_of(&model, c, p, &mu, &members)), value);
+                    // Going on past the first quantum, without the choices: the same value
+                    // (the first quantum's choice is a choice, so no lower), or the
+                    // Lagrangian bound where it may not go on.
+                    let (value, members, resumed) = price_whole(&model, c, p, &mu, forced(false));
+                    prop_assert_eq!(value, brute);
+                    prop_assert!(resumed);
+                    prop_assert!(i128::from(value_of(&model, c, p, &mu, &members)) >= value);
+                    let (lower, _, _) = price_whole(&model, c, p, &mu, forced(true));
+                    prop_assert!(lower <= brute);
                 }
             }
         }
@@ -758,5 +1068,42 @@ mod tests {
         // The pools' prices leave a gap of tenths of a per cent; the decomposition, hundredths.
         assert!(bill - lp > bill / 500, "lp {lp} bill {bill}");
         assert!(bill - bound < bill / 2_000, "bound {bound} bill {bill}");
+    }
+
+    #[test]
+    fn pricings_going_on_past_a_quantum_resume_from_their_checkpoints_to_the_same_end() {
+        // 200 plans: some pools' exact searches outgrow a quantum.
+        let f = super::super::tests::synthetic_fleet_of(100, 7, 4, 50);
+        let model = Model::new(&f);
+        let cs = components(&model).expect("searched");
+        let mut resumed = false;
+        for c in cs.iter().filter(|c| !c.pools.is_empty()) {
+            let (bound, bill, went_on) = ascend_with(&model, c, true);
+            resumed |= went_on;
+            assert_eq!((bound, bill, went_on), ascend_with(&model, c, false));
+            assert!(bound <= bill);
+        }
+        assert!(resumed);
+    }
+
+    #[test]
+    fn a_version_11_decomposition_goes_on_as_one_of_this_version() {
+        let f = super::super::tests::synthetic_fleet_of(100, 7, 4, 50);
+        let model = Model::new(&f);
+        let cs = components(&model).expect("searched");
+        let c = cs.iter().find(|c| !c.pools.is_empty()).expect("a pool");
+        let all = vec![true; c.opts.len()];
+        let prices: Vec<i128> = c.max.iter().map(|m| m / 2).collect();
+        let (_, prices, _) = super::super::branch::solve_dual(&model, c, &all, prices);
+        let d = Decompose::new(&model, c, &prices);
+        // Version 11 wrote the same fields without the flag of a pricing going on.
+        let mut w = Writer::new();
+        d.encode_fields(&mut w);
+        let bytes = w.finish_as(11);
+        let mut r = Reader::open(&bytes).expect("opens");
+        assert_eq!(r.version(), 11);
+        let old = Decompose::decode(&mut r, c).expect("a version-11 state decodes");
+        r.finish().expect("read to the end");
+        assert_eq!(old, d);
     }
 }

@@ -298,7 +298,7 @@ fn fits(model: &Model, usage: u64, o: &OptionTerms, pool_usage: u64, pool_allowa
     if o.pool == NO_POOL {
         usage <= model.own_limit(o)
     } else {
-        model.pool_charge(o.pool, pool_usage + usage, pool_allowance + o.allowance) == 0
+        model.pool_is_free(o.pool, pool_usage + usage, pool_allowance + o.allowance)
     }
 }
 

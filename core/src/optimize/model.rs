@@ -96,15 +96,34 @@ impl UnitPrice {
 pub(crate) struct OverageTerms {
     rate: UnitPrice,
     block: u64,
+    /// The most bytes over the allowance whose line is still zero (`u64::MAX` at a zero rate):
+    /// [`OverageTerms::free_blocks`] blocks, kept so classic's "fits", asked for every option
+    /// of every SIM it places, divides nothing.
+    free: u64,
 }
 
 impl OverageTerms {
     fn new(terms: Option<Overage>, rules: &LineRules) -> Option<Self> {
         let t = terms.filter(|_| rules.bills_overage)?;
-        Some(OverageTerms {
+        let mut terms = OverageTerms {
             rate: UnitPrice::new(t.rate, rules),
             block: t.block.0,
-        })
+            free: 0,
+        };
+        terms.free = if terms.rate.micros == 0 {
+            u64::MAX
+        } else {
+            terms
+                .free_blocks(rules.decimals)
+                .saturating_mul(terms.block)
+        };
+        Some(terms)
+    }
+
+    /// Whether the line of `usage` against `allowance` is zero (as `charge(..) == 0`).
+    #[inline]
+    fn is_free(self, usage: u64, allowance: u64) -> bool {
+        usage <= allowance.saturating_add(self.free)
     }
 
     /// How many blocks over the allowance are still charged zero: `count × rate` rounds to zero
@@ -348,11 +367,16 @@ impl Model {
     #[inline]
     pub(crate) fn own_limit(&self, o: &OptionTerms) -> u64 {
         match self.plan_overage_fast[o.plan.0 as usize] {
-            Some(t) if t.rate.micros != 0 => o
-                .allowance
-                .saturating_add(t.free_blocks(self.rules.decimals).saturating_mul(t.block)),
-            _ => u64::MAX,
+            Some(t) => o.allowance.saturating_add(t.free),
+            None => u64::MAX,
         }
+    }
+
+    /// Whether pool `pool`'s overage line is zero at these totals (as `pool_charge(..) == 0`,
+    /// without its division).
+    #[inline]
+    pub(crate) fn pool_is_free(&self, pool: u32, usage: u64, allowance: u64) -> bool {
+        self.pool_fast[pool as usize].is_none_or(|t| t.is_free(usage, allowance))
     }
 
     /// A plan's SMS rate, micros per message.

@@ -370,6 +370,36 @@ fn own_limit_is_where_a_sims_own_overage_line_becomes_nonzero() {
     }
 }
 
+#[test]
+fn a_pool_is_free_exactly_where_its_overage_line_is_zero() {
+    // The same rounding for a pool: classic's "fits" on a pooled option asks `pool_is_free`,
+    // which must agree with the pool's charge at every total.
+    for rate in ["0.004", "0.0049", "0.005", "0.001", "0.01", "0.25", "0"] {
+        let f = fleet(&format!("P,2,1,{rate},1,true,,0\n"), "1,,P,1,0\n", None);
+        let model = Model::new(&f);
+        let mb = crate::money::BYTES_PER_MB;
+        for allowance in [0, mb, 3 * mb] {
+            for over in [
+                0,
+                1,
+                mb,
+                mb + 1,
+                2 * mb,
+                2 * mb + 1,
+                5 * mb + 1,
+                200 * mb + 1,
+            ] {
+                let usage = allowance + over;
+                assert_eq!(
+                    model.pool_is_free(0, usage, allowance),
+                    model.pool_charge(0, usage, allowance) == 0,
+                    "rate {rate}, {usage} bytes against {allowance}"
+                );
+            }
+        }
+    }
+}
+
 /// The result's plans are listed a quantum of SIMs at a time: a job decoded while listing them
 /// ends with the uninterrupted run's result.
 #[test]

@@ -14,7 +14,8 @@
 //! To stay sliceable without sorting every candidate move, a round measures a histogram per pool
 //! of the capacity offered per price bucket (log scale, 8 buckets per octave), takes the bucket
 //! where the capacity reaches the pool's imbalance as its threshold, then applies the moves below
-//! the threshold, then those in it, in SIM order.
+//! the threshold, then those in it, in SIM order (where every threshold is the ties' bucket, the
+//! first of those sweeps would find nothing and is skipped).
 
 use super::bound::{decode_prices, max_prices, SCALE_BITS};
 use super::checkpoint::{DecodeError, Reader, Writer};
@@ -268,8 +269,10 @@ impl Phase for Balance {
                             })
                             .unwrap_or(BUCKETS) as u32
                     })
-                    .collect();
-                Step::Apply { threshold, pass: 0 }
+                    .collect::<Vec<u32>>();
+                // Below a threshold of 0 (ties) there is nothing: straight to the ties.
+                let pass = u32::from(threshold.iter().all(|t| *t == 0));
+                Step::Apply { threshold, pass }
             }
             Step::Apply { threshold, pass: 0 } => Step::Apply { threshold, pass: 1 },
             Step::Apply { .. } => {

@@ -14,8 +14,10 @@
 //! To stay sliceable without sorting every candidate move, a round measures a histogram per pool
 //! of the capacity offered per price bucket (log scale, 8 buckets per octave), takes the bucket
 //! where the capacity reaches the pool's imbalance as its threshold, then applies the moves below
-//! the threshold, then those in it, in SIM order (where every threshold is the ties' bucket, the
-//! first of those sweeps would find nothing and is skipped).
+//! the threshold, then those in it, in SIM order. Where the ties measured so far meet every
+//! pool's need, the measure stops early (the thresholds are the ties' bucket whatever the rest
+//! holds), and where every threshold is the ties' bucket, the first of the apply sweeps would
+//! find nothing and is skipped.
 
 use super::bound::{decode_prices, max_prices, SCALE_BITS};
 use super::checkpoint::{DecodeError, Reader, Writer};
@@ -124,6 +126,36 @@ impl Balance {
             / f64::from(ROUNDS * 3)
     }
 
+    /// Each pool's threshold: the first bucket where the capacity measured reaches its need
+    /// (`BUCKETS` where none does).
+    fn thresholds(&self, hist: &[Vec<u64>]) -> Vec<u32> {
+        let a = &self.assignment;
+        hist.iter()
+            .enumerate()
+            .map(|(p, h)| {
+                let need = a.pool_usage[p].abs_diff(a.pool_allowance[p]);
+                let mut sum = 0u64;
+                h.iter()
+                    .position(|c| {
+                        sum = sum.saturating_add(*c);
+                        sum >= need
+                    })
+                    .unwrap_or(BUCKETS) as u32
+            })
+            .collect()
+    }
+
+    /// Whether the ties measured so far already meet every unbalanced pool's need: then each
+    /// such pool's threshold is the ties' bucket (the first), whatever the SIMs not yet
+    /// measured would add to it or above it.
+    fn ties_suffice(&self, hist: &[Vec<u64>]) -> bool {
+        let a = &self.assignment;
+        (0..hist.len()).all(|p| {
+            self.sides[p] == Side::Even
+                || hist[p][0] >= a.pool_usage[p].abs_diff(a.pool_allowance[p])
+        })
+    }
+
     /// For each other option of SIM `i`, its bucket per pool it helps: calls `f(option, pool,
     /// bucket, bytes)`.
     fn moves_of(&self, model: &Model, i: usize, mut f: impl FnMut(u32, u32, usize, u64)) {
@@ -199,7 +231,7 @@ impl Balance {
 impl Phase for Balance {
     fn quantum(&mut self, model: &Model) -> bool {
         let n = model.sims.len();
-        let end = sims_quantum_end(model, self.next);
+        let mut end = sims_quantum_end(model, self.next);
         let placeholder = Step::Apply {
             threshold: Vec::new(),
             pass: 0,
@@ -213,6 +245,9 @@ impl Phase for Balance {
                             *slot = slot.saturating_add(bytes);
                         });
                     }
+                }
+                if end < n && self.ties_suffice(&hist) {
+                    end = n; // every threshold is the ties' bucket, whatever the rest holds
                 }
                 self.step = Step::Measure { hist };
             }
@@ -252,26 +287,11 @@ impl Phase for Balance {
         let step = std::mem::replace(&mut self.step, Step::Measure { hist: Vec::new() });
         self.step = match step {
             Step::Measure { hist } => {
-                let threshold = hist
-                    .iter()
-                    .enumerate()
-                    .map(|(p, h)| {
-                        let (u, al) = (
-                            self.assignment.pool_usage[p],
-                            self.assignment.pool_allowance[p],
-                        );
-                        let need = u.abs_diff(al);
-                        let mut sum = 0u64;
-                        h.iter()
-                            .position(|c| {
-                                sum = sum.saturating_add(*c);
-                                sum >= need
-                            })
-                            .unwrap_or(BUCKETS) as u32
-                    })
-                    .collect::<Vec<u32>>();
+                let threshold = self.thresholds(&hist);
                 // Below a threshold of 0 (ties) there is nothing: straight to the ties.
-                let pass = u32::from(threshold.iter().all(|t| *t == 0));
+                let pass = u32::from(
+                    (0..threshold.len()).all(|p| threshold[p] == 0 || self.sides[p] == Side::Even),
+                );
                 Step::Apply { threshold, pass }
             }
             Step::Apply { threshold, pass: 0 } => Step::Apply { threshold, pass: 1 },
@@ -358,5 +378,68 @@ impl Phase for Balance {
             next,
             step,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::job::UnitJob;
+    use crate::optimize::tests::synthetic_fleet_of;
+    use crate::optimize::Options;
+
+    #[test]
+    fn a_measure_stopped_on_enough_ties_gives_the_thresholds_of_a_whole_measure() {
+        let mut stopped = 0;
+        for (sims, seed, comm, per) in [
+            (20_000, 7, 1, 50),
+            (20_000, 3, 4, 12),
+            (20_000, 1, 5, 10),
+            (20_000, 2, 2, 5),
+        ] {
+            let fleet = synthetic_fleet_of(sims, seed, comm, per);
+            let mut job = UnitJob::new(&fleet, None, Options::default());
+            let Some((model, b)) = job.balancing() else {
+                continue;
+            };
+            let mut whole = vec![vec![0u64; BUCKETS]; model.pool_terms.len()];
+            for i in 0..model.sims.len() {
+                b.moves_of(model, i, |_, p, bucket, bytes| {
+                    whole[p as usize][bucket] += bytes;
+                });
+            }
+            let expected = b.thresholds(&whole);
+            let (mut quanta, mut full, mut from) = (0, 0, 0);
+            while from < model.sims.len() {
+                from = sims_quantum_end(model, from);
+                full += 1;
+            }
+            while matches!(b.step, Step::Measure { .. }) {
+                assert!(!b.quantum(model), "a measure goes on to apply");
+                quanta += 1;
+            }
+            if quanta < full {
+                stopped += 1;
+            }
+            let Step::Apply { threshold, pass } = &b.step else {
+                unreachable!("measured")
+            };
+            let unbalanced = |p: &usize| b.sides[*p] != Side::Even;
+            for p in (0..threshold.len()).filter(unbalanced) {
+                assert_eq!(
+                    threshold[p], expected[p],
+                    "pool {p}, {sims} × {comm} × {per}"
+                );
+            }
+            let any_below = (0..threshold.len())
+                .filter(unbalanced)
+                .any(|p| expected[p] > 0);
+            assert_eq!(
+                *pass,
+                u32::from(!any_below),
+                "skipped only where it finds nothing"
+            );
+        }
+        assert!(stopped > 0, "some measure stopped early");
     }
 }

@@ -447,6 +447,19 @@ impl UnitJob {
         self.bound
     }
 
+    /// Runs quanta until the job balances pools; then its model and balancing phase (`None`
+    /// if it ends without).
+    #[cfg(test)]
+    pub(crate) fn balancing(&mut self) -> Option<(&Model, &mut Balance)> {
+        while !matches!(self.stage, Stage::Balance(..) | Stage::Done(_)) {
+            self.quantum();
+        }
+        match &mut self.stage {
+            Stage::Balance(_, s) => Some((&self.model, s)),
+            _ => None,
+        }
+    }
+
     /// The bound as a bill: the objective's bound less the change costs of the best
     /// assignment — no assignment with at most its changes bills less (module docs).
     fn bill_bound(&self) -> Option<i64> {

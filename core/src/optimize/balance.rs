@@ -85,19 +85,77 @@ fn bucket(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
     if limit <= 0 {
         return None;
     }
-    let key = rc.max(0) / bytes;
+    let rc = rc.max(0);
+    if rc < bytes {
+        return Some(0); // a key of 0, without dividing
+    }
+    if !below(rc, limit, bytes) {
+        return None; // a key of at least `limit`, without dividing
+    }
+    let key = match (u64::try_from(rc), u64::try_from(bytes)) {
+        (Ok(r), Ok(b)) => i128::from(r / b),
+        _ => rc / bytes,
+    };
     if key >= limit {
         return None;
     }
-    if key == 0 {
-        return Some(0);
+    // x = ⌊limit·2^16 / key⌋ ≥ 2^16; its log2 in eighths of an octave, smaller key → higher:
+    // ⌊log2 x⌋ and x's three bits after its leading one, found by comparing, not dividing.
+    let (a, k) = (((limit as u128) << 16), key as u128);
+    let s = (k.leading_zeros() - a.leading_zeros()) as usize;
+    let lg = if a >= k << s { s } else { s - 1 };
+    let d = k << (lg - 3);
+    let mut top = 8; // x's leading four bits, 8..=15
+    for step in [4, 2, 1] {
+        if a >= (top + step) * d {
+            top += step;
+        }
     }
-    // x = limit·2^16 / key ≥ 2^16; its log2 in eighths of an octave, smaller key → higher.
-    let x = ((limit << 16) / key) as u128;
-    let lg = 127 - x.leading_zeros() as usize;
-    let eighth = ((x >> (lg - 3)) & 7) as usize;
-    let level = (lg - 16) * 8 + eighth;
+    let level = (lg - 16) * 8 + (top - 8) as usize;
     Some(BUCKETS - 1 - level.min(BUCKETS - 2))
+}
+
+/// The largest key (`rc / bytes`, floored) whose [`bucket`] against `limit` is at most `t`, or
+/// -1 where no key's is: a move is in bucket `t` or below exactly when `rc < (key + 1)·bytes`,
+/// which an apply pass asks before it divides.
+fn most_key(t: i64, limit: i128) -> i128 {
+    if limit <= 0 || t < 0 {
+        return -1;
+    }
+    let t = t as usize;
+    if t == 0 {
+        return 0;
+    }
+    if t >= BUCKETS - 1 {
+        return limit - 1;
+    }
+    // Bucket ≤ t ⇔ level ≥ l ⇔ x ≥ (8 + l mod 8)·2^(13 + l/8) ⇔ key ≤ limit·2^16 / that.
+    let l = BUCKETS - 1 - t;
+    let x = ((8 + l % 8) as i128) << (13 + l / 8);
+    ((limit << 16) / x).min(limit - 1)
+}
+
+/// Whether a move of `rc` per `bytes` has a key of at most `most` (see [`most_key`]).
+fn within(rc: i128, bytes: i128, most: i128) -> bool {
+    most >= 0 && below(rc.max(0), most + 1, bytes)
+}
+
+/// `a·b`, in one 64 × 64-bit product where both fit.
+#[inline]
+fn times(a: i128, b: i128) -> i128 {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) => i128::from(a) * i128::from(b),
+        _ => a * b,
+    }
+}
+
+/// Whether `rc < key·bytes` (all three at least 0), in one 64 × 64-bit product where they fit.
+#[inline]
+fn below(rc: i128, key: i128, bytes: i128) -> bool {
+    match (u64::try_from(key), u64::try_from(bytes)) {
+        (Ok(k), Ok(b)) => (rc as u128) < u128::from(k) * u128::from(b),
+        _ => key.checked_mul(bytes).is_none_or(|bound| rc < bound),
+    }
 }
 
 impl Balance {
@@ -156,9 +214,42 @@ impl Balance {
         })
     }
 
+    /// The most a move may cost per byte it brings pool `p` towards balance and be worth it
+    /// (scaled micros per byte): up to its price's ceiling for a pool over its allowance, its
+    /// price for one under.
+    fn limit(&self, model: &Model, p: u32) -> i128 {
+        let p = p as usize;
+        match self.sides[p] {
+            Side::Over => max_prices(model)[p] - self.prices[p],
+            Side::Under => self.prices[p],
+            Side::Even => 0,
+        }
+    }
+
+    /// Per pool, the largest key an apply pass takes (see [`most_key`]): below the threshold
+    /// in pass 0, up to it in pass 1.
+    fn most_keys(&self, model: &Model, threshold: &[u32], pass: u32) -> Vec<i128> {
+        threshold
+            .iter()
+            .enumerate()
+            .map(|(p, t)| {
+                most_key(
+                    i64::from(*t) - 1 + i64::from(pass),
+                    self.limit(model, p as u32),
+                )
+            })
+            .collect()
+    }
+
     /// For each other option of SIM `i`, its bucket per pool it helps: calls `f(option, pool,
-    /// bucket, bytes)`.
-    fn moves_of(&self, model: &Model, i: usize, mut f: impl FnMut(u32, u32, usize, u64)) {
+    /// bucket, bytes)` — only for keys up to `most[pool]` where `most` is given.
+    fn moves_of(
+        &self,
+        model: &Model,
+        i: usize,
+        most: Option<&[i128]>,
+        mut f: impl FnMut(u32, u32, usize, u64),
+    ) {
         let a = &self.assignment;
         let options = model.options_of(i);
         let from = a.choice[i];
@@ -173,7 +264,10 @@ impl Balance {
         let value = |k: u32, o: &super::model::OptionTerms| {
             let mut v = i128::from(model.fixed(i, o)) << SCALE_BITS;
             if o.pool != NO_POOL {
-                v += self.prices[o.pool as usize] * (usage - i128::from(o.allowance));
+                v += times(
+                    self.prices[o.pool as usize],
+                    usage - i128::from(o.allowance),
+                );
             }
             if k != current {
                 v += change_price;
@@ -207,20 +301,20 @@ impl Balance {
                 if oa.pool == p {
                     change -= usage - i128::from(oa.allowance);
                 }
-                let (helps, limit) = match side {
-                    Side::Over => (
-                        change < 0,
-                        max_prices(model)[p as usize] - self.prices[p as usize],
-                    ),
-                    Side::Under => (change > 0, self.prices[p as usize]),
-                    Side::Even => (false, 0),
+                let helps = match side {
+                    Side::Over => change < 0,
+                    Side::Under => change > 0,
+                    Side::Even => false,
                 };
                 if !helps {
                     continue;
                 }
                 let rc = *rc.get_or_insert_with(|| value(to, ob) - here);
                 let bytes = change.abs();
-                if let Some(b) = bucket(rc, bytes, limit) {
+                if most.is_some_and(|m| !within(rc, bytes, m[p as usize])) {
+                    continue;
+                }
+                if let Some(b) = bucket(rc, bytes, self.limit(model, p)) {
                     f(to, p, b, u64::try_from(bytes).unwrap_or(u64::MAX));
                 }
             }
@@ -240,7 +334,7 @@ impl Phase for Balance {
             Step::Measure { mut hist } => {
                 for i in self.next..end {
                     if model.lagrangian.pools_of(model.sims[i].class) > 0 {
-                        self.moves_of(model, i, |_, p, b, bytes| {
+                        self.moves_of(model, i, None, |_, p, b, bytes| {
                             let slot = &mut hist[p as usize][b];
                             *slot = slot.saturating_add(bytes);
                         });
@@ -252,13 +346,14 @@ impl Phase for Balance {
                 self.step = Step::Measure { hist };
             }
             Step::Apply { threshold, pass } => {
+                let most = self.most_keys(model, &threshold, pass);
                 for i in self.next..end {
                     if model.lagrangian.pools_of(model.sims[i].class) == 0 {
                         continue;
                     }
                     let mut best: Option<(usize, i64, u32)> = None;
                     let a = &self.assignment;
-                    self.moves_of(model, i, |to, p, b, _| {
+                    self.moves_of(model, i, Some(&most), |to, p, b, _| {
                         let t = threshold[p as usize] as usize;
                         let qualifies = if pass == 0 { b < t } else { b <= t };
                         if !qualifies || best.is_some_and(|(bb, _, _)| bb < b) {
@@ -387,6 +482,7 @@ mod tests {
     use crate::optimize::job::UnitJob;
     use crate::optimize::tests::synthetic_fleet_of;
     use crate::optimize::Options;
+    use proptest::prelude::*;
 
     #[test]
     fn a_measure_stopped_on_enough_ties_gives_the_thresholds_of_a_whole_measure() {
@@ -404,7 +500,7 @@ mod tests {
             };
             let mut whole = vec![vec![0u64; BUCKETS]; model.pool_terms.len()];
             for i in 0..model.sims.len() {
-                b.moves_of(model, i, |_, p, bucket, bytes| {
+                b.moves_of(model, i, None, |_, p, bucket, bytes| {
                     whole[p as usize][bucket] += bytes;
                 });
             }
@@ -441,5 +537,50 @@ mod tests {
             );
         }
         assert!(stopped > 0, "some measure stopped early");
+    }
+
+    /// [`bucket`] as it was, dividing every time.
+    fn bucket_by_division(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
+        if limit <= 0 {
+            return None;
+        }
+        let key = rc.max(0) / bytes;
+        if key >= limit {
+            return None;
+        }
+        if key == 0 {
+            return Some(0);
+        }
+        let x = ((limit << 16) / key) as u128;
+        let lg = 127 - x.leading_zeros() as usize;
+        let eighth = ((x >> (lg - 3)) & 7) as usize;
+        Some(BUCKETS - 1 - ((lg - 16) * 8 + eighth).min(BUCKETS - 2))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn the_bucket_without_dividing_and_the_most_key_agree_with_dividing(
+            limit_bits in 0u32..90,
+            limit_frac in any::<u64>(),
+            rc_bits in 0u32..100,
+            rc_frac in any::<u64>(),
+            bytes in 1i128..(1 << 50),
+            t in -1i64..(BUCKETS as i64 + 1),
+        ) {
+            let limit = (i128::from(limit_frac) << 30 >> (94 - limit_bits.min(93))) - 3;
+            let rc = (i128::from(rc_frac) << 40 >> (104 - rc_bits.min(103))) - 5;
+            let b = bucket_by_division(rc, bytes, limit);
+            prop_assert_eq!(bucket(rc, bytes, limit), b);
+            let most = most_key(t, limit);
+            let within_t = b.is_some_and(|b| b as i64 <= t);
+            prop_assert_eq!(within(rc, bytes, most), within_t);
+            // Every key at or under the most is within, the next one is not.
+            if most >= 0 {
+                prop_assert!(bucket_by_division(most, 1, limit).is_some_and(|b| b as i64 <= t));
+                let next = bucket_by_division(most + 1, 1, limit);
+                prop_assert!(next.is_none_or(|b| b as i64 > t));
+            }
+        }
     }
 }

@@ -418,6 +418,7 @@ export class HandoffPanel {
     verdict.className = "verdict";
     if (!service || !atMoment) {
       verdict.textContent = service ? "Re-running the preview at the session's moment…" : "Waiting for the session to finish…";
+      delete verdict.dataset.agree; // no verdict yet (an earlier session's must not stand for this one's)
       return;
     }
     const differences = figureDifferences(atMoment, service);

@@ -96,9 +96,7 @@ fn bucket(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
         (Ok(r), Ok(b)) => i128::from(r / b),
         _ => rc / bytes,
     };
-    if key >= limit {
-        return None;
-    }
+    debug_assert!(0 < key && key < limit);
     // x = ⌊limit·2^16 / key⌋ ≥ 2^16; its log2 in eighths of an octave, smaller key → higher:
     // ⌊log2 x⌋ and x's three bits after its leading one, found by comparing, not dividing.
     let (a, k) = (((limit as u128) << 16), key as u128);
@@ -187,11 +185,10 @@ impl Balance {
     /// Each pool's threshold: the first bucket where the capacity measured reaches its need
     /// (`BUCKETS` where none does).
     fn thresholds(&self, hist: &[Vec<u64>]) -> Vec<u32> {
-        let a = &self.assignment;
         hist.iter()
             .enumerate()
             .map(|(p, h)| {
-                let need = a.pool_usage[p].abs_diff(a.pool_allowance[p]);
+                let need = self.need(p);
                 let mut sum = 0u64;
                 h.iter()
                     .position(|c| {
@@ -207,11 +204,13 @@ impl Balance {
     /// such pool's threshold is the ties' bucket (the first), whatever the SIMs not yet
     /// measured would add to it or above it.
     fn ties_suffice(&self, hist: &[Vec<u64>]) -> bool {
+        (0..hist.len()).all(|p| self.sides[p] == Side::Even || hist[p][0] >= self.need(p))
+    }
+
+    /// How far pool `p` is from its allowance (bytes).
+    fn need(&self, p: usize) -> u64 {
         let a = &self.assignment;
-        (0..hist.len()).all(|p| {
-            self.sides[p] == Side::Even
-                || hist[p][0] >= a.pool_usage[p].abs_diff(a.pool_allowance[p])
-        })
+        a.pool_usage[p].abs_diff(a.pool_allowance[p])
     }
 
     /// The most a move may cost per byte it brings pool `p` towards balance and be worth it
@@ -354,9 +353,9 @@ impl Phase for Balance {
                     let mut best: Option<(usize, i64, u32)> = None;
                     let a = &self.assignment;
                     self.moves_of(model, i, Some(&most), |to, p, b, _| {
-                        let t = threshold[p as usize] as usize;
-                        let qualifies = if pass == 0 { b < t } else { b <= t };
-                        if !qualifies || best.is_some_and(|(bb, _, _)| bb < b) {
+                        // `most` let through only the moves of the pass's buckets.
+                        debug_assert!(b + 1 - pass as usize <= threshold[p as usize] as usize);
+                        if best.is_some_and(|(bb, _, _)| bb < b) {
                             return;
                         }
                         if !a.may_move(model, i, to) {

@@ -442,6 +442,11 @@ pub(super) struct Resume {
 }
 
 impl Resume {
+    /// Whether the search has outgrown its limits.
+    fn outgrown(&self, limits: Limits) -> bool {
+        self.front.len() > limits.resumed_states || self.work > limits.resumed_work
+    }
+
     pub fn encode(&self, w: &mut Writer) {
         w.u64(u64::from(self.next));
         w.i64(self.best);
@@ -512,7 +517,7 @@ fn price(model: &Model, c: &Component, p: usize, mu: &[i64], limits: Limits) -> 
                 best,
                 work: narrow + work,
             };
-            if knapsack.outgrown(&resume, limits) {
+            if resume.outgrown(limits) {
                 Priced::Done(knapsack.lower, members, narrow + work)
             } else {
                 Priced::Resumed(members, narrow + work, resume)
@@ -544,7 +549,7 @@ fn go_on(
         resume.work += work;
         resume.front = kept;
         resume.next += 1;
-        if knapsack.outgrown(resume, limits) {
+        if resume.outgrown(limits) {
             return Some(knapsack.lower);
         }
     }
@@ -716,11 +721,6 @@ impl Knapsack {
             return (0, Vec::new());
         }
         (value, members)
-    }
-
-    /// Whether a search going on has outgrown its limits.
-    fn outgrown(&self, resume: &Resume, limits: Limits) -> bool {
-        resume.front.len() > limits.resumed_states || resume.work > limits.resumed_work
     }
 
     /// The states after SIM `j` from `front`, those before it, with the states made: each

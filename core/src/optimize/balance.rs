@@ -14,14 +14,19 @@
 //! To stay sliceable without sorting every candidate move, a round measures a histogram per pool
 //! of the capacity offered per price bucket (log scale, 8 buckets per octave), takes the bucket
 //! where the capacity reaches the pool's imbalance as its threshold, then applies the moves below
-//! the threshold, then those in it, in SIM order. Where the ties measured so far meet every
-//! pool's need, the measure stops early (the thresholds are the ties' bucket whatever the rest
-//! holds), and where every threshold is the ties' bucket, the first of the apply sweeps would
-//! find nothing and is skipped.
+//! the threshold, then those in it, in SIM order. More capacity only lowers a threshold, so the
+//! measure buckets only the moves below each pool's threshold so far (one product and a
+//! comparison pass over the rest); where the ties measured so far meet every pool's need, it
+//! stops early (the thresholds are the ties' bucket whatever the rest holds), and where every
+//! threshold is the ties' bucket, the first of the apply sweeps would find nothing and is
+//! skipped. A pooled option's base less its allowance at its pool's price is the same for
+//! every SIM of its class, so it is worked out once per option, not per SIM and sweep.
+
+use std::cell::Cell;
 
 use super::bound::{decode_prices, max_prices, SCALE_BITS};
 use super::checkpoint::{DecodeError, Reader, Writer};
-use super::model::{Assignment, Model, NO_POOL};
+use super::model::{Assignment, Model, OptionTerms, NO_POOL};
 use super::phase::{sims_quantum_end, Phase};
 use super::search::{decode_assignment, encode_assignment};
 
@@ -61,6 +66,11 @@ pub(crate) struct Balance {
     round: u32,
     next: usize,
     step: Step,
+    /// Derived (rebuilt on decode): each pool's [`Scale`] for its side this round.
+    scales: Vec<Scale>,
+    /// Derived: per option of the model, on a pool, `base·2^32 − price·allowance` — what it
+    /// costs at the prices besides its SIM's usage at the price, SMS and change lines.
+    pooled: Vec<i128>,
 }
 
 /// The sides of every pool in `a` at `prices` (a trailing change price has none).
@@ -79,61 +89,90 @@ fn sides(a: &Assignment, prices: &[i128]) -> Vec<Side> {
         .collect()
 }
 
-/// The bucket of a move with reduced cost `rc` (scaled micros) per `bytes` against `limit`
-/// (scaled micros per byte), or `None` when it is not worth it.
-fn bucket(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
-    if limit <= 0 {
-        return None;
-    }
-    let rc = rc.max(0);
-    if rc < bytes {
-        return Some(0); // a key of 0, without dividing
-    }
-    if !below(rc, limit, bytes) {
-        return None; // a key of at least `limit`, without dividing
-    }
-    let key = match (u64::try_from(rc), u64::try_from(bytes)) {
-        (Ok(r), Ok(b)) => i128::from(r / b),
-        _ => rc / bytes,
-    };
-    debug_assert!(0 < key && key < limit);
-    // x = ⌊limit·2^16 / key⌋ ≥ 2^16; its log2 in eighths of an octave, smaller key → higher:
-    // ⌊log2 x⌋ and x's three bits after its leading one, found by comparing, not dividing.
-    let (a, k) = (((limit as u128) << 16), key as u128);
-    let s = (k.leading_zeros() - a.leading_zeros()) as usize;
-    let lg = if a >= k << s { s } else { s - 1 };
-    let d = k << (lg - 3);
-    let mut top = 8; // x's leading four bits, 8..=15
-    for step in [4, 2, 1] {
-        if a >= (top + step) * d {
-            top += step;
+/// A pool's limit — the most a move may cost per byte it brings the pool towards balance and
+/// be worth it (scaled micros per byte) — and its buckets against it: a pass asks whether a
+/// move is at or under a bucket with one product and a comparison, found without dividing.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    /// At most 0 where no move is worth it (a pool in balance).
+    limit: i128,
+    /// `⌊limit·2^16 / (8 + j)⌋` for `j` in 0..8: every bucket's upper end is one of these
+    /// shifted right (see [`Scale::most_key`]).
+    eighths: [i128; 8],
+}
+
+impl Scale {
+    fn new(limit: i128) -> Self {
+        Scale {
+            limit,
+            eighths: std::array::from_fn(|j| {
+                if limit > 0 {
+                    (limit << 16) / (8 + j as i128)
+                } else {
+                    0
+                }
+            }),
         }
     }
-    let level = (lg - 16) * 8 + (top - 8) as usize;
-    Some(BUCKETS - 1 - level.min(BUCKETS - 2))
+
+    /// The bucket of a move with reduced cost `rc` (scaled micros) per `bytes`, or `None` when
+    /// it is not worth it.
+    fn bucket(&self, rc: i128, bytes: i128) -> Option<usize> {
+        let limit = self.limit;
+        if limit <= 0 {
+            return None;
+        }
+        let rc = rc.max(0);
+        if rc < bytes {
+            return Some(0); // a key of 0, without dividing
+        }
+        if !below(rc, limit, bytes) {
+            return None; // a key of at least `limit`, without dividing
+        }
+        let key = match (u64::try_from(rc), u64::try_from(bytes)) {
+            (Ok(r), Ok(b)) => i128::from(r / b),
+            _ => rc / bytes,
+        };
+        debug_assert!(0 < key && key < limit);
+        // x = ⌊limit·2^16 / key⌋ ≥ 2^16; its log2 in eighths of an octave, smaller key →
+        // higher: ⌊log2 x⌋ and x's three bits after its leading one, found by comparing, not
+        // dividing.
+        let (a, k) = (((limit as u128) << 16), key as u128);
+        let s = (k.leading_zeros() - a.leading_zeros()) as usize;
+        let lg = if a >= k << s { s } else { s - 1 };
+        let d = k << (lg - 3);
+        let mut top = 8; // x's leading four bits, 8..=15
+        for step in [4, 2, 1] {
+            if a >= (top + step) * d {
+                top += step;
+            }
+        }
+        let level = (lg - 16) * 8 + (top - 8) as usize;
+        Some(BUCKETS - 1 - level.min(BUCKETS - 2))
+    }
+
+    /// The largest key (`rc / bytes`, floored) whose [`Scale::bucket`] is at most `t`, or -1
+    /// where no key's is: a move is in bucket `t` or below exactly when `rc < (key + 1)·bytes`,
+    /// which a pass asks before it buckets a move.
+    fn most_key(&self, t: i64) -> i128 {
+        if self.limit <= 0 || t < 0 {
+            return -1;
+        }
+        let t = t as usize;
+        if t == 0 {
+            return 0;
+        }
+        if t >= BUCKETS - 1 {
+            return self.limit - 1;
+        }
+        // Bucket ≤ t ⇔ level ≥ l ⇔ x ≥ (8 + l mod 8)·2^(13 + l/8) ⇔ key ≤ limit·2^16 / that,
+        // and ⌊a / (c·2^s)⌋ = ⌊⌊a / c⌋ / 2^s⌋.
+        let l = BUCKETS - 1 - t;
+        (self.eighths[l % 8] >> (13 + l / 8)).min(self.limit - 1)
+    }
 }
 
-/// The largest key (`rc / bytes`, floored) whose [`bucket`] against `limit` is at most `t`, or
-/// -1 where no key's is: a move is in bucket `t` or below exactly when `rc < (key + 1)·bytes`,
-/// which an apply pass asks before it divides.
-fn most_key(t: i64, limit: i128) -> i128 {
-    if limit <= 0 || t < 0 {
-        return -1;
-    }
-    let t = t as usize;
-    if t == 0 {
-        return 0;
-    }
-    if t >= BUCKETS - 1 {
-        return limit - 1;
-    }
-    // Bucket ≤ t ⇔ level ≥ l ⇔ x ≥ (8 + l mod 8)·2^(13 + l/8) ⇔ key ≤ limit·2^16 / that.
-    let l = BUCKETS - 1 - t;
-    let x = ((8 + l % 8) as i128) << (13 + l / 8);
-    ((limit << 16) / x).min(limit - 1)
-}
-
-/// Whether a move of `rc` per `bytes` has a key of at most `most` (see [`most_key`]).
+/// Whether a move of `rc` per `bytes` has a key of at most `most` (see [`Scale::most_key`]).
 fn within(rc: i128, bytes: i128, most: i128) -> bool {
     most >= 0 && below(rc.max(0), most + 1, bytes)
 }
@@ -156,19 +195,69 @@ fn below(rc: i128, key: i128, bytes: i128) -> bool {
     }
 }
 
+/// Each pool's [`Scale`] on its side: a limit up to its price's ceiling for a pool over its
+/// allowance, its price for one under.
+fn scales(model: &Model, sides: &[Side], prices: &[i128]) -> Vec<Scale> {
+    (0..sides.len())
+        .map(|p| {
+            Scale::new(match sides[p] {
+                Side::Over => max_prices(model)[p] - prices[p],
+                Side::Under => prices[p],
+                Side::Even => 0,
+            })
+        })
+        .collect()
+}
+
+/// [`Balance::pooled`] at `prices`.
+fn pooled(model: &Model, prices: &[i128]) -> Vec<i128> {
+    model
+        .options
+        .iter()
+        .map(|o| match o.pool {
+            NO_POOL => 0,
+            p => (i128::from(o.base) << SCALE_BITS) - times(prices[p as usize], o.allowance.into()),
+        })
+        .collect()
+}
+
 impl Balance {
     pub fn new(model: &Model, assignment: Assignment, prices: Vec<i128>) -> Self {
         let pools = model.pool_terms.len();
-        let sides = sides(&assignment, &prices);
-        Balance {
-            step: Step::Measure {
+        Balance::with(
+            model,
+            assignment,
+            prices,
+            0,
+            0,
+            Step::Measure {
                 hist: vec![vec![0; BUCKETS]; pools],
             },
+            None,
+        )
+    }
+
+    /// The phase in round `round` at SIM `next` of `step`, with the pools' sides where known
+    /// (those of the assignment otherwise), and what derives from them and the prices.
+    fn with(
+        model: &Model,
+        assignment: Assignment,
+        prices: Vec<i128>,
+        round: u32,
+        next: usize,
+        step: Step,
+        sides: Option<Vec<Side>>,
+    ) -> Self {
+        let sides = sides.unwrap_or_else(|| self::sides(&assignment, &prices));
+        Balance {
+            scales: scales(model, &sides, &prices),
+            pooled: pooled(model, &prices),
+            step,
             assignment,
             prices,
             sides,
-            round: 0,
-            next: 0,
+            round,
+            next,
         }
     }
 
@@ -188,6 +277,9 @@ impl Balance {
         hist.iter()
             .enumerate()
             .map(|(p, h)| {
+                if self.sides[p] == Side::Even {
+                    return 0; // takes no moves at all
+                }
                 let need = self.need(p);
                 let mut sum = 0u64;
                 h.iter()
@@ -213,31 +305,58 @@ impl Balance {
         a.pool_usage[p].abs_diff(a.pool_allowance[p])
     }
 
-    /// The most a move may cost per byte it brings pool `p` towards balance and be worth it
-    /// (scaled micros per byte): up to its price's ceiling for a pool over its allowance, its
-    /// price for one under.
-    fn limit(&self, model: &Model, p: u32) -> i128 {
-        let p = p as usize;
-        match self.sides[p] {
-            Side::Over => max_prices(model)[p] - self.prices[p],
-            Side::Under => self.prices[p],
-            Side::Even => 0,
-        }
-    }
-
-    /// Per pool, the largest key an apply pass takes (see [`most_key`]): below the threshold
-    /// in pass 0, up to it in pass 1.
-    fn most_keys(&self, model: &Model, threshold: &[u32], pass: u32) -> Vec<i128> {
+    /// Per pool, the largest key an apply pass takes (see [`Scale::most_key`]): below the
+    /// threshold in pass 0, up to it in pass 1.
+    fn most_keys(&self, threshold: &[u32], pass: u32) -> Vec<i128> {
         threshold
             .iter()
-            .enumerate()
-            .map(|(p, t)| {
-                most_key(
-                    i64::from(*t) - 1 + i64::from(pass),
-                    self.limit(model, p as u32),
-                )
-            })
+            .zip(&self.scales)
+            .map(|(t, scale)| scale.most_key(i64::from(*t) - 1 + i64::from(pass)))
             .collect()
+    }
+
+    /// SIM `i`'s values at the prices (scaled micros): for its option `k`, its fixed cost plus
+    /// its pool's price times its excess plus the change price where `k` is not its current
+    /// plan — `fixed·2^32 + price·(usage − allowance)`, summed in another order.
+    fn values_of<'a>(
+        &'a self,
+        model: &'a Model,
+        i: usize,
+    ) -> impl Fn(u32, &OptionTerms) -> i128 + 'a {
+        let sim = &model.sims[i];
+        let first = model.classes[sim.class as usize].first as usize;
+        let usage = i128::from(sim.usage);
+        let change_price = self
+            .prices
+            .get(model.pool_terms.len())
+            .copied()
+            .unwrap_or(0);
+        // Where the SIM has no SMS and changes cost nothing, a pooled option's fixed cost is
+        // its base alone.
+        let base_only = sim.sms == 0 && model.change_cost == 0;
+        // The last pool's price times the SIM's usage (a SIM's pooled options are mostly of
+        // one pool).
+        let at_price = Cell::new((NO_POOL, 0i128));
+        move |k, o| {
+            let mut v = if o.pool == NO_POOL {
+                i128::from(model.fixed(i, o)) << SCALE_BITS
+            } else {
+                let (p, mut pu) = at_price.get();
+                if p != o.pool {
+                    pu = times(self.prices[o.pool as usize], usage);
+                    at_price.set((o.pool, pu));
+                }
+                let mut v = self.pooled[first + k as usize] + pu;
+                if !base_only {
+                    v += i128::from(model.fixed(i, o) - o.base) << SCALE_BITS;
+                }
+                v
+            };
+            if k != sim.current {
+                v += change_price;
+            }
+            v
+        }
     }
 
     /// For each other option of SIM `i`, its bucket per pool it helps: calls `f(option, pool,
@@ -254,25 +373,7 @@ impl Balance {
         let from = a.choice[i];
         let oa = options[from as usize];
         let usage = i128::from(model.sims[i].usage);
-        let current = model.sims[i].current;
-        let change_price = self
-            .prices
-            .get(model.pool_terms.len())
-            .copied()
-            .unwrap_or(0);
-        let value = |k: u32, o: &super::model::OptionTerms| {
-            let mut v = i128::from(model.fixed(i, o)) << SCALE_BITS;
-            if o.pool != NO_POOL {
-                v += times(
-                    self.prices[o.pool as usize],
-                    usage - i128::from(o.allowance),
-                );
-            }
-            if k != current {
-                v += change_price;
-            }
-            v
-        };
+        let value = self.values_of(model, i);
         let here = value(from, &oa);
         for (to, ob) in options.iter().enumerate() {
             let to = to as u32;
@@ -313,7 +414,7 @@ impl Balance {
                 if most.is_some_and(|m| !within(rc, bytes, m[p as usize])) {
                     continue;
                 }
-                if let Some(b) = bucket(rc, bytes, self.limit(model, p)) {
+                if let Some(b) = self.scales[p as usize].bucket(rc, bytes) {
                     f(to, p, b, u64::try_from(bytes).unwrap_or(u64::MAX));
                 }
             }
@@ -331,9 +432,13 @@ impl Phase for Balance {
         };
         match std::mem::replace(&mut self.step, placeholder) {
             Step::Measure { mut hist } => {
+                // More capacity only lowers a threshold, and what the measure has found at
+                // or below a pool's threshold so far already meets its need: only moves below
+                // it can still count, the rest are passed over unbucketed.
+                let most = self.most_keys(&self.thresholds(&hist), 0);
                 for i in self.next..end {
                     if model.lagrangian.pools_of(model.sims[i].class) > 0 {
-                        self.moves_of(model, i, None, |_, p, b, bytes| {
+                        self.moves_of(model, i, Some(&most), |_, p, b, bytes| {
                             let slot = &mut hist[p as usize][b];
                             *slot = slot.saturating_add(bytes);
                         });
@@ -345,7 +450,7 @@ impl Phase for Balance {
                 self.step = Step::Measure { hist };
             }
             Step::Apply { threshold, pass } => {
-                let most = self.most_keys(model, &threshold, pass);
+                let most = self.most_keys(&threshold, pass);
                 for i in self.next..end {
                     if model.lagrangian.pools_of(model.sims[i].class) == 0 {
                         continue;
@@ -395,6 +500,7 @@ impl Phase for Balance {
                     return true;
                 }
                 self.sides = sides(&self.assignment, &self.prices);
+                self.scales = scales(model, &self.sides, &self.prices);
                 if self.sides.iter().all(|s| *s == Side::Even) {
                     return true;
                 }
@@ -464,81 +570,150 @@ impl Phase for Balance {
                 pass: (pass - 1) as u32,
             },
         };
-        Ok(Balance {
+        Ok(Balance::with(
+            model,
             assignment,
             prices,
-            sides,
             round,
             next,
             step,
-        })
+            Some(sides),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Money;
     use crate::optimize::job::UnitJob;
     use crate::optimize::tests::synthetic_fleet_of;
-    use crate::optimize::Options;
+    use crate::optimize::{Constraints, Options};
     use proptest::prelude::*;
 
     #[test]
-    fn a_measure_stopped_on_enough_ties_gives_the_thresholds_of_a_whole_measure() {
-        let mut stopped = 0;
+    fn a_measure_passing_over_moves_and_stopping_early_gives_the_thresholds_of_a_whole_one() {
+        let (mut measures, mut stopped, mut above_ties) = (0, 0, 0);
         for (sims, seed, comm, per) in [
             (20_000, 7, 1, 50),
             (20_000, 3, 4, 12),
             (20_000, 1, 5, 10),
             (20_000, 2, 2, 5),
+            (6_000, 4, 3, 6),
         ] {
             let fleet = synthetic_fleet_of(sims, seed, comm, per);
             let mut job = UnitJob::new(&fleet, None, Options::default());
             let Some((model, b)) = job.balancing() else {
                 continue;
             };
-            let mut whole = vec![vec![0u64; BUCKETS]; model.pool_terms.len()];
-            for i in 0..model.sims.len() {
-                b.moves_of(model, i, None, |_, p, bucket, bytes| {
-                    whole[p as usize][bucket] += bytes;
-                });
-            }
-            let expected = b.thresholds(&whole);
-            let (mut quanta, mut full, mut from) = (0, 0, 0);
+            let mut full = 0;
+            let mut from = 0;
             while from < model.sims.len() {
                 from = sims_quantum_end(model, from);
                 full += 1;
             }
-            while matches!(b.step, Step::Measure { .. }) {
-                assert!(!b.quantum(model), "a measure goes on to apply");
-                quanta += 1;
-            }
-            if quanta < full {
-                stopped += 1;
-            }
-            let Step::Apply { threshold, pass } = &b.step else {
-                unreachable!("measured")
-            };
-            let unbalanced = |p: &usize| b.sides[*p] != Side::Even;
-            for p in (0..threshold.len()).filter(unbalanced) {
+            // Every round's measure against one of every move of every SIM.
+            loop {
+                let mut whole = vec![vec![0u64; BUCKETS]; model.pool_terms.len()];
+                for i in 0..model.sims.len() {
+                    b.moves_of(model, i, None, |_, p, bucket, bytes| {
+                        whole[p as usize][bucket] += bytes;
+                    });
+                }
+                let expected = b.thresholds(&whole);
+                let mut quanta = 0;
+                while matches!(b.step, Step::Measure { .. }) {
+                    assert!(!b.quantum(model), "a measure goes on to apply");
+                    quanta += 1;
+                }
+                measures += 1;
+                stopped += u32::from(quanta < full);
+                let Step::Apply { threshold, pass } = &b.step else {
+                    unreachable!("measured")
+                };
+                let unbalanced = |p: &usize| b.sides[*p] != Side::Even;
+                for p in (0..threshold.len()).filter(unbalanced) {
+                    assert_eq!(
+                        threshold[p], expected[p],
+                        "pool {p}, round {}, {sims} × {comm} × {per}",
+                        b.round
+                    );
+                    above_ties += u32::from(expected[p] > 0);
+                }
+                let any_below = (0..threshold.len())
+                    .filter(unbalanced)
+                    .any(|p| expected[p] > 0);
                 assert_eq!(
-                    threshold[p], expected[p],
-                    "pool {p}, {sims} × {comm} × {per}"
+                    *pass,
+                    u32::from(!any_below),
+                    "skipped only where it finds nothing"
                 );
+                let mut done = false;
+                while !done && !matches!(b.step, Step::Measure { .. }) {
+                    done = b.quantum(model);
+                }
+                if done {
+                    break;
+                }
             }
-            let any_below = (0..threshold.len())
-                .filter(unbalanced)
-                .any(|p| expected[p] > 0);
-            assert_eq!(
-                *pass,
-                u32::from(!any_below),
-                "skipped only where it finds nothing"
-            );
         }
-        assert!(stopped > 0, "some measure stopped early");
+        assert!(
+            measures > 5 && stopped > 0 && above_ties > 0,
+            "{measures} {stopped}"
+        );
     }
 
-    /// [`bucket`] as it was, dividing every time.
+    #[test]
+    fn option_values_summed_in_another_order_are_the_fixed_cost_plus_the_price_term() {
+        let saving = Money::from_micros(40_000);
+        let (mut with_sms, mut with_change_cost, mut with_change_price) = (0, 0, 0);
+        for (seed, min_saving, max_changes) in [
+            (1, Money::ZERO, None),
+            (2, saving, None),
+            (3, saving, Some(300)),
+            (4, Money::ZERO, Some(300)),
+        ] {
+            let fleet = synthetic_fleet_of(4_000, seed, 3, 8);
+            let constraints = Constraints {
+                min_saving,
+                max_changes,
+            };
+            let options = Options {
+                constraints,
+                ..Options::default()
+            };
+            let mut job = UnitJob::new(&fleet, None, options);
+            let Some((model, b)) = job.balancing() else {
+                continue;
+            };
+            let change_price = b.prices.get(model.pool_terms.len()).copied().unwrap_or(0);
+            with_change_cost += u32::from(model.change_cost != 0);
+            with_change_price += u32::from(change_price != 0);
+            for i in 0..model.sims.len() {
+                let sim = model.sims[i];
+                let value = b.values_of(model, i);
+                for (k, o) in model.options_of(i).iter().enumerate() {
+                    let mut plain = i128::from(model.fixed(i, o)) << SCALE_BITS;
+                    if o.pool != NO_POOL {
+                        let excess = i128::from(sim.usage) - i128::from(o.allowance);
+                        plain += b.prices[o.pool as usize] * excess;
+                        with_sms += u32::from(sim.sms != 0);
+                    }
+                    if k as u32 != sim.current {
+                        plain += change_price;
+                    }
+                    assert_eq!(
+                        value(k as u32, o),
+                        plain,
+                        "SIM {i}, option {k}, seed {seed}"
+                    );
+                }
+            }
+        }
+        assert!(with_sms > 0 && with_change_cost > 0 && with_change_price > 0);
+    }
+
+    /// [`Scale::bucket`] as it was, dividing every time.
     fn bucket_by_division(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
         if limit <= 0 {
             return None;
@@ -570,8 +745,9 @@ mod tests {
             let limit = (i128::from(limit_frac) << 30 >> (94 - limit_bits.min(93))) - 3;
             let rc = (i128::from(rc_frac) << 40 >> (104 - rc_bits.min(103))) - 5;
             let b = bucket_by_division(rc, bytes, limit);
-            prop_assert_eq!(bucket(rc, bytes, limit), b);
-            let most = most_key(t, limit);
+            let scale = Scale::new(limit);
+            prop_assert_eq!(scale.bucket(rc, bytes), b);
+            let most = scale.most_key(t);
             let within_t = b.is_some_and(|b| b as i64 <= t);
             prop_assert_eq!(within(rc, bytes, most), within_t);
             // Every key at or under the most is within, the next one is not.

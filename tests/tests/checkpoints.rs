@@ -126,3 +126,11 @@ fn the_version_12_checkpoint_still_resumes_to_the_same_result() {
     // core's tests slice such a pricing and decode it).
     resumes_to_the_same_result("basic-v12.ckpt", Options::default());
 }
+
+#[test]
+fn the_version_13_checkpoint_still_resumes_to_the_same_result() {
+    // Version 13 adds the bundle method's climb on from coordinate ascent's recovered prices
+    // and a recovery's flag for following a climb (this blob, taken while bounding, holds
+    // neither: the basic fleet has no coupled pools; the core's tests encode both mid-run).
+    resumes_to_the_same_result("basic-v13.ckpt", Options::default());
+}

@@ -9,7 +9,7 @@
 /// The first bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"SIMOPTCK";
 /// The format this build writes (and the newest it reads).
-pub const VERSION: u16 = 12;
+pub const VERSION: u16 = 13;
 
 /// The oldest format this build reads. Version 1 (before the first release: the optimizer's
 /// stages were rebuilt around bisection and pool balancing) is refused with
@@ -38,6 +38,9 @@ pub const VERSION: u16 = 12;
 /// Version 12 lets a pool's pricing in the decomposition go on past its first quantum (its
 /// search's states after a flag); a version-11 decomposition has none in hand and goes on as
 /// one of this version.
+/// Version 13 adds the bundle method's climb on from coordinate ascent's recovered prices (a
+/// new stage tag) and whether a recovery follows a climb (for the share done; one of an older
+/// checkpoint does not).
 /// (Versions 9 and 10 were made the same day; no build wrote version 9 but in development, so
 /// no version-9 checkpoint is kept among the test blobs.)
 pub const OLDEST_VERSION: u16 = 2;

@@ -180,6 +180,9 @@ enum Stage {
     Coordinate(Coordinate),
     /// The bundle method, where SIMs have more, or after coordinate ascent ran out of rounds.
     Bundle(Bundle),
+    /// The bundle method climbing on from coordinate ascent's prices after plans recovered
+    /// from them stayed over the target gap.
+    BundleOnward(Bundle),
     Recover(Recovery, Argmin),
     Balance(Recovery, Balance),
     ImproveRecovered(Recovery, Improve),
@@ -255,6 +258,8 @@ struct Recovery {
     kicks: u32,
     /// The state of the generator that disturbs the prices.
     rng: u64,
+    /// Whether it follows a climb from an earlier recovery (for the share done).
+    climbed: bool,
 }
 
 /// Kicks cost about one recovery each (a pass over the SIMs, balancing and local search): a
@@ -290,8 +295,9 @@ const SECOND_RECOVERY_SIMS: u64 = 50_000;
 /// in two work units: 0.017 % against the bundle's 0.085 %; 1,000,000 × 5 × 10: 0.039 %
 /// against 0.051 %); with 50, it stalls 0.1–0.2 % under the LP optimum (4 × 50: 0.96 % at
 /// 10,000 SIMs, 0.82 % at 100,000, on its prices alone) where the bundle method reaches
-/// 0.045 % and 0.012 %.
-const COORDINATE_OPTIONS: u32 = 24;
+/// 0.045 % and 0.012 %. Where coordinate ascent's prices leave the bill over the target gap
+/// after local search, the bundle method climbs on from them and plans are recovered again.
+pub(crate) const COORDINATE_OPTIONS: u32 = 24;
 
 impl Recovery {
     /// The next kick's prices: each of the last candidate's moved by up to its own size, by
@@ -321,7 +327,14 @@ impl Recovery {
             0 => self.current,
             k => candidates + k - 1,
         };
-        0.3 + 0.3 * (before as f64 + inner) / (candidates + all_kicks as usize).max(1) as f64
+        let share = (before as f64 + inner) / (candidates + all_kicks as usize).max(1) as f64;
+        // A first recovery from 0.3 to 0.6; a climb from its plans, to 0.65; a recovery after
+        // that, to 0.7.
+        if self.climbed {
+            0.65 + 0.05 * share
+        } else {
+            0.3 + 0.3 * share
+        }
     }
 
     fn encode(&self, w: &mut Writer) {
@@ -336,6 +349,7 @@ impl Recovery {
         }
         w.u64(u64::from(self.kicks));
         w.u64(self.rng);
+        w.bool(self.climbed);
     }
 
     fn decode(r: &mut Reader<'_>, model: &Model) -> Result<Self, DecodeError> {
@@ -356,12 +370,15 @@ impl Recovery {
         } else {
             (0, KICK_SEED)
         };
+        // Before version 13 no recovery recorded a climb before it.
+        let climbed = r.version() >= 13 && r.bool()?;
         Ok(Recovery {
             candidates,
             current,
             ascend_from,
             kicks,
             rng,
+            climbed,
         })
     }
 }
@@ -490,6 +507,7 @@ impl UnitJob {
             Stage::Bisect(s) => ("bounding", 0.1 + 0.2 * s.done_fraction(m).min(1.0)),
             Stage::Coordinate(s) => ("bounding", 0.2 + 0.1 * s.done_fraction(m).min(1.0)),
             Stage::Bundle(s) => ("bounding", 0.2 + 0.1 * s.done_fraction(m).min(1.0)),
+            Stage::BundleOnward(s) => ("bounding", 0.6 + 0.05 * s.done_fraction(m).min(1.0)),
             Stage::ChangePrice(s) => {
                 let rounds = f64::from(CHANGE_PRICE_ROUNDS + 1);
                 let share = (f64::from(s.carried.round) + s.done_fraction(m)) / rounds;
@@ -497,7 +515,7 @@ impl UnitJob {
             }
             Stage::Ascent(s) => (
                 "bounding",
-                0.6 + 0.1 * s.done_fraction(m, self.options.dual_iterations),
+                0.6 + 0.05 * s.done_fraction(m, self.options.dual_iterations),
             ),
             Stage::Recover(r, _) => ("assigning plans at the prices", r.done(m, 0.0)),
             Stage::Balance(r, s) => ("balancing pools", r.done(m, 0.4 * s.done_fraction(m))),
@@ -539,8 +557,14 @@ impl UnitJob {
     }
 
     /// Recovery from each distinct price vector in turn (stopping once the bill is close
-    /// enough to the bound), then perhaps ascent from `ascend_from`.
-    fn recover(&self, candidates: Vec<Vec<i128>>, ascend_from: Option<Vec<i128>>) -> Stage {
+    /// enough to the bound), then perhaps a climb from `ascend_from`; `climbed` where it
+    /// follows one.
+    fn recover(
+        &self,
+        candidates: Vec<Vec<i128>>,
+        ascend_from: Option<Vec<i128>>,
+        climbed: bool,
+    ) -> Stage {
         let mut distinct: Vec<Vec<i128>> = Vec::with_capacity(candidates.len());
         for c in candidates {
             if !distinct.contains(&c) {
@@ -556,6 +580,7 @@ impl UnitJob {
                 ascend_from,
                 kicks: kicks(&self.model),
                 rng: KICK_SEED,
+                climbed,
             },
             Argmin::new(&self.model, first),
         )
@@ -566,6 +591,40 @@ impl UnitJob {
     fn enough(&self) -> i64 {
         self.bound
             .map_or(i64::MIN, |b| b.saturating_add(b.max(0) / 10_000))
+    }
+
+    /// Recovery from the bundle method's prices once it is done; `climbed` where it climbed on
+    /// from plans already recovered.
+    fn after_bundle(&mut self, s: Bundle, climbed: bool) -> Stage {
+        // It starts from the bound before it (bisection's or coordinate ascent's) and never
+        // lowers it.
+        self.bound = Some(s.best_bound);
+        // The settled prices first; on small fleets the centre next, when that is not close
+        // enough.
+        let mut candidates = vec![s.settled_prices().to_vec()];
+        if self.model.sims.len() as u64 <= SECOND_RECOVERY_SIMS {
+            candidates.push(s.best_prices);
+        }
+        self.recover(candidates, None, climbed)
+    }
+
+    /// The product's target: a bill within 1/2,000 of the bound (a gap of 0.05 %).
+    fn target(&self) -> i64 {
+        self.bound
+            .map_or(i64::MIN, |b| b.saturating_add(b.max(0) / 2_000))
+    }
+
+    /// Recovery from kicked prices while kicks are left, else local search from classic's
+    /// result.
+    fn kick_or_improve_start(&mut self, mut r: Recovery) -> Stage {
+        if r.kicks > 0 {
+            let prices = r.kicked(&self.model);
+            r.kicks -= 1;
+            r.current = r.candidates.len() - 1;
+            Stage::Recover(r, Argmin::new(&self.model, prices))
+        } else {
+            self.improve_start()
+        }
     }
 
     /// Local search from classic's result, unless the bill is already close enough to the
@@ -660,7 +719,7 @@ impl UnitJob {
             Stage::ChangePrice(s) => s.quantum(m),
             Stage::Ascent(s) => s.quantum(m),
             Stage::Coordinate(s) => s.quantum(m),
-            Stage::Bundle(s) => s.quantum(m),
+            Stage::Bundle(s) | Stage::BundleOnward(s) => s.quantum(m),
             Stage::Recover(_, s) => s.quantum(m),
             Stage::Balance(_, s) => s.quantum(m),
             Stage::ImproveRecovered(_, s) => s.quantum(m),
@@ -724,24 +783,15 @@ impl UnitJob {
                         s.best_bound,
                     ))
                 } else {
-                    // Converged: its prices recover plans as well as the bundle method's or
-                    // better (measured: 100,000 SIMs × 4 × 12 plans in two work units, 0.017 %
-                    // against 0.085 %).
-                    self.recover(vec![s.best_prices], None)
+                    // Converged: its prices mostly recover plans as well as the bundle method's
+                    // or better (measured: 100,000 SIMs × 4 × 12 plans in two work units,
+                    // 0.017 % against 0.085 %). Where they leave the bill over the target gap,
+                    // the bundle method climbs on from them (see `ImproveRecovered`).
+                    self.recover(vec![s.best_prices.clone()], Some(s.best_prices), false)
                 }
             }
-            Stage::Bundle(s) => {
-                // It starts from the bound before it (bisection's or coordinate ascent's) and
-                // never lowers it.
-                self.bound = Some(s.best_bound);
-                // The settled prices first; on small fleets the centre next, when that is not
-                // close enough.
-                let mut candidates = vec![s.settled_prices().to_vec()];
-                if self.model.sims.len() as u64 <= SECOND_RECOVERY_SIMS {
-                    candidates.push(s.best_prices);
-                }
-                self.recover(candidates, None)
-            }
+            Stage::Bundle(s) => self.after_bundle(s, false),
+            Stage::BundleOnward(s) => self.after_bundle(s, true),
             Stage::Bisect(s) => {
                 self.bound = Some(s.best_bound);
                 let ascend =
@@ -759,13 +809,13 @@ impl UnitJob {
                         s.best_prices.clone(),
                     ]
                 };
-                self.recover(candidates, ascend.then(|| s.best_prices.clone()))
+                self.recover(candidates, ascend.then(|| s.best_prices.clone()), false)
             }
             Stage::Ascent(s) => {
                 // The ascent's prices are worth a recovery only when they beat bisection's.
                 if self.bound.is_some_and(|b| s.best_bound > b) {
                     self.bound = Some(s.best_bound);
-                    self.recover(vec![s.best_prices], None)
+                    self.recover(vec![s.best_prices], None, true)
                 } else {
                     self.improve_start()
                 }
@@ -786,23 +836,34 @@ impl UnitJob {
                 } else if let Some(prices) = r.candidates.get(r.current).cloned() {
                     Stage::Recover(r, Argmin::new(&self.model, prices))
                 } else if let Some(start) = r.ascend_from.take() {
-                    // Where pools interact, climb from bisection's prices towards the bill
-                    // just found (a close target keeps the subgradient steps sound), and
-                    // recover again.
-                    Stage::Ascent(Ascent::new(
-                        &self.model,
-                        self.best.cost(&self.model),
-                        self.options.dual_iterations,
-                        start,
-                        self.bound.unwrap_or(i64::MIN),
-                    ))
-                } else if r.kicks > 0 {
-                    let prices = r.kicked(&self.model);
-                    r.kicks -= 1;
-                    r.current = r.candidates.len() - 1;
-                    Stage::Recover(r, Argmin::new(&self.model, prices))
+                    let best = self.best.cost(&self.model);
+                    if !self.model.lagrangian.by_coordinates() {
+                        // Where pools interact, climb from bisection's prices towards the bill
+                        // just found (a close target keeps the subgradient steps sound), and
+                        // recover again.
+                        Stage::Ascent(Ascent::new(
+                            &self.model,
+                            best,
+                            self.options.dual_iterations,
+                            start,
+                            self.bound.unwrap_or(i64::MIN),
+                        ))
+                    } else if best > self.target() {
+                        // Coordinate ascent's prices left the bill over the target gap (on
+                        // 50,000 SIMs × 4 × 12 plans, seed 2: 0.055 %; the bundle method's
+                        // from there 0.031 %): the bundle method climbs on from them towards
+                        // the bill just found, and plans are recovered from its prices.
+                        Stage::BundleOnward(Bundle::new(
+                            &self.model,
+                            best,
+                            start,
+                            self.bound.unwrap_or(i64::MIN),
+                        ))
+                    } else {
+                        self.kick_or_improve_start(r)
+                    }
                 } else {
-                    self.improve_start()
+                    self.kick_or_improve_start(r)
                 }
             }
             Stage::ImproveStart(s) => {
@@ -861,6 +922,10 @@ impl UnitJob {
             }
             Stage::Bundle(s) => {
                 w.u64(15);
+                s.encode(w);
+            }
+            Stage::BundleOnward(s) => {
+                w.u64(17);
                 s.encode(w);
             }
             Stage::Balance(r, s) => {
@@ -935,7 +1000,9 @@ impl UnitJob {
         } else {
             None
         };
-        let stage = match r.below(17, "an unknown stage")? {
+        let stage = match r.below(18, "an unknown stage")? {
+            17 if r.version() >= 13 => Stage::BundleOnward(Bundle::decode(r, &model)?),
+            17 => return Err(DecodeError::Invalid("an unknown stage")),
             15 if r.version() >= 10 => Stage::Bundle(Bundle::decode(r, &model)?),
             15 => return Err(DecodeError::Invalid("an unknown stage")),
             14 => Stage::Branch(Branch::decode(r, &model, false)?),

@@ -267,7 +267,7 @@ fn the_bundle_method_climbs_on_where_coordinate_ascent_leaves_the_bill_over_the_
     // checkpoints between slices it ends the same, and the share done never falls.
     let f = synthetic_fleet_of(2_000, 3, 4, 12);
     assert!(Model::new(&f).lagrangian.by_coordinates());
-    assert!(Model::new(&f).most_options <= super::job::COORDINATE_OPTIONS);
+    assert!(Model::new(&f).most_options <= job::COORDINATE_OPTIONS);
     let straight = Job::new(&f, Options::default()).run();
     assert!(
         straight.gap().is_some_and(|g| g < 0.0013),

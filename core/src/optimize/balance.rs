@@ -66,9 +66,7 @@ pub(crate) struct Balance {
     round: u32,
     next: usize,
     step: Step,
-    /// Derived (rebuilt on decode): each pool's [`Scale`] for its side this round.
-    scales: Vec<Scale>,
-    /// Derived: per option of the model, on a pool, `base·2^32 − price·allowance` — what it
+    /// Derived (rebuilt on decode): per option of the model, on a pool, `base·2^32 − price·allowance` — what it
     /// costs at the prices besides its SIM's usage at the price, SMS and change lines.
     pooled: Vec<i128>,
 }
@@ -89,90 +87,61 @@ fn sides(a: &Assignment, prices: &[i128]) -> Vec<Side> {
         .collect()
 }
 
-/// A pool's limit — the most a move may cost per byte it brings the pool towards balance and
-/// be worth it (scaled micros per byte) — and its buckets against it: a pass asks whether a
-/// move is at or under a bucket with one product and a comparison, found without dividing.
-#[derive(Debug, Clone, Copy)]
-struct Scale {
-    /// At most 0 where no move is worth it (a pool in balance).
-    limit: i128,
-    /// `⌊limit·2^16 / (8 + j)⌋` for `j` in 0..8: every bucket's upper end is one of these
-    /// shifted right (see [`Scale::most_key`]).
-    eighths: [i128; 8],
+/// The bucket of a move with reduced cost `rc` (scaled micros) per `bytes` against `limit`
+/// (scaled micros per byte), or `None` when it is not worth it.
+fn bucket(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
+    if limit <= 0 {
+        return None;
+    }
+    let rc = rc.max(0);
+    if rc < bytes {
+        return Some(0); // a key of 0, without dividing
+    }
+    if !below(rc, limit, bytes) {
+        return None; // a key of at least `limit`, without dividing
+    }
+    let key = match (u64::try_from(rc), u64::try_from(bytes)) {
+        (Ok(r), Ok(b)) => i128::from(r / b),
+        _ => rc / bytes,
+    };
+    debug_assert!(0 < key && key < limit);
+    // x = ⌊limit·2^16 / key⌋ ≥ 2^16; its log2 in eighths of an octave, smaller key → higher:
+    // ⌊log2 x⌋ and x's three bits after its leading one, found by comparing, not dividing.
+    let (a, k) = (((limit as u128) << 16), key as u128);
+    let s = (k.leading_zeros() - a.leading_zeros()) as usize;
+    let lg = if a >= k << s { s } else { s - 1 };
+    let d = k << (lg - 3);
+    let mut top = 8; // x's leading four bits, 8..=15
+    for step in [4, 2, 1] {
+        if a >= (top + step) * d {
+            top += step;
+        }
+    }
+    let level = (lg - 16) * 8 + (top - 8) as usize;
+    Some(BUCKETS - 1 - level.min(BUCKETS - 2))
 }
 
-impl Scale {
-    fn new(limit: i128) -> Self {
-        Scale {
-            limit,
-            eighths: std::array::from_fn(|j| {
-                if limit > 0 {
-                    (limit << 16) / (8 + j as i128)
-                } else {
-                    0
-                }
-            }),
-        }
+/// The largest key (`rc / bytes`, floored) whose [`bucket`] against `limit` is at most `t`, or
+/// -1 where no key's is: a move is in bucket `t` or below exactly when `rc < (key + 1)·bytes`,
+/// which a pass asks before it buckets a move.
+fn most_key(t: i64, limit: i128) -> i128 {
+    if limit <= 0 || t < 0 {
+        return -1;
     }
-
-    /// The bucket of a move with reduced cost `rc` (scaled micros) per `bytes`, or `None` when
-    /// it is not worth it.
-    fn bucket(&self, rc: i128, bytes: i128) -> Option<usize> {
-        let limit = self.limit;
-        if limit <= 0 {
-            return None;
-        }
-        let rc = rc.max(0);
-        if rc < bytes {
-            return Some(0); // a key of 0, without dividing
-        }
-        if !below(rc, limit, bytes) {
-            return None; // a key of at least `limit`, without dividing
-        }
-        let key = match (u64::try_from(rc), u64::try_from(bytes)) {
-            (Ok(r), Ok(b)) => i128::from(r / b),
-            _ => rc / bytes,
-        };
-        debug_assert!(0 < key && key < limit);
-        // x = ⌊limit·2^16 / key⌋ ≥ 2^16; its log2 in eighths of an octave, smaller key →
-        // higher: ⌊log2 x⌋ and x's three bits after its leading one, found by comparing, not
-        // dividing.
-        let (a, k) = (((limit as u128) << 16), key as u128);
-        let s = (k.leading_zeros() - a.leading_zeros()) as usize;
-        let lg = if a >= k << s { s } else { s - 1 };
-        let d = k << (lg - 3);
-        let mut top = 8; // x's leading four bits, 8..=15
-        for step in [4, 2, 1] {
-            if a >= (top + step) * d {
-                top += step;
-            }
-        }
-        let level = (lg - 16) * 8 + (top - 8) as usize;
-        Some(BUCKETS - 1 - level.min(BUCKETS - 2))
+    let t = t as usize;
+    if t == 0 {
+        return 0;
     }
-
-    /// The largest key (`rc / bytes`, floored) whose [`Scale::bucket`] is at most `t`, or -1
-    /// where no key's is: a move is in bucket `t` or below exactly when `rc < (key + 1)·bytes`,
-    /// which a pass asks before it buckets a move.
-    fn most_key(&self, t: i64) -> i128 {
-        if self.limit <= 0 || t < 0 {
-            return -1;
-        }
-        let t = t as usize;
-        if t == 0 {
-            return 0;
-        }
-        if t >= BUCKETS - 1 {
-            return self.limit - 1;
-        }
-        // Bucket ≤ t ⇔ level ≥ l ⇔ x ≥ (8 + l mod 8)·2^(13 + l/8) ⇔ key ≤ limit·2^16 / that,
-        // and ⌊a / (c·2^s)⌋ = ⌊⌊a / c⌋ / 2^s⌋.
-        let l = BUCKETS - 1 - t;
-        (self.eighths[l % 8] >> (13 + l / 8)).min(self.limit - 1)
+    if t >= BUCKETS - 1 {
+        return limit - 1;
     }
+    // Bucket ≤ t ⇔ level ≥ l ⇔ x ≥ (8 + l mod 8)·2^(13 + l/8) ⇔ key ≤ limit·2^16 / that.
+    let l = BUCKETS - 1 - t;
+    let x = ((8 + l % 8) as i128) << (13 + l / 8);
+    ((limit << 16) / x).min(limit - 1)
 }
 
-/// Whether a move of `rc` per `bytes` has a key of at most `most` (see [`Scale::most_key`]).
+/// Whether a move of `rc` per `bytes` has a key of at most `most` (see [`most_key`]).
 fn within(rc: i128, bytes: i128, most: i128) -> bool {
     most >= 0 && below(rc.max(0), most + 1, bytes)
 }
@@ -195,20 +164,6 @@ fn below(rc: i128, key: i128, bytes: i128) -> bool {
     }
 }
 
-/// Each pool's [`Scale`] on its side: a limit up to its price's ceiling for a pool over its
-/// allowance, its price for one under.
-fn scales(model: &Model, sides: &[Side], prices: &[i128]) -> Vec<Scale> {
-    (0..sides.len())
-        .map(|p| {
-            Scale::new(match sides[p] {
-                Side::Over => max_prices(model)[p] - prices[p],
-                Side::Under => prices[p],
-                Side::Even => 0,
-            })
-        })
-        .collect()
-}
-
 /// [`Balance::pooled`] at `prices`.
 fn pooled(model: &Model, prices: &[i128]) -> Vec<i128> {
     model
@@ -224,40 +179,17 @@ fn pooled(model: &Model, prices: &[i128]) -> Vec<i128> {
 impl Balance {
     pub fn new(model: &Model, assignment: Assignment, prices: Vec<i128>) -> Self {
         let pools = model.pool_terms.len();
-        Balance::with(
-            model,
-            assignment,
-            prices,
-            0,
-            0,
-            Step::Measure {
+        let sides = sides(&assignment, &prices);
+        Balance {
+            step: Step::Measure {
                 hist: vec![vec![0; BUCKETS]; pools],
             },
-            None,
-        )
-    }
-
-    /// The phase in round `round` at SIM `next` of `step`, with the pools' sides where known
-    /// (those of the assignment otherwise), and what derives from them and the prices.
-    fn with(
-        model: &Model,
-        assignment: Assignment,
-        prices: Vec<i128>,
-        round: u32,
-        next: usize,
-        step: Step,
-        sides: Option<Vec<Side>>,
-    ) -> Self {
-        let sides = sides.unwrap_or_else(|| self::sides(&assignment, &prices));
-        Balance {
-            scales: scales(model, &sides, &prices),
             pooled: pooled(model, &prices),
-            step,
             assignment,
             prices,
             sides,
-            round,
-            next,
+            round: 0,
+            next: 0,
         }
     }
 
@@ -305,13 +237,30 @@ impl Balance {
         a.pool_usage[p].abs_diff(a.pool_allowance[p])
     }
 
-    /// Per pool, the largest key an apply pass takes (see [`Scale::most_key`]): below the
-    /// threshold in pass 0, up to it in pass 1.
-    fn most_keys(&self, threshold: &[u32], pass: u32) -> Vec<i128> {
+    /// The most a move may cost per byte it brings pool `p` towards balance and be worth it
+    /// (scaled micros per byte): up to its price's ceiling for a pool over its allowance, its
+    /// price for one under.
+    fn limit(&self, model: &Model, p: u32) -> i128 {
+        let p = p as usize;
+        match self.sides[p] {
+            Side::Over => max_prices(model)[p] - self.prices[p],
+            Side::Under => self.prices[p],
+            Side::Even => 0,
+        }
+    }
+
+    /// Per pool, the largest key a pass takes (see [`most_key`]): below the threshold in pass
+    /// 0, up to it in pass 1.
+    fn most_keys(&self, model: &Model, threshold: &[u32], pass: u32) -> Vec<i128> {
         threshold
             .iter()
-            .zip(&self.scales)
-            .map(|(t, scale)| scale.most_key(i64::from(*t) - 1 + i64::from(pass)))
+            .enumerate()
+            .map(|(p, t)| {
+                most_key(
+                    i64::from(*t) - 1 + i64::from(pass),
+                    self.limit(model, p as u32),
+                )
+            })
             .collect()
     }
 
@@ -414,7 +363,7 @@ impl Balance {
                 if most.is_some_and(|m| !within(rc, bytes, m[p as usize])) {
                     continue;
                 }
-                if let Some(b) = self.scales[p as usize].bucket(rc, bytes) {
+                if let Some(b) = bucket(rc, bytes, self.limit(model, p)) {
                     f(to, p, b, u64::try_from(bytes).unwrap_or(u64::MAX));
                 }
             }
@@ -435,7 +384,7 @@ impl Phase for Balance {
                 // More capacity only lowers a threshold, and what the measure has found at
                 // or below a pool's threshold so far already meets its need: only moves below
                 // it can still count, the rest are passed over unbucketed.
-                let most = self.most_keys(&self.thresholds(&hist), 0);
+                let most = self.most_keys(model, &self.thresholds(&hist), 0);
                 for i in self.next..end {
                     if model.lagrangian.pools_of(model.sims[i].class) > 0 {
                         self.moves_of(model, i, Some(&most), |_, p, b, bytes| {
@@ -450,7 +399,7 @@ impl Phase for Balance {
                 self.step = Step::Measure { hist };
             }
             Step::Apply { threshold, pass } => {
-                let most = self.most_keys(&threshold, pass);
+                let most = self.most_keys(model, &threshold, pass);
                 for i in self.next..end {
                     if model.lagrangian.pools_of(model.sims[i].class) == 0 {
                         continue;
@@ -500,7 +449,6 @@ impl Phase for Balance {
                     return true;
                 }
                 self.sides = sides(&self.assignment, &self.prices);
-                self.scales = scales(model, &self.sides, &self.prices);
                 if self.sides.iter().all(|s| *s == Side::Even) {
                     return true;
                 }
@@ -570,15 +518,15 @@ impl Phase for Balance {
                 pass: (pass - 1) as u32,
             },
         };
-        Ok(Balance::with(
-            model,
+        Ok(Balance {
+            pooled: pooled(model, &prices),
             assignment,
             prices,
+            sides,
             round,
             next,
             step,
-            Some(sides),
-        ))
+        })
     }
 }
 
@@ -713,7 +661,7 @@ mod tests {
         assert!(with_sms > 0 && with_change_cost > 0 && with_change_price > 0);
     }
 
-    /// [`Scale::bucket`] as it was, dividing every time.
+    /// [`bucket`] as it was, dividing every time.
     fn bucket_by_division(rc: i128, bytes: i128, limit: i128) -> Option<usize> {
         if limit <= 0 {
             return None;
@@ -745,9 +693,8 @@ mod tests {
             let limit = (i128::from(limit_frac) << 30 >> (94 - limit_bits.min(93))) - 3;
             let rc = (i128::from(rc_frac) << 40 >> (104 - rc_bits.min(103))) - 5;
             let b = bucket_by_division(rc, bytes, limit);
-            let scale = Scale::new(limit);
-            prop_assert_eq!(scale.bucket(rc, bytes), b);
-            let most = scale.most_key(t);
+            prop_assert_eq!(bucket(rc, bytes, limit), b);
+            let most = most_key(t, limit);
             let within_t = b.is_some_and(|b| b as i64 <= t);
             prop_assert_eq!(within(rc, bytes, most), within_t);
             // Every key at or under the most is within, the next one is not.

@@ -204,9 +204,20 @@ pub(super) fn run_sliced(
 /// [`run_sliced`] from `job` (of `f`).
 pub(super) fn run_sliced_job(
     f: &Fleet,
+    job: Job,
+    seed: u64,
+    max_quanta: u64,
+) -> (Optimized, usize) {
+    run_sliced_watching(f, job, seed, max_quanta, |_| {})
+}
+
+/// [`run_sliced_job`], with `watch` shown the progress at every slice's end.
+pub(super) fn run_sliced_watching(
+    f: &Fleet,
     mut job: Job,
     seed: u64,
     max_quanta: u64,
+    mut watch: impl FnMut(&Progress),
 ) -> (Optimized, usize) {
     let options = job.options();
     let mut rng = crate::random::SplitMix64::new(seed);
@@ -220,6 +231,7 @@ pub(super) fn run_sliced_job(
             Step::Finished(result) => return (result, slices),
             Step::Yielded(progress) => {
                 slices += 1;
+                watch(&progress);
                 assert!(progress.best_cost <= progress.current_cost);
                 let bytes = job.encode();
                 job = Job::decode(f, &bytes).expect("decodes");
@@ -266,34 +278,24 @@ fn the_bundle_method_climbs_on_where_coordinate_ascent_leaves_the_bill_over_the_
     // climbs on from them and the plans recovered from its prices end at 0.12 %. Sliced with
     // checkpoints between slices it ends the same, and the share done never falls.
     let f = synthetic_fleet_of(2_000, 3, 4, 12);
-    assert!(Model::new(&f).lagrangian.by_coordinates());
-    assert!(Model::new(&f).most_options <= job::COORDINATE_OPTIONS);
+    let model = Model::new(&f);
+    assert!(model.lagrangian.by_coordinates());
+    assert!(model.most_options <= job::COORDINATE_OPTIONS);
     let straight = Job::new(&f, Options::default()).run();
     assert!(
         straight.gap().is_some_and(|g| g < 0.0013),
         "{:?}",
         straight.gap()
     );
-    let mut job = Job::new(&f, Options::default());
-    let mut rng = crate::random::SplitMix64::new(5);
     let (mut done, mut climbed_on, mut after) = (0.0, false, false);
-    let result = loop {
-        let mut quanta_left = rng.between(1, 5);
-        match job.run_slice(&mut || {
-            quanta_left -= 1;
-            quanta_left == 0
-        }) {
-            Step::Finished(result) => break result,
-            Step::Yielded(progress) => {
-                assert!(progress.done >= done, "{} after {done}", progress.done);
-                done = progress.done;
-                // Only the climb on reports bounding after the first recovery here.
-                climbed_on |= progress.phase == "bounding" && done >= 0.6;
-                after |= climbed_on && progress.phase == "assigning plans at the prices";
-                job = Job::decode(&f, &job.encode()).expect("decodes");
-            }
-        }
-    };
+    let job = Job::new(&f, Options::default());
+    let (result, _) = run_sliced_watching(&f, job, 5, 5, |progress| {
+        assert!(progress.done >= done, "{} after {done}", progress.done);
+        done = progress.done;
+        // Only the climb on reports bounding after the first recovery here.
+        climbed_on |= progress.phase == "bounding" && done >= 0.6;
+        after |= climbed_on && progress.phase == "assigning plans at the prices";
+    });
     assert!(
         climbed_on && after,
         "the bundle method climbed on, and plans were recovered"

@@ -198,13 +198,192 @@ impl Fleet {
     /// The plans a SIM may move to: allowed for its communication plan, of its rate plan type,
     /// neither retired nor excluded. Its current plan is where it stays when this is empty.
     pub fn eligible_plans(&self, sim: &Sim) -> Vec<PlanId> {
+        self.eligible_for(sim.comm_plan, sim.plan_type)
+    }
+
+    /// [`Fleet::eligible_plans`] of a SIM of this communication plan and plan type.
+    pub fn eligible_for(
+        &self,
+        comm_plan: Option<CommPlanId>,
+        plan_type: Option<PlanTypeId>,
+    ) -> Vec<PlanId> {
         eligible_plans(
             &self.plans,
             self.eligibility.allowed.as_deref(),
             &self.plan_types,
-            sim.comm_plan,
-            sim.plan_type,
+            comm_plan,
+            plan_type,
         )
+    }
+}
+
+/// What decides a SIM's options: SIMs of one profile may use the same plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SimProfile {
+    /// [`Sim::comm_plan`].
+    pub comm_plan: Option<CommPlanId>,
+    /// [`Sim::plan_type`].
+    pub plan_type: Option<PlanTypeId>,
+    /// [`Sim::current_plan`].
+    pub current_plan: PlanId,
+    /// [`Sim::locked`]: the SIM's own flag (its plan's is in [`Plan::locked`]).
+    pub locked: bool,
+    /// [`Sim::active_days`].
+    pub active_days: Option<u16>,
+}
+
+impl Sim {
+    /// What decides the SIM's options.
+    pub fn profile(&self) -> SimProfile {
+        SimProfile {
+            comm_plan: self.comm_plan,
+            plan_type: self.plan_type,
+            current_plan: self.current_plan,
+            locked: self.locked,
+            active_days: self.active_days,
+        }
+    }
+}
+
+/// Of a SIM, only what the optimizer reads: 16 bytes where a [`Sim`] takes about 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlimSim {
+    /// [`Sim::usage`], as billed.
+    pub usage: Bytes,
+    /// [`Sim::sms_count`].
+    pub sms_count: u32,
+    /// Its profile, an index into [`SlimFleet::profiles`].
+    pub profile: u32,
+}
+
+/// A fleet as the optimizer reads it, for a service with little memory: every plan, pool,
+/// name and setting of the [`Fleet`] (in `frame`, whose `sims` is empty), and of each SIM only
+/// its usage, SMS and profile. The optimizer ([`crate::optimize::Job`]) gives the same result
+/// on it as on the fleet; `input::Loader::slim` reads one from a SIMs file.
+#[derive(Debug, Clone)]
+pub struct SlimFleet {
+    /// The fleet without its SIMs.
+    pub frame: Fleet,
+    /// The SIMs' profiles, each once.
+    pub profiles: Vec<SimProfile>,
+    /// The SIMs, in the order of the SIMs file.
+    pub sims: Vec<SlimSim>,
+}
+
+impl SlimFleet {
+    /// The slim fleet of `fleet` (the same result from the optimizer).
+    pub fn of(fleet: &Fleet) -> SlimFleet {
+        let mut slim = SlimSims::default();
+        slim.reserve(fleet.sims.len());
+        for sim in &fleet.sims {
+            slim.push(sim.profile(), sim.usage, sim.sms_count);
+        }
+        slim.finish(fleet.clone_frame())
+    }
+
+    /// The slim fleet of these SIMs only (indices into [`SlimFleet::sims`]): [`Fleet::part`].
+    pub fn part(&self, sims: &[u32]) -> SlimFleet {
+        SlimFleet {
+            frame: self.frame.clone(),
+            profiles: self.profiles.clone(),
+            sims: sims.iter().map(|&i| self.sims[i as usize]).collect(),
+        }
+    }
+}
+
+impl Fleet {
+    /// The fleet's plans, pools, names and settings, without its SIMs.
+    pub(crate) fn clone_frame(&self) -> Fleet {
+        Fleet {
+            plans: self.plans.clone(),
+            pools: self.pools.clone(),
+            comm_plans: self.comm_plans.clone(),
+            sims: Vec::new(),
+            plan_types: self.plan_types.clone(),
+            eligibility: self.eligibility.clone(),
+            settings: self.settings,
+        }
+    }
+}
+
+/// A [`SlimFleet`]'s SIMs as they are read, each profile kept once.
+#[derive(Debug, Default)]
+pub(crate) struct SlimSims {
+    profiles: Vec<SimProfile>,
+    sims: Vec<SlimSim>,
+    index: std::collections::HashMap<SimProfile, u32>,
+}
+
+impl SlimSims {
+    /// Makes room for this many SIMs.
+    pub fn reserve(&mut self, sims: usize) {
+        self.sims.reserve_exact(sims);
+    }
+
+    /// Adds a SIM.
+    pub fn push(&mut self, profile: SimProfile, usage: Bytes, sms_count: u32) {
+        let profiles = &mut self.profiles;
+        let profile = *self.index.entry(profile).or_insert_with(|| {
+            profiles.push(profile);
+            (profiles.len() - 1) as u32
+        });
+        self.sims.push(SlimSim {
+            usage,
+            sms_count,
+            profile,
+        });
+    }
+
+    /// The slim fleet of these SIMs on `frame`'s plans, names and settings.
+    pub fn finish(self, frame: Fleet) -> SlimFleet {
+        SlimFleet {
+            frame,
+            profiles: self.profiles,
+            sims: self.sims,
+        }
+    }
+}
+
+/// A fleet as the optimizer reads it: a [`Fleet`], or a [`SlimFleet`] that keeps of each SIM
+/// only what the optimizer reads. Implemented by both; the optimizer gives the same result on
+/// either.
+pub trait FleetTerms {
+    /// The plans, pools, names, eligibility and settings (its SIMs are read through
+    /// [`FleetTerms::sim`]).
+    fn frame(&self) -> &Fleet;
+    /// The number of SIMs.
+    fn sim_count(&self) -> usize;
+    /// SIM `i`'s profile, usage as billed and SMS count.
+    fn sim(&self, i: usize) -> (SimProfile, Bytes, u32);
+}
+
+impl FleetTerms for Fleet {
+    fn frame(&self) -> &Fleet {
+        self
+    }
+
+    fn sim_count(&self) -> usize {
+        self.sims.len()
+    }
+
+    fn sim(&self, i: usize) -> (SimProfile, Bytes, u32) {
+        let sim = &self.sims[i];
+        (sim.profile(), sim.usage, sim.sms_count)
+    }
+}
+
+impl FleetTerms for SlimFleet {
+    fn frame(&self) -> &Fleet {
+        &self.frame
+    }
+
+    fn sim_count(&self) -> usize {
+        self.sims.len()
+    }
+
+    fn sim(&self, i: usize) -> (SimProfile, Bytes, u32) {
+        let sim = self.sims[i];
+        (self.profiles[sim.profile as usize], sim.usage, sim.sms_count)
     }
 }
 

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use super::csv_gen::{cuts, pieces, sims_file};
 use super::{check_sims, load, FileCheck, InputFiles, Loader, SourceFile};
 use crate::diagnostics::{Code, Diagnostics, InputErrors, Warned};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, SlimFleet};
 use crate::settings::SettingsInput;
 
 const PLANS: &str = "plan_id,monthly_charge,included_mb,overage_rate,overage_block_mb,plan_type\n\
@@ -163,6 +163,8 @@ fn generated_fleet_in_64_kib_pieces() {
     assert_eq!(Ok(checked), as_check(Ok(whole)));
 }
 
+/// A unit's SIMs are kept whole, slim ([`Loader::slim`]) or only checked, each giving what
+/// the whole fleet's part of them gives.
 #[test]
 fn a_work_unit_keeps_its_sims_only() {
     let [plans, sims, eligibility] = generated(5_000, 3);
@@ -216,6 +218,20 @@ fn a_work_unit_keeps_its_sims_only() {
             format!("{:?}", kept.output),
             format!("{:?}", whole.part(part))
         );
+        // Slim, the unit's SIMs as the optimizer reads them, with the same warnings.
+        let mut loader = new_loader();
+        loader.keep_only(part.clone());
+        loader.slim();
+        loader.reserve(part.len());
+        for piece in sims.chunks(10_007) {
+            loader.push(piece);
+        }
+        let slim = loader.finish_slim().expect("the unit loads slim");
+        assert_eq!(
+            format!("{:?}", slim.output),
+            format!("{:?}", SlimFleet::of(&whole.part(part)))
+        );
+        assert_eq!(slim.warnings, kept.warnings);
         // Checking a unit's SIMs only answers for them.
         let mut loader = new_loader();
         loader.keep_only(part.clone());

@@ -18,7 +18,7 @@ mod loader_tests;
 use std::collections::HashMap;
 
 use crate::diagnostics::{Code, Collector, Diagnostics, InputErrors, Location, Warned};
-use crate::fleet::{Eligibility, Fleet, PlanId};
+use crate::fleet::{Eligibility, Fleet, PlanId, Sim, SlimFleet};
 use crate::settings::{Settings, SettingsInput};
 use eligibility::EligibilityTable;
 use plans::PlanTable;
@@ -227,28 +227,43 @@ impl Loader {
     /// After [`Loader::check_only`], which keeps no SIMs to give: use [`Loader::finish_check`].
     pub fn finish(self) -> Result<Warned<Fleet>, InputErrors> {
         assert!(
-            !self.sims.checks_only(),
-            "Loader::finish after Loader::check_only: use Loader::finish_check"
+            !self.sims.checks_only() && !self.sims.is_slim(),
+            "Loader::finish after Loader::check_only or Loader::slim: use Loader::finish_check \
+             or Loader::finish_slim"
         );
-        let Read {
-            diagnostics,
-            settings,
-            plans,
-            comm_plans,
-            allowed,
-            sims,
-        } = self.end()?;
+        let mut read = self.end()?;
+        let sims = std::mem::take(&mut read.sims.sims);
+        Ok(read.into_fleet(sims))
+    }
+
+    /// Keeps of each SIM only what the optimizer reads (16 bytes where a SIM takes about 100),
+    /// for a service that optimizes a fleet in little memory: [`Loader::finish_slim`] then
+    /// gives the [`SlimFleet`] of the fleet [`Loader::finish`] would give (with
+    /// [`Loader::keep_only`], of those SIMs), on which the optimizer gives the same result.
+    /// ICCIDs listed twice are not looked for: check the file first (a full load, or
+    /// [`Loader::check_only`]). Call it before the first [`Loader::push`].
+    pub fn slim(&mut self) {
+        self.sims.slim();
+    }
+
+    /// Ends the SIMs file and gives the slim fleet ([`Loader::slim`]) and the warnings.
+    ///
+    /// # Errors
+    /// As [`Loader::finish`], but for ICCIDs listed twice.
+    ///
+    /// # Panics
+    /// Without [`Loader::slim`].
+    pub fn finish_slim(self) -> Result<Warned<SlimFleet>, InputErrors> {
+        assert!(
+            self.sims.is_slim() && !self.sims.checks_only(),
+            "Loader::finish_slim without Loader::slim"
+        );
+        let mut read = self.end()?;
+        let slim = read.sims.slim.take().unwrap_or_default();
+        let Warned { output, warnings } = read.into_fleet(Vec::new());
         Ok(Warned {
-            output: Fleet {
-                plans: plans.plans,
-                pools: plans.pools,
-                comm_plans,
-                sims: sims.sims,
-                plan_types: sims.plan_types,
-                eligibility: Eligibility { allowed },
-                settings,
-            },
-            warnings: diagnostics.finish(),
+            output: slim.finish(output),
+            warnings,
         })
     }
 
@@ -325,6 +340,32 @@ struct Read {
     comm_plans: Vec<String>,
     allowed: Option<Vec<Vec<PlanId>>>,
     sims: SimTable,
+}
+
+impl Read {
+    /// The fleet of these SIMs, with the warnings.
+    fn into_fleet(self, sims: Vec<Sim>) -> Warned<Fleet> {
+        let Read {
+            diagnostics,
+            settings,
+            plans,
+            comm_plans,
+            allowed,
+            sims: table,
+        } = self;
+        Warned {
+            output: Fleet {
+                plans: plans.plans,
+                pools: plans.pools,
+                comm_plans,
+                sims,
+                plan_types: table.plan_types,
+                eligibility: Eligibility { allowed },
+                settings,
+            },
+            warnings: diagnostics.finish(),
+        }
+    }
 }
 
 /// What checking one file found: its data rows (header excluded) and its warnings.

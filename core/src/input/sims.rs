@@ -10,7 +10,7 @@ use super::Interner;
 use crate::diagnostics::{Code, Collector, Location};
 use compact_str::CompactString;
 
-use crate::fleet::{eligible_plans, CommPlanId, PlanId, PlanTypeId, Sim, SimStatus};
+use crate::fleet::{eligible_plans, CommPlanId, PlanId, PlanTypeId, Sim, SimStatus, SlimSims};
 use crate::money::Bytes;
 use crate::period::{project_usage, Projection};
 use crate::settings::Settings;
@@ -52,6 +52,8 @@ pub(crate) struct SimTable {
     pub kept: u64,
     /// The SIMs' plan types, interned.
     pub plan_types: Vec<String>,
+    /// The SIMs kept, slim, when reading a slim fleet (then `sims` is empty).
+    pub slim: Option<SlimSims>,
     /// Per communication plan id, whether a SIM kept uses it.
     pub comm_plans_used: Vec<bool>,
     /// A warning for each SIM kept that no plan is eligible for, in file order: reported once
@@ -65,6 +67,8 @@ pub(crate) struct SimReader {
     table: SimTable,
     /// Set when only checking: the ICCIDs and rows of the SIMs kept, not the SIMs.
     iccids: Option<IccidRows>,
+    /// Set when reading a slim fleet: of each SIM kept, what the optimizer reads.
+    slim: Option<SlimSims>,
     plan_types: Interner,
     /// Whether SIMs of this communication plan and plan type have an eligible plan: SIMs of one
     /// profile share the answer.
@@ -263,13 +267,21 @@ impl SimReader {
                 "list the plans it may use in the eligibility file",
             );
         }
-        match &mut self.iccids {
-            Some(iccids) => iccids.push(&sim.iccid, row.number),
-            None => {
+        match (&mut self.iccids, &mut self.slim) {
+            (Some(iccids), _) => iccids.push(&sim.iccid, row.number),
+            (None, Some(slim)) => slim.push(sim.profile(), sim.usage, sim.sms_count),
+            (None, None) => {
                 table.rows.push(row.number);
                 table.sims.push(sim);
             }
         }
+    }
+
+    /// Keeps, of each SIM kept, only what the optimizer reads ([`crate::fleet::SlimSim`]), and
+    /// no ICCID: ICCIDs listed twice are not looked for. Call it before the first row.
+    pub fn slim(&mut self) {
+        debug_assert!(self.read == 0 && self.iccids.is_none());
+        self.slim = Some(SlimSims::default());
     }
 
     /// Keeps only the SIMs at these positions among all the file's SIMs (ascending).
@@ -297,11 +309,17 @@ impl SimReader {
         self.iccids.is_some()
     }
 
+    /// Whether reading a slim fleet (see [`SimReader::slim`]).
+    pub fn is_slim(&self) -> bool {
+        self.slim.is_some()
+    }
+
     /// Makes room for this many SIMs.
     pub fn reserve(&mut self, sims: usize) {
-        match &mut self.iccids {
-            Some(iccids) => iccids.reserve(sims),
-            None => {
+        match (&mut self.iccids, &mut self.slim) {
+            (Some(iccids), _) => iccids.reserve(sims),
+            (None, Some(slim)) => slim.reserve(sims),
+            (None, None) => {
                 self.table.sims.reserve_exact(sims);
                 self.table.rows.reserve_exact(sims);
             }
@@ -311,9 +329,10 @@ impl SimReader {
     /// The SIMs read from the file `file`; reports ICCIDs listed twice.
     pub fn finish(self, file: &str, errors: &mut Collector) -> SimTable {
         let mut table = self.table;
-        match self.iccids {
-            Some(iccids) => iccids.report_repeats(file, errors),
-            None => report_duplicate_iccids(file, &table, errors),
+        match (self.iccids, self.slim) {
+            (Some(iccids), _) => iccids.report_repeats(file, errors),
+            (None, Some(slim)) => table.slim = Some(slim),
+            (None, None) => report_duplicate_iccids(file, &table, errors),
         }
         table.plan_types = self.plan_types.names;
         table

@@ -38,7 +38,7 @@ use super::model::{Assignment, Constraints, Model, Tally};
 use super::phase::{Phase, QUANTUM_SIMS};
 use super::search::{decode_assignment, encode_assignment, Improve};
 use super::Optimized;
-use crate::fleet::{Fleet, PlanId};
+use crate::fleet::{FleetTerms, PlanId};
 use crate::money::Money;
 use crate::random::SplitMix64;
 
@@ -405,7 +405,7 @@ pub(crate) struct UnitJob {
 impl UnitJob {
     /// Starts optimizing `fleet` as one unit (`part`: of those SIMs only, indices into
     /// [`Fleet::sims`]).
-    pub fn new(fleet: &Fleet, part: Option<&[u32]>, options: Options) -> UnitJob {
+    pub fn new(fleet: &impl FleetTerms, part: Option<&[u32]>, options: Options) -> UnitJob {
         let model = Model::of(fleet, part, &options.constraints);
         let current = model.current();
         let current_cost = current.cost(&model);
@@ -981,7 +981,7 @@ impl UnitJob {
     /// # Errors
     /// [`DecodeError::Invalid`] for a state that does not parse or is not of this input.
     pub fn decode(
-        fleet: &Fleet,
+        fleet: &impl FleetTerms,
         part: Option<&[u32]>,
         r: &mut Reader,
     ) -> Result<UnitJob, DecodeError> {

@@ -10,8 +10,10 @@
 use std::collections::HashMap;
 
 use crate::cost::LineRules;
-use crate::fleet::{CommPlanId, Fleet, Overage, PlanId, PlanTypeId, Pooling, Sim};
-use crate::money::Money;
+use crate::fleet::{
+    CommPlanId, Fleet, FleetTerms, Overage, PlanId, PlanTypeId, Pooling, SimProfile,
+};
+use crate::money::{Bytes, Money};
 
 /// What users may ask of an optimization besides eligibility (DESIGN §3). Locks are part of the
 /// fleet (a SIM's or its plan's `locked` flag); these are per run.
@@ -178,24 +180,33 @@ impl Model {
     /// eligible for it ([`Fleet::eligible_plans`]), unless it is locked — by its own flag or its
     /// current plan's — and each change costs the objective `constraints.min_saving`.
     pub fn constrained(fleet: &Fleet, constraints: &Constraints) -> Model {
-        Model::of_sims(fleet, fleet.sims.iter(), constraints)
+        Model::of(fleet, None, constraints)
     }
 
     /// [`Model::constrained`] of the fleet, or of the fleet of the SIMs in `part` only
-    /// (indices into [`Fleet::sims`]): the model of `fleet.part(part)` without copying SIMs.
-    pub(crate) fn of(fleet: &Fleet, part: Option<&[u32]>, constraints: &Constraints) -> Model {
+    /// (indices into its SIMs): the model of `fleet.part(part)` without copying SIMs.
+    pub(crate) fn of(
+        fleet: &impl FleetTerms,
+        part: Option<&[u32]>,
+        constraints: &Constraints,
+    ) -> Model {
         match part {
-            None => Model::constrained(fleet, constraints),
-            Some(part) => {
-                let sims = part.iter().map(|&i| &fleet.sims[i as usize]);
-                Model::of_sims(fleet, sims, constraints)
-            }
+            None => Model::of_sims(
+                fleet.frame(),
+                (0..fleet.sim_count()).map(|i| fleet.sim(i)),
+                constraints,
+            ),
+            Some(part) => Model::of_sims(
+                fleet.frame(),
+                part.iter().map(|&i| fleet.sim(i as usize)),
+                constraints,
+            ),
         }
     }
 
-    fn of_sims<'a>(
-        fleet: &'a Fleet,
-        fleet_sims: impl ExactSizeIterator<Item = &'a Sim>,
+    fn of_sims(
+        fleet: &Fleet,
+        fleet_sims: impl ExactSizeIterator<Item = (SimProfile, Bytes, u32)>,
         constraints: &Constraints,
     ) -> Model {
         let rules = LineRules::of(&fleet.settings);
@@ -205,37 +216,26 @@ impl Model {
         let mut eligible: HashMap<(Option<CommPlanId>, Option<PlanTypeId>), Vec<PlanId>> =
             HashMap::new();
         // SIMs alike in what decides their options share class and current option: looked up
-        // by a small key first (most SIMs), without building their option list.
-        type Profile = (
-            Option<CommPlanId>,
-            Option<PlanTypeId>,
-            PlanId,
-            bool,
-            Option<u16>,
-        );
-        let mut known: HashMap<Profile, (u32, u32)> = HashMap::new();
+        // by their profile first (most SIMs), without building their option list.
+        let mut known: HashMap<SimProfile, (u32, u32)> = HashMap::new();
         let mut sims = Vec::with_capacity(fleet_sims.len());
-        for sim in fleet_sims {
-            let locked = fleet.is_locked(sim);
-            let profile = (
-                sim.comm_plan,
-                sim.plan_type,
-                sim.current_plan,
-                locked,
-                sim.active_days,
-            );
+        for (profile, usage, sms) in fleet_sims {
             let (class, current) = match known.get(&profile).copied() {
                 Some(found) => found,
                 None => {
+                    let locked = profile.locked || fleet.plan(profile.current_plan).locked;
                     let allowed = eligible
-                        .entry((sim.comm_plan, sim.plan_type))
-                        .or_insert_with(|| fleet.eligible_plans(sim));
+                        .entry((profile.comm_plan, profile.plan_type))
+                        .or_insert_with(|| {
+                            fleet.eligible_for(profile.comm_plan, profile.plan_type)
+                        });
                     let mut plans = if locked { Vec::new() } else { allowed.clone() };
-                    if let Err(at) = plans.binary_search(&sim.current_plan) {
-                        plans.insert(at, sim.current_plan);
+                    if let Err(at) = plans.binary_search(&profile.current_plan) {
+                        plans.insert(at, profile.current_plan);
                     }
-                    let current = plans.binary_search(&sim.current_plan).unwrap_or_default() as u32;
-                    let key = (plans, sim.active_days);
+                    let current =
+                        plans.binary_search(&profile.current_plan).unwrap_or_default() as u32;
+                    let key = (plans, profile.active_days);
                     let class = match class_of.get(&key) {
                         Some(c) => *c,
                         None => {
@@ -248,8 +248,8 @@ impl Model {
                                 let plan = fleet.plan(plan_id);
                                 options.push(OptionTerms {
                                     plan: plan_id,
-                                    base: rules.base(plan, sim.active_days).micros(),
-                                    allowance: rules.allowance(plan, sim.active_days).0,
+                                    base: rules.base(plan, profile.active_days).micros(),
+                                    allowance: rules.allowance(plan, profile.active_days).0,
                                     pool: match plan.pooling {
                                         Pooling::Shared(p) => p.0,
                                         Pooling::PerSim => NO_POOL,
@@ -265,8 +265,8 @@ impl Model {
                 }
             };
             sims.push(SimTerms {
-                usage: sim.usage.0,
-                sms: sim.sms_count,
+                usage: usage.0,
+                sms,
                 class,
                 current,
             });

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use super::tiny::{brute_force, fleet, tiny_fleet, tiny_plan, tiny_sims};
 use super::*;
 use crate::cost;
+use crate::fleet::FleetTerms;
 use crate::settings::SettingsInput;
 use crate::test_fleet::fleet_from_text;
 
@@ -203,7 +204,7 @@ pub(super) fn run_sliced(
 
 /// [`run_sliced`] from `job` (of `f`).
 pub(super) fn run_sliced_job(
-    f: &Fleet,
+    f: &impl FleetTerms,
     job: Job,
     seed: u64,
     max_quanta: u64,
@@ -213,7 +214,7 @@ pub(super) fn run_sliced_job(
 
 /// [`run_sliced_job`], with `watch` shown the progress at every slice's end.
 pub(super) fn run_sliced_watching(
-    f: &Fleet,
+    f: &impl FleetTerms,
     mut job: Job,
     seed: u64,
     max_quanta: u64,

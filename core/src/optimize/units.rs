@@ -18,7 +18,7 @@
 //! [`Job::single`] on [`Fleet::part`] in parallel and [`merge`]s the results itself: the same
 //! plans, bill and bound to the cent.
 
-use crate::fleet::{Fleet, PlanId, Pooling};
+use crate::fleet::{Fleet, FleetTerms, PlanId, Pooling};
 use crate::money::Money;
 
 use super::checkpoint::{DecodeError, Reader, Writer};
@@ -32,13 +32,18 @@ pub const UNIT_SIMS: usize = 65_536;
 /// The SIMs (indices into [`Fleet::sims`], ascending) of each work unit of `fleet`, for a run
 /// with `options`. Always at least one unit (an empty fleet is one empty unit); every SIM is
 /// in exactly one.
-pub fn split(fleet: &Fleet, options: &Options) -> Vec<Vec<u32>> {
+pub fn split(fleet: &impl FleetTerms, options: &Options) -> Vec<Vec<u32>> {
     split_at(fleet, options, UNIT_SIMS)
 }
 
-pub(crate) fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Vec<Vec<u32>> {
-    let everything = || vec![(0..fleet.sims.len() as u32).collect::<Vec<u32>>()];
-    if options.constraints.max_changes.is_some() || fleet.sims.len() <= unit_sims {
+pub(crate) fn split_at(
+    terms: &impl FleetTerms,
+    options: &Options,
+    unit_sims: usize,
+) -> Vec<Vec<u32>> {
+    let (fleet, count) = (terms.frame(), terms.sim_count());
+    let everything = || vec![(0..count as u32).collect::<Vec<u32>>()];
+    if options.constraints.max_changes.is_some() || count <= unit_sims {
         return everything();
     }
     let pools_of = |plans: &[PlanId]| -> Vec<u32> {
@@ -57,14 +62,15 @@ pub(crate) fn split_at(fleet: &Fleet, options: &Options, unit_sims: usize) -> Ve
     let mut touched: std::collections::HashMap<_, Vec<u32>> = std::collections::HashMap::new();
     // A SIM whose options touch no pool is a component of its own.
     let mut joined = Components::new(fleet.pools.len());
-    for sim in &fleet.sims {
-        let locked = fleet.is_locked(sim);
+    for i in 0..count {
+        let (sim, ..) = terms.sim(i);
+        let locked = sim.locked || fleet.plan(sim.current_plan).locked;
         let key = (sim.comm_plan, sim.plan_type, sim.current_plan, locked);
         let pools = touched.entry(key).or_insert_with(|| {
             let mut plans = if locked {
                 Vec::new()
             } else {
-                fleet.eligible_plans(sim)
+                fleet.eligible_for(sim.comm_plan, sim.plan_type)
             };
             plans.push(sim.current_plan);
             pools_of(&plans)
@@ -139,12 +145,12 @@ enum Unit {
 
 impl Job {
     /// Starts optimizing `fleet`, cut into work units.
-    pub fn new(fleet: &Fleet, options: Options) -> Job {
+    pub fn new(fleet: &impl FleetTerms, options: Options) -> Job {
         Job::cut(fleet, options, UNIT_SIMS)
     }
 
     /// Starts optimizing `fleet`, cut into units of at least `unit_sims` SIMs.
-    pub(crate) fn cut(fleet: &Fleet, options: Options, unit_sims: usize) -> Job {
+    pub(crate) fn cut(fleet: &impl FleetTerms, options: Options, unit_sims: usize) -> Job {
         let split = split_at(fleet, &options, unit_sims);
         if split.len() == 1 {
             return Job::single(fleet, options);
@@ -156,7 +162,7 @@ impl Job {
         Job {
             options,
             unit_sims,
-            sims: fleet.sims.len(),
+            sims: fleet.sim_count(),
             split,
             units,
             at: 0,
@@ -165,11 +171,11 @@ impl Job {
 
     /// Starts optimizing `fleet` as one unit, however large: for a caller that runs the units
     /// of [`split`] itself (each on its [`Fleet::part`]) and [`merge`]s their results.
-    pub fn single(fleet: &Fleet, options: Options) -> Job {
+    pub fn single(fleet: &impl FleetTerms, options: Options) -> Job {
         Job {
             options,
             unit_sims: UNIT_SIMS,
-            sims: fleet.sims.len(),
+            sims: fleet.sim_count(),
             split: Vec::new(),
             units: vec![Unit::Working(UnitJob::new(fleet, None, options))],
             at: 0,
@@ -310,11 +316,11 @@ impl Job {
     ///
     /// # Errors
     /// [`DecodeError`] for damaged, foreign or newer bytes, or a checkpoint of another input.
-    pub fn decode(fleet: &Fleet, bytes: &[u8]) -> Result<Job, DecodeError> {
+    pub fn decode(fleet: &impl FleetTerms, bytes: &[u8]) -> Result<Job, DecodeError> {
         let mut r = Reader::open(bytes)?;
         // Before format 9 a checkpoint is one unit's state.
         let (count, at) = if r.version() >= 9 {
-            let count = r.below(fleet.sims.len() as u64 + 2, "too many work units")? as usize;
+            let count = r.below(fleet.sim_count() as u64 + 2, "too many work units")? as usize;
             (
                 count,
                 r.below(count as u64 + 1, "a unit is out of range")? as usize,
@@ -330,7 +336,7 @@ impl Job {
             Job {
                 options: unit.options(),
                 unit_sims: UNIT_SIMS,
-                sims: fleet.sims.len(),
+                sims: fleet.sim_count(),
                 split: Vec::new(),
                 units: vec![Unit::Working(unit)],
                 at: 0,
@@ -346,7 +352,7 @@ impl Job {
             }
             let mut units = Vec::with_capacity(count);
             for sims in &split[..at] {
-                let result = Optimized::read(&mut r, sims.len(), fleet.plans.len())?;
+                let result = Optimized::read(&mut r, sims.len(), fleet.frame().plans.len())?;
                 units.push(Unit::Done(result));
             }
             for (i, sims) in split.iter().enumerate().skip(at) {
@@ -358,7 +364,7 @@ impl Job {
             Job {
                 options,
                 unit_sims,
-                sims: fleet.sims.len(),
+                sims: fleet.sim_count(),
                 split,
                 units,
                 at,
@@ -438,16 +444,11 @@ impl Fleet {
     /// setting of this one: a work unit to optimize on its own.
     pub fn part(&self, sims: &[u32]) -> Fleet {
         Fleet {
-            plans: self.plans.clone(),
-            pools: self.pools.clone(),
-            comm_plans: self.comm_plans.clone(),
             sims: sims
                 .iter()
                 .map(|&i| self.sims[i as usize].clone())
                 .collect(),
-            plan_types: self.plan_types.clone(),
-            eligibility: self.eligibility.clone(),
-            settings: self.settings,
+            ..self.clone_frame()
         }
     }
 }
@@ -489,7 +490,59 @@ mod tests {
     use super::*;
     use crate::cost;
     use crate::optimize::tests::{run_sliced_job, synthetic_fleet_of};
-    use crate::optimize::Constraints;
+    use crate::fleet::SlimFleet;
+    use crate::money::Money;
+    use crate::optimize::{Constraints, Step};
+
+    /// The optimizer reads a slim fleet as it reads the fleet: the same cut into units, the
+    /// same result and the same checkpoints, so a checkpoint of one resumes on the other —
+    /// with SIMs and plans locked, units, a small fleet's branch and bound, and constraints.
+    #[test]
+    fn a_slim_fleet_gives_the_fleets_units_results_and_checkpoints() {
+        let mut locked = synthetic_fleet_of(2_000, 5, 4, 6);
+        for sim in locked.sims.iter_mut().step_by(7) {
+            sim.locked = true;
+        }
+        locked.plans[1].locked = true;
+        let constrained = Options {
+            constraints: Constraints {
+                min_saving: Money::from_micros(200_000),
+                max_changes: Some(400),
+            },
+            ..Options::default()
+        };
+        for (fleet, options, unit_sims) in [
+            (locked, Options::default(), 700),
+            (synthetic_fleet_of(300, 2, 1, 50), Options::default(), UNIT_SIMS),
+            (synthetic_fleet_of(1_500, 3, 3, 5), constrained, 700),
+        ] {
+            let slim = SlimFleet::of(&fleet);
+            assert!(slim.profiles.len() < fleet.sims.len() / 4, "{}", slim.profiles.len());
+            assert_eq!(
+                split_at(&slim, &options, unit_sims),
+                split_at(&fleet, &options, unit_sims)
+            );
+            let straight = Job::cut(&fleet, options, unit_sims).run();
+            let mut job = Job::cut(&slim, options, unit_sims);
+            let mut slices = 0;
+            let result = loop {
+                let mut quanta = 0;
+                if let Step::Finished(result) = job.run_slice(&mut || {
+                    quanta += 1;
+                    quanta == 3
+                }) {
+                    break result;
+                }
+                slices += 1;
+                let bytes = job.encode();
+                let on_fleet = Job::decode(&fleet, &bytes).expect("the fleet reads it");
+                assert_eq!(on_fleet.encode(), bytes);
+                job = Job::decode(&slim, &on_fleet.encode()).expect("the slim fleet reads it");
+            };
+            assert!(slices > 3, "{slices} slices");
+            assert_eq!(result, straight);
+        }
+    }
 
     #[test]
     fn units_are_independent_and_their_results_add_up_to_the_fleets() {

@@ -23,6 +23,7 @@
 use std::cell::{Cell, RefCell, RefMut};
 
 use serde::{Deserialize, Serialize};
+use simopt_core::fleet::SlimFleet;
 use simopt_core::input::Loader;
 use simopt_core::optimize::{units, Job, Optimized, Options, Step as JobStep};
 use simopt_core::report::part::{part, Part};
@@ -122,53 +123,52 @@ impl From<worker::Error> for Failure {
     }
 }
 
-/// The optimization held in memory between slices.
-struct Live {
+/// The session held in memory between steps (borrowed only while no await runs).
+enum Live {
+    /// Its optimization, on the slim fleet (what the optimizer reads of each SIM).
+    Optimizing(Optimizing),
+    /// Once optimized: the whole fleet and the outcome, for the report and results steps.
+    Finished(Box<Finished>),
+}
+
+/// The optimization held in memory between slices. It was started on the session's slim
+/// fleet, which is not kept: the job holds all it needs.
+struct Optimizing {
     session: String,
-    fleet: Fleet,
-    warnings: Diagnostics,
+    /// The fleet's SIM count.
+    sims: u64,
     run: Run,
-    /// The finished job's bills and summary, computed once for the report and results steps.
-    outcome: Option<Outcome>,
 }
 
 /// How the session's fleet is optimized.
 enum Run {
     /// In this object, one slice per message (a fleet of one work unit).
     Here(Job),
-    /// Not started, and the fleet cuts into this many work units: each gets its own object.
-    Units(usize),
+    /// Not started, and the fleet cuts into these work units (each unit's SIMs): each gets
+    /// its own object.
+    Units(Vec<Vec<u32>>),
     /// By the work units' objects, all done: their results merged.
     Merged(Optimized),
 }
 
-impl Live {
-    /// Whether the optimization is done.
-    fn is_finished(&self) -> bool {
+impl Optimizing {
+    /// The finished optimization's result and the options it ran with.
+    fn result(&self) -> Option<(Optimized, Options)> {
         match &self.run {
-            Run::Here(job) => job.is_finished(),
-            Run::Units(_) => false,
-            Run::Merged(_) => true,
+            Run::Here(job) if job.is_finished() => Some((job.result(), job.options())),
+            Run::Merged(result) => Some((result.clone(), Options::default())),
+            _ => None,
         }
     }
+}
 
-    /// The finished optimization's outcome (computed on first use), with its fleet and
-    /// warnings.
-    fn finished(&mut self) -> (&Outcome, &Fleet, &Diagnostics) {
-        let Live {
-            fleet,
-            warnings,
-            run,
-            outcome,
-            ..
-        } = self;
-        let outcome = outcome.get_or_insert_with(|| match run {
-            Run::Here(job) => Outcome::of(fleet, job.result(), &job.options(), true),
-            Run::Merged(result) => Outcome::of(fleet, result.clone(), &Options::default(), true),
-            Run::Units(_) => unreachable!("the report waits for the units"),
-        });
-        (outcome, fleet, warnings)
-    }
+/// The finished optimization's bills and summary, computed once for the report and results
+/// steps, with the whole fleet and its warnings.
+struct Finished {
+    session: String,
+    fleet: Fleet,
+    warnings: Diagnostics,
+    outcome: Outcome,
 }
 
 /// A file the session pinned at its start, from R2. A file gone from R2 does not come back:
@@ -338,14 +338,42 @@ fn load_blob(
 /// the file's text (110 MB at a million SIMs).
 const SIMS_PIECE_BYTES: u64 = 4 << 20;
 
-/// The session's fleet from its pinned files, read from R2 and checked by the core — or, with
-/// `keep` (positions in the fleet, ascending), only those SIMs of it (a work unit's
-/// [`Fleet::part`]). The SIMs file is read in pieces.
-pub(crate) async fn load_fleet(
+/// The session's fleet from its pinned files, read from R2 and checked by the core. The SIMs
+/// file is read in pieces.
+async fn load_fleet(env: &Env, inputs: &Inputs) -> Result<Warned<Fleet>, Failure> {
+    read_sims(env, inputs, None, false)
+        .await?
+        .finish()
+        .map_err(unreadable)
+}
+
+/// [`load_fleet`] slim: of each SIM only what the optimizer reads ([`Loader::slim`]), 16 bytes
+/// where a SIM takes about 100 — for the optimization, which gives the same result on it —
+/// or, with `keep` (positions in the fleet, ascending), only those SIMs of it (a work unit's).
+pub(crate) async fn load_slim(
     env: &Env,
     inputs: &Inputs,
     keep: Option<Vec<u32>>,
-) -> Result<Warned<Fleet>, Failure> {
+) -> Result<Warned<SlimFleet>, Failure> {
+    read_sims(env, inputs, keep, true)
+        .await?
+        .finish_slim()
+        .map_err(unreadable)
+}
+
+/// Input files that do not load: the session fails, saying why.
+fn unreadable(e: simopt_core::InputErrors) -> Failure {
+    Failure::Permanent(format!("the session's input files cannot be read: {e}"))
+}
+
+/// A loader that has read the session's pinned files (the SIMs file in pieces), for
+/// [`load_fleet`] and [`load_slim`].
+async fn read_sims(
+    env: &Env,
+    inputs: &Inputs,
+    keep: Option<Vec<u32>>,
+    slim: bool,
+) -> Result<Loader, Failure> {
     let store = Store::from_env(env)?;
     let plans = pinned_file(&store, Kind::Plans, &inputs.plans).await?;
     let sims_file = inputs.sims.as_ref().ok_or_else(|| {
@@ -366,6 +394,9 @@ pub(crate) async fn load_fleet(
         &inputs.settings,
     );
     drop((plans, eligibility));
+    if slim {
+        loader.slim();
+    }
     match keep {
         Some(positions) => {
             loader.reserve(positions.len());
@@ -379,9 +410,7 @@ pub(crate) async fn load_fleet(
     if found.is_none() {
         return Err(missing_file(Kind::Sims, sims_file));
     }
-    loader
-        .finish()
-        .map_err(|e| Failure::Permanent(format!("the session's input files cannot be read: {e}")))
+    Ok(loader)
 }
 
 /// The part of the report's file that `writing` is at.
@@ -834,64 +863,101 @@ impl SessionObject {
 
     /// The session's optimization in memory (read from R2 and the checkpoint when it is not).
     /// Held only while no await runs.
-    async fn live(&self, record: &Record) -> Result<RefMut<'_, Live>, Failure> {
-        self.load_live(record).await?;
-        RefMut::filter_map(self.live.borrow_mut(), Option::as_mut)
-            .map_err(|_| Failure::Transient("the optimization is not in memory".into()))
+    async fn optimizing(&self, record: &Record) -> Result<RefMut<'_, Optimizing>, Failure> {
+        self.load_optimizing(record).await?;
+        RefMut::filter_map(self.live.borrow_mut(), |live| match live {
+            Some(Live::Optimizing(o)) => Some(o),
+            _ => None,
+        })
+        .map_err(|_| Failure::Transient("the optimization is not in memory".into()))
     }
 
-    /// Reads the session's optimization into memory unless it is there.
-    async fn load_live(&self, record: &Record) -> Result<(), Failure> {
-        if self
-            .live
-            .borrow()
-            .as_ref()
-            .is_some_and(|l| l.session == record.view.id)
+    /// Reads the session's optimization into memory unless it is there: the job decoded from
+    /// its checkpoint (or started, or the units' results merged) on the session's slim fleet.
+    async fn load_optimizing(&self, record: &Record) -> Result<(), Failure> {
+        if matches!(&*self.live.borrow(), Some(Live::Optimizing(o)) if o.session == record.view.id)
         {
             return Ok(());
         }
-        let Warned {
-            output: fleet,
-            warnings,
-        } = load_fleet(&self.env, &record.inputs, None).await?;
+        *self.live.borrow_mut() = None;
+        let Warned { output: slim, .. } = load_slim(&self.env, &record.inputs, None).await?;
         let options = Options::default();
         let run = match (&record.units, self.load_checkpoint()?) {
-            (Some(units), _) => Run::Merged(self.merged(&fleet, units.done.len())?),
-            (None, None) => match units::split(&fleet, &options).len() {
-                1 => Run::Here(Job::new(&fleet, options)),
-                count => Run::Units(count),
-            },
-            (None, Some(bytes)) => Run::Here(Job::decode(&fleet, &bytes).unwrap_or_else(|e| {
+            (Some(units), _) => Run::Merged(self.merged(&slim, units.done.len())?),
+            (None, None) => {
+                let split = units::split(&slim, &options);
+                match split.len() {
+                    1 => Run::Here(Job::new(&slim, options)),
+                    _ => Run::Units(split),
+                }
+            }
+            (None, Some(bytes)) => Run::Here(Job::decode(&slim, &bytes).unwrap_or_else(|e| {
                 // The job is deterministic: starting over ends with the same result.
                 console_error!(
                     "session {}: its checkpoint does not decode ({e}); starting the optimization over",
                     record.view.id
                 );
-                Job::new(&fleet, options)
+                Job::new(&slim, options)
             })),
         };
-        *self.live.borrow_mut() = Some(Live {
+        *self.live.borrow_mut() = Some(Live::Optimizing(Optimizing {
             session: record.view.id.clone(),
-            fleet,
-            warnings,
+            sims: slim.sims.len() as u64,
             run,
-            outcome: None,
-        });
+        }));
         Ok(())
+    }
+
+    /// The finished optimization's outcome with the whole fleet, read from R2 unless in memory
+    /// (after the job is dropped: the two are never held at once). Held only while no await
+    /// runs.
+    async fn finished(&self, record: &Record) -> Result<RefMut<'_, Finished>, Failure> {
+        let held = |live: &Option<Live>| matches!(live, Some(Live::Finished(f)) if f.session == record.view.id);
+        if !held(&self.live.borrow()) {
+            let (result, options) = self.optimizing(record).await?.result().ok_or_else(|| {
+                Failure::Permanent(
+                    "the report was asked for before the optimization finished".into(),
+                )
+            })?;
+            *self.live.borrow_mut() = None;
+            let Warned {
+                output: fleet,
+                warnings,
+            } = load_fleet(&self.env, &record.inputs).await?;
+            if fleet.sims.len() != result.plans.len() {
+                return Err(Failure::Permanent(format!(
+                    "the session's SIMs file has {} SIMs where its optimization had {}",
+                    fleet.sims.len(),
+                    result.plans.len()
+                )));
+            }
+            let outcome = Outcome::of(&fleet, result, &options, true);
+            *self.live.borrow_mut() = Some(Live::Finished(Box::new(Finished {
+                session: record.view.id.clone(),
+                fleet,
+                warnings,
+                outcome,
+            })));
+        }
+        RefMut::filter_map(self.live.borrow_mut(), |live| match live {
+            Some(Live::Finished(f)) => Some(&mut **f),
+            _ => None,
+        })
+        .map_err(|_| Failure::Transient("the report's fleet is not in memory".into()))
     }
 
     /// One optimizer slice; saves the checkpoint with the record.
     async fn optimize(&self, record: &mut Record) -> Result<(), Failure> {
         let started = clock::now_millis();
         let fan_out = {
-            let live = self.live(record).await?;
-            match live.run {
+            let live = self.optimizing(record).await?;
+            match &live.run {
                 // Each unit gets its own object (started by `send`), which reads only the SIMs
                 // listed for it here; the session waits.
-                Run::Units(count) => Some((
-                    count,
-                    live.fleet.sims.len() as u64,
-                    units::split(&live.fleet, &Options::default())
+                Run::Units(split) => Some((
+                    split.len(),
+                    live.sims,
+                    split
                         .iter()
                         .map(|sims| encode_positions(sims))
                         .collect::<Vec<Vec<u8>>>(),
@@ -924,8 +990,8 @@ impl SessionObject {
             self.save_record(record)?;
             return Ok(());
         }
-        let mut live = self.live(record).await?;
-        let sims = live.fleet.sims.len() as u64;
+        let mut live = self.optimizing(record).await?;
+        let sims = live.sims;
         let job = match &mut live.run {
             Run::Here(job) => job,
             // Fanned out above; only a reload in between could bring it back: run it again.
@@ -994,13 +1060,13 @@ impl SessionObject {
         let mut written = 0u64;
         let summary = loop {
             let (part, summary) = {
-                let mut live = self.live(record).await?;
-                if !live.is_finished() {
-                    return Err(Failure::Permanent(
-                        "the report was asked for before the optimization finished".into(),
-                    ));
-                }
-                let (outcome, fleet, warnings) = live.finished();
+                let finished = self.finished(record).await?;
+                let Finished {
+                    outcome,
+                    fleet,
+                    warnings,
+                    ..
+                } = &*finished;
                 let name = record.inputs.settings.account_name.as_deref();
                 let part = report_part(&writing, outcome, fleet, warnings, name)?;
                 let summary = SummaryView::of(
@@ -1071,8 +1137,13 @@ impl SessionObject {
     /// `k × RESULTS_CHUNK`); after the last, the session goes on to notify.
     async fn results(&self, record: &mut Record, slice: u32) -> Result<(), Failure> {
         let (rows, total) = {
-            let mut live = self.live(record).await?;
-            let (outcome, fleet, warnings) = live.finished();
+            let finished = self.finished(record).await?;
+            let Finished {
+                outcome,
+                fleet,
+                warnings,
+                ..
+            } = &*finished;
             let report = outcome.report(fleet, warnings);
             let total = fleet.sims.len();
             let from = (slice as usize).saturating_mul(RESULTS_CHUNK).min(total);
@@ -1345,7 +1416,7 @@ impl SessionObject {
     }
 
     /// The units' results, merged into the fleet's.
-    fn merged(&self, fleet: &Fleet, count: usize) -> Result<Optimized, Failure> {
+    fn merged(&self, fleet: &SlimFleet, count: usize) -> Result<Optimized, Failure> {
         let split = units::split(fleet, &Options::default());
         if split.len() != count {
             return Err(Failure::Permanent(format!(
@@ -1356,8 +1427,8 @@ impl SessionObject {
         for (unit, sims) in split.iter().enumerate() {
             let key = Some(("unit", unit as i64));
             let bytes = load_blob(&self.sql(), "unit_results", key)?.unwrap_or_default();
-            let result =
-                Optimized::from_bytes(&bytes, sims.len(), fleet.plans.len()).map_err(|e| {
+            let result = Optimized::from_bytes(&bytes, sims.len(), fleet.frame.plans.len())
+                .map_err(|e| {
                     Failure::Permanent(format!(
                         "work unit {unit}'s result is missing or damaged ({e}); start a new \
                          session"

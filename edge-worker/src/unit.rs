@@ -16,7 +16,7 @@ use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
 use simopt_core::optimize::{units, Job, Options, Step as JobStep};
-use simopt_core::{Fleet, Warned};
+use simopt_core::Warned;
 use worker::{
     console_error, console_log, durable_object, DurableObject, Env, Method, Request, Response,
     SqlStorage, State as ObjectState,
@@ -25,8 +25,8 @@ use worker::{
 use crate::clock;
 use crate::log::SessionLog;
 use crate::object::{
-    arm_watchdog, copies, create_tables, load_chunks, load_fleet, read_record, save_chunks,
-    var_u64, watchdog_ms, write_record, Failure, StepOutcome, DEFAULT_SLICE_QUANTA, QUEUE,
+    arm_watchdog, copies, create_tables, load_chunks, load_slim, read_record, save_chunks, var_u64,
+    watchdog_ms, write_record, Failure, StepOutcome, DEFAULT_SLICE_QUANTA, QUEUE,
 };
 use crate::session::{
     decode_positions, retry_delay, unit_object_name, Inputs, Step, UnitProgress, Work, MAX_FAILURES,
@@ -127,10 +127,12 @@ pub struct UnitReport {
     pub reason: Option<String>,
 }
 
-/// The unit's optimization in memory between slices: its part of the fleet and its job.
+/// The unit's optimization in memory between slices: its job, started on (or decoded for) the
+/// unit's SIMs read slim, which are not kept — the job holds all it needs.
 struct Live {
     session: String,
-    part: Fleet,
+    /// The unit's SIM count.
+    sims: u64,
     job: Job,
 }
 
@@ -390,7 +392,7 @@ impl UnitObject {
                 })?;
                 let count = positions.len();
                 let Warned { output: part, .. } =
-                    load_fleet(&self.env, &record.inputs, Some(positions)).await?;
+                    load_slim(&self.env, &record.inputs, Some(positions)).await?;
                 if part.sims.len() != count {
                     return Err(Failure::Permanent(format!(
                         "the session's SIMs file has {} of the unit's {count} SIMs",
@@ -401,7 +403,7 @@ impl UnitObject {
             }
             None => {
                 let Warned { output: fleet, .. } =
-                    load_fleet(&self.env, &record.inputs, None).await?;
+                    load_slim(&self.env, &record.inputs, None).await?;
                 let options = Options::default();
                 let split = units::split(&fleet, &options);
                 let sims = split
@@ -430,7 +432,7 @@ impl UnitObject {
         };
         *self.live.borrow_mut() = Some(Live {
             session: record.session.clone(),
-            part,
+            sims: part.sims.len() as u64,
             job,
         });
         Ok(())
@@ -451,7 +453,7 @@ impl UnitObject {
             done += 1;
             done >= quanta
         });
-        let mut progress = UnitProgress::of(&live.job.progress(), live.part.sims.len() as u64);
+        let mut progress = UnitProgress::of(&live.job.progress(), live.sims);
         let before = record.progress.take();
         let ms = (clock::now_millis() - started).max(0.0) as u64;
         progress.slices = record.slice + 1;

@@ -383,7 +383,11 @@ impl FleetTerms for SlimFleet {
 
     fn sim(&self, i: usize) -> (SimProfile, Bytes, u32) {
         let sim = self.sims[i];
-        (self.profiles[sim.profile as usize], sim.usage, sim.sms_count)
+        (
+            self.profiles[sim.profile as usize],
+            sim.usage,
+            sim.sms_count,
+        )
     }
 }
 

@@ -93,15 +93,8 @@ impl CostOutcome {
     /// # Errors
     /// Whatever the writer returns.
     pub fn write_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
-        let assignment: Vec<PlanId> = self.fleet.sims.iter().map(|s| s.current_plan).collect();
-        report::json::write(
-            out,
-            &self.fleet,
-            &self.bill,
-            &assignment,
-            &self.warnings,
-            None,
-        )
+        let report = report::Report::of_cost(&self.fleet, &self.bill, &self.warnings);
+        report::json::write(out, &report)
     }
 }
 

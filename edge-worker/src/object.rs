@@ -1145,26 +1145,27 @@ impl SessionObject {
                 ..
             } = &*finished;
             let report = outcome.report(fleet, warnings);
-            let total = fleet.sims.len();
+            let total = report.sim_count();
             let from = (slice as usize).saturating_mul(RESULTS_CHUNK).min(total);
             let to = (from + RESULTS_CHUNK).min(total);
-            let rows: Vec<SimResult> = (from..to)
-                .map(|n| {
-                    let line = report.line(n);
-                    SimResult {
-                        n: n as u64,
+            let mut rows: Vec<SimResult> = Vec::with_capacity(to - from);
+            report
+                .each_line(from..to, &mut |line| {
+                    rows.push(SimResult {
+                        n: (from + rows.len()) as u64,
                         iccid: line.sim.iccid.to_string(),
                         comm_plan: line.comm_plan.to_owned(),
                         current_plan: fleet.plan(line.current_plan).code.clone(),
                         plan: fleet.plan(line.plan).code.clone(),
-                        current_cost: line.current_cost.to_decimal_string(),
+                        current_cost: line.current_cost().to_decimal_string(),
                         cost: line.cost().to_decimal_string(),
                         saving: line.saving().to_decimal_string(),
                         changed: line.changed(),
                         why: line.why(fleet).to_string(),
-                    }
+                    });
+                    Ok(())
                 })
-                .collect();
+                .map_err(|e| Failure::Transient(format!("cannot read the SIMs' lines: {e}")))?;
             (rows, total)
         };
         let written = (slice as usize + 1) * RESULTS_CHUNK;

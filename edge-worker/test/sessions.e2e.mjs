@@ -19,7 +19,9 @@
 //                                                CLI: cargo build --release -p simopt-cli)
 //
 // E2E_SIMS sets the fleet size; E2E_SLICE_QUANTA the quanta per slice (default: the service's);
-// E2E_PART_BYTES the size of the parts files are written to R2 in (default: R2's least, 5 MiB).
+// E2E_PART_BYTES the size of the parts files are written to R2 in (default: R2's least, 5 MiB);
+// E2E_COMM_PLANS and E2E_PLANS_PER_COMM_PLAN the generated fleet's plans (default 4 × 6: from
+// 100,000 SIMs on, several work units; 1 × 50 makes one unit of any size).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -38,6 +40,8 @@ const WATCHDOG_SECONDS = 5;
 // R2's least part by default: the SIMs file of 100,000 SIMs (11 MB) is then stored in parts as
 // it is uploaded, and the report's files (10–30 MB) written in parts. E2E_PART_BYTES sets another.
 const PART_BYTES = Number(process.env.E2E_PART_BYTES ?? 5 << 20);
+const COMM_PLANS = String(process.env.E2E_COMM_PLANS ?? 4);
+const PLANS_PER_COMM_PLAN = String(process.env.E2E_PLANS_PER_COMM_PLAN ?? 6);
 
 function signingKey() {
   const text = readFileSync(join(ROOT, ".dev.vars"), "utf8");
@@ -201,10 +205,14 @@ function sessionLines(text, id) {
 function checkReportParts(ctx, view, reportBytes) {
   const lines = sessionLines(ctx.logs(), view.id);
   const reportSteps = lines.filter((l) => l.what === "step" && l.step === "report").length;
-  const memory = Math.max(0, ...lines.map((l) => l.memory_mib ?? 0));
+  const most = (ls) => Math.max(0, ...ls.map((l) => l.memory_mib ?? 0));
+  // Wasm memory never shrinks: the lines before the first report step show what the
+  // optimization took (every object of the Worker shares one memory locally).
+  const firstReport = lines.findIndex((l) => l.step === "report");
+  const optimizing = most(firstReport < 0 ? lines : lines.slice(0, firstReport));
   const least = Math.ceil(reportBytes / PART_BYTES);
   assert.ok(reportSteps >= least, `${reportSteps} report steps for a ${reportBytes}-byte workbook in ${PART_BYTES}-byte parts`);
-  console.log(`        the report in ${reportSteps} steps (parts of ${PART_BYTES >> 20} MiB); the Worker's wasm memory at most ${memory} MiB`);
+  console.log(`        the report in ${reportSteps} steps (parts of ${PART_BYTES >> 20} MiB); the Worker's wasm memory at most ${optimizing} MiB until the report, ${most(lines)} MiB in all`);
 }
 
 function figures(label, view, ms) {
@@ -276,7 +284,7 @@ const steps = [
       assert.ok(view.slices >= 20, `only ${view.slices} slices`);
       // 4 communication plans of their own pools: from 100,000 SIMs on, the fleet cuts into
       // work units (of at least 65,536 SIMs), each optimized by its own object in parallel.
-      if (SIMS >= 100_000) assert.ok(view.units >= 2, `${view.units} work units`);
+      if (SIMS >= 100_000 && COMM_PLANS !== "1") assert.ok(view.units >= 2, `${view.units} work units`);
       await checkAgainstCli(ctx, view);
       checkNotification(ctx, view);
       const bytes = await checkEmail(ctx, view);
@@ -388,7 +396,7 @@ async function main() {
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop().finally(() => process.exit(130)));
   let failed = 0;
   try {
-    cli(["gen", "--sims", String(SIMS), "--comm-plans", "4", "--plans-per-comm-plan", "6", "--seed", "11", "--out", fleetDir]);
+    cli(["gen", "--sims", String(SIMS), "--comm-plans", COMM_PLANS, "--plans-per-comm-plan", PLANS_PER_COMM_PLAN, "--seed", "11", "--out", fleetDir]);
     await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
     await start();
     for (const [name, step] of steps) {

@@ -94,7 +94,7 @@ impl OptimizeJob {
 /// The columns of the per-SIM table.
 fn sim_table(report: &Report<'_>) -> Result<JsValue, js_sys::Error> {
     let fleet = report.fleet;
-    let n = fleet.sims.len();
+    let n = report.sim_count();
     let mut iccids = String::with_capacity(n * 21);
     let mut comm_plan = Vec::with_capacity(n);
     let mut usage = Vec::with_capacity(n);
@@ -107,16 +107,18 @@ fn sim_table(report: &Report<'_>) -> Result<JsValue, js_sys::Error> {
     let mut reasons: Vec<String> = vec![String::new()];
     let mut reason_index: HashMap<String, u32> = HashMap::from([(String::new(), 0)]);
     let mut why = String::new();
-    for (i, line) in report.lines().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    let walked = report.each_sim_line(&mut |line| {
+        if !first {
             iccids.push('\n');
         }
+        first = false;
         iccids.push_str(&line.sim.iccid);
         comm_plan.push(line.sim.comm_plan.map_or(NO_COMM_PLAN, |c| c.0));
         usage.push(line.sim.usage.0 as f64);
         current_plan.push(line.current_plan.0);
         plan.push(line.plan.0);
-        current_cost.push(line.current_cost.micros() as f64);
+        current_cost.push(line.current_cost().micros() as f64);
         new_cost.push(line.cost().micros() as f64);
         locked.push(u8::from(line.locked));
         why.clear();
@@ -131,7 +133,9 @@ fn sim_table(report: &Report<'_>) -> Result<JsValue, js_sys::Error> {
             }
         };
         reason.push(index);
-    }
+        Ok(())
+    });
+    walked.map_err(|e| js_sys::Error::new(&e.to_string()))?;
     let strings = |items: &mut dyn Iterator<Item = &str>| -> js_sys::Array {
         items.map(JsValue::from_str).collect()
     };

@@ -2,7 +2,8 @@
 //! optimizer's model takes its terms from them and precomputes the same lines for its hot path
 //! (the tests hold the model's costs to the bill), so an optimized cost is the engine's bill.
 
-use crate::fleet::{Overage, Plan};
+use super::SimCharge;
+use crate::fleet::{Overage, Plan, Pooling};
 use crate::money::{Bytes, Money};
 use crate::settings::Settings;
 
@@ -51,6 +52,22 @@ impl LineRules {
     pub fn sms(&self, plan: &Plan, count: u64) -> Money {
         plan.sms_rate
             .mul_ratio_round(count as i64, 1, self.decimals)
+    }
+
+    /// What a SIM of this usage, billed days and SMS count is billed on `plan`: its base, its
+    /// SMS and its allowance, and its overage on a plan of its own (on a pooled plan its share
+    /// of the pool's, which [`super::bill`] works out over the pool, is left at zero).
+    pub fn charge(&self, plan: &Plan, usage: Bytes, days: Option<u16>, sms: u32) -> SimCharge {
+        let allowance = self.allowance(plan, days);
+        SimCharge {
+            base: self.base(plan, days),
+            overage: match plan.pooling {
+                Pooling::Shared(_) => Money::ZERO,
+                Pooling::PerSim => self.overage(plan.overage, usage, allowance),
+            },
+            sms: self.sms(plan, u64::from(sms)),
+            allowance,
+        }
     }
 
     /// The overage line of `usage` against `allowance` (a non-pooled SIM, or a whole pool):

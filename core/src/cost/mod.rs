@@ -19,7 +19,7 @@ mod tests;
 
 use serde::Serialize;
 
-use crate::fleet::{Fleet, PlanId, PoolId, Pooling, Sim};
+use crate::fleet::{Fleet, FleetTerms, PlanId, PoolId, Pooling, Sim};
 use crate::money::{Bytes, Money};
 
 pub use lines::LineRules;
@@ -70,8 +70,13 @@ impl PlanTotals {
 
     /// Counts one SIM's line in.
     pub fn add_line(&mut self, sim: &Sim, charge: &SimCharge) {
+        self.add_charge(sim.usage, charge);
+    }
+
+    /// Counts in a SIM of this usage billed `charge`.
+    pub fn add_charge(&mut self, usage: Bytes, charge: &SimCharge) {
         self.sims += 1;
-        self.usage += sim.usage;
+        self.usage += usage;
         self.allowance += charge.allowance;
         self.base += charge.base;
         self.overage += charge.overage;
@@ -130,39 +135,35 @@ impl Bill {
     }
 }
 
-/// Bills `fleet` with SIM `i` on plan `assignment[i]`.
+/// Bills `fleet` with SIM `i` on plan `assignment[i]` (a [`Fleet`], or its
+/// [`crate::fleet::SlimFleet`]: the same bill).
 ///
 /// # Panics
 /// If `assignment` does not have one plan per SIM, or names a plan the fleet lacks (both are
 /// programming errors: assignments come from the fleet).
-pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
-    assert_eq!(assignment.len(), fleet.sims.len(), "one plan per SIM");
+pub fn bill(terms: &impl FleetTerms, assignment: &[PlanId]) -> Bill {
+    let fleet = terms.frame();
+    assert_eq!(assignment.len(), terms.sim_count(), "one plan per SIM");
     let rules = LineRules::of(&fleet.settings);
     let decimals = rules.decimals;
 
-    let mut sims = Vec::with_capacity(fleet.sims.len());
+    let mut sims = Vec::with_capacity(assignment.len());
+    let mut usages = Vec::with_capacity(assignment.len());
     let mut pools = vec![PoolTotals::default(); fleet.pools.len()];
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); fleet.pools.len()];
-    for (index, (sim, &plan_id)) in fleet.sims.iter().zip(assignment).enumerate() {
+    for (index, &plan_id) in assignment.iter().enumerate() {
+        let (profile, usage, sms_count) = terms.sim(index);
         let plan = fleet.plan(plan_id);
-        let allowance = rules.allowance(plan, sim.active_days);
-        let overage = match plan.pooling {
-            Pooling::Shared(pool) => {
-                let p = &mut pools[pool.0 as usize];
-                p.sims += 1;
-                p.usage += sim.usage;
-                p.allowance += allowance;
-                members[pool.0 as usize].push(index as u32);
-                Money::ZERO // its share is set below
-            }
-            Pooling::PerSim => rules.overage(plan.overage, sim.usage, allowance),
-        };
-        sims.push(SimCharge {
-            base: rules.base(plan, sim.active_days),
-            overage,
-            sms: rules.sms(plan, u64::from(sim.sms_count)),
-            allowance,
-        });
+        let charge = rules.charge(plan, usage, profile.active_days, sms_count);
+        if let Pooling::Shared(pool) = plan.pooling {
+            let p = &mut pools[pool.0 as usize];
+            p.sims += 1;
+            p.usage += usage;
+            p.allowance += charge.allowance;
+            members[pool.0 as usize].push(index as u32);
+        }
+        sims.push(charge);
+        usages.push(usage);
     }
 
     for (pool_index, totals) in pools.iter_mut().enumerate() {
@@ -180,7 +181,7 @@ pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
             .iter()
             .map(|&i| {
                 let i = i as usize;
-                fleet.sims[i].usage.0.saturating_sub(sims[i].allowance.0)
+                usages[i].0.saturating_sub(sims[i].allowance.0)
             })
             .collect();
         let shares = split::largest_remainder(totals.overage.minor_units(decimals), &weights);
@@ -190,8 +191,8 @@ pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
     }
 
     let mut plans = vec![PlanTotals::default(); fleet.plans.len()];
-    for ((sim, charge), plan_id) in fleet.sims.iter().zip(&sims).zip(assignment) {
-        plans[plan_id.0 as usize].add_line(sim, charge);
+    for ((usage, charge), plan_id) in usages.iter().zip(&sims).zip(assignment) {
+        plans[plan_id.0 as usize].add_charge(*usage, charge);
     }
     Bill {
         base: plans.iter().map(|p| p.base).sum(),
@@ -204,9 +205,11 @@ pub fn bill(fleet: &Fleet, assignment: &[PlanId]) -> Bill {
 }
 
 /// The bill of the fleet as it stands: every SIM on its current plan.
-pub fn current(fleet: &Fleet) -> Bill {
-    let assignment: Vec<PlanId> = fleet.sims.iter().map(|s| s.current_plan).collect();
-    bill(fleet, &assignment)
+pub fn current(terms: &impl FleetTerms) -> Bill {
+    let assignment: Vec<PlanId> = (0..terms.sim_count())
+        .map(|i| terms.sim(i).0.current_plan)
+        .collect();
+    bill(terms, &assignment)
 }
 
 /// The pool a plan belongs to, if it shares one.

@@ -157,6 +157,26 @@ fn generated_fleet_in_64_kib_pieces() {
     let streamed = streamed.expect("the generated fleet loads in pieces");
     assert_eq!(streamed.output.sims.len(), 20_000);
     assert_eq!(format!("{whole:?}"), format!("{streamed:?}"));
+    // Taken as they are read, the SIMs are the fleet's, and the rest is the same.
+    let mut loader = Loader::new(
+        file("plans.csv", &plans),
+        Some(file("eligibility.csv", &eligibility)),
+        "sims.csv",
+        &settings(),
+    );
+    loader.stream();
+    let mut taken = Vec::new();
+    for piece in &pieces {
+        loader.push(piece);
+        let sims = loader.take_sims();
+        assert!(sims.len() < 1_000, "{} SIMs held", sims.len());
+        taken.extend(sims);
+    }
+    let mut rest = loader.finish().expect("the generated fleet loads streamed");
+    assert!(rest.output.sims.len() < 1_000);
+    taken.append(&mut rest.output.sims);
+    rest.output.sims = taken;
+    assert_eq!(format!("{whole:?}"), format!("{rest:?}"));
     let checked = check_in_pieces(&plans, Some(&eligibility), &pieces, 0, &settings())
         .expect("the generated fleet checks");
     assert_eq!(checked.rows, 20_000);

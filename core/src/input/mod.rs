@@ -246,6 +246,20 @@ impl Loader {
         self.sims.slim();
     }
 
+    /// Lets the SIMs be taken as they are read ([`Loader::take_sims`]), for a service that
+    /// goes through a large file's SIMs without holding them all: [`Loader::finish`] then gives
+    /// the fleet of the SIMs not taken. ICCIDs listed twice are not looked for: check the file
+    /// first. Call it before the first [`Loader::push`].
+    pub fn stream(&mut self) {
+        self.sims.stream();
+    }
+
+    /// The SIMs read since the last call, in file order, given up by the loader (after
+    /// [`Loader::stream`]): with [`Loader::keep_only`], only those kept.
+    pub fn take_sims(&mut self) -> Vec<Sim> {
+        self.sims.take()
+    }
+
     /// Ends the SIMs file and gives the slim fleet ([`Loader::slim`]) and the warnings.
     ///
     /// # Errors

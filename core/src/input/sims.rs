@@ -69,6 +69,8 @@ pub(crate) struct SimReader {
     iccids: Option<IccidRows>,
     /// Set when reading a slim fleet: of each SIM kept, what the optimizer reads.
     slim: Option<SlimSims>,
+    /// Set when the SIMs kept are taken as they are read ([`SimReader::take`]).
+    streamed: bool,
     plan_types: Interner,
     /// Whether SIMs of this communication plan and plan type have an eligible plan: SIMs of one
     /// profile share the answer.
@@ -309,6 +311,19 @@ impl SimReader {
         self.iccids.is_some()
     }
 
+    /// Lets the SIMs kept be taken as they are read ([`SimReader::take`]); ICCIDs listed twice
+    /// are not looked for. Call it before the first row.
+    pub fn stream(&mut self) {
+        self.streamed = true;
+    }
+
+    /// The SIMs kept since the last call, in file order (after [`SimReader::stream`]).
+    pub fn take(&mut self) -> Vec<Sim> {
+        debug_assert!(self.streamed);
+        self.table.rows.clear();
+        std::mem::take(&mut self.table.sims)
+    }
+
     /// Whether reading a slim fleet (see [`SimReader::slim`]).
     pub fn is_slim(&self) -> bool {
         self.slim.is_some()
@@ -332,6 +347,7 @@ impl SimReader {
         match (self.iccids, self.slim) {
             (Some(iccids), _) => iccids.report_repeats(file, errors),
             (None, Some(slim)) => table.slim = Some(slim),
+            (None, None) if self.streamed => {}
             (None, None) => report_duplicate_iccids(file, &table, errors),
         }
         table.plan_types = self.plan_types.names;

@@ -33,7 +33,7 @@ pub mod model;
 mod phase;
 mod search;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tiny;
 pub mod units;

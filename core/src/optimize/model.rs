@@ -233,8 +233,9 @@ impl Model {
                     if let Err(at) = plans.binary_search(&profile.current_plan) {
                         plans.insert(at, profile.current_plan);
                     }
-                    let current =
-                        plans.binary_search(&profile.current_plan).unwrap_or_default() as u32;
+                    let current = plans
+                        .binary_search(&profile.current_plan)
+                        .unwrap_or_default() as u32;
                     let key = (plans, profile.active_days);
                     let class = match class_of.get(&key) {
                         Some(c) => *c,

@@ -161,7 +161,7 @@ pub(super) fn synthetic_fleet(sims: u64, seed: u64) -> Fleet {
 }
 
 /// [`synthetic_fleet`] with `comm_plans` communication plans of `per_comm_plan` plans each.
-pub(super) fn synthetic_fleet_of(
+pub(crate) fn synthetic_fleet_of(
     sims: u64,
     seed: u64,
     comm_plans: u32,

@@ -489,9 +489,9 @@ pub fn merge(sims: usize, units: &[Vec<u32>], results: &[Optimized]) -> Optimize
 mod tests {
     use super::*;
     use crate::cost;
-    use crate::optimize::tests::{run_sliced_job, synthetic_fleet_of};
     use crate::fleet::SlimFleet;
     use crate::money::Money;
+    use crate::optimize::tests::{run_sliced_job, synthetic_fleet_of};
     use crate::optimize::{Constraints, Step};
 
     /// The optimizer reads a slim fleet as it reads the fleet: the same cut into units, the
@@ -513,11 +513,19 @@ mod tests {
         };
         for (fleet, options, unit_sims) in [
             (locked, Options::default(), 700),
-            (synthetic_fleet_of(300, 2, 1, 50), Options::default(), UNIT_SIMS),
+            (
+                synthetic_fleet_of(300, 2, 1, 50),
+                Options::default(),
+                UNIT_SIMS,
+            ),
             (synthetic_fleet_of(1_500, 3, 3, 5), constrained, 700),
         ] {
             let slim = SlimFleet::of(&fleet);
-            assert!(slim.profiles.len() < fleet.sims.len() / 4, "{}", slim.profiles.len());
+            assert!(
+                slim.profiles.len() < fleet.sims.len() / 4,
+                "{}",
+                slim.profiles.len()
+            );
             assert_eq!(
                 split_at(&slim, &options, unit_sims),
                 split_at(&fleet, &options, unit_sims)

@@ -39,7 +39,7 @@ pub fn write(out: impl io::Write, report: &Report<'_>) -> io::Result<()> {
     let mut csv = ::csv::Writer::from_writer(out);
     csv.write_record(COLUMNS)?;
     let mut why = String::new();
-    for line in report.lines() {
+    report.each_sim_line(&mut |line| {
         why.clear();
         use std::fmt::Write as _;
         let _ = write!(why, "{}", line.why(fleet));
@@ -57,11 +57,12 @@ pub fn write(out: impl io::Write, report: &Report<'_>) -> io::Result<()> {
             &money(line.charge.overage),
             &money(line.charge.sms),
             &money(line.cost()),
-            &money(line.current_cost),
+            &money(line.current_cost()),
             &money(line.saving()),
             &why,
         ])?;
-    }
+        Ok(())
+    })?;
     csv.flush()
 }
 

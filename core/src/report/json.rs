@@ -10,9 +10,9 @@ use std::io;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use crate::cost::Bill;
+use super::Report;
 use crate::diagnostics::Diagnostics;
-use crate::fleet::{Fleet, PlanId};
+use crate::fleet::{FleetTerms, PlanId};
 use crate::money::{Bytes, Money};
 
 /// Version of the document's shape; bumped when a field changes meaning or disappears.
@@ -98,34 +98,36 @@ struct SimLine<'a> {
 }
 
 /// The SIM lines, streamed.
-struct SimLines<'a> {
-    fleet: &'a Fleet,
-    bill: &'a Bill,
-    assignment: &'a [PlanId],
-}
+struct SimLines<'a>(Report<'a>);
 
 impl Serialize for SimLines<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.fleet.sims.len()))?;
-        for ((sim, charge), plan) in self
-            .fleet
-            .sims
-            .iter()
-            .zip(&self.bill.sims)
-            .zip(self.assignment)
-        {
+        let report = &self.0;
+        let fleet = report.fleet;
+        let mut seq = serializer.serialize_seq(Some(report.sim_count()))?;
+        let mut refused = None;
+        let walked = report.each_sim_line(&mut |line| {
+            let charge = &line.charge;
             seq.serialize_element(&SimLine {
-                iccid: &sim.iccid,
-                current_plan: &self.fleet.plan(sim.current_plan).code,
-                plan: &self.fleet.plan(*plan).code,
-                usage_mb: Mb(sim.usage),
-                usage_bytes: sim.usage.0,
+                iccid: &line.sim.iccid,
+                current_plan: &fleet.plan(line.current_plan).code,
+                plan: &fleet.plan(line.plan).code,
+                usage_mb: Mb(line.sim.usage),
+                usage_bytes: line.sim.usage.0,
                 base: charge.base,
                 overage: charge.overage,
                 sms: charge.sms,
                 cost: charge.total(),
-            })?;
+            })
+            .map_err(|e| {
+                refused = Some(e);
+                io::Error::other("the document was refused")
+            })
+        });
+        if let Some(e) = refused {
+            return Err(e);
         }
+        walked.map_err(serde::ser::Error::custom)?;
         seq.end()
     }
 }
@@ -160,24 +162,26 @@ impl OptimizationSummary {
     /// The summary of `result`, an optimization of `fleet` with `options`; `complete` says
     /// whether the run finished. One definition for every front end, so their documents agree.
     pub fn of(
-        fleet: &Fleet,
+        fleet: &impl FleetTerms,
         result: &crate::optimize::Optimized,
         options: &crate::optimize::Options,
         complete: bool,
     ) -> Self {
+        let frame = fleet.frame();
+        let (mut changes, mut locked_sims) = (0, 0);
+        for (i, plan) in result.plans.iter().enumerate() {
+            let (sim, ..) = fleet.sim(i);
+            changes += u64::from(sim.current_plan != *plan);
+            locked_sims += u64::from(sim.locked || frame.plan(sim.current_plan).locked);
+        }
         OptimizationSummary {
             optimizer: options.method.as_str(),
             optimized_cost: result.cost,
             lower_bound: result.lower_bound,
             gap: result.gap(),
             savings: result.current_cost - result.cost,
-            changes: fleet
-                .sims
-                .iter()
-                .zip(&result.plans)
-                .filter(|(sim, plan)| sim.current_plan != **plan)
-                .count() as u64,
-            locked_sims: fleet.sims.iter().filter(|sim| fleet.is_locked(sim)).count() as u64,
+            changes,
+            locked_sims,
             min_saving: options.constraints.min_saving,
             max_changes: options.constraints.max_changes,
             complete,
@@ -202,13 +206,9 @@ struct CostDocument<'a> {
     sims: SimLines<'a>,
 }
 
-fn document<'a>(
-    fleet: &'a Fleet,
-    bill: &'a Bill,
-    assignment: &'a [PlanId],
-    warnings: &'a Diagnostics,
-    optimization: Option<&'a OptimizationSummary>,
-) -> CostDocument<'a> {
+fn document<'a>(report: &Report<'a>) -> CostDocument<'a> {
+    let (fleet, bill) = (report.fleet, report.bill());
+    let optimization = report.optimization.map(|o| o.summary);
     let s = &fleet.settings;
     let plans = fleet
         .plans
@@ -270,7 +270,7 @@ fn document<'a>(
             margin_pct: s.margin_pct_text(),
             currency_decimals: s.currency_decimals,
         },
-        sim_count: fleet.sims.len(),
+        sim_count: report.sim_count(),
         current_cost: optimization.map_or(bill.total(), |o| o.optimized_cost + o.savings),
         optimization,
         totals: Totals {
@@ -281,34 +281,20 @@ fn document<'a>(
         },
         plans,
         pools,
-        warnings,
-        sims: SimLines {
-            fleet,
-            bill,
-            assignment,
-        },
+        warnings: report.warnings,
+        sims: SimLines(*report),
     }
 }
 
-/// Writes the document of `bill` (the fleet's bill under `assignment`) as pretty JSON: a cost
-/// document, or with `optimization`, an optimize document (DESIGN §8) whose totals, plans, pools
-/// and SIM lines are those of the optimized assignment.
+/// Writes the document of `report` as pretty JSON: a cost document, or for an optimization an
+/// optimize document (DESIGN §8) whose totals, plans, pools and SIM lines are those of the
+/// optimized assignment.
 ///
 /// # Errors
-/// Whatever the writer returns.
-pub fn write(
-    out: impl io::Write,
-    fleet: &Fleet,
-    bill: &Bill,
-    assignment: &[PlanId],
-    warnings: &Diagnostics,
-    optimization: Option<&OptimizationSummary>,
-) -> io::Result<()> {
+/// Whatever the writer returns, or the report's [`super::LineSource`].
+pub fn write(out: impl io::Write, report: &Report<'_>) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
-    serde_json::to_writer_pretty(
-        &mut out,
-        &document(fleet, bill, assignment, warnings, optimization),
-    )?;
+    serde_json::to_writer_pretty(&mut out, &document(report))?;
     io::Write::write_all(&mut out, b"\n")?;
     io::Write::flush(&mut out)
 }

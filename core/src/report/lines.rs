@@ -23,13 +23,13 @@ pub struct SimLine<'a> {
     /// What it is billed on that plan.
     pub charge: SimCharge,
     /// What it is billed now.
-    pub current_cost: Money,
+    pub current: SimCharge,
     /// It must keep its plan (its own or its plan's `locked` flag).
     pub locked: bool,
 }
 
 impl<'a> SimLine<'a> {
-    /// The line of SIM `index` in `report`.
+    /// The line of SIM `index` in `report`, from the fleet and the bills in memory.
     pub(crate) fn of(report: &Report<'a>, index: usize) -> Self {
         let fleet = report.fleet;
         let sim = &fleet.sims[index];
@@ -41,7 +41,7 @@ impl<'a> SimLine<'a> {
             current_plan: sim.current_plan,
             plan: report.plan_of(index),
             charge: report.bill().sims[index],
-            current_cost: report.current.sims[index].total(),
+            current: report.current.sims[index],
             locked: fleet.is_locked(sim),
         }
     }
@@ -51,10 +51,15 @@ impl<'a> SimLine<'a> {
         self.charge.total()
     }
 
+    /// Its bill now.
+    pub fn current_cost(&self) -> Money {
+        self.current.total()
+    }
+
     /// What the move saves: cost now − cost after (negative when the SIM costs more, for the
     /// good of its pool).
     pub fn saving(&self) -> Money {
-        self.current_cost - self.cost()
+        self.current_cost() - self.cost()
     }
 
     /// Whether the SIM changes plan.

@@ -57,14 +57,7 @@ impl Outcome {
         fleet: &Fleet,
         warnings: &Diagnostics,
     ) -> std::io::Result<()> {
-        json::write(
-            out,
-            fleet,
-            &self.bill,
-            &self.result.plans,
-            warnings,
-            Some(&self.summary),
-        )
+        json::write(out, &self.report(fleet, warnings))
     }
 
     /// The JSON contract document as text.

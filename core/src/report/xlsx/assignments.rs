@@ -15,7 +15,7 @@ use super::rows::Rows;
 use super::style::Styles;
 use super::{landscape, subtotal, Num, XlsxError};
 use crate::money::{Bytes, Money};
-use crate::report::{Report, SimLine};
+use crate::report::Report;
 
 /// What a column of the Assignments sheet shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,9 +113,10 @@ struct Sums {
 }
 
 impl Sums {
-    fn of<'a>(lines: impl Iterator<Item = SimLine<'a>>) -> Sums {
+    /// The sums of the report's lines in `range`.
+    fn of(report: &Report<'_>, range: Range<usize>) -> io::Result<Sums> {
         let mut s = Sums::default();
-        for line in lines {
+        report.each_line(range, &mut |line| {
             s.sims += 1;
             s.usage += line.sim.usage;
             s.sms_count += u64::from(line.sim.sms_count);
@@ -123,9 +124,10 @@ impl Sums {
             s.overage += line.charge.overage;
             s.sms += line.charge.sms;
             s.cost += line.cost();
-            s.cost_now += line.current_cost;
-        }
-        s
+            s.cost_now += line.current_cost();
+            Ok(())
+        })?;
+        Ok(s)
     }
 
     fn of_field(&self, field: Field) -> Option<Num> {
@@ -151,14 +153,13 @@ pub(super) fn write(
     styles: &Styles,
     streamed: &mut Vec<Streamed<Lines>>,
 ) -> Result<(), XlsxError> {
-    let fleet = report.fleet;
     let columns: &'static [(Field, &str, f64)] = if report.optimization.is_some() {
         &OPTIMIZED
     } else {
         &CURRENT
     };
     let last_col = columns.len() as u16 - 1;
-    let sims = fleet.sims.len();
+    let sims = report.sim_count();
     let per_sheet = per_sheet as usize;
     let parts = sims.div_ceil(per_sheet).max(1);
     for part in 0..parts {
@@ -172,7 +173,7 @@ pub(super) fn write(
         let data = FIRST_ROW..=FIRST_ROW + rows - 1;
 
         // The totals row: the sums of this sheet's SIMs.
-        let sums = Sums::of(range.clone().map(|i| SimLine::of(report, i)));
+        let sums = Sums::of(report, range.clone())?;
         let t = &styles.total;
         sheet.write_string_with_format(TOTALS_ROW, 0, "Total", &t.label)?;
         for (col, (field, _, _)) in columns.iter().enumerate().skip(1) {
@@ -252,7 +253,11 @@ pub(super) fn write_changes(
     styles: &Styles,
     streamed: &mut Vec<Streamed<Lines>>,
 ) -> Result<(), XlsxError> {
-    let changes = report.lines().filter(SimLine::changed).count();
+    let mut changes = 0;
+    report.each_sim_line(&mut |line| {
+        changes += usize::from(line.changed());
+        Ok(())
+    })?;
     let per_sheet = per_sheet as usize;
     for part in 0..changes.div_ceil(per_sheet).max(1) {
         let skip = part * per_sheet;
@@ -291,22 +296,31 @@ pub(super) fn write_rows(
     let mut rows = Rows::new(out);
     match &sheet.lines {
         Lines::Changes { skip } => {
-            let changes = report.lines().filter(SimLine::changed).skip(*skip);
-            for (row, line) in (sheet.first_row..sheet.first_row + sheet.rows).zip(changes) {
+            let (mut row, end, mut skip) = (sheet.first_row, sheet.first_row + sheet.rows, *skip);
+            report.each_sim_line(&mut |line| {
+                if !line.changed() || row == end {
+                    return Ok(());
+                }
+                if skip > 0 {
+                    skip -= 1;
+                    return Ok(());
+                }
                 rows.start(row);
                 rows.text(0, 0, &line.sim.iccid);
                 rows.text(1, 0, &fleet.plan(line.plan).code);
-                rows.end()?;
-            }
+                row += 1;
+                rows.end()
+            })?;
         }
         Lines::Assignments { range, columns } => {
             let style = |i: usize| styles.get(i).copied().unwrap_or(0);
             let (mb, count, money, changed, why_style) =
                 (style(0), style(1), style(2), style(3), style(4));
             let mut why = String::new();
-            for (row, index) in (sheet.first_row..).zip(range.clone()) {
-                let line = SimLine::of(report, index);
+            let mut row = sheet.first_row;
+            report.each_line(range.clone(), &mut |line| {
                 rows.start(row);
+                row += 1;
                 for (col, (field, _, _)) in columns.iter().enumerate() {
                     let col = col as u16;
                     match field {
@@ -344,15 +358,15 @@ pub(super) fn write_rows(
                                 Field::Overage => line.charge.overage,
                                 Field::Sms => line.charge.sms,
                                 Field::Cost => line.cost(),
-                                Field::CostNow => line.current_cost,
+                                Field::CostNow => line.current_cost(),
                                 _ => line.saving(),
                             };
                             rows.number(col, money, amount.to_f64());
                         }
                     }
                 }
-                rows.end()?;
-            }
+                rows.end()
+            })?;
         }
     }
     rows.finish()

@@ -143,7 +143,7 @@ fn build(
     workbook.set_properties(&properties(report, options)?);
     workbook.set_zip_compression_level(level);
     let styles = Styles::new(report.fleet.settings.currency_decimals);
-    let stats = statistics::Aggregates::of(report);
+    let stats = statistics::Aggregates::of(report)?;
 
     summary::write(workbook.add_worksheet(), report, options, &styles)?;
     statistics::write_plans(workbook.add_worksheet(), report, &stats, &styles)?;

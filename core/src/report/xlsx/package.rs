@@ -13,6 +13,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
 use super::XlsxError;
+use crate::report::MaybeSync;
 
 /// From this many rows a streamed sheet is written with zip64 sizes (a part may then pass
 /// 4 GiB; below, its rows would have to average 40 KB to).
@@ -53,10 +54,10 @@ pub(super) fn assemble<T>(
     laid_out: &[u8],
     streamed: &[Streamed<T>],
     compression_level: u8,
-    rows: impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync,
+    rows: impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + MaybeSync,
 ) -> Result<(), XlsxError>
 where
-    T: Sync,
+    T: MaybeSync,
 {
     let mut archive = ZipArchive::new(Cursor::new(laid_out))?;
     let mut zip = ZipWriter::new_stream(out);
@@ -123,17 +124,26 @@ fn split<'x, T>(
     Ok((head, styles, &xml[end..]))
 }
 
-/// The rows of `sheet` into `zip`. Natively they are made on a second thread while this one
-/// compresses them (the bytes are the same); wasm32 has no threads and makes them on this one.
+/// The rows of `sheet` into `zip`, made on this thread: wasm32 has no threads.
+#[cfg(target_arch = "wasm32")]
+fn write_rows<T>(
+    rows: &impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError>,
+    sheet: &Streamed<T>,
+    styles: &[u32],
+    zip: &mut dyn Write,
+) -> Result<(), XlsxError> {
+    rows(sheet, styles, zip)
+}
+
+/// The rows of `sheet` into `zip`, made on a second thread while this one compresses them
+/// (the bytes are those of making them on this one).
+#[cfg(not(target_arch = "wasm32"))]
 fn write_rows<T: Sync>(
     rows: &(impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync),
     sheet: &Streamed<T>,
     styles: &[u32],
     zip: &mut dyn Write,
 ) -> Result<(), XlsxError> {
-    if cfg!(target_arch = "wasm32") {
-        return rows(sheet, styles, zip);
-    }
     let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
         let maker = scope.spawn(move || rows(sheet, styles, &mut Channel(send)));
@@ -154,8 +164,10 @@ fn write_rows<T: Sync>(
 }
 
 /// Hands each chunk written to the compressing thread.
+#[cfg(not(target_arch = "wasm32"))]
 struct Channel(std::sync::mpsc::SyncSender<Vec<u8>>);
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Write for Channel {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0

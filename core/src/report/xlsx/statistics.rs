@@ -5,7 +5,9 @@ use rust_xlsxwriter::Worksheet;
 
 use super::style::{Styles, Totals};
 use super::{cell, formula, landscape, subtotal, Num, XlsxError};
-use crate::cost::{Bill, PlanTotals, PoolTotals};
+use std::io;
+
+use crate::cost::{PlanTotals, PoolTotals};
 use crate::fleet::PlanId;
 use crate::report::Report;
 
@@ -20,30 +22,33 @@ pub(super) struct Aggregates {
 }
 
 impl Aggregates {
-    pub fn of(report: &Report<'_>) -> Self {
+    pub fn of(report: &Report<'_>) -> io::Result<Self> {
         let fleet = report.fleet;
         let plans = fleet.plans.len();
         let none = fleet.comm_plans.len();
-        let group_of = |i: usize| fleet.sims[i].comm_plan.map_or(none, |c| c.0 as usize);
-        let sum = |bill: &Bill, plan_of: &dyn Fn(usize) -> PlanId| {
-            let mut cells = vec![PlanTotals::default(); (none + 1) * plans];
-            for (i, (sim, charge)) in fleet.sims.iter().zip(&bill.sims).enumerate() {
-                cells[group_of(i) * plans + plan_of(i).0 as usize].add_line(sim, charge);
+        let cells = || vec![PlanTotals::default(); (none + 1) * plans];
+        let mut now = cells();
+        let mut after = report.optimization.map(|_| cells());
+        let mut without_comm_plan = false;
+        report.each_sim_line(&mut |line| {
+            let group = line.sim.comm_plan.map_or(none, |c| c.0 as usize);
+            without_comm_plan |= line.sim.comm_plan.is_none();
+            now[group * plans + line.current_plan.0 as usize].add_line(line.sim, &line.current);
+            if let Some(after) = &mut after {
+                after[group * plans + line.plan.0 as usize].add_line(line.sim, &line.charge);
             }
-            cells
-        };
-        let now = sum(report.current, &|i| fleet.sims[i].current_plan);
-        let after = report.optimization.map(|o| sum(o.bill, &|i| o.plans[i]));
+            Ok(())
+        })?;
         let mut groups = fleet.comm_plans.clone();
-        if fleet.sims.iter().any(|s| s.comm_plan.is_none()) {
+        if without_comm_plan {
             groups.push("(none)".to_owned());
         }
-        Aggregates {
+        Ok(Aggregates {
             groups,
             plans,
             now,
             after,
-        }
+        })
     }
 
     /// The sides shown: now, and after an optimization.

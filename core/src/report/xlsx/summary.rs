@@ -128,7 +128,7 @@ pub(super) fn write(
                 }
             }
             label(sheet, row + 6, "SIMs", styles)?;
-            number(sheet, row + 6, fleet.sims.len() as f64, &key_count)?;
+            number(sheet, row + 6, report.sim_count() as f64, &key_count)?;
             label(sheet, row + 7, "SIMs changing plan", styles)?;
             number(sheet, row + 7, summary.changes as f64, &key_count)?;
             label(sheet, row + 8, "SIMs locked to their plan", styles)?;
@@ -146,7 +146,7 @@ pub(super) fn write(
             label(sheet, row + 3, "SMS", styles)?;
             number(sheet, row + 3, bill.sms.to_f64(), &key_money)?;
             label(sheet, row + 4, "SIMs", styles)?;
-            number(sheet, row + 4, fleet.sims.len() as f64, &key_count)?;
+            number(sheet, row + 4, report.sim_count() as f64, &key_count)?;
             row += 5;
         }
     }
@@ -286,7 +286,7 @@ fn cost_per_plan(
     sheet.write_string_with_format(row, 0, "Total", &t.label)?;
     sheet.write_blank(row, 1, &t.blank)?;
     sheet.write_blank(row, 2, &t.blank)?;
-    let sims = Num::count(fleet.sims.len() as u64);
+    let sims = Num::count(report.sim_count() as u64);
     let now_total = Num::money(report.current.total());
     let mut totals = vec![(3, sims.clone(), &t.count)];
     match after {

@@ -60,6 +60,7 @@ pub mod cors;
 pub mod cost;
 pub mod cron;
 pub mod error;
+pub mod lines;
 pub mod log;
 pub mod notify;
 pub mod object;

@@ -23,12 +23,14 @@
 use std::cell::{Cell, RefCell, RefMut};
 
 use serde::{Deserialize, Serialize};
+use simopt_core::cost::{self, Bill};
 use simopt_core::fleet::SlimFleet;
 use simopt_core::input::Loader;
+use simopt_core::money::Money;
 use simopt_core::optimize::{units, Job, Optimized, Options, Step as JobStep};
 use simopt_core::report::part::{part, Part};
-use simopt_core::report::{self, xlsx, Outcome};
-use simopt_core::{Diagnostics, Fleet, Warned};
+use simopt_core::report::{self, xlsx, OptimizationSummary, Report};
+use simopt_core::{Diagnostics, Fleet, PlanId, Warned};
 use worker::{
     console_error, console_log, durable_object, DurableObject, Env, Method, Request, Response,
     SqlStorage, SqlStorageValue, State as ObjectState,
@@ -36,6 +38,7 @@ use worker::{
 
 use crate::clock;
 use crate::error::ApiError;
+use crate::lines::{self, Chunks, Lines, Stored, CHUNK_SIMS};
 use crate::log::SessionLog;
 use crate::session::{
     admit, object_name, retry_delay, unit_object_name, Admission, FileRef, Inputs, Next, Notice,
@@ -162,13 +165,59 @@ impl Optimizing {
     }
 }
 
-/// The finished optimization's bills and summary, computed once for the report and results
-/// steps, with the whole fleet and its warnings.
+/// What the report and results steps write from, once per session: the fleet without its SIMs,
+/// both bills' totals, the summary and the warnings — each SIM's line is in the object's
+/// storage ([`crate::lines`]), read a chunk at a time.
 struct Finished {
     session: String,
-    fleet: Fleet,
+    frame: Fleet,
+    current: Bill,
+    bill: Bill,
+    current_cost: Money,
+    summary: OptimizationSummary,
     warnings: Diagnostics,
-    outcome: Outcome,
+    lines: Lines<SqlChunks>,
+}
+
+impl Finished {
+    /// The session's report.
+    fn report(&self) -> Report<'_> {
+        Report::of_optimization(
+            &self.frame,
+            &self.current,
+            &[],
+            &self.bill,
+            &self.summary,
+            &self.warnings,
+        )
+        .with_lines(&self.lines)
+    }
+}
+
+/// The session's report lines in its object's SQLite table `report_lines`, a chunk a row.
+struct SqlChunks(SqlStorage);
+
+impl Chunks for SqlChunks {
+    fn chunk(&self, k: usize) -> std::io::Result<Vec<u8>> {
+        let rows = self
+            .0
+            .exec(
+                "SELECT bytes FROM report_lines WHERE chunk = ?",
+                vec![SqlStorageValue::Integer(k as i64)],
+            )
+            .map_err(std::io::Error::other)?;
+        for row in rows.raw() {
+            if let Some(SqlStorageValue::Blob(bytes)) =
+                row.map_err(std::io::Error::other)?.into_iter().next()
+            {
+                return Ok(bytes);
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the report's lines {k} are not in the object's storage"),
+        ))
+    }
 }
 
 /// A file the session pinned at its start, from R2. A file gone from R2 does not come back:
@@ -338,27 +387,27 @@ fn load_blob(
 /// the file's text (110 MB at a million SIMs).
 const SIMS_PIECE_BYTES: u64 = 4 << 20;
 
-/// The session's fleet from its pinned files, read from R2 and checked by the core. The SIMs
-/// file is read in pieces.
-async fn load_fleet(env: &Env, inputs: &Inputs) -> Result<Warned<Fleet>, Failure> {
-    read_sims(env, inputs, None, false)
-        .await?
-        .finish()
-        .map_err(unreadable)
-}
-
-/// [`load_fleet`] slim: of each SIM only what the optimizer reads ([`Loader::slim`]), 16 bytes
-/// where a SIM takes about 100 — for the optimization, which gives the same result on it —
-/// or, with `keep` (positions in the fleet, ascending), only those SIMs of it (a work unit's).
+/// The session's fleet from its pinned files, read from R2 (the SIMs file in pieces) and checked
+/// by the core, slim: of each SIM only what the optimizer reads ([`Loader::slim`]), 16 bytes
+/// where a SIM takes about 100 — for the optimization, which gives the same result on it, and
+/// the bills — or, with `keep` (positions in the fleet, ascending), only those SIMs of it (a
+/// work unit's).
 pub(crate) async fn load_slim(
     env: &Env,
     inputs: &Inputs,
     keep: Option<Vec<u32>>,
 ) -> Result<Warned<SlimFleet>, Failure> {
-    read_sims(env, inputs, keep, true)
-        .await?
-        .finish_slim()
-        .map_err(unreadable)
+    let mut loader = reader(env, inputs).await?;
+    loader.slim();
+    match keep {
+        Some(positions) => {
+            loader.reserve(positions.len());
+            loader.keep_only(positions);
+        }
+        None => loader.reserve(inputs.sims.as_ref().map_or(0, |f| f.rows as usize)),
+    }
+    read_sims(env, inputs, &mut loader, |_| {}).await?;
+    loader.finish_slim().map_err(unreadable)
 }
 
 /// Input files that do not load: the session fails, saying why.
@@ -366,16 +415,31 @@ fn unreadable(e: simopt_core::InputErrors) -> Failure {
     Failure::Permanent(format!("the session's input files cannot be read: {e}"))
 }
 
-/// A loader that has read the session's pinned files (the SIMs file in pieces), for
-/// [`load_fleet`] and [`load_slim`].
+/// A loader of the session's pinned files, the plans and eligibility files read, ready for its
+/// SIMs file.
+async fn reader(env: &Env, inputs: &Inputs) -> Result<Loader, Failure> {
+    let store = Store::from_env(env)?;
+    let plans = pinned_file(&store, Kind::Plans, &inputs.plans).await?;
+    let eligibility = match &inputs.eligibility {
+        Some(file) => Some(pinned_file(&store, Kind::Eligibility, file).await?),
+        None => None,
+    };
+    Ok(Loader::new(
+        source(Kind::Plans, &plans),
+        eligibility.as_deref().map(|e| source(Kind::Eligibility, e)),
+        source(Kind::Sims, &[]).name,
+        &inputs.settings,
+    ))
+}
+
+/// Feeds the session's SIMs file from R2 to `loader` in pieces, calling `after_piece` after
+/// each.
 async fn read_sims(
     env: &Env,
     inputs: &Inputs,
-    keep: Option<Vec<u32>>,
-    slim: bool,
-) -> Result<Loader, Failure> {
-    let store = Store::from_env(env)?;
-    let plans = pinned_file(&store, Kind::Plans, &inputs.plans).await?;
+    loader: &mut Loader,
+    mut after_piece: impl FnMut(&mut Loader),
+) -> Result<(), Failure> {
     let sims_file = inputs.sims.as_ref().ok_or_else(|| {
         Failure::Permanent(
             "the session has no SIMs file (the account has none and no carrier sync made \
@@ -383,60 +447,37 @@ async fn read_sims(
                 .into(),
         )
     })?;
-    let eligibility = match &inputs.eligibility {
-        Some(file) => Some(pinned_file(&store, Kind::Eligibility, file).await?),
-        None => None,
-    };
-    let mut loader = Loader::new(
-        source(Kind::Plans, &plans),
-        eligibility.as_deref().map(|e| source(Kind::Eligibility, e)),
-        source(Kind::Sims, &[]).name,
-        &inputs.settings,
-    );
-    drop((plans, eligibility));
-    if slim {
-        loader.slim();
-    }
-    match keep {
-        Some(positions) => {
-            loader.reserve(positions.len());
-            loader.keep_only(positions);
-        }
-        None => loader.reserve(sims_file.rows as usize),
-    }
-    let found = store
-        .file_in_pieces(&sims_file.key, SIMS_PIECE_BYTES, |piece| loader.push(piece))
+    let found = Store::from_env(env)?
+        .file_in_pieces(&sims_file.key, SIMS_PIECE_BYTES, |piece| {
+            loader.push(piece);
+            after_piece(loader);
+        })
         .await?;
-    if found.is_none() {
-        return Err(missing_file(Kind::Sims, sims_file));
+    match found {
+        Some(_) => Ok(()),
+        None => Err(missing_file(Kind::Sims, sims_file)),
     }
-    Ok(loader)
 }
 
 /// The part of the report's file that `writing` is at.
 fn report_part(
     writing: &ReportWriting,
-    outcome: &Outcome,
-    fleet: &Fleet,
-    warnings: &Diagnostics,
+    report: &Report<'_>,
     account_name: Option<&str>,
 ) -> Result<Part, Failure> {
-    let report = outcome.report(fleet, warnings);
     let (from, len) = (writing.offset(), writing.part_bytes as usize);
     let made = match writing.file {
         ReportFile::Xlsx => {
             let options = xlsx::Options::for_account(account_name);
             part(from, len, |out| {
-                xlsx::write(out, &report, &options).map_err(|e| e.to_string())
+                xlsx::write(out, report, &options).map_err(|e| e.to_string())
             })
         }
         ReportFile::Json => part(from, len, |out| {
-            outcome
-                .write_json(out, fleet, warnings)
-                .map_err(|e| e.to_string())
+            report::json::write(out, report).map_err(|e| e.to_string())
         }),
         ReportFile::Csv => part(from, len, |out| {
-            report::csv::write(out, &report).map_err(|e| e.to_string())
+            report::csv::write(out, report).map_err(|e| e.to_string())
         }),
     };
     made.map_err(|e| Failure::Permanent(format!("cannot write the report: {e}")))
@@ -513,6 +554,8 @@ impl DurableObject for SessionObject {
                 "CREATE TABLE IF NOT EXISTS sync_usage (iccid TEXT PRIMARY KEY, json TEXT NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS sync_gone (iccid TEXT PRIMARY KEY)",
                 "CREATE TABLE IF NOT EXISTS unit_results (unit INTEGER NOT NULL, n INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (unit, n))",
+                "CREATE TABLE IF NOT EXISTS report_lines (chunk INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS report_lines_of (session TEXT PRIMARY KEY, sims INTEGER NOT NULL)",
             ],
         );
         SessionObject {
@@ -908,9 +951,9 @@ impl SessionObject {
         Ok(())
     }
 
-    /// The finished optimization's outcome with the whole fleet, read from R2 unless in memory
-    /// (after the job is dropped: the two are never held at once). Held only while no await
-    /// runs.
+    /// What the report is written from, read unless in memory: the optimization's result (its
+    /// job then dropped), both bills' totals from the slim fleet and, once per session, every
+    /// SIM's line stored ([`Self::store_lines`]). Held only while no await runs.
     async fn finished(&self, record: &Record) -> Result<RefMut<'_, Finished>, Failure> {
         let held = |live: &Option<Live>| matches!(live, Some(Live::Finished(f)) if f.session == record.view.id);
         if !held(&self.live.borrow()) {
@@ -921,29 +964,137 @@ impl SessionObject {
             })?;
             *self.live.borrow_mut() = None;
             let Warned {
-                output: fleet,
+                output: slim,
                 warnings,
-            } = load_fleet(&self.env, &record.inputs).await?;
-            if fleet.sims.len() != result.plans.len() {
+            } = load_slim(&self.env, &record.inputs, None).await?;
+            let sims = slim.sims.len();
+            if sims != result.plans.len() {
                 return Err(Failure::Permanent(format!(
-                    "the session's SIMs file has {} SIMs where its optimization had {}",
-                    fleet.sims.len(),
+                    "the session's SIMs file has {sims} SIMs where its optimization had {}",
                     result.plans.len()
                 )));
             }
-            let outcome = Outcome::of(&fleet, result, &options, true);
+            let summary = OptimizationSummary::of(&slim, &result, &options, true);
+            // Each bill's totals, and of each SIM only its overage (a pooled SIM's share).
+            let totals = |mut bill: Bill| {
+                let overages: Vec<Money> = bill.sims.iter().map(|c| c.overage).collect();
+                bill.sims = Vec::new();
+                (bill, overages)
+            };
+            let (current, current_overages) = totals(cost::current(&slim));
+            let (bill, overages) = totals(cost::bill(&slim, &result.plans));
+            let frame = slim.frame;
+            if !self.lines_stored(&record.view.id)? {
+                let overages = [current_overages, overages];
+                self.store_lines(record, &result.plans, &overages).await?;
+            }
             *self.live.borrow_mut() = Some(Live::Finished(Box::new(Finished {
                 session: record.view.id.clone(),
-                fleet,
+                lines: Lines::new(SqlChunks(self.sql()), sims, &frame),
+                frame,
+                current,
+                bill,
+                current_cost: result.current_cost,
+                summary,
                 warnings,
-                outcome,
             })));
         }
         RefMut::filter_map(self.live.borrow_mut(), |live| match live {
             Some(Live::Finished(f)) => Some(&mut **f),
             _ => None,
         })
-        .map_err(|_| Failure::Transient("the report's fleet is not in memory".into()))
+        .map_err(|_| Failure::Transient("the report's lines are not in memory".into()))
+    }
+
+    /// Whether the session's report lines are all stored.
+    fn lines_stored(&self, session: &str) -> Result<bool, Failure> {
+        let rows = self.sql().exec(
+            "SELECT session FROM report_lines_of WHERE session = ?",
+            vec![SqlStorageValue::String(session.to_owned())],
+        )?;
+        Ok(rows.raw().next().is_some())
+    }
+
+    /// Stores every SIM's report line ([`crate::lines`]): the SIMs file read again in pieces,
+    /// each SIM with its new plan and its overage now and after (`overages`), a chunk of
+    /// [`CHUNK_SIMS`] a row, the SIMs given up as they are stored; then marks the lines whole.
+    /// A step that stops part way leaves them unmarked, and the next starts them over.
+    async fn store_lines(
+        &self,
+        record: &Record,
+        plans: &[PlanId],
+        overages: &[Vec<Money>; 2],
+    ) -> Result<(), Failure> {
+        let sql = self.sql();
+        sql.exec("DELETE FROM report_lines", None)?;
+        sql.exec("DELETE FROM report_lines_of", None)?;
+        let mut loader = reader(&self.env, &record.inputs).await?;
+        loader.stream();
+        let (mut chunk, mut at, mut failed) = (Vec::new(), 0usize, None);
+        let mut store = |sims: Vec<simopt_core::fleet::Sim>, last: bool| -> worker::Result<()> {
+            for sim in sims {
+                let (plan, current_overage, overage) = match plans.get(at) {
+                    Some(plan) => (*plan, overages[0][at], overages[1][at]),
+                    // More SIMs than the optimization had: the count check below says so.
+                    None => (sim.current_plan, Money::ZERO, Money::ZERO),
+                };
+                lines::encode(
+                    &mut chunk,
+                    &Stored {
+                        sim,
+                        plan,
+                        current_overage,
+                        overage,
+                    },
+                );
+                at += 1;
+                if at % CHUNK_SIMS == 0 {
+                    let k = at / CHUNK_SIMS - 1;
+                    sql.exec(
+                        "INSERT INTO report_lines (chunk, bytes) VALUES (?, ?)",
+                        vec![
+                            SqlStorageValue::Integer(k as i64),
+                            SqlStorageValue::Blob(std::mem::take(&mut chunk)),
+                        ],
+                    )?;
+                }
+            }
+            if last && !chunk.is_empty() {
+                sql.exec(
+                    "INSERT INTO report_lines (chunk, bytes) VALUES (?, ?)",
+                    vec![
+                        SqlStorageValue::Integer((at / CHUNK_SIMS) as i64),
+                        SqlStorageValue::Blob(std::mem::take(&mut chunk)),
+                    ],
+                )?;
+            }
+            Ok(())
+        };
+        read_sims(&self.env, &record.inputs, &mut loader, |loader| {
+            if failed.is_none() {
+                failed = store(loader.take_sims(), false).err();
+            }
+        })
+        .await?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        let Warned { output: rest, .. } = loader.finish().map_err(unreadable)?;
+        store(rest.sims, true)?;
+        if at != plans.len() {
+            return Err(Failure::Permanent(format!(
+                "the session's SIMs file has {at} SIMs where its optimization had {}",
+                plans.len()
+            )));
+        }
+        sql.exec(
+            "INSERT INTO report_lines_of (session, sims) VALUES (?, ?)",
+            vec![
+                SqlStorageValue::String(record.view.id.clone()),
+                SqlStorageValue::Integer(at as i64),
+            ],
+        )?;
+        Ok(())
     }
 
     /// One optimizer slice; saves the checkpoint with the record.
@@ -1061,18 +1212,13 @@ impl SessionObject {
         let summary = loop {
             let (part, summary) = {
                 let finished = self.finished(record).await?;
-                let Finished {
-                    outcome,
-                    fleet,
-                    warnings,
-                    ..
-                } = &*finished;
+                let report = finished.report();
                 let name = record.inputs.settings.account_name.as_deref();
-                let part = report_part(&writing, outcome, fleet, warnings, name)?;
+                let part = report_part(&writing, &report, name)?;
                 let summary = SummaryView::of(
-                    &outcome.summary,
-                    outcome.result.current_cost.to_decimal_string(),
-                    fleet.sims.len() as u64,
+                    &finished.summary,
+                    finished.current_cost.to_decimal_string(),
+                    report.sim_count() as u64,
                 );
                 (part, summary)
             };
@@ -1138,13 +1284,7 @@ impl SessionObject {
     async fn results(&self, record: &mut Record, slice: u32) -> Result<(), Failure> {
         let (rows, total) = {
             let finished = self.finished(record).await?;
-            let Finished {
-                outcome,
-                fleet,
-                warnings,
-                ..
-            } = &*finished;
-            let report = outcome.report(fleet, warnings);
+            let (report, fleet) = (finished.report(), &finished.frame);
             let total = report.sim_count();
             let from = (slice as usize).saturating_mul(RESULTS_CHUNK).min(total);
             let to = (from + RESULTS_CHUNK).min(total);
@@ -1189,6 +1329,10 @@ impl SessionObject {
         };
         record.advance(next, &now, now_ms);
         self.save_record(record)?;
+        if written >= total {
+            // Every SIM's result is in D1: the stored lines served their steps.
+            self.clear_lines()?;
+        }
         Ok(())
     }
 
@@ -1266,6 +1410,14 @@ impl SessionObject {
         let sql = self.sql();
         sql.exec("DELETE FROM checkpoint", None)?;
         sql.exec("DELETE FROM unit_results", None)?;
+        self.clear_lines()
+    }
+
+    /// Deletes the report's stored lines.
+    fn clear_lines(&self) -> worker::Result<()> {
+        let sql = self.sql();
+        sql.exec("DELETE FROM report_lines_of", None)?;
+        sql.exec("DELETE FROM report_lines", None)?;
         Ok(())
     }
 

@@ -61,7 +61,7 @@ impl fmt::Debug for Report<'_> {
 /// A report's per-SIM lines, handed over a run at a time: for a service that keeps a large
 /// fleet's SIMs (and their charges) in storage rather than in memory. The lines must be those
 /// the report would make from the whole fleet and its bills; its totals are the bills'.
-pub trait LineSource: MaybeSync {
+pub trait LineSource {
     /// The number of SIMs.
     fn sim_count(&self) -> usize;
 
@@ -78,18 +78,27 @@ pub trait LineSource: MaybeSync {
     ) -> io::Result<()>;
 }
 
-/// `Sync` where writers may read lines on another thread (natively); nothing on wasm32, which
-/// has no threads (so a [`LineSource`] there may hold JavaScript values).
-#[cfg(not(target_arch = "wasm32"))]
-pub trait MaybeSync: Sync {}
-#[cfg(not(target_arch = "wasm32"))]
-impl<T: Sync + ?Sized> MaybeSync for T {}
-/// `Sync` where writers may read lines on another thread (natively); nothing on wasm32, which
-/// has no threads (so a [`LineSource`] there may hold JavaScript values).
-#[cfg(target_arch = "wasm32")]
-pub trait MaybeSync {}
-#[cfg(target_arch = "wasm32")]
-impl<T: ?Sized> MaybeSync for T {}
+/// A [`Report`] of a fleet in memory, without a [`LineSource`]: what threads can share.
+#[derive(Clone, Copy)]
+pub(crate) struct InMemory<'a> {
+    fleet: &'a Fleet,
+    current: &'a Bill,
+    optimization: Option<Optimization<'a>>,
+    warnings: &'a Diagnostics,
+}
+
+impl<'a> InMemory<'a> {
+    /// The report again.
+    pub(crate) fn report(&self) -> Report<'a> {
+        Report {
+            fleet: self.fleet,
+            current: self.current,
+            optimization: self.optimization,
+            warnings: self.warnings,
+            source: None,
+        }
+    }
+}
 
 /// The result of an optimization, as a report shows it.
 #[derive(Debug, Clone, Copy)]
@@ -183,6 +192,21 @@ impl<'a> Report<'a> {
         each: &mut dyn FnMut(&SimLine<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
         self.each_line(0..self.sim_count(), each)
+    }
+
+    /// Whether the per-SIM lines come from a [`LineSource`].
+    pub(crate) fn has_line_source(&self) -> bool {
+        self.source.is_some()
+    }
+
+    /// The parts of a report whose lines are in memory, which threads can share.
+    pub(crate) fn in_memory(&self) -> InMemory<'a> {
+        InMemory {
+            fleet: self.fleet,
+            current: self.current,
+            optimization: self.optimization,
+            warnings: self.warnings,
+        }
     }
 
     /// The plan SIM `index` ends on: its new plan, or its current one (from memory).

@@ -117,9 +117,22 @@ pub fn write(out: impl io::Write, report: &Report<'_>, options: &Options) -> Res
     let mut laid_out = Vec::new();
     workbook.save_to_writer(&mut laid_out)?;
     drop(workbook);
-    package::assemble(out, &laid_out, &streamed, level, |sheet, styles, out| {
-        Ok(assignments::write_rows(report, sheet, styles, out)?)
-    })
+    if report.has_line_source() {
+        // Lines from a source are read on this thread (it may hold what threads cannot share).
+        return package::assemble(out, &laid_out, &streamed, level, |sheet, styles, out| {
+            Ok(assignments::write_rows(report, sheet, styles, out)?)
+        });
+    }
+    let in_memory = report.in_memory();
+    let rows = package::on_a_second_thread(move |sheet, styles, out| {
+        Ok(assignments::write_rows(
+            &in_memory.report(),
+            sheet,
+            styles,
+            out,
+        )?)
+    });
+    package::assemble(out, &laid_out, &streamed, level, rows)
 }
 
 /// The Excel report of `report` as bytes.

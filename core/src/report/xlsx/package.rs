@@ -13,7 +13,6 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
 use super::XlsxError;
-use crate::report::MaybeSync;
 
 /// From this many rows a streamed sheet is written with zip64 sizes (a part may then pass
 /// 4 GiB; below, its rows would have to average 40 KB to).
@@ -54,11 +53,8 @@ pub(super) fn assemble<T>(
     laid_out: &[u8],
     streamed: &[Streamed<T>],
     compression_level: u8,
-    rows: impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + MaybeSync,
-) -> Result<(), XlsxError>
-where
-    T: MaybeSync,
-{
+    mut rows: impl FnMut(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError>,
+) -> Result<(), XlsxError> {
     let mut archive = ZipArchive::new(Cursor::new(laid_out))?;
     let mut zip = ZipWriter::new_stream(out);
     let options = SimpleFileOptions::default()
@@ -80,7 +76,7 @@ where
         let (head, styles, tail) = split(&xml, sheet)?;
         zip.start_file(name, options.large_file(sheet.rows >= LARGE_FROM_ROWS))?;
         zip.write_all(head.as_bytes())?;
-        write_rows(&rows, sheet, &styles, &mut zip)?;
+        rows(sheet, &styles, &mut zip)?;
         zip.write_all(tail.as_bytes())?;
     }
     zip.finish()?;
@@ -124,43 +120,41 @@ fn split<'x, T>(
     Ok((head, styles, &xml[end..]))
 }
 
-/// The rows of `sheet` into `zip`, made on this thread: wasm32 has no threads.
+/// `rows` for [`assemble`], made on a second thread while the package's compresses them (the
+/// bytes are the same); wasm32 has no threads and makes them on the package's.
 #[cfg(target_arch = "wasm32")]
-fn write_rows<T>(
-    rows: &impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError>,
-    sheet: &Streamed<T>,
-    styles: &[u32],
-    zip: &mut dyn Write,
-) -> Result<(), XlsxError> {
-    rows(sheet, styles, zip)
+pub(super) fn on_a_second_thread<T: Sync>(
+    rows: impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync,
+) -> impl FnMut(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> {
+    move |sheet, styles, zip| rows(sheet, styles, zip)
 }
 
-/// The rows of `sheet` into `zip`, made on a second thread while this one compresses them
-/// (the bytes are those of making them on this one).
+/// `rows` for [`assemble`], made on a second thread while the package's compresses them (the
+/// bytes are the same); wasm32 has no threads and makes them on the package's.
 #[cfg(not(target_arch = "wasm32"))]
-fn write_rows<T: Sync>(
-    rows: &(impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync),
-    sheet: &Streamed<T>,
-    styles: &[u32],
-    zip: &mut dyn Write,
-) -> Result<(), XlsxError> {
-    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
-    std::thread::scope(|scope| {
-        let maker = scope.spawn(move || rows(sheet, styles, &mut Channel(send)));
-        let mut written = Ok(());
-        for chunk in receive {
-            // On a failed write, stop: dropping the receiver ends the row writer too.
-            if let Err(e) = zip.write_all(&chunk) {
-                written = Err(e);
-                break;
+pub(super) fn on_a_second_thread<T: Sync>(
+    rows: impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync,
+) -> impl FnMut(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> {
+    move |sheet, styles, zip| {
+        let rows = &rows;
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        std::thread::scope(|scope| {
+            let maker = scope.spawn(move || rows(sheet, styles, &mut Channel(send)));
+            let mut written = Ok(());
+            for chunk in receive {
+                // On a failed write, stop: dropping the receiver ends the row writer too.
+                if let Err(e) = zip.write_all(&chunk) {
+                    written = Err(e);
+                    break;
+                }
             }
-        }
-        let made = maker
-            .join()
-            .unwrap_or_else(|_| Err(XlsxError::Write("the row writer failed".to_owned())));
-        // The write's own error first: the row writer's is then only the closed channel.
-        written.map_err(XlsxError::from).and(made)
-    })
+            let made = maker
+                .join()
+                .unwrap_or_else(|_| Err(XlsxError::Write("the row writer failed".to_owned())));
+            // The write's own error first: the row writer's is then only the closed channel.
+            written.map_err(XlsxError::from).and(made)
+        })
+    }
 }
 
 /// Hands each chunk written to the compressing thread.

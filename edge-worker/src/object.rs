@@ -925,27 +925,33 @@ impl SessionObject {
         *self.live.borrow_mut() = None;
         let Warned { output: slim, .. } = load_slim(&self.env, &record.inputs, None).await?;
         let options = Options::default();
+        let sims = slim.sims.len() as u64;
+        // A job of one unit is given the slim fleet, dropped once the job's model is built.
         let run = match (&record.units, self.load_checkpoint()?) {
             (Some(units), _) => Run::Merged(self.merged(&slim, units.done.len())?),
             (None, None) => {
                 let split = units::split(&slim, &options);
                 match split.len() {
-                    1 => Run::Here(Job::new(&slim, options)),
+                    1 => Run::Here(Job::single_owned(slim, options)),
                     _ => Run::Units(split),
                 }
             }
-            (None, Some(bytes)) => Run::Here(Job::decode(&slim, &bytes).unwrap_or_else(|e| {
-                // The job is deterministic: starting over ends with the same result.
-                console_error!(
-                    "session {}: its checkpoint does not decode ({e}); starting the optimization over",
-                    record.view.id
-                );
-                Job::new(&slim, options)
-            })),
+            (None, Some(bytes)) => match Job::decode_owned(slim, &bytes) {
+                Ok(job) => Run::Here(job),
+                Err(e) => {
+                    // The job is deterministic: starting over ends with the same result.
+                    console_error!(
+                        "session {}: its checkpoint does not decode ({e}); starting the optimization over",
+                        record.view.id
+                    );
+                    let slim = load_slim(&self.env, &record.inputs, None).await?.output;
+                    Run::Here(Job::new(&slim, options))
+                }
+            },
         };
         *self.live.borrow_mut() = Some(Live::Optimizing(Optimizing {
             session: record.view.id.clone(),
-            sims: slim.sims.len() as u64,
+            sims,
             run,
         }));
         Ok(())

@@ -15,6 +15,7 @@
 use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
+use simopt_core::fleet::SlimFleet;
 use simopt_core::optimize::{units, Job, Options, Step as JobStep};
 use simopt_core::Warned;
 use worker::{
@@ -378,7 +379,36 @@ impl UnitObject {
         {
             return Ok(());
         }
-        let part = match &record.sims_key {
+        let part = self.load_part(record).await?;
+        // The unit's SIMs are given up to its job, dropped once the job's model is built.
+        let options = Options::default();
+        let sims = part.sims.len() as u64;
+        let job = match load_chunks(&self.sql(), "checkpoint")? {
+            None => Job::single_owned(part, options),
+            Some(bytes) => match Job::decode_owned(part, &bytes) {
+                Ok(job) => job,
+                Err(e) => {
+                    console_error!(
+                        "session {} unit {}: its checkpoint does not decode ({e}); starting over",
+                        record.session,
+                        record.unit
+                    );
+                    Job::single_owned(self.load_part(record).await?, options)
+                }
+            },
+        };
+        *self.live.borrow_mut() = Some(Live {
+            session: record.session.clone(),
+            sims,
+            job,
+        });
+        Ok(())
+    }
+
+    /// The unit's SIMs, slim: those the session's object listed for it, or without a list its
+    /// part of the fleet as the core cuts it.
+    async fn load_part(&self, record: &UnitRecord) -> Result<SlimFleet, Failure> {
+        Ok(match &record.sims_key {
             Some(key) => {
                 // Only this unit's SIMs are read, as the session's object listed them.
                 let bytes = Store::from_env(&self.env)?
@@ -417,25 +447,7 @@ impl UnitObject {
                     })?;
                 fleet.part(sims)
             }
-        };
-        let options = Options::default();
-        let job = match load_chunks(&self.sql(), "checkpoint")? {
-            None => Job::single(&part, options),
-            Some(bytes) => Job::decode(&part, &bytes).unwrap_or_else(|e| {
-                console_error!(
-                    "session {} unit {}: its checkpoint does not decode ({e}); starting over",
-                    record.session,
-                    record.unit
-                );
-                Job::single(&part, options)
-            }),
-        };
-        *self.live.borrow_mut() = Some(Live {
-            session: record.session.clone(),
-            sims: part.sims.len() as u64,
-            job,
-        });
-        Ok(())
+        })
     }
 
     /// One slice of the unit's optimization; the checkpoint (or, at the end, the result) is

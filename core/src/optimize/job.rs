@@ -406,7 +406,11 @@ impl UnitJob {
     /// Starts optimizing `fleet` as one unit (`part`: of those SIMs only, indices into
     /// [`Fleet::sims`]).
     pub fn new(fleet: &impl FleetTerms, part: Option<&[u32]>, options: Options) -> UnitJob {
-        let model = Model::of(fleet, part, &options.constraints);
+        UnitJob::of_model(Model::of(fleet, part, &options.constraints), options)
+    }
+
+    /// Starts optimizing the unit of `model` (built with `options`' constraints).
+    pub(crate) fn of_model(model: Model, options: Options) -> UnitJob {
         let current = model.current();
         let current_cost = current.cost(&model);
         UnitJob {
@@ -985,9 +989,18 @@ impl UnitJob {
         part: Option<&[u32]>,
         r: &mut Reader,
     ) -> Result<UnitJob, DecodeError> {
+        UnitJob::decode_with(|constraints| Model::of(fleet, part, constraints), r)
+    }
+
+    /// [`UnitJob::decode`] with the unit's model made by `model` from the checkpoint's
+    /// constraints.
+    pub(crate) fn decode_with(
+        model: impl FnOnce(&Constraints) -> Model,
+        r: &mut Reader,
+    ) -> Result<UnitJob, DecodeError> {
         let fingerprint = r.u64()?;
         let options = Options::decode(r)?;
-        let model = Model::of(fleet, part, &options.constraints);
+        let model = model(&options.constraints);
         if fingerprint != model.fingerprint() {
             return Err(DecodeError::Invalid(
                 "the checkpoint belongs to another input",

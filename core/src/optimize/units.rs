@@ -24,6 +24,7 @@ use crate::money::Money;
 use super::checkpoint::{DecodeError, Reader, Writer};
 use super::components::Components;
 use super::job::UnitJob;
+use super::model::{Constraints, Model};
 use super::{Optimized, Options, Progress, Step};
 
 /// The least number of SIMs a unit is filled to before the next one starts.
@@ -182,6 +183,74 @@ impl Job {
         }
     }
 
+    /// [`Job::single`] on a fleet given up to it, dropped as soon as the unit's model is built
+    /// and before the job's own state is made: the least memory a large unit's job takes.
+    pub fn single_owned(fleet: impl FleetTerms, options: Options) -> Job {
+        let sims = fleet.sim_count();
+        let model = Model::of(&fleet, None, &options.constraints);
+        drop(fleet);
+        Job {
+            options,
+            unit_sims: UNIT_SIMS,
+            sims,
+            split: Vec::new(),
+            units: vec![Unit::Working(UnitJob::of_model(model, options))],
+            at: 0,
+        }
+    }
+
+    /// [`Job::decode`] on a fleet given up to it: a checkpoint of one work unit drops it as
+    /// soon as the unit's model is built ([`Job::single_owned`]).
+    ///
+    /// # Errors
+    /// As [`Job::decode`].
+    pub fn decode_owned(fleet: impl FleetTerms, bytes: &[u8]) -> Result<Job, DecodeError> {
+        let sims = fleet.sim_count();
+        let mut r = Reader::open(bytes)?;
+        let (count, at) = Job::read_units(&mut r, sims)?;
+        if count > 1 {
+            return Job::decode(&fleet, bytes);
+        }
+        Job::decode_single(r, sims, (count, at), move |constraints: &Constraints| {
+            Model::of(&fleet, None, constraints)
+        })
+    }
+
+    /// A checkpoint's count of work units and the one in work (before format 9, one).
+    fn read_units(r: &mut Reader, sims: usize) -> Result<(usize, usize), DecodeError> {
+        if r.version() < 9 {
+            return Ok((1, 0));
+        }
+        let count = r.below(sims as u64 + 2, "too many work units")? as usize;
+        Ok((
+            count,
+            r.below(count as u64 + 1, "a unit is out of range")? as usize,
+        ))
+    }
+
+    /// The job of a checkpoint of one unit (`units` as [`Job::read_units`] read them), its
+    /// model made by `model`.
+    fn decode_single(
+        mut r: Reader,
+        sims: usize,
+        (count, at): (usize, usize),
+        model: impl FnOnce(&Constraints) -> Model,
+    ) -> Result<Job, DecodeError> {
+        if count == 0 || at > 0 {
+            return Err(DecodeError::Invalid("a job without a unit in work"));
+        }
+        let unit = UnitJob::decode_with(model, &mut r)?;
+        r.finish()?;
+        Ok(Job {
+            options: unit.options(),
+            unit_sims: UNIT_SIMS,
+            sims,
+            split: Vec::new(),
+            units: vec![Unit::Working(unit)],
+            at: 0,
+        })
+    }
+
     /// How many work units the job runs, and how many of them are done.
     pub fn units(&self) -> (usize, usize) {
         (self.units.len(), self.at)
@@ -319,29 +388,12 @@ impl Job {
     pub fn decode(fleet: &impl FleetTerms, bytes: &[u8]) -> Result<Job, DecodeError> {
         let mut r = Reader::open(bytes)?;
         // Before format 9 a checkpoint is one unit's state.
-        let (count, at) = if r.version() >= 9 {
-            let count = r.below(fleet.sim_count() as u64 + 2, "too many work units")? as usize;
-            (
-                count,
-                r.below(count as u64 + 1, "a unit is out of range")? as usize,
-            )
-        } else {
-            (1, 0)
-        };
-        let job = if count <= 1 {
-            if count == 0 || at > 0 {
-                return Err(DecodeError::Invalid("a job without a unit in work"));
-            }
-            let unit = UnitJob::decode(fleet, None, &mut r)?;
-            Job {
-                options: unit.options(),
-                unit_sims: UNIT_SIMS,
-                sims: fleet.sim_count(),
-                split: Vec::new(),
-                units: vec![Unit::Working(unit)],
-                at: 0,
-            }
-        } else {
+        let (count, at) = Job::read_units(&mut r, fleet.sim_count())?;
+        if count <= 1 {
+            let model = |constraints: &Constraints| Model::of(fleet, None, constraints);
+            return Job::decode_single(r, fleet.sim_count(), (count, at), model);
+        }
+        let job = {
             let unit_sims = r.below(u64::from(u32::MAX), "a unit size is out of range")? as usize;
             let options = Options::decode(&mut r)?;
             let split = split_at(fleet, &options, unit_sims);
@@ -549,6 +601,21 @@ mod tests {
             };
             assert!(slices > 3, "{slices} slices");
             assert_eq!(result, straight);
+
+            // Given up to the job, a fleet gives the same job and checkpoints.
+            let mut job = match split_at(&slim, &options, unit_sims).len() {
+                1 => Job::single_owned(slim.clone(), options),
+                _ => Job::cut(&slim, options, unit_sims),
+            };
+            let mut quanta = 0;
+            let _ = job.run_slice(&mut || {
+                quanta += 1;
+                quanta == 5
+            });
+            let bytes = job.encode();
+            let owned = Job::decode_owned(slim, &bytes).expect("the slim fleet reads it");
+            assert_eq!(owned.encode(), bytes);
+            assert_eq!(owned.run(), straight);
         }
     }
 

@@ -1,10 +1,11 @@
 //! What a run produces for people and programs: the JSON contract of DESIGN §8 ([`json`]), the
 //! Excel report of DESIGN §6 ([`xlsx`]) and the per-SIM CSV export ([`csv`]).
 //!
-//! The JSON document takes its parts as arguments; the Excel report and the CSV export take a
-//! [`Report`]: the fleet, its bill as it stands and, after an optimization, the new plans with
-//! their bill. Their per-SIM lines come from one place ([`SimLine`]), so the two agree. Any of
-//! them can be had a part at a time ([`part`]), for a store that takes large files in parts.
+//! Each takes a [`Report`]: the fleet, its bill as it stands and, after an optimization, the new
+//! plans with their bill. Their per-SIM lines come from one place ([`SimLine`]), so they agree:
+//! from the fleet and the bills in memory, or from a [`LineSource`] that hands them over a run
+//! at a time (a service that keeps a large fleet's lines in storage), with the same bytes. Any
+//! of them can be had a part at a time ([`part`]), for a store that takes large files in parts.
 
 pub mod csv;
 pub mod json;

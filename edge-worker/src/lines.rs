@@ -176,18 +176,13 @@ impl<C: Chunks> LineSource for Lines<C> {
                         .rules
                         .charge(fleet.plan(plan), sim.usage, sim.active_days, sim.sms_count)
                 };
-                each(&SimLine {
+                each(&SimLine::new(
+                    fleet,
                     sim,
-                    comm_plan: sim
-                        .comm_plan
-                        .and_then(|c| fleet.comm_plans.get(c.0 as usize))
-                        .map_or("", String::as_str),
-                    current_plan: sim.current_plan,
-                    plan: line.plan,
-                    charge: charge(line.plan, line.overage),
-                    current: charge(sim.current_plan, line.current_overage),
-                    locked: fleet.is_locked(sim),
-                })?;
+                    line.plan,
+                    charge(line.plan, line.overage),
+                    charge(sim.current_plan, line.current_overage),
+                ))?;
             }
         }
         Ok(())

@@ -982,13 +982,8 @@ impl SessionObject {
             }
             let summary = OptimizationSummary::of(&slim, &result, &options, true);
             // Each bill's totals, and of each SIM only its overage (a pooled SIM's share).
-            let totals = |mut bill: Bill| {
-                let overages: Vec<Money> = bill.sims.iter().map(|c| c.overage).collect();
-                bill.sims = Vec::new();
-                (bill, overages)
-            };
-            let (current, current_overages) = totals(cost::current(&slim));
-            let (bill, overages) = totals(cost::bill(&slim, &result.plans));
+            let (current, current_overages) = cost::bill_totals(&slim, &cost::current_plans(&slim));
+            let (bill, overages) = cost::bill_totals(&slim, &result.plans);
             let frame = slim.frame;
             if !self.lines_stored(&record.view.id)? {
                 let overages = [current_overages, overages];

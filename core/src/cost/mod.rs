@@ -142,15 +142,41 @@ impl Bill {
 /// If `assignment` does not have one plan per SIM, or names a plan the fleet lacks (both are
 /// programming errors: assignments come from the fleet).
 pub fn bill(terms: &impl FleetTerms, assignment: &[PlanId]) -> Bill {
+    let (mut bill, overages) = bill_totals(terms, assignment);
+    let fleet = terms.frame();
+    let rules = LineRules::of(&fleet.settings);
+    bill.sims = assignment
+        .iter()
+        .zip(overages)
+        .enumerate()
+        .map(|(i, (&plan, overage))| {
+            let (profile, usage, sms_count) = terms.sim(i);
+            SimCharge {
+                overage,
+                ..rules.charge(fleet.plan(plan), usage, profile.active_days, sms_count)
+            }
+        })
+        .collect();
+    bill
+}
+
+/// [`bill`]'s totals (its `sims` left empty) and each SIM's overage — a pooled SIM's share of
+/// its pool's — for a caller that keeps each SIM's other lines to itself: 8 bytes a SIM where
+/// the bill's per-SIM charges take 32.
+///
+/// # Panics
+/// As [`bill`].
+pub fn bill_totals(terms: &impl FleetTerms, assignment: &[PlanId]) -> (Bill, Vec<Money>) {
     let fleet = terms.frame();
     assert_eq!(assignment.len(), terms.sim_count(), "one plan per SIM");
     let rules = LineRules::of(&fleet.settings);
     let decimals = rules.decimals;
 
-    let mut sims = Vec::with_capacity(assignment.len());
-    let mut usages = Vec::with_capacity(assignment.len());
+    let mut overages = Vec::with_capacity(assignment.len());
+    let mut plans = vec![PlanTotals::default(); fleet.plans.len()];
     let mut pools = vec![PoolTotals::default(); fleet.pools.len()];
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); fleet.pools.len()];
+    // Each pool's members and their weights: usage over their own allowance.
+    let mut members: Vec<Vec<(u32, u64)>> = vec![Vec::new(); fleet.pools.len()];
     for (index, &plan_id) in assignment.iter().enumerate() {
         let (profile, usage, sms_count) = terms.sim(index);
         let plan = fleet.plan(plan_id);
@@ -160,10 +186,11 @@ pub fn bill(terms: &impl FleetTerms, assignment: &[PlanId]) -> Bill {
             p.sims += 1;
             p.usage += usage;
             p.allowance += charge.allowance;
-            members[pool.0 as usize].push(index as u32);
+            let weight = usage.0.saturating_sub(charge.allowance.0);
+            members[pool.0 as usize].push((index as u32, weight));
         }
-        sims.push(charge);
-        usages.push(usage);
+        plans[plan_id.0 as usize].add_charge(usage, &charge);
+        overages.push(charge.overage);
     }
 
     for (pool_index, totals) in pools.iter_mut().enumerate() {
@@ -177,39 +204,36 @@ pub fn bill(terms: &impl FleetTerms, assignment: &[PlanId]) -> Bill {
             continue;
         }
         let member_ids = &members[pool_index];
-        let weights: Vec<u64> = member_ids
-            .iter()
-            .map(|&i| {
-                let i = i as usize;
-                usages[i].0.saturating_sub(sims[i].allowance.0)
-            })
-            .collect();
+        let weights: Vec<u64> = member_ids.iter().map(|&(_, weight)| weight).collect();
         let shares = split::largest_remainder(totals.overage.minor_units(decimals), &weights);
-        for (&i, share) in member_ids.iter().zip(shares) {
-            sims[i as usize].overage = Money::from_minor(share, decimals);
+        for (&(i, _), share) in member_ids.iter().zip(shares) {
+            let share = Money::from_minor(share, decimals);
+            overages[i as usize] = share;
+            plans[assignment[i as usize].0 as usize].overage += share;
         }
     }
 
-    let mut plans = vec![PlanTotals::default(); fleet.plans.len()];
-    for ((usage, charge), plan_id) in usages.iter().zip(&sims).zip(assignment) {
-        plans[plan_id.0 as usize].add_charge(*usage, charge);
-    }
-    Bill {
+    let bill = Bill {
         base: plans.iter().map(|p| p.base).sum(),
         overage: plans.iter().map(|p| p.overage).sum(),
         sms: plans.iter().map(|p| p.sms).sum(),
-        sims,
+        sims: Vec::new(),
         plans,
         pools,
-    }
+    };
+    (bill, overages)
 }
 
 /// The bill of the fleet as it stands: every SIM on its current plan.
 pub fn current(terms: &impl FleetTerms) -> Bill {
-    let assignment: Vec<PlanId> = (0..terms.sim_count())
+    bill(terms, &current_plans(terms))
+}
+
+/// Every SIM's current plan, in fleet order.
+pub fn current_plans(terms: &impl FleetTerms) -> Vec<PlanId> {
+    (0..terms.sim_count())
         .map(|i| terms.sim(i).0.current_plan)
-        .collect();
-    bill(terms, &assignment)
+        .collect()
 }
 
 /// The pool a plan belongs to, if it shares one.

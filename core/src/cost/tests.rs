@@ -444,3 +444,48 @@ fn usage_bytes_take_precedence_over_megabytes() {
     let bill = current(&fleet);
     assert_eq!(cents(bill.sims[0].overage), 100);
 }
+
+/// The bill of a slim fleet is the fleet's, and its totals with each SIM's overage are the
+/// bill's without its per-SIM charges — with pools shared by many SIMs.
+#[test]
+fn a_slim_fleets_bill_and_bare_totals_are_the_fleets() {
+    let fleet = crate::optimize::tests::synthetic_fleet_of(3_000, 2, 3, 6);
+    let slim = crate::fleet::SlimFleet::of(&fleet);
+    let moved = crate::optimize::Job::new(&fleet, Default::default())
+        .run()
+        .plans;
+    // Every SIM that may on its smallest pooled plan: every pool over its allowance.
+    let squeezed: Vec<PlanId> = fleet
+        .sims
+        .iter()
+        .map(|sim| {
+            let pooled = fleet
+                .eligible_plans(sim)
+                .into_iter()
+                .filter(|&p| matches!(fleet.plan(p).pooling, Pooling::Shared(_)));
+            pooled
+                .min_by_key(|&p| fleet.plan(p).included)
+                .unwrap_or(sim.current_plan)
+        })
+        .collect();
+    for (plans, over) in [(current_plans(&fleet), 1), (moved, 0), (squeezed, 3)] {
+        let whole = bill(&fleet, &plans);
+        let pools_over = whole
+            .pools
+            .iter()
+            .filter(|p| p.overage > Money::ZERO)
+            .count();
+        assert!(pools_over >= over, "{pools_over} pools over");
+        assert_eq!(bill(&slim, &plans), whole);
+        let (totals, overages) = bill_totals(&slim, &plans);
+        let overage: Vec<Money> = whole.sims.iter().map(|c| c.overage).collect();
+        assert_eq!(overages, overage);
+        assert_eq!(
+            totals,
+            Bill {
+                sims: Vec::new(),
+                ..whole
+            }
+        );
+    }
+}

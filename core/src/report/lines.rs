@@ -31,17 +31,34 @@ pub struct SimLine<'a> {
 impl<'a> SimLine<'a> {
     /// The line of SIM `index` in `report`, from the fleet and the bills in memory.
     pub(crate) fn of(report: &Report<'a>, index: usize) -> Self {
-        let fleet = report.fleet;
-        let sim = &fleet.sims[index];
+        SimLine::new(
+            report.fleet,
+            &report.fleet.sims[index],
+            report.plan_of(index),
+            report.bill().sims[index],
+            report.current.sims[index],
+        )
+    }
+
+    /// The line of `sim`, of `fleet` (its plans, names and locks), ending on `plan`: billed
+    /// `charge` there and `current` on its current plan.
+    pub fn new(
+        fleet: &'a Fleet,
+        sim: &'a Sim,
+        plan: PlanId,
+        charge: SimCharge,
+        current: SimCharge,
+    ) -> Self {
         SimLine {
             sim,
             comm_plan: sim
                 .comm_plan
-                .map_or("", |c| fleet.comm_plans[c.0 as usize].as_str()),
+                .and_then(|c| fleet.comm_plans.get(c.0 as usize))
+                .map_or("", String::as_str),
             current_plan: sim.current_plan,
-            plan: report.plan_of(index),
-            charge: report.bill().sims[index],
-            current: report.current.sims[index],
+            plan,
+            charge,
+            current,
             locked: fleet.is_locked(sim),
         }
     }

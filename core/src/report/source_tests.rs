@@ -38,17 +38,7 @@ impl LineSource for Stored {
             // A run read "from storage": copies, dropped once handed out.
             let run: Vec<_> = self.sims[at..to].to_vec();
             for (sim, plan, charge, current) in &run {
-                each(&SimLine {
-                    sim,
-                    comm_plan: sim
-                        .comm_plan
-                        .map_or("", |c| fleet.comm_plans[c.0 as usize].as_str()),
-                    current_plan: sim.current_plan,
-                    plan: *plan,
-                    charge: *charge,
-                    current: *current,
-                    locked: fleet.is_locked(sim),
-                })?;
+                each(&SimLine::new(fleet, sim, *plan, *charge, *current))?;
             }
             at = to;
         }

@@ -130,7 +130,8 @@ impl From<worker::Error> for Failure {
 enum Live {
     /// Its optimization, on the slim fleet (what the optimizer reads of each SIM).
     Optimizing(Optimizing),
-    /// Once optimized: the whole fleet and the outcome, for the report and results steps.
+    /// Once optimized: what the report and results steps write from (the fleet without its
+    /// SIMs, the bills' totals, the lines stored in the object).
     Finished(Box<Finished>),
 }
 

@@ -192,7 +192,12 @@ impl Fleet {
 
     /// Whether a SIM must keep its plan: its own or its current plan's `locked` flag.
     pub fn is_locked(&self, sim: &Sim) -> bool {
-        sim.locked || self.plan(sim.current_plan).locked
+        self.locks(&sim.profile())
+    }
+
+    /// [`Fleet::is_locked`] of a SIM of this profile.
+    pub fn locks(&self, profile: &SimProfile) -> bool {
+        profile.locked || self.plan(profile.current_plan).locked
     }
 
     /// The plans a SIM may move to: allowed for its communication plan, of its rate plan type,

@@ -986,7 +986,7 @@ impl SessionObject {
             let (current, current_overages) = cost::bill_totals(&slim, &cost::current_plans(&slim));
             let (bill, overages) = cost::bill_totals(&slim, &result.plans);
             let frame = slim.frame;
-            if !self.lines_stored(&record.view.id)? {
+            if !self.lines_stored(&record.view.id, sims)? {
                 let overages = [current_overages, overages];
                 self.store_lines(record, &result.plans, &overages).await?;
             }
@@ -1008,11 +1008,14 @@ impl SessionObject {
         .map_err(|_| Failure::Transient("the report's lines are not in memory".into()))
     }
 
-    /// Whether the session's report lines are all stored.
-    fn lines_stored(&self, session: &str) -> Result<bool, Failure> {
+    /// Whether the session's report lines are all stored, for its `sims` SIMs.
+    fn lines_stored(&self, session: &str, sims: usize) -> Result<bool, Failure> {
         let rows = self.sql().exec(
-            "SELECT session FROM report_lines_of WHERE session = ?",
-            vec![SqlStorageValue::String(session.to_owned())],
+            "SELECT session FROM report_lines_of WHERE session = ? AND sims = ?",
+            vec![
+                SqlStorageValue::String(session.to_owned()),
+                SqlStorageValue::Integer(sims as i64),
+            ],
         )?;
         Ok(rows.raw().next().is_some())
     }
@@ -1033,6 +1036,17 @@ impl SessionObject {
         let mut loader = reader(&self.env, &record.inputs).await?;
         loader.stream();
         let (mut chunk, mut at, mut failed) = (Vec::new(), 0usize, None);
+        let insert = |k: usize, bytes: Vec<u8>| {
+            sql.exec(
+                "INSERT INTO report_lines (chunk, bytes) VALUES (?, ?)",
+                vec![
+                    SqlStorageValue::Integer(k as i64),
+                    SqlStorageValue::Blob(bytes),
+                ],
+            )
+            .map(drop)
+        };
+        // Encodes `sims`, storing each chunk as it fills (and, `last`, the rest).
         let mut store = |sims: Vec<simopt_core::fleet::Sim>, last: bool| -> worker::Result<()> {
             for sim in sims {
                 let (plan, current_overage, overage) = match plans.get(at) {
@@ -1040,35 +1054,20 @@ impl SessionObject {
                     // More SIMs than the optimization had: the count check below says so.
                     None => (sim.current_plan, Money::ZERO, Money::ZERO),
                 };
-                lines::encode(
-                    &mut chunk,
-                    &Stored {
-                        sim,
-                        plan,
-                        current_overage,
-                        overage,
-                    },
-                );
+                let line = Stored {
+                    sim,
+                    plan,
+                    current_overage,
+                    overage,
+                };
+                lines::encode(&mut chunk, &line);
                 at += 1;
                 if at % CHUNK_SIMS == 0 {
-                    let k = at / CHUNK_SIMS - 1;
-                    sql.exec(
-                        "INSERT INTO report_lines (chunk, bytes) VALUES (?, ?)",
-                        vec![
-                            SqlStorageValue::Integer(k as i64),
-                            SqlStorageValue::Blob(std::mem::take(&mut chunk)),
-                        ],
-                    )?;
+                    insert(at / CHUNK_SIMS - 1, std::mem::take(&mut chunk))?;
                 }
             }
             if last && !chunk.is_empty() {
-                sql.exec(
-                    "INSERT INTO report_lines (chunk, bytes) VALUES (?, ?)",
-                    vec![
-                        SqlStorageValue::Integer((at / CHUNK_SIMS) as i64),
-                        SqlStorageValue::Blob(std::mem::take(&mut chunk)),
-                    ],
-                )?;
+                insert(at / CHUNK_SIMS, std::mem::take(&mut chunk))?;
             }
             Ok(())
         };

@@ -142,22 +142,9 @@ impl Bill {
 /// If `assignment` does not have one plan per SIM, or names a plan the fleet lacks (both are
 /// programming errors: assignments come from the fleet).
 pub fn bill(terms: &impl FleetTerms, assignment: &[PlanId]) -> Bill {
-    let (mut bill, overages) = bill_totals(terms, assignment);
-    let fleet = terms.frame();
-    let rules = LineRules::of(&fleet.settings);
-    bill.sims = assignment
-        .iter()
-        .zip(overages)
-        .enumerate()
-        .map(|(i, (&plan, overage))| {
-            let (profile, usage, sms_count) = terms.sim(i);
-            SimCharge {
-                overage,
-                ..rules.charge(fleet.plan(plan), usage, profile.active_days, sms_count)
-            }
-        })
-        .collect();
-    bill
+    let mut sims = Vec::with_capacity(assignment.len());
+    let bill = billed(terms, assignment, &mut sims);
+    Bill { sims, ..bill }
 }
 
 /// [`bill`]'s totals (its `sims` left empty) and each SIM's overage — a pooled SIM's share of
@@ -167,12 +154,47 @@ pub fn bill(terms: &impl FleetTerms, assignment: &[PlanId]) -> Bill {
 /// # Panics
 /// As [`bill`].
 pub fn bill_totals(terms: &impl FleetTerms, assignment: &[PlanId]) -> (Bill, Vec<Money>) {
+    let mut overages = Vec::with_capacity(assignment.len());
+    let bill = billed(terms, assignment, &mut overages);
+    (bill, overages)
+}
+
+/// Where a bill's per-SIM figures go, in fleet order: every charge ([`bill`]), or only the
+/// overage ([`bill_totals`]).
+trait PerSim {
+    /// The next SIM's charge (a pooled SIM's overage not set yet).
+    fn push(&mut self, charge: SimCharge);
+    /// SIM `i`'s overage: its share of its pool's.
+    fn set_overage(&mut self, i: usize, share: Money);
+}
+
+impl PerSim for Vec<SimCharge> {
+    fn push(&mut self, charge: SimCharge) {
+        Vec::push(self, charge);
+    }
+
+    fn set_overage(&mut self, i: usize, share: Money) {
+        self[i].overage = share;
+    }
+}
+
+impl PerSim for Vec<Money> {
+    fn push(&mut self, charge: SimCharge) {
+        Vec::push(self, charge.overage);
+    }
+
+    fn set_overage(&mut self, i: usize, share: Money) {
+        self[i] = share;
+    }
+}
+
+/// The bill's totals (`sims` empty), each SIM's figures handed to `per_sim`.
+fn billed(terms: &impl FleetTerms, assignment: &[PlanId], per_sim: &mut impl PerSim) -> Bill {
     let fleet = terms.frame();
     assert_eq!(assignment.len(), terms.sim_count(), "one plan per SIM");
     let rules = LineRules::of(&fleet.settings);
     let decimals = rules.decimals;
 
-    let mut overages = Vec::with_capacity(assignment.len());
     let mut plans = vec![PlanTotals::default(); fleet.plans.len()];
     let mut pools = vec![PoolTotals::default(); fleet.pools.len()];
     // Each pool's members and their weights: usage over their own allowance.
@@ -190,7 +212,7 @@ pub fn bill_totals(terms: &impl FleetTerms, assignment: &[PlanId]) -> (Bill, Vec
             members[pool.0 as usize].push((index as u32, weight));
         }
         plans[plan_id.0 as usize].add_charge(usage, &charge);
-        overages.push(charge.overage);
+        per_sim.push(charge);
     }
 
     for (pool_index, totals) in pools.iter_mut().enumerate() {
@@ -208,20 +230,19 @@ pub fn bill_totals(terms: &impl FleetTerms, assignment: &[PlanId]) -> (Bill, Vec
         let shares = split::largest_remainder(totals.overage.minor_units(decimals), &weights);
         for (&(i, _), share) in member_ids.iter().zip(shares) {
             let share = Money::from_minor(share, decimals);
-            overages[i as usize] = share;
+            per_sim.set_overage(i as usize, share);
             plans[assignment[i as usize].0 as usize].overage += share;
         }
     }
 
-    let bill = Bill {
+    Bill {
         base: plans.iter().map(|p| p.base).sum(),
         overage: plans.iter().map(|p| p.overage).sum(),
         sms: plans.iter().map(|p| p.sms).sum(),
         sims: Vec::new(),
         plans,
         pools,
-    };
-    (bill, overages)
+    }
 }
 
 /// The bill of the fleet as it stands: every SIM on its current plan.

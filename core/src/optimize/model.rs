@@ -223,7 +223,7 @@ impl Model {
             let (class, current) = match known.get(&profile).copied() {
                 Some(found) => found,
                 None => {
-                    let locked = profile.locked || fleet.plan(profile.current_plan).locked;
+                    let locked = fleet.locks(&profile);
                     let allowed = eligible
                         .entry((profile.comm_plan, profile.plan_type))
                         .or_insert_with(|| {

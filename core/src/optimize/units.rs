@@ -65,7 +65,7 @@ pub(crate) fn split_at(
     let mut joined = Components::new(fleet.pools.len());
     for i in 0..count {
         let (sim, ..) = terms.sim(i);
-        let locked = sim.locked || fleet.plan(sim.current_plan).locked;
+        let locked = fleet.locks(&sim);
         let key = (sim.comm_plan, sim.plan_type, sim.current_plan, locked);
         let pools = touched.entry(key).or_insert_with(|| {
             let mut plans = if locked {
@@ -173,12 +173,17 @@ impl Job {
     /// Starts optimizing `fleet` as one unit, however large: for a caller that runs the units
     /// of [`split`] itself (each on its [`Fleet::part`]) and [`merge`]s their results.
     pub fn single(fleet: &impl FleetTerms, options: Options) -> Job {
+        Job::of_unit(UnitJob::new(fleet, None, options), fleet.sim_count())
+    }
+
+    /// The job of one unit of `sims` SIMs.
+    fn of_unit(unit: UnitJob, sims: usize) -> Job {
         Job {
-            options,
+            options: unit.options(),
             unit_sims: UNIT_SIMS,
-            sims: fleet.sim_count(),
+            sims,
             split: Vec::new(),
-            units: vec![Unit::Working(UnitJob::new(fleet, None, options))],
+            units: vec![Unit::Working(unit)],
             at: 0,
         }
     }
@@ -189,14 +194,7 @@ impl Job {
         let sims = fleet.sim_count();
         let model = Model::of(&fleet, None, &options.constraints);
         drop(fleet);
-        Job {
-            options,
-            unit_sims: UNIT_SIMS,
-            sims,
-            split: Vec::new(),
-            units: vec![Unit::Working(UnitJob::of_model(model, options))],
-            at: 0,
-        }
+        Job::of_unit(UnitJob::of_model(model, options), sims)
     }
 
     /// [`Job::decode`] on a fleet given up to it: a checkpoint of one work unit drops it as
@@ -241,14 +239,7 @@ impl Job {
         }
         let unit = UnitJob::decode_with(model, &mut r)?;
         r.finish()?;
-        Ok(Job {
-            options: unit.options(),
-            unit_sims: UNIT_SIMS,
-            sims,
-            split: Vec::new(),
-            units: vec![Unit::Working(unit)],
-            at: 0,
-        })
+        Ok(Job::of_unit(unit, sims))
     }
 
     /// How many work units the job runs, and how many of them are done.

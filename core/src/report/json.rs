@@ -172,7 +172,7 @@ impl OptimizationSummary {
         for (i, plan) in result.plans.iter().enumerate() {
             let (sim, ..) = fleet.sim(i);
             changes += u64::from(sim.current_plan != *plan);
-            locked_sims += u64::from(sim.locked || frame.plan(sim.current_plan).locked);
+            locked_sims += u64::from(frame.locks(&sim));
         }
         OptimizationSummary {
             optimizer: options.method.as_str(),

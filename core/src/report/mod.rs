@@ -79,28 +79,6 @@ pub trait LineSource {
     ) -> io::Result<()>;
 }
 
-/// A [`Report`] of a fleet in memory, without a [`LineSource`]: what threads can share.
-#[derive(Clone, Copy)]
-pub(crate) struct InMemory<'a> {
-    fleet: &'a Fleet,
-    current: &'a Bill,
-    optimization: Option<Optimization<'a>>,
-    warnings: &'a Diagnostics,
-}
-
-impl<'a> InMemory<'a> {
-    /// The report again.
-    pub(crate) fn report(&self) -> Report<'a> {
-        Report {
-            fleet: self.fleet,
-            current: self.current,
-            optimization: self.optimization,
-            warnings: self.warnings,
-            source: None,
-        }
-    }
-}
-
 /// The result of an optimization, as a report shows it.
 #[derive(Debug, Clone, Copy)]
 pub struct Optimization<'a> {
@@ -193,21 +171,6 @@ impl<'a> Report<'a> {
         each: &mut dyn FnMut(&SimLine<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
         self.each_line(0..self.sim_count(), each)
-    }
-
-    /// Whether the per-SIM lines come from a [`LineSource`].
-    pub(crate) fn has_line_source(&self) -> bool {
-        self.source.is_some()
-    }
-
-    /// The parts of a report whose lines are in memory, which threads can share.
-    pub(crate) fn in_memory(&self) -> InMemory<'a> {
-        InMemory {
-            fleet: self.fleet,
-            current: self.current,
-            optimization: self.optimization,
-            warnings: self.warnings,
-        }
     }
 
     /// The plan SIM `index` ends on: its new plan, or its current one (from memory).

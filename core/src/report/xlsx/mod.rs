@@ -117,20 +117,28 @@ pub fn write(out: impl io::Write, report: &Report<'_>, options: &Options) -> Res
     let mut laid_out = Vec::new();
     workbook.save_to_writer(&mut laid_out)?;
     drop(workbook);
-    if report.has_line_source() {
+    if report.source.is_some() {
         // Lines from a source are read on this thread (it may hold what threads cannot share).
         return package::assemble(out, &laid_out, &streamed, level, |sheet, styles, out| {
             Ok(assignments::write_rows(report, sheet, styles, out)?)
         });
     }
-    let in_memory = report.in_memory();
+    // The fleet and bills in memory, which threads can share.
+    let (fleet, current, optimization, warnings) = (
+        report.fleet,
+        report.current,
+        report.optimization,
+        report.warnings,
+    );
     let rows = package::on_a_second_thread(move |sheet, styles, out| {
-        Ok(assignments::write_rows(
-            &in_memory.report(),
-            sheet,
-            styles,
-            out,
-        )?)
+        let report = Report {
+            fleet,
+            current,
+            optimization,
+            warnings,
+            source: None,
+        };
+        Ok(assignments::write_rows(&report, sheet, styles, out)?)
     });
     package::assemble(out, &laid_out, &streamed, level, rows)
 }

@@ -120,22 +120,13 @@ fn split<'x, T>(
     Ok((head, styles, &xml[end..]))
 }
 
-/// `rows` for [`assemble`], made on a second thread while the package's compresses them (the
-/// bytes are the same); wasm32 has no threads and makes them on the package's.
-#[cfg(target_arch = "wasm32")]
-pub(super) fn on_a_second_thread<T: Sync>(
-    rows: impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync,
-) -> impl FnMut(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> {
-    move |sheet, styles, zip| rows(sheet, styles, zip)
-}
-
-/// `rows` for [`assemble`], made on a second thread while the package's compresses them (the
-/// bytes are the same); wasm32 has no threads and makes them on the package's.
-#[cfg(not(target_arch = "wasm32"))]
 pub(super) fn on_a_second_thread<T: Sync>(
     rows: impl Fn(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> + Sync,
 ) -> impl FnMut(&Streamed<T>, &[u32], &mut dyn Write) -> Result<(), XlsxError> {
     move |sheet, styles, zip| {
+        if cfg!(target_arch = "wasm32") {
+            return rows(sheet, styles, zip);
+        }
         let rows = &rows;
         let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         std::thread::scope(|scope| {
@@ -158,10 +149,8 @@ pub(super) fn on_a_second_thread<T: Sync>(
 }
 
 /// Hands each chunk written to the compressing thread.
-#[cfg(not(target_arch = "wasm32"))]
 struct Channel(std::sync::mpsc::SyncSender<Vec<u8>>);
 
-#[cfg(not(target_arch = "wasm32"))]
 impl Write for Channel {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0

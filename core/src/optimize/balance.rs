@@ -272,7 +272,7 @@ impl Balance {
         model: &'a Model,
         i: usize,
     ) -> impl Fn(u32, &OptionTerms) -> i128 + 'a {
-        let sim = &model.sims[i];
+        let sim = model.sim(i);
         let first = model.classes[sim.class as usize].first as usize;
         let usage = i128::from(sim.usage);
         let change_price = self
@@ -386,7 +386,7 @@ impl Phase for Balance {
                 // it can still count, the rest are passed over unbucketed.
                 let most = self.most_keys(model, &self.thresholds(&hist), 0);
                 for i in self.next..end {
-                    if model.lagrangian.pools_of(model.sims[i].class) > 0 {
+                    if model.lagrangian().pools_of(model.sim(i).class) > 0 {
                         self.moves_of(model, i, Some(&most), |_, p, b, bytes| {
                             let slot = &mut hist[p as usize][b];
                             *slot = slot.saturating_add(bytes);
@@ -401,7 +401,7 @@ impl Phase for Balance {
             Step::Apply { threshold, pass } => {
                 let most = self.most_keys(model, &threshold, pass);
                 for i in self.next..end {
-                    if model.lagrangian.pools_of(model.sims[i].class) == 0 {
+                    if model.lagrangian().pools_of(model.sim(i).class) == 0 {
                         continue;
                     }
                     let mut best: Option<(usize, i64, u32)> = None;
@@ -638,7 +638,7 @@ mod tests {
             with_change_cost += u32::from(model.change_cost != 0);
             with_change_price += u32::from(change_price != 0);
             for i in 0..model.sims.len() {
-                let sim = model.sims[i];
+                let sim = model.sim(i);
                 let value = b.values_of(model, i);
                 for (k, o) in model.options_of(i).iter().enumerate() {
                     let mut plain = i128::from(model.fixed(i, o)) << SCALE_BITS;

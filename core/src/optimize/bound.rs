@@ -36,7 +36,7 @@ pub(crate) const SCALE: i128 = 1 << SCALE_BITS;
 /// The largest useful price of each pool: its overage rate per byte (zero when the pool bills no
 /// overage); with a limit on changes, then the largest useful price of a change.
 pub(crate) fn max_prices(model: &Model) -> &[i128] {
-    &model.lagrangian.max_prices
+    &model.lagrangian().max_prices
 }
 
 /// Σ_P ε_P in micros: what rounding pool overage lines to the minor unit can take off.
@@ -144,8 +144,8 @@ impl Lagrangian {
             (0..model.sims.len()).map(|i| own_of(model, i)).collect()
         };
         let mut class_start = vec![0u32; model.classes.len() + 1];
-        for sim in &model.sims {
-            class_start[sim.class as usize + 1] += 1;
+        for i in 0..model.sims.len() {
+            class_start[model.sim(i).class as usize + 1] += 1;
         }
         for c in 0..model.classes.len() {
             class_start[c + 1] += class_start[c];
@@ -215,7 +215,8 @@ fn change_price_max(model: &Model, pool_max: &[i128]) -> i128 {
         }
     };
     let mut max = SCALE;
-    for (i, sim) in model.sims.iter().enumerate() {
+    for i in 0..model.sims.len() {
+        let sim = model.sim(i);
         let options = model.options_of(i);
         let current = &options[sim.current as usize];
         let high = i128::from(model.fixed_bill(i, current)) * SCALE
@@ -281,7 +282,7 @@ fn pooled_minima_of(model: &Model, prices: &[i128], classes: &[u32]) -> Vec<Vec<
 fn class_minima(model: &Model, prices: &[i128], class: usize) -> Vec<PoolMinimum> {
     let c = &model.classes[class];
     let options = &model.options[c.first as usize..(c.first + c.len) as usize];
-    model.lagrangian.class_pools[class]
+    model.lagrangian().class_pools[class]
         .iter()
         .map(|g| {
             let price = prices[g.pool as usize];
@@ -327,8 +328,8 @@ pub(crate) fn cheapest(
     minima: &[Vec<PoolMinimum>],
     i: usize,
 ) -> Valued {
-    let sim = &model.sims[i];
-    let lag = &model.lagrangian;
+    let sim = model.sim(i);
+    let lag = model.lagrangian();
     let usage = i128::from(sim.usage);
     let class = sim.class as usize;
     let (own, own_option) = match lag.own.get(i) {
@@ -396,7 +397,7 @@ pub(crate) fn cheapest(
 
 /// SIM `i`'s value on its current option at `prices`.
 fn stay(model: &Model, prices: &[i128], i: usize) -> Valued {
-    let sim = &model.sims[i];
+    let sim = model.sim(i);
     let o = &model.options_of(i)[sim.current as usize];
     let mut stay = Valued {
         value: i128::from(model.fixed_bill(i, o)) * SCALE,
@@ -497,7 +498,7 @@ impl ChangePrice {
     fn add_savings(&mut self, model: &Model, from: usize, to: usize) {
         for i in from..to {
             let best = cheapest(model, &self.prices, &self.minima, i);
-            if best.option != model.sims[i].current {
+            if best.option != model.sim(i).current {
                 let saving = stay(model, &self.prices, i).value - best.value;
                 if saving > 0 {
                     self.savings.push(saving);
@@ -576,7 +577,7 @@ impl Sweep {
             subgradient[model.pool_terms.len()] = -k;
         }
         let mut ranges = Vec::new();
-        if let (Some(envelope), false) = (&model.lagrangian.envelope, record_choice) {
+        if let (Some(envelope), false) = (&model.lagrangian().envelope, record_choice) {
             total += envelope.constant;
             ranges.push((0, envelope.pieces.len() as u32));
         }
@@ -594,7 +595,7 @@ impl Sweep {
     /// A class-wise pass over the classes that may use `pool` only: its total is their part of
     /// `L` (no constant terms), its subgradient theirs. Needs the class-wise evaluation.
     pub fn of_pool(model: &Model, prices: &[i128], pool: u32) -> Self {
-        let lag = &model.lagrangian;
+        let lag = model.lagrangian();
         let mut ranges: Vec<(u32, u32)> = Vec::new();
         debug_assert!(lag.envelope.is_some(), "a pool's pass goes class by class");
         if let Some(envelope) = &lag.envelope {
@@ -620,7 +621,7 @@ impl Sweep {
     /// The class-wise evaluation, when this sweep uses it.
     fn envelope<'m>(&self, model: &'m Model) -> Option<&'m Envelope> {
         model
-            .lagrangian
+            .lagrangian()
             .envelope
             .as_ref()
             .filter(|_| self.choice.is_none())
@@ -664,7 +665,7 @@ impl Sweep {
             if o.pool != NO_POOL {
                 self.subgradient[o.pool as usize] += best.excess;
             }
-            if best.option != model.sims[i].current && model.limits_changes() {
+            if best.option != model.sim(i).current && model.limits_changes() {
                 self.subgradient[model.pool_terms.len()] += 1;
             }
             if let Some(choice) = &mut self.choice {

@@ -148,7 +148,7 @@ impl Bundle {
 
     /// Starts settling the `at`-th interacting pool's price, or the last pass.
     fn settle(&mut self, model: &Model, at: usize) {
-        match model.lagrangian.coupled_pools.get(at) {
+        match model.lagrangian().coupled_pools.get(at) {
             Some(&pool) => {
                 let (line, sweep) = LineSearch::start(model, &mut self.prices, pool);
                 self.step = Step::Settle { at, line };
@@ -170,7 +170,7 @@ impl Bundle {
     fn ranges(model: &Model) -> impl Iterator<Item = (usize, f64)> + '_ {
         let max = max_prices(model);
         model
-            .lagrangian
+            .lagrangian()
             .coupled_pools
             .iter()
             .map(move |&p| (p as usize, max[p as usize] as f64))
@@ -419,7 +419,7 @@ impl Phase for Bundle {
                 false
             }
             Step::Settle { at, mut line } => {
-                let pool = model.lagrangian.coupled_pools[at];
+                let pool = model.lagrangian().coupled_pools[at];
                 match line.next(model, &mut self.prices, pool, &self.sweep) {
                     Some(probe) => {
                         self.sweep = probe;
@@ -475,7 +475,7 @@ impl Phase for Bundle {
         let center_total = r.i128()?;
         let best_bound = r.i64()?;
         let n = r.below(MAX_CUTS as u64 + 1, "too many cuts")? as usize;
-        let dimension = model.lagrangian.coupled_pools.len();
+        let dimension = model.lagrangian().coupled_pools.len();
         let mut cuts = Vec::with_capacity(n);
         let mut alpha = Vec::with_capacity(n);
         for _ in 0..n {
@@ -496,7 +496,7 @@ impl Phase for Bundle {
             u64::from(MAX_EVALUATIONS) + 1,
             "an evaluation count is out of range",
         )? as u32;
-        let pools = &model.lagrangian.coupled_pools;
+        let pools = &model.lagrangian().coupled_pools;
         let step = match r.below(3, "an unknown bundle step")? {
             0 => Step::Climb,
             1 => {
@@ -573,7 +573,7 @@ mod tests {
         // within 0.001 % of it.
         for seed in [1, 7] {
             let model = Model::new(&synthetic_fleet_of(3_000, seed, 4, 50));
-            assert!(model.lagrangian.by_coordinates(), "pools interact");
+            assert!(model.lagrangian().by_coordinates(), "pools interact");
             let (bisect, bundle) = bundle(&model);
             let mut coordinate = from(&bisect, &model, Coordinate::new);
             run(&mut coordinate, &model);
@@ -624,7 +624,7 @@ mod tests {
             sims in tiny_sims(),
         ) {
             let model = Model::new(&tiny_fleet(&plans, &sims));
-            prop_assume!(model.lagrangian.by_coordinates());
+            prop_assume!(model.lagrangian().by_coordinates());
             let (bisect, bundle) = bundle(&model);
             let optimum = brute_force(&model);
             prop_assert!(bundle.best_bound >= bisect.best_bound);

@@ -38,7 +38,7 @@ impl Trim {
     fn add_undo(&mut self, model: &Model, from: usize, to: usize) {
         let a = &self.assignment;
         for i in from..to {
-            let current = model.sims[i].current;
+            let current = model.sim(i).current;
             if a.choice[i] != current {
                 self.undo.push((a.delta(model, i, current), i as u32));
             }
@@ -69,7 +69,7 @@ impl Phase for Trim {
         undo.sort_unstable();
         for &(_, i) in undo.iter() {
             let i = i as usize;
-            a.apply(model, i, model.sims[i].current);
+            a.apply(model, i, model.sim(i).current);
         }
         self.undo.clear();
         self.next = 0;
@@ -141,7 +141,7 @@ impl Phase for Settle {
         let n = model.sims.len();
         let end = (self.next + QUANTUM_SIMS).min(n);
         for i in self.next..end {
-            let current = model.sims[i].current;
+            let current = model.sim(i).current;
             if a.choice[i] != current && a.delta(model, i, current) < 0 {
                 a.apply(model, i, current);
                 self.undone = true;

@@ -105,7 +105,7 @@ impl Layout {
         let runs = (0..components).map(|c| sets[c] * strategies[c]).collect();
 
         // Members: by component, then usage (largest first), then index.
-        let group_of_sim = |i: usize| group_of_class[model.sims[i].class as usize] as usize;
+        let group_of_sim = |i: usize| group_of_class[model.sim(i).class as usize] as usize;
         let component_of_sim = |i: usize| component_of_group[group_of_sim(i)] as usize;
         // The keys themselves are sorted (component, usage complemented for largest first,
         // SIM; packed in 128 bits), not SIM indices compared through the model.
@@ -158,7 +158,7 @@ impl Layout {
         let terms = members
             .iter()
             .map(|&i| {
-                let s = &model.sims[i as usize];
+                let s = model.sim(i as usize);
                 (s.usage, s.sms, s.class)
             })
             .collect();

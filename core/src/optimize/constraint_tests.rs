@@ -155,7 +155,7 @@ fn a_minimum_saving_per_change_trades_savings_for_fewer_changes() {
             .collect();
         let a = Assignment::new(&model, choice);
         for i in 0..f.sims.len() {
-            let current = model.sims[i].current;
+            let current = model.sim(i).current;
             if a.choice[i] != current {
                 assert!(
                     a.delta(&model, i, current) >= 0,

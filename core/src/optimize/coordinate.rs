@@ -149,7 +149,7 @@ impl Coordinate {
     /// Starts the line search of the `at`-th interacting pool (or the round's full pass).
     fn search(&mut self, model: &Model, at: usize) {
         self.at = at;
-        match model.lagrangian.coupled_pools.get(at) {
+        match model.lagrangian().coupled_pools.get(at) {
             Some(&pool) => {
                 (self.line, self.sweep) = LineSearch::start(model, &mut self.prices, pool)
             }
@@ -159,7 +159,7 @@ impl Coordinate {
 
     /// Share done, 0–1 (rough: the ascent often stops early).
     pub fn done_fraction(&self, model: &Model) -> f64 {
-        let pools = model.lagrangian.coupled_pools.len() + 1;
+        let pools = model.lagrangian().coupled_pools.len() + 1;
         (f64::from(self.round) + self.at as f64 / pools as f64) / f64::from(MAX_ROUNDS)
     }
 }
@@ -169,7 +169,7 @@ impl Phase for Coordinate {
         if !self.sweep.quantum(model, &self.prices) {
             return false;
         }
-        if let Some(&pool) = model.lagrangian.coupled_pools.get(self.at) {
+        if let Some(&pool) = model.lagrangian().coupled_pools.get(self.at) {
             match self.line.next(model, &mut self.prices, pool, &self.sweep) {
                 Some(probe) => self.sweep = probe,
                 None => self.search(model, self.at + 1),
@@ -212,7 +212,7 @@ impl Phase for Coordinate {
         let prices = decode_prices(r, model)?;
         let best_prices = decode_prices(r, model)?;
         let round = r.below(u64::from(MAX_ROUNDS), "a round is out of range")? as u32;
-        let pools = &model.lagrangian.coupled_pools;
+        let pools = &model.lagrangian().coupled_pools;
         let at = r.below(pools.len() as u64 + 1, "a pool is out of range")? as usize;
         let line = LineSearch::decode(r, model, pools.get(at).copied())?;
         let best_bound = r.i64()?;

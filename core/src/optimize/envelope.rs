@@ -58,11 +58,11 @@ pub(crate) struct Envelope {
 pub(crate) fn by_usage(model: &Model) -> Vec<u32> {
     // Sorting the keys themselves (class, usage, SIM packed in 128 bits) rather than SIM
     // indices compared through the model: twice as fast at a million SIMs.
-    let mut keys: Vec<u128> = model
-        .sims
-        .iter()
-        .enumerate()
-        .map(|(i, s)| u128::from(s.class) << 96 | u128::from(s.usage) << 32 | i as u128)
+    let mut keys: Vec<u128> = (0..model.sims.len())
+        .map(|i| {
+            let s = model.sim(i);
+            u128::from(s.class) << 96 | u128::from(s.usage) << 32 | i as u128
+        })
         .collect();
     keys.sort_unstable();
     keys.into_iter().map(|k| k as u32).collect()
@@ -80,7 +80,7 @@ impl Envelope {
         let mut constant = 0i128;
         for (k, &i) in by_usage.iter().enumerate() {
             let i = i as usize;
-            let sim = &model.sims[i];
+            let sim = model.sim(i);
             let class = sim.class as usize;
             let options = model.options_of(i);
             sum += sim.usage;
@@ -156,7 +156,7 @@ impl Envelope {
         let class = self.pieces[p].class;
         match self.pieces.get(p + 1) {
             Some(next) if next.class == class => next.start,
-            _ => model.lagrangian.class_range(class as usize).1,
+            _ => model.lagrangian().class_range(class as usize).1,
         }
     }
 
@@ -230,7 +230,7 @@ impl Envelope {
         let piece = &self.pieces[p];
         let (from, to) = (piece.start, self.end(model, p));
         if piece.loose {
-            let i = model.lagrangian.by_usage[from as usize] as usize;
+            let i = model.lagrangian().by_usage[from as usize] as usize;
             let best = cheapest(model, prices, minima, i);
             *sums.total += best.value;
             let o = model.options_of(i)[best.option as usize];
@@ -329,7 +329,7 @@ mod tests {
 
     /// The class-wise sums equal the SIM-by-SIM ones at every price tried.
     fn same_sums(model: &Model, seed: u64) -> Result<(), TestCaseError> {
-        prop_assert!(model.lagrangian.envelope.is_some());
+        prop_assert!(model.lagrangian().envelope.is_some());
         for prices in prices_to_try(model, seed) {
             let fast = sweep_sums(model, &prices, false);
             let slow = sweep_sums(model, &prices, true);
@@ -346,7 +346,7 @@ mod tests {
     fn synthetic_fleets_sum_the_same_class_by_class() {
         for (sims, seed) in [(3_000, 1), (5_000, 2)] {
             let model = Model::new(&synthetic_fleet(sims, seed));
-            let envelope = model.lagrangian.envelope.as_ref().expect("unconstrained");
+            let envelope = model.lagrangian().envelope.as_ref().expect("unconstrained");
             assert!(
                 envelope.pieces.len() * 4 < model.sims.len(),
                 "{} pieces for {} SIMs",

@@ -507,7 +507,7 @@ impl UnitJob {
                 let share = (f64::from(s.round) + s.done_fraction(m).min(1.0)) / rounds;
                 ("bounding", 0.1 + 0.2 * share)
             }
-            Stage::Bisect(s) if m.lagrangian.by_coordinates() => {
+            Stage::Bisect(s) if m.lagrangian().by_coordinates() => {
                 ("bounding", 0.1 + 0.1 * s.done_fraction(m).min(1.0))
             }
             Stage::Bisect(s) => ("bounding", 0.1 + 0.2 * s.done_fraction(m).min(1.0)),
@@ -766,7 +766,7 @@ impl UnitJob {
                 Stage::Bisect(Bisect::round(&self.model, price, s.carried))
             }
             Stage::Bisect(s)
-                if self.model.lagrangian.by_coordinates() && self.options.dual_iterations > 0 =>
+                if self.model.lagrangian().by_coordinates() && self.options.dual_iterations > 0 =>
             {
                 self.bound = Some(s.best_bound);
                 let (target, prices) = (self.best.cost(&self.model), s.best_prices);
@@ -800,8 +800,8 @@ impl UnitJob {
             Stage::BundleOnward(s) => self.after_bundle(s, true),
             Stage::Bisect(s) => {
                 self.bound = Some(s.best_bound);
-                let ascend =
-                    self.model.lagrangian.coupled(&self.model) && self.options.dual_iterations > 0;
+                let ascend = self.model.lagrangian().coupled(&self.model)
+                    && self.options.dual_iterations > 0;
                 // The upper ends of the brackets first (pools at or under their allowance: the
                 // balancing moves then save), the lower ends and the best prices when that is
                 // not enough. Where the prices interact, the ascent's prices come next instead
@@ -843,7 +843,7 @@ impl UnitJob {
                     Stage::Recover(r, Argmin::new(&self.model, prices))
                 } else if let Some(start) = r.ascend_from.take() {
                     let best = self.best.cost(&self.model);
-                    if !self.model.lagrangian.by_coordinates() {
+                    if !self.model.lagrangian().by_coordinates() {
                         // Where pools interact, climb from bisection's prices towards the bill
                         // just found (a close target keeps the subgradient steps sound), and
                         // recover again.
@@ -1072,5 +1072,37 @@ impl UnitJob {
             bound: has_bound.then_some(bound),
             stage,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::model::StoredSim;
+    use crate::optimize::tests::synthetic_fleet_of;
+
+    #[test]
+    fn classic_runs_without_the_dual_view_on_sixteen_bytes_a_sim() {
+        // What a unit holds per SIM while classic runs is its peak (a million SIMs in one
+        // Worker isolate): the SIM itself, and not yet the dual view's orders and sums.
+        assert_eq!(size_of::<StoredSim>(), 16);
+        let fleet = synthetic_fleet_of(3_000, 5, 2, 8);
+        let mut job = UnitJob::new(&fleet, None, Options::default());
+        let mut quanta = 0;
+        while matches!(job.stage, Stage::Classic(_)) {
+            assert!(!job.model.lagrangian_built(), "classic built the dual view");
+            job.quantum();
+            quanta += 1;
+        }
+        assert!(quanta > 1, "classic took {quanta} quanta");
+        let result = job.run_slice(&mut || false);
+        assert!(
+            job.model.lagrangian_built(),
+            "the bound was computed without it"
+        );
+        let Step::Finished(result) = result else {
+            panic!("not finished: {result:?}")
+        };
+        assert!(result.lower_bound.is_some());
     }
 }

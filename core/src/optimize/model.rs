@@ -8,6 +8,7 @@
 //! [`LineRules`], so the cost of an assignment here is the cost engine's bill to the micro.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::cost::LineRules;
 use crate::fleet::{
@@ -51,7 +52,7 @@ pub(crate) struct Class {
     pub len: u32,
 }
 
-/// What the optimizer knows of one SIM.
+/// What the optimizer knows of one SIM ([`Model::sim`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SimTerms {
     /// Usage as billed, bytes.
@@ -62,6 +63,25 @@ pub(crate) struct SimTerms {
     pub class: u32,
     /// Its current plan, as an option index within the class.
     pub current: u32,
+}
+
+/// One SIM as the model keeps it, in 16 bytes: its class and current option, shared by most
+/// SIMs, are one index into [`Model::standings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoredSim {
+    /// Usage as billed, bytes.
+    pub usage: u64,
+    /// SMS count.
+    pub sms: u32,
+    /// Index into [`Model::standings`].
+    standing: u32,
+}
+
+/// Where SIMs stand: their class and current option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Standing {
+    class: u32,
+    current: u32,
 }
 
 /// A price per unit (an SMS, an overage block), with whether every multiple of it is already a
@@ -160,14 +180,18 @@ pub struct Model {
     pub(crate) classes: Vec<Class>,
     /// The most options of any class (derived from `classes`, so not part of the fingerprint).
     pub(crate) most_options: u32,
-    pub(crate) sims: Vec<SimTerms>,
+    pub(crate) sims: Vec<StoredSim>,
+    /// The distinct class and current option pairs of [`Model::sims`].
+    standings: Vec<Standing>,
     /// What the objective adds for each SIM that leaves its current plan (micros): the
     /// minimum saving per change ([`Constraints`]). Zero: the objective is the bill.
     pub(crate) change_cost: i64,
     /// At most this many SIMs may leave their current plan (`u64::MAX`: no limit).
     pub(crate) max_changes: u64,
-    /// Derived for the dual evaluation (not part of the fingerprint: a function of the rest).
-    pub(crate) lagrangian: super::bound::Lagrangian,
+    /// Derived for the dual evaluation (not part of the fingerprint: a function of the rest),
+    /// on first use: classic, which comes first, does without it, and the two do not take
+    /// memory at the same time (at a million SIMs each is tens of megabytes).
+    lagrangian: OnceLock<super::bound::Lagrangian>,
 }
 
 impl Model {
@@ -217,10 +241,12 @@ impl Model {
             HashMap::new();
         // SIMs alike in what decides their options share class and current option: looked up
         // by their profile first (most SIMs), without building their option list.
-        let mut known: HashMap<SimProfile, (u32, u32)> = HashMap::new();
+        let mut known: HashMap<SimProfile, u32> = HashMap::new();
+        let mut standings: Vec<Standing> = Vec::new();
+        let mut standing_of: HashMap<Standing, u32> = HashMap::new();
         let mut sims = Vec::with_capacity(fleet_sims.len());
         for (profile, usage, sms) in fleet_sims {
-            let (class, current) = match known.get(&profile).copied() {
+            let standing = match known.get(&profile).copied() {
                 Some(found) => found,
                 None => {
                     let locked = fleet.locks(&profile);
@@ -261,18 +287,22 @@ impl Model {
                             c
                         }
                     };
-                    known.insert(profile, (class, current));
-                    (class, current)
+                    let standing = Standing { class, current };
+                    let index = *standing_of.entry(standing).or_insert_with(|| {
+                        standings.push(standing);
+                        standings.len() as u32 - 1
+                    });
+                    known.insert(profile, index);
+                    index
                 }
             };
-            sims.push(SimTerms {
+            sims.push(StoredSim {
                 usage: usage.0,
                 sms,
-                class,
-                current,
+                standing,
             });
         }
-        let mut model = Model {
+        Model {
             plan_overage_fast: fleet
                 .plans
                 .iter()
@@ -294,12 +324,24 @@ impl Model {
             most_options: classes.iter().map(|c| c.len).max().unwrap_or(0),
             classes,
             sims,
+            standings,
             change_cost: constraints.min_saving.micros().max(0),
             max_changes: constraints.max_changes.unwrap_or(u64::MAX),
-            lagrangian: super::bound::Lagrangian::default(),
-        };
-        model.lagrangian = super::bound::Lagrangian::new(&model);
-        model
+            lagrangian: OnceLock::new(),
+        }
+    }
+
+    /// What the dual evaluation derives from the model, built on first use.
+    #[inline]
+    pub(crate) fn lagrangian(&self) -> &super::bound::Lagrangian {
+        self.lagrangian
+            .get_or_init(|| super::bound::Lagrangian::new(self))
+    }
+
+    /// Whether [`Model::lagrangian`] has been built.
+    #[cfg(test)]
+    pub(crate) fn lagrangian_built(&self) -> bool {
+        self.lagrangian.get().is_some()
     }
 
     /// Whether the number of changes is limited.
@@ -313,9 +355,22 @@ impl Model {
         self.sims.len()
     }
 
+    /// SIM `i`: its usage, SMS count, class and current option.
+    #[inline]
+    pub(crate) fn sim(&self, i: usize) -> SimTerms {
+        let sim = self.sims[i];
+        let Standing { class, current } = self.standings[sim.standing as usize];
+        SimTerms {
+            usage: sim.usage,
+            sms: sim.sms,
+            class,
+            current,
+        }
+    }
+
     /// The options of SIM `i`.
     pub(crate) fn options_of(&self, i: usize) -> &[OptionTerms] {
-        let class = &self.classes[self.sims[i].class as usize];
+        let class = &self.classes[self.sim(i).class as usize];
         &self.options[class.first as usize..(class.first + class.len) as usize]
     }
 
@@ -343,7 +398,7 @@ impl Model {
     /// SIM `i`'s current plan.
     #[inline]
     pub(crate) fn current_plan(&self, i: usize) -> PlanId {
-        let sim = &self.sims[i];
+        let sim = self.sim(i);
         self.options[(self.classes[sim.class as usize].first + sim.current) as usize].plan
     }
 
@@ -443,7 +498,8 @@ impl Model {
         for c in &self.classes {
             eat(u64::from(c.first) << 32 | u64::from(c.len));
         }
-        for s in &self.sims {
+        for i in 0..self.sims.len() {
+            let s = self.sim(i);
             eat(s.usage);
             eat(u64::from(s.sms));
             eat(u64::from(s.class) << 32 | u64::from(s.current));
@@ -458,7 +514,10 @@ impl Model {
 
     /// The assignment that leaves every SIM where it is.
     pub fn current(&self) -> Assignment {
-        Assignment::new(self, self.sims.iter().map(|s| s.current).collect())
+        Assignment::new(
+            self,
+            (0..self.sims.len()).map(|i| self.sim(i).current).collect(),
+        )
     }
 }
 
@@ -491,13 +550,13 @@ impl Assignment {
     /// on its plan.
     #[inline]
     fn may_change(&self, model: &Model, i: usize) -> bool {
-        self.changes < model.max_changes || self.choice[i] != model.sims[i].current
+        self.changes < model.max_changes || self.choice[i] != model.sim(i).current
     }
 
     /// Whether moving SIM `i` to option `to` keeps the changes within the model's limit.
     #[inline]
     pub(crate) fn may_move(&self, model: &Model, i: usize, to: u32) -> bool {
-        to == model.sims[i].current || self.may_change(model, i)
+        to == model.sim(i).current || self.may_change(model, i)
     }
 
     /// Whether SIMs `i` and `j` may exchange options within the model's limit on changes.
@@ -506,7 +565,7 @@ impl Assignment {
         if !model.limits_changes() {
             return true;
         }
-        let (ci, cj) = (model.sims[i].current, model.sims[j].current);
+        let (ci, cj) = (model.sim(i).current, model.sim(j).current);
         let (oi, oj) = (self.choice[i], self.choice[j]);
         let before = u64::from(oi != ci) + u64::from(oj != cj);
         let after = u64::from(oj != ci) + u64::from(oi != cj);
@@ -607,7 +666,7 @@ impl Assignment {
     /// options are the same (plans, allowances), so each pool keeps its allowance and only the
     /// usage moves: no need to apply anything.
     pub(crate) fn swap_delta(&self, model: &Model, i: usize, j: usize) -> i64 {
-        debug_assert_eq!(model.sims[i].class, model.sims[j].class);
+        debug_assert_eq!(model.sim(i).class, model.sim(j).class);
         let (oi, oj) = (self.choice[i], self.choice[j]);
         if oi == oj {
             return 0;
@@ -641,7 +700,7 @@ impl Assignment {
         let (a, b) = (options[from as usize], options[to as usize]);
         let usage = model.sims[i].usage;
         self.fixed_total += model.fixed(i, &b) - model.fixed(i, &a);
-        let current = model.sims[i].current;
+        let current = model.sim(i).current;
         self.changes = self.changes + u64::from(to != current) - u64::from(from != current);
         if a.pool != NO_POOL {
             self.pool_usage[a.pool as usize] -= usage;
@@ -693,7 +752,7 @@ impl Tally {
     fn add(&mut self, model: &Model, from: usize, to: usize) {
         let a = &mut self.assignment;
         for i in from..to {
-            a.changes += u64::from(a.choice[i] != model.sims[i].current);
+            a.changes += u64::from(a.choice[i] != model.sim(i).current);
             let o = model.options_of(i)[a.choice[i] as usize];
             a.fixed_total += model.fixed(i, &o);
             if o.pool != NO_POOL {

@@ -87,8 +87,8 @@ impl Staleness {
         seen == 0
             || self.change_freed_at > seen
             || model
-                .lagrangian
-                .pool_ids(model.sims[i].class)
+                .lagrangian()
+                .pool_ids(model.sim(i).class)
                 .any(|p| self.pool_changed_at[p as usize] > seen)
     }
 
@@ -103,7 +103,7 @@ impl Staleness {
                     self.pool_changed_at[pool as usize] = self.clock;
                 }
             }
-            if model.limits_changes() && to == model.sims[i].current {
+            if model.limits_changes() && to == model.sim(i).current {
                 self.change_freed_at = self.clock;
             }
         }
@@ -203,16 +203,16 @@ impl Swaps {
 
 impl Phase for Swaps {
     fn quantum(&mut self, model: &Model) -> bool {
-        let order = &model.lagrangian.by_usage;
+        let order = &model.lagrangian().by_usage;
         let n = order.len();
         let end = (self.next + QUANTUM_SIMS).min(n);
         let a = &mut self.assignment;
         for x in self.next..end {
             let i = order[x] as usize;
-            let class = model.sims[i].class;
+            let class = model.sim(i).class;
             for &j in &order[x + 1..n.min(x + 1 + self.window as usize)] {
                 let j = j as usize;
-                if model.sims[j].class != class {
+                if model.sim(j).class != class {
                     break;
                 }
                 let (oi, oj) = (a.choice[i], a.choice[j]);
@@ -287,7 +287,7 @@ impl Candidates {
     /// Starts merging pool `self.pool` (if any is left).
     fn start_pool(&mut self, model: &Model) {
         self.heads.clear();
-        let lag = &model.lagrangian;
+        let lag = model.lagrangian();
         let Some(pool) = u32::try_from(self.pool)
             .ok()
             .filter(|p| (*p as usize) < model.pool_terms.len())
@@ -315,7 +315,7 @@ impl Candidates {
             while let Some(Reverse((_, i, at, end))) = self.heads.pop() {
                 self.lists[self.pool].push(i);
                 if at + 1 < end {
-                    let lag = &model.lagrangian;
+                    let lag = model.lagrangian();
                     let j = lag.by_usage[at as usize + 1];
                     self.heads.push(Reverse((
                         lag.usage_at(model, at as usize + 1),
@@ -377,7 +377,7 @@ impl Ejections {
     /// Tries the ejections that start with SIM `i` (making at most one); returns the work done,
     /// in options costed.
     fn try_sim(&mut self, model: &Model, i: usize) -> u64 {
-        if model.lagrangian.pools_of(model.sims[i].class) > MAX_EJECTION_POOLS {
+        if model.lagrangian().pools_of(model.sim(i).class) > MAX_EJECTION_POOLS {
             return 1;
         }
         let a = &mut self.assignment;
@@ -467,7 +467,7 @@ impl Phase for Ejections {
         }
         // In the model's usage order: neighbours try neighbouring partners, so the windows
         // and their SIMs stay in cache.
-        let order = &model.lagrangian.by_usage;
+        let order = &model.lagrangian().by_usage;
         let n = order.len();
         // At most a quantum of SIMs, and of work: near the top of the usage order every
         // SIM's partners are new ones (neighbours' windows no longer overlap), and a
@@ -770,7 +770,7 @@ mod tests {
         while !e.candidates.done(&model) {
             assert!(!e.quantum(&model));
         }
-        let order = &model.lagrangian.by_usage;
+        let order = &model.lagrangian().by_usage;
         let (mut early, mut finished) = (0, false);
         while !finished {
             let mut replay = e.clone();

@@ -138,7 +138,7 @@ proptest! {
                 prop_assert_eq!(a.best_move(&model, i), by_delta);
                 // swap_delta agrees with applying the swap, for every same-class partner.
                 for j in 0..model.sims.len() {
-                    if j != i && model.sims[j].class == model.sims[i].class {
+                    if j != i && model.sim(j).class == model.sim(i).class {
                         let mut swapped = a.clone();
                         let (oi, oj) = (a.choice[i], a.choice[j]);
                         swapped.apply(&model, i, oj);
@@ -265,7 +265,7 @@ fn sliced_runs_through_the_bundle_method_equal_an_uninterrupted_run() {
     // 4 × 50 plans: many pools interact, so the bound comes from the bundle method, whose
     // stage is encoded and decoded between slices too.
     let f = synthetic_fleet_of(2_000, 5, 4, 50);
-    assert!(Model::new(&f).lagrangian.by_coordinates());
+    assert!(Model::new(&f).lagrangian().by_coordinates());
     let straight = Job::new(&f, Options::default()).run();
     let (result, slices) = run_sliced(&f, Options::default(), 9, 6);
     assert!(slices > 50, "the run was cut into {slices} slices");
@@ -280,7 +280,7 @@ fn the_bundle_method_climbs_on_where_coordinate_ascent_leaves_the_bill_over_the_
     // checkpoints between slices it ends the same, and the share done never falls.
     let f = synthetic_fleet_of(2_000, 3, 4, 12);
     let model = Model::new(&f);
-    assert!(model.lagrangian.by_coordinates());
+    assert!(model.lagrangian().by_coordinates());
     assert!(model.most_options <= job::COORDINATE_OPTIONS);
     let straight = Job::new(&f, Options::default()).run();
     assert!(

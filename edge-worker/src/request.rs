@@ -194,20 +194,58 @@ async fn read_json(req: &mut Request) -> Result<CostRequest, ApiError> {
 /// # Errors
 /// [`ApiError::PayloadTooLarge`] past the limit; a runtime error from the stream.
 pub(crate) async fn read_capped(req: &mut Request, limit: BodyLimit) -> Result<Vec<u8>, ApiError> {
-    limit.check_declared(req.headers().get("content-length")?.as_deref())?;
-    if req.inner().body().is_none() {
-        return Ok(Vec::new());
-    }
-    let mut stream = req.stream()?;
+    let mut body = Body::of(req, limit)?;
     let mut out = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        if (out.len() + chunk.len()) as u64 > limit.bytes {
-            return Err(limit.exceeded(None));
-        }
+    while let Some(chunk) = body.next().await? {
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// A request's body read a chunk at a time, held to a limit.
+pub(crate) struct Body {
+    stream: Option<worker::ByteStream>,
+    limit: BodyLimit,
+    read: u64,
+}
+
+impl Body {
+    /// The body of `req` (none: no chunks), its declared length checked against `limit`.
+    ///
+    /// # Errors
+    /// [`ApiError::PayloadTooLarge`] for a declared length past the limit; a runtime error.
+    pub fn of(req: &mut Request, limit: BodyLimit) -> Result<Body, ApiError> {
+        limit.check_declared(req.headers().get("content-length")?.as_deref())?;
+        let stream = match req.inner().body() {
+            None => None,
+            Some(_) => Some(req.stream()?),
+        };
+        Ok(Body {
+            stream,
+            limit,
+            read: 0,
+        })
+    }
+
+    /// The next chunk, or `None` at the end.
+    ///
+    /// # Errors
+    /// [`ApiError::PayloadTooLarge`] as soon as the body passes the limit; a runtime error
+    /// from the stream.
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, ApiError> {
+        let Some(stream) = &mut self.stream else {
+            return Ok(None);
+        };
+        let Some(chunk) = stream.next().await else {
+            return Ok(None);
+        };
+        let chunk = chunk?;
+        self.read += chunk.len() as u64;
+        if self.read > self.limit.bytes {
+            return Err(self.limit.exceeded(None));
+        }
+        Ok(Some(chunk))
+    }
 }
 
 fn parse_json_body(bytes: &[u8]) -> Result<CostRequest, ApiError> {

@@ -6,7 +6,12 @@
 //! against the account's current plans, the SIMs against the current plans and eligibility and
 //! the account's settings (a run now, in the current billing period). A good file's body goes
 //! to R2 under `tenants/<tenant>/accounts/<account>/<kind>/<sha256>.csv` and a record to D1; the
-//! latest upload of each kind is the account's current file of that kind.
+//! latest upload of each kind is the account's current file of that kind. A SIMs file (up to
+//! 256 MiB) is checked and stored as its body comes, never held whole, under
+//! `.../sims/<id>.csv` with a new id: its SHA-256, in the record, is known only at its end.
+
+use std::borrow::Cow;
+use std::io::Write;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -15,7 +20,7 @@ use simopt_core::{Diagnostics, InputErrors, InputFiles, SettingsInput, SourceFil
 use worker::{Request, Response};
 
 use crate::accounts::{self, Account};
-use crate::auth::{hex, Tenant};
+use crate::auth::{self, hex, Tenant};
 use crate::error::ApiError;
 use crate::request::{self, BodyLimit, MAX_BODY_BYTES};
 use crate::store::{NewUpload, Store, UploadRow};
@@ -168,10 +173,10 @@ pub struct UploadView<'a> {
     pub warnings: Option<&'a Diagnostics>,
 }
 
-/// The body of an upload as sent, and its `Content-Encoding`: the file itself (`text/csv`, `text/plain`, `application/csv`,
-/// `application/octet-stream`, `application/vnd.ms-excel` — what spreadsheets and browsers send
-/// for a CSV — or no type).
-async fn file_body(req: &mut Request) -> Result<(Vec<u8>, String), ApiError> {
+/// The `Content-Encoding` of an upload, once its `Content-Type` is one a file comes as: the file
+/// itself (`text/csv`, `text/plain`, `application/csv`, `application/octet-stream`,
+/// `application/vnd.ms-excel` — what spreadsheets and browsers send for a CSV — or no type).
+fn file_encoding(req: &Request) -> Result<String, ApiError> {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     let media = request::media_type(&content_type);
     let accepted = [
@@ -189,9 +194,7 @@ async fn file_body(req: &mut Request) -> Result<(Vec<u8>, String), ApiError> {
                        (curl -T plans.csv -H 'content-type: text/csv' ...)",
         });
     }
-    let body = request::read_capped(req, UPLOAD_LIMIT).await?;
-    let encoding = req.headers().get("content-encoding")?.unwrap_or_default();
-    Ok((body, encoding))
+    Ok(req.headers().get("content-encoding")?.unwrap_or_default())
 }
 
 /// The file of a body sent with `Content-Encoding: encoding` (none, `identity` or `gzip`).
@@ -204,28 +207,102 @@ pub fn decode(body: &[u8], encoding: &str) -> Result<Vec<u8>, ApiError> {
 }
 
 fn decode_within(body: &[u8], encoding: &str, limit: BodyLimit) -> Result<Vec<u8>, ApiError> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    inflating(body, encoding)?
-        .take(limit.bytes + 1)
-        .read_to_end(&mut out)
-        .map_err(not_gzip)?;
-    if out.len() as u64 > limit.bytes {
-        return Err(limit.exceeded(None));
+    let mut inflater = Inflater::new(encoding, limit)?;
+    let mut file = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        let (read, piece) = inflater.feed(rest)?;
+        file.extend_from_slice(&piece);
+        rest = &rest[read..];
     }
-    Ok(out)
+    file.extend_from_slice(&inflater.finish()?);
+    Ok(file)
 }
 
-/// The file of a body sent with `Content-Encoding: encoding`, as it is read.
-fn inflating<'b>(body: &'b [u8], encoding: &str) -> Result<Box<dyn std::io::Read + 'b>, ApiError> {
-    match encoding.trim().to_ascii_lowercase().as_str() {
-        "" | "identity" => Ok(Box::new(body)),
-        "gzip" | "x-gzip" => Ok(Box::new(flate2::read::GzDecoder::new(body))),
-        _ => Err(ApiError::UnsupportedMediaType {
-            content_type: format!("Content-Encoding: {encoding}"),
-            accepted: "send the file uncompressed, or gzip-compressed with Content-Encoding: \
-                       gzip",
-        }),
+/// Most of a file [`Inflater::feed`] gives at once, give or take one step's worth.
+const FEED_BYTES: usize = 1 << 20;
+
+/// Compressed bytes inflated at a step: deflate inflates at most about 1,032 times, so a step
+/// gives at most about 4 MiB.
+const INFLATE_STEP: usize = 4 << 10;
+
+/// The file in a body, as the body's bytes come: as sent, or inflated (`Content-Encoding:
+/// gzip`, every member of it), held to a limit on the file's size. Memory stays within a few
+/// mebibytes however well the body compresses.
+pub(crate) struct Inflater {
+    gzip: Option<flate2::write::MultiGzDecoder<Vec<u8>>>,
+    limit: BodyLimit,
+    size: u64,
+}
+
+impl Inflater {
+    /// The file of a body sent with `Content-Encoding: encoding` (none, `identity` or `gzip`).
+    ///
+    /// # Errors
+    /// [`ApiError::UnsupportedMediaType`] for another encoding.
+    pub fn new(encoding: &str, limit: BodyLimit) -> Result<Inflater, ApiError> {
+        let gzip = match encoding.trim().to_ascii_lowercase().as_str() {
+            "" | "identity" => None,
+            "gzip" | "x-gzip" => Some(flate2::write::MultiGzDecoder::new(Vec::new())),
+            _ => {
+                return Err(ApiError::UnsupportedMediaType {
+                    content_type: format!("Content-Encoding: {encoding}"),
+                    accepted: "send the file uncompressed, or gzip-compressed with \
+                               Content-Encoding: gzip",
+                })
+            }
+        };
+        Ok(Inflater {
+            gzip,
+            limit,
+            size: 0,
+        })
+    }
+
+    /// The file from the start of `body` on: how many of its bytes were read, and what of the
+    /// file they gave (about [`FEED_BYTES`] at most: call again with the rest).
+    ///
+    /// # Errors
+    /// [`ApiError::UnsupportedMediaType`] for a body that does not inflate;
+    /// [`ApiError::PayloadTooLarge`] once the file passes the limit.
+    pub fn feed<'b>(&mut self, body: &'b [u8]) -> Result<(usize, Cow<'b, [u8]>), ApiError> {
+        let (read, file) = match &mut self.gzip {
+            None => (body.len(), Cow::Borrowed(body)),
+            Some(gzip) => {
+                let mut read = 0;
+                while read < body.len() && gzip.get_ref().len() < FEED_BYTES {
+                    let step = &body[read..body.len().min(read + INFLATE_STEP)];
+                    gzip.write_all(step).map_err(not_gzip)?;
+                    gzip.flush().map_err(not_gzip)?;
+                    read += step.len();
+                }
+                (read, Cow::Owned(std::mem::take(gzip.get_mut())))
+            }
+        };
+        self.count(file.len())?;
+        Ok((read, file))
+    }
+
+    /// The rest of the file, once the whole body is fed.
+    ///
+    /// # Errors
+    /// [`ApiError::UnsupportedMediaType`] for gzip cut short; [`ApiError::PayloadTooLarge`].
+    pub fn finish(mut self) -> Result<Vec<u8>, ApiError> {
+        let Some(mut gzip) = self.gzip.take() else {
+            return Ok(Vec::new());
+        };
+        gzip.try_finish().map_err(not_gzip)?;
+        let rest = std::mem::take(gzip.get_mut());
+        self.count(rest.len())?;
+        Ok(rest)
+    }
+
+    fn count(&mut self, bytes: usize) -> Result<(), ApiError> {
+        self.size += bytes as u64;
+        if self.size > self.limit.bytes {
+            return Err(self.limit.exceeded(None));
+        }
+        Ok(())
     }
 }
 
@@ -238,62 +315,88 @@ fn not_gzip(e: std::io::Error) -> ApiError {
     }
 }
 
-/// Bytes of an uploaded SIMs file inflated and checked at a time.
-const SIMS_PIECE_BYTES: usize = 1 << 20;
-
-/// An uploaded SIMs file checked as it is inflated (`file`), a piece at a time, by `loader`
-/// (given the plans, eligibility and settings), and stored as it goes by `parts` — in parts of
-/// `PART_BYTES` (an R2 multipart upload, aborted when the file proves bad), or whole when it is
-/// one part — so neither the inflated file nor its SIMs are ever held (the check keeps 16 bytes
-/// a SIM: `Loader::check_only`). Answers the check, the file's size and its SHA-256 (hex).
+/// An uploaded SIMs file checked and stored as its body comes, a chunk at a time: inflated
+/// ([`Inflater`]), read by `loader` (given the plans, eligibility and settings), hashed, and
+/// stored by `parts` — in parts (an R2 multipart upload, aborted when the file proves bad), or
+/// whole when it is one part. Neither the body, the file nor its SIMs are ever held: the check
+/// keeps 16 bytes a SIM (`Loader::check_only`), the store one part. Answers the check, the
+/// file's size and its SHA-256 (hex).
 ///
 /// # Errors
-/// 415 for a body that does not inflate, 413 past [`INFLATED_LIMIT`], 422 with the core's
-/// diagnostics, a storage error.
+/// 413 past [`UPLOAD_LIMIT`] or [`INFLATED_LIMIT`], 415 for a body that does not inflate, 422
+/// with the core's diagnostics, a storage error.
 async fn check_and_store_sims(
-    mut loader: input::Loader,
-    file: &mut dyn std::io::Read,
-    mut parts: Parts<'_>,
+    loader: input::Loader,
+    req: &mut Request,
+    encoding: &str,
+    parts: Parts<'_>,
 ) -> Result<(FileCheck, u64, String), ApiError> {
-    loader.check_only();
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    let mut piece = vec![0u8; SIMS_PIECE_BYTES];
-    let read = loop {
-        let n = match file.read(&mut piece) {
-            Ok(0) => break Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(not_gzip(e)),
-        };
-        size += n as u64;
-        if size > INFLATED_LIMIT.bytes {
-            break Err(INFLATED_LIMIT.exceeded(None));
-        }
-        let bytes = &piece[..n];
-        loader.push(bytes);
-        hasher.update(bytes);
-        if let Err(e) = parts.write(bytes).await {
-            break Err(e);
-        }
+    let mut sims = SimsFile {
+        loader,
+        hasher: Sha256::new(),
+        size: 0,
+        parts,
     };
-    let checked = read.and_then(|()| {
-        loader
+    sims.loader.check_only();
+    match sims.read(req, encoding).await {
+        Ok(()) => sims.finish().await,
+        Err(e) => {
+            sims.parts.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// A SIMs file being checked and stored ([`check_and_store_sims`]).
+struct SimsFile<'s> {
+    loader: input::Loader,
+    hasher: Sha256,
+    size: u64,
+    parts: Parts<'s>,
+}
+
+impl SimsFile<'_> {
+    /// Reads the whole body.
+    async fn read(&mut self, req: &mut Request, encoding: &str) -> Result<(), ApiError> {
+        let mut inflater = Inflater::new(encoding, INFLATED_LIMIT)?;
+        let mut body = request::Body::of(req, UPLOAD_LIMIT)?;
+        while let Some(chunk) = body.next().await? {
+            let mut rest = &chunk[..];
+            while !rest.is_empty() {
+                let (read, file) = inflater.feed(rest)?;
+                rest = &rest[read..];
+                self.take(&file).await?;
+            }
+        }
+        self.take(&inflater.finish()?).await
+    }
+
+    async fn take(&mut self, bytes: &[u8]) -> Result<(), ApiError> {
+        self.size += bytes.len() as u64;
+        self.loader.push(bytes);
+        self.hasher.update(bytes);
+        self.parts.write(bytes).await
+    }
+
+    /// The check's verdict; a good file's last part stored.
+    async fn finish(self) -> Result<(FileCheck, u64, String), ApiError> {
+        let digest = self.hasher.finalize();
+        let checked = self
+            .loader
             .finish_check()
             .map_err(|errors| ApiError::InvalidUpload {
                 kind: Kind::Sims.name(),
                 errors,
-            })
-    });
-    let digest = hasher.finalize();
-    match checked {
-        Ok(checked) => {
-            parts.finish(&digest).await?;
-            Ok((checked, size, hex(&digest)))
-        }
-        Err(e) => {
-            parts.abort().await;
-            Err(e)
+            });
+        match checked {
+            Ok(checked) => {
+                self.parts.finish(&digest).await?;
+                Ok((checked, self.size, hex(&digest)))
+            }
+            Err(e) => {
+                self.parts.abort().await;
+                Err(e)
+            }
         }
     }
 }
@@ -320,13 +423,26 @@ impl<'s> Parts<'s> {
         }
     }
 
-    /// Takes the file's next bytes, storing each part as it fills.
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), ApiError> {
-        self.pending.extend_from_slice(bytes);
-        while self.pending.len() as u64 > self.part_bytes {
-            let rest = self.pending.split_off(self.part_bytes as usize);
-            let part = std::mem::replace(&mut self.pending, rest);
-            self.store_part(part).await?;
+    /// Takes the file's next bytes, storing each part once it is full and more follows (the
+    /// last part is stored by [`Parts::finish`]). Holds one part's buffer: grown by doubling
+    /// up to a part's size for the first part (most files are smaller), allocated at it for
+    /// the others.
+    async fn write(&mut self, mut bytes: &[u8]) -> Result<(), ApiError> {
+        let part = self.part_bytes as usize;
+        while !bytes.is_empty() {
+            if self.pending.len() == part {
+                let full = std::mem::take(&mut self.pending);
+                self.store_part(full).await?;
+                self.pending.reserve_exact(part);
+            }
+            let now = bytes.len().min(part - self.pending.len());
+            let needed = self.pending.len() + now;
+            if needed > self.pending.capacity() {
+                let to = needed.max(2 * self.pending.capacity()).min(part);
+                self.pending.reserve_exact(to - self.pending.len());
+            }
+            self.pending.extend_from_slice(&bytes[..now]);
+            bytes = &bytes[now..];
         }
         Ok(())
     }
@@ -405,7 +521,7 @@ pub async fn put(
     part_bytes: u64,
 ) -> Result<Response, ApiError> {
     let account: Account = accounts::find(store, tenant, account_id).await?;
-    let (body, encoding) = file_body(&mut req).await?;
+    let encoding = file_encoding(&req)?;
     let now = clock::now_rfc3339();
     // Only SIMs are read with the account's settings (a run now); plans and eligibility alone.
     let settings = if kind == Kind::Sims {
@@ -417,20 +533,21 @@ pub async fn put(
     };
     let current = current_files(store, &account.id, kind).await?;
     let (checked, key, bytes, sha256) = if kind == Kind::Sims {
-        // Checked and stored as it inflates, under the digest of the body as sent (the file's
-        // own is only known at its end).
-        let key = r2_key(&tenant.id, &account.id, kind, &hex(&Sha256::digest(&body)));
+        // Checked and stored as the body comes, under a new id (the file's digest is only
+        // known at its end, and R2 cannot rename).
+        let key = r2_key(&tenant.id, &account.id, kind, &auth::new_id()?);
         let loader = input::Loader::new(
             current.plans_for(&account.id, kind)?,
             current.eligibility_file(),
             kind.file_name(),
             &settings,
         );
-        let mut file = inflating(&body, &encoding)?;
         let parts = Parts::new(store, &key, part_bytes);
-        let (checked, bytes, sha256) = check_and_store_sims(loader, &mut file, parts).await?;
+        let (checked, bytes, sha256) =
+            check_and_store_sims(loader, &mut req, &encoding, parts).await?;
         (checked, key, bytes, sha256)
     } else {
+        let body = request::read_capped(&mut req, UPLOAD_LIMIT).await?;
         let file = decode(&body, &encoding)?;
         drop(body);
         let checked = check(&account.id, kind, &file, &current, &settings)?;
@@ -529,7 +646,7 @@ pub async fn list(store: &Store, tenant: &Tenant, account_id: &str) -> Result<Re
 mod gzip_tests {
     use std::io::Write;
 
-    use super::{decode, decode_within, BodyLimit};
+    use super::{decode, decode_within, BodyLimit, Inflater, FEED_BYTES};
 
     fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -553,6 +670,62 @@ mod gzip_tests {
         let e = decode(b"x", "br").expect_err("brotli");
         assert_eq!(e.status(), 415);
         assert!(e.to_string().contains("Content-Encoding: br"), "{e}");
+    }
+
+    const LIMIT: BodyLimit = BodyLimit {
+        bytes: 64 << 20,
+        hint: "test",
+    };
+
+    /// The file `body` gives, fed in chunks of `chunk` bytes, and the most one feed gave.
+    fn fed(body: &[u8], encoding: &str, chunk: usize) -> Result<(Vec<u8>, usize), u16> {
+        let mut inflater = Inflater::new(encoding, LIMIT).map_err(|e| e.status())?;
+        let (mut file, mut most) = (Vec::new(), 0);
+        for mut rest in body.chunks(chunk) {
+            while !rest.is_empty() {
+                let (read, piece) = inflater.feed(rest).map_err(|e| e.status())?;
+                assert!(read > 0, "a feed read nothing");
+                most = most.max(piece.len());
+                file.extend_from_slice(&piece);
+                rest = &rest[read..];
+            }
+        }
+        file.extend_from_slice(&inflater.finish().map_err(|e| e.status())?);
+        Ok((file, most))
+    }
+
+    #[test]
+    fn a_body_inflates_a_piece_at_a_time_however_well_it_compresses() {
+        // 16 MiB of one byte is about 16 KiB of gzip: one 64 KiB chunk of the body.
+        let file = vec![b'7'; 16 << 20];
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&file).expect("writes");
+        let body = encoder.finish().expect("finishes");
+        assert!(body.len() < 64 << 10, "{} bytes", body.len());
+        let (got, most) = fed(&body, "gzip", 64 << 10).expect("inflates");
+        assert!(got == file, "{} bytes came back", got.len());
+        assert!(most <= FEED_BYTES + (5 << 20), "one feed gave {most} bytes");
+        // As sent: each chunk as it is.
+        let csv = b"iccid,usage_mb\n1,2\n".repeat(1000);
+        assert_eq!(fed(&csv, "", 100), Ok((csv.clone(), 100)));
+    }
+
+    #[test]
+    fn every_member_of_a_gzip_body_is_read_and_a_cut_or_trailing_one_is_415() {
+        let (a, b) = (b"iccid,usage_mb\n".to_vec(), b"1,2\n3,4\n".to_vec());
+        let mut two = gzip(&a);
+        two.extend(gzip(&b));
+        assert_eq!(
+            fed(&two, "gzip", 7).map(|f| f.0),
+            Ok([a.clone(), b].concat())
+        );
+        let one = gzip(&a);
+        assert_eq!(fed(&one[..one.len() - 3], "gzip", 7), Err(415));
+        let mut trailing = one.clone();
+        trailing.extend_from_slice(b"not gzip");
+        assert_eq!(fed(&trailing, "gzip", 7), Err(415));
+        assert_eq!(fed(b"", "gzip", 7), Err(415));
+        assert_eq!(fed(b"", "", 7), Ok((Vec::new(), 0)));
     }
 
     #[test]

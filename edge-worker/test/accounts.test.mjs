@@ -41,6 +41,12 @@ function upload(token, account, kind, text, headers = { "content-type": "text/cs
 
 const lines = (text) => text.trimEnd().split("\n").length - 1;
 
+/** `text` gzip-compressed (one member). */
+async function gzip(text) {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
 async function newTenant(name) {
   const res = await as(env.ADMIN_TOKEN, "/api/admin/tenants", { method: "POST", json: { name } });
   const { status, body, headers } = await answer(res);
@@ -315,7 +321,8 @@ describe("two tenants, one account, its files", () => {
     );
     const after = (await answer(await as(a.token, `/api/accounts/${account.id}/uploads`))).body.uploads;
     expect(after).toEqual(before);
-    expect(await env.FILES.head(`tenants/${a.tenant.id}/accounts/${account.id}/sims/${await sha256Hex(sims)}.csv`)).toBeNull();
+    const stored = await env.FILES.list({ prefix: `tenants/${a.tenant.id}/accounts/${account.id}/sims/` });
+    expect(stored.objects.map((o) => o.key).sort()).toEqual(before.filter((u) => u.kind === "sims").map((u) => u.r2_key).sort());
   });
 
   it("a malformed plans file: 422 with row and column", async () => {
@@ -394,6 +401,39 @@ describe("two tenants, one account, its files", () => {
     expect(mine.body).toEqual(account);
     const uploads = await answer(await as(a.token, `/api/accounts/${id}/uploads`));
     expect(uploads.body.uploads.length).toBe(4);
+  });
+
+  it("a SIMs file is stored as it comes, under a new id, plain or gzip-compressed (every member)", async () => {
+    const text = basic["sims.csv"];
+    const prefix = `tenants/${a.tenant.id}/accounts/${account.id}/sims/`;
+    const cut = text.indexOf("\n", text.length >> 1) + 1;
+    const members = new Uint8Array([...(await gzip(text.slice(0, cut))), ...(await gzip(text.slice(cut)))]);
+    const keys = [];
+    for (const [body, headers] of [
+      [text, { "content-type": "text/csv" }],
+      [members, { "content-type": "text/csv", "content-encoding": "gzip" }],
+    ]) {
+      const got = await answer(await upload(a.token, account.id, "sims", body, headers));
+      expect(got.status, JSON.stringify(got.body)).toBe(201);
+      expect(got.body).toMatchObject({
+        kind: "sims",
+        rows: lines(text),
+        bytes: new TextEncoder().encode(text).length,
+        sha256: await sha256Hex(text),
+        current: true,
+      });
+      expect(got.body.r2_key).toMatch(new RegExp(`^${prefix}[0-9a-f]{32}\\.csv$`));
+      const object = await env.FILES.get(got.body.r2_key);
+      expect(await object.text()).toBe(text);
+      keys.push(got.body.r2_key);
+    }
+    expect(keys[0]).not.toBe(keys[1]);
+    const cutShort = members.slice(0, members.length - 5);
+    const bad = await upload(a.token, account.id, "sims", cutShort, {
+      "content-type": "text/csv",
+      "content-encoding": "gzip",
+    });
+    await expectError(bad, 415, "unsupported-media-type");
   });
 });
 

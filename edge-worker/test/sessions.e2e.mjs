@@ -212,7 +212,12 @@ function checkReportParts(ctx, view, reportBytes) {
   const optimizing = most(firstReport < 0 ? lines : lines.slice(0, firstReport));
   const least = Math.ceil(reportBytes / PART_BYTES);
   assert.ok(reportSteps >= least, `${reportSteps} report steps for a ${reportBytes}-byte workbook in ${PART_BYTES}-byte parts`);
-  console.log(`        the report in ${reportSteps} steps (parts of ${PART_BYTES >> 20} MiB); the Worker's wasm memory at most ${optimizing} MiB until the report, ${most(lines)} MiB in all`);
+  // The first line is the session's start: what the uploads before it took.
+  const started = lines[0]?.memory_mib ?? 0;
+  // Where the most was first reached (wasm memory never shrinks: the step that took it).
+  const peak = lines.find((l) => l.memory_mib === most(lines));
+  const where = peak ? `${peak.step ?? peak.what}: ${peak.phase || peak.state}` : "";
+  console.log(`        the report in ${reportSteps} steps (parts of ${PART_BYTES >> 20} MiB); the Worker's wasm memory at most ${started} MiB when the session started (after the uploads), ${optimizing} MiB until the report, ${most(lines)} MiB in all (first at ${where})`);
 }
 
 function figures(label, view, ms) {

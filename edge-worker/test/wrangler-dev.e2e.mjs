@@ -161,8 +161,10 @@ const accountChecks = [
         assert(b.rows === dataRows(text), `${kind}: rows ${b.rows}`);
         assert(b.bytes === Buffer.byteLength(text), `${kind}: bytes ${b.bytes}`);
         assert(b.sha256 === sha256(text), `${kind}: sha256 ${b.sha256}`);
+        // A SIMs file is stored as it comes, under a new id: its digest is known only at its end.
+        const name = kind === "sims" ? "[0-9a-f]{32}" : sha256(text);
         assert(
-          b.r2_key === `tenants/${flow.tenant}/accounts/${flow.account.id}/${kind}/${sha256(text)}.csv`,
+          new RegExp(`^tenants/${flow.tenant}/accounts/${flow.account.id}/${kind}/${name}\\.csv$`).test(b.r2_key),
           `${kind}: r2_key ${b.r2_key}`,
         );
       }

@@ -217,6 +217,12 @@ function checkReportParts(ctx, view, reportBytes) {
   // Where the most was first reached (wasm memory never shrinks: the step that took it).
   const peak = lines.find((l) => l.memory_mib === most(lines));
   const where = peak ? `${peak.step ?? peak.what}: ${peak.phase || peak.state}` : "";
+  // The longest step of each kind (wall time in the one workerd; a deployed step has its CPU limit).
+  const longest = {};
+  for (const l of lines.filter((l) => l.what === "step" && l.step && l.ms !== undefined)) {
+    longest[l.step] = Math.max(longest[l.step] ?? 0, l.ms);
+  }
+  console.log(`        longest step of each kind: ${Object.entries(longest).map(([k, ms]) => `${k} ${ms} ms`).join(", ")}`);
   console.log(`        the report in ${reportSteps} steps (parts of ${PART_BYTES >> 20} MiB); the Worker's wasm memory at most ${started} MiB when the session started (after the uploads), ${optimizing} MiB until the report, ${most(lines)} MiB in all (first at ${where})`);
 }
 

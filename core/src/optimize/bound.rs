@@ -59,7 +59,7 @@ pub(crate) fn rounding_slack_of(model: &Model, pool: u32) -> i128 {
 /// from the model (derived, never stored): a SIM's value on its own (non-pooled) options does
 /// not depend on the prices, so its cheapest is found once; on a pool's options it is
 /// `base − λ·allowance` (the same for the whole class) `+ λ·usage`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Lagrangian {
     /// Each SIM's cheapest non-pooled fixed cost (micros; `i64::MAX` when it has none) and which
     /// option that is; empty when sweeps go class by class ([`own_of`] computes it then).

@@ -174,7 +174,6 @@ struct Finished {
     frame: Fleet,
     current: Bill,
     bill: Bill,
-    current_cost: Money,
     summary: OptimizationSummary,
     warnings: Diagnostics,
     lines: Lines<SqlChunks>,
@@ -946,7 +945,7 @@ impl SessionObject {
                         record.view.id
                     );
                     let slim = load_slim(&self.env, &record.inputs, None).await?.output;
-                    Run::Here(Job::new(&slim, options))
+                    Run::Here(Job::single_owned(slim, options))
                 }
             },
         };
@@ -996,7 +995,6 @@ impl SessionObject {
                 frame,
                 current,
                 bill,
-                current_cost: result.current_cost,
                 summary,
                 warnings,
             })));
@@ -1030,9 +1028,8 @@ impl SessionObject {
         plans: &[PlanId],
         overages: &[Vec<Money>; 2],
     ) -> Result<(), Failure> {
+        self.clear_lines()?;
         let sql = self.sql();
-        sql.exec("DELETE FROM report_lines", None)?;
-        sql.exec("DELETE FROM report_lines_of", None)?;
         let mut loader = reader(&self.env, &record.inputs).await?;
         loader.stream();
         let (mut chunk, mut at, mut failed) = (Vec::new(), 0usize, None);
@@ -1218,7 +1215,8 @@ impl SessionObject {
                 let part = report_part(&writing, &report, name)?;
                 let summary = SummaryView::of(
                     &finished.summary,
-                    finished.current_cost.to_decimal_string(),
+                    (finished.summary.optimized_cost + finished.summary.savings)
+                        .to_decimal_string(),
                     report.sim_count() as u64,
                 );
                 (part, summary)

@@ -269,13 +269,15 @@ impl Inflater {
         let (read, file) = match &mut self.gzip {
             None => (body.len(), Cow::Borrowed(body)),
             Some(gzip) => {
+                // The decoder hands its output on as it goes, but for its last 32 KiB at most,
+                // which the flush after the steps hands on.
                 let mut read = 0;
                 while read < body.len() && gzip.get_ref().len() < FEED_BYTES {
                     let step = &body[read..body.len().min(read + INFLATE_STEP)];
                     gzip.write_all(step).map_err(not_gzip)?;
-                    gzip.flush().map_err(not_gzip)?;
                     read += step.len();
                 }
+                gzip.flush().map_err(not_gzip)?;
                 (read, Cow::Owned(std::mem::take(gzip.get_mut())))
             }
         };

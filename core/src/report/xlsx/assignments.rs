@@ -15,7 +15,7 @@ use super::rows::Rows;
 use super::style::Styles;
 use super::{landscape, subtotal, Num, XlsxError};
 use crate::money::{Bytes, Money};
-use crate::report::Report;
+use crate::report::{Report, SimLine};
 
 /// What a column of the Assignments sheet shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,9 +99,9 @@ fn sheet_name(name: &str, part: usize) -> String {
     }
 }
 
-/// The sums of a run of SIM lines.
-#[derive(Debug, Default)]
-struct Sums {
+/// The sums of a run of SIM lines (an Assignments sheet's).
+#[derive(Debug, Default, Clone)]
+pub(super) struct Sums {
     sims: u64,
     usage: Bytes,
     sms_count: u64,
@@ -113,21 +113,16 @@ struct Sums {
 }
 
 impl Sums {
-    /// The sums of the report's lines in `range`.
-    fn of(report: &Report<'_>, range: Range<usize>) -> io::Result<Sums> {
-        let mut s = Sums::default();
-        report.each_line(range, &mut |line| {
-            s.sims += 1;
-            s.usage += line.sim.usage;
-            s.sms_count += u64::from(line.sim.sms_count);
-            s.base += line.charge.base;
-            s.overage += line.charge.overage;
-            s.sms += line.charge.sms;
-            s.cost += line.cost();
-            s.cost_now += line.current_cost();
-            Ok(())
-        })?;
-        Ok(s)
+    /// Counts one SIM's line in.
+    pub fn add(&mut self, line: &SimLine<'_>) {
+        self.sims += 1;
+        self.usage += line.sim.usage;
+        self.sms_count += u64::from(line.sim.sms_count);
+        self.base += line.charge.base;
+        self.overage += line.charge.overage;
+        self.sms += line.charge.sms;
+        self.cost += line.cost();
+        self.cost_now += line.current_cost();
     }
 
     fn of_field(&self, field: Field) -> Option<Num> {
@@ -145,11 +140,18 @@ impl Sums {
     }
 }
 
-/// Lays out the Assignments sheet(s), `per_sheet` SIMs a sheet, and adds them to `streamed`.
+/// How many Assignments sheets `sims` SIMs take, `per_sheet` a sheet (one, even empty).
+pub(super) fn sheets(sims: usize, per_sheet: u32) -> usize {
+    sims.div_ceil(per_sheet as usize).max(1)
+}
+
+/// Lays out the Assignments sheet(s), `per_sheet` SIMs a sheet, with the sums of each sheet's
+/// SIMs (`sums`, a sheet's at its index), and adds them to `streamed`.
 pub(super) fn write(
     workbook: &mut Workbook,
     report: &Report<'_>,
     per_sheet: u32,
+    sums: &[Sums],
     styles: &Styles,
     streamed: &mut Vec<Streamed<Lines>>,
 ) -> Result<(), XlsxError> {
@@ -160,8 +162,8 @@ pub(super) fn write(
     };
     let last_col = columns.len() as u16 - 1;
     let sims = report.sim_count();
+    let parts = sheets(sims, per_sheet);
     let per_sheet = per_sheet as usize;
-    let parts = sims.div_ceil(per_sheet).max(1);
     for part in 0..parts {
         let range = part * per_sheet..((part + 1) * per_sheet).min(sims);
         let (index, sheet) = add_sheet(workbook);
@@ -173,7 +175,7 @@ pub(super) fn write(
         let data = FIRST_ROW..=FIRST_ROW + rows - 1;
 
         // The totals row: the sums of this sheet's SIMs.
-        let sums = Sums::of(report, range.clone())?;
+        let sums = &sums[part];
         let t = &styles.total;
         sheet.write_string_with_format(TOTALS_ROW, 0, "Total", &t.label)?;
         for (col, (field, _, _)) in columns.iter().enumerate().skip(1) {
@@ -244,20 +246,15 @@ pub(super) fn write(
     Ok(())
 }
 
-/// Lays out the Changes sheet(s) (`ICCID` and `Rate Plan` of every SIM that moves),
-/// `per_sheet` a sheet, and adds them to `streamed`.
+/// Lays out the Changes sheet(s) (`ICCID` and `Rate Plan` of each of the `changes` SIMs that
+/// move), `per_sheet` a sheet, and adds them to `streamed`.
 pub(super) fn write_changes(
     workbook: &mut Workbook,
-    report: &Report<'_>,
+    changes: usize,
     per_sheet: u32,
     styles: &Styles,
     streamed: &mut Vec<Streamed<Lines>>,
 ) -> Result<(), XlsxError> {
-    let mut changes = 0;
-    report.each_sim_line(&mut |line| {
-        changes += usize::from(line.changed());
-        Ok(())
-    })?;
     let per_sheet = per_sheet as usize;
     for part in 0..changes.div_ceil(per_sheet).max(1) {
         let skip = part * per_sheet;

@@ -164,16 +164,36 @@ fn build(
     workbook.set_properties(&properties(report, options)?);
     workbook.set_zip_compression_level(level);
     let styles = Styles::new(report.fleet.settings.currency_decimals);
-    let stats = statistics::Aggregates::of(report)?;
+    let per_sheet = options.rows_per_sheet.clamp(1, MAX_ROWS_PER_SHEET);
+
+    // What the layout needs of the lines, in one walk over them (from a line source, a walk
+    // reads every stored chunk): the statistics, each Assignments sheet's sums, the changes.
+    let mut stats = statistics::Aggregates::new(report);
+    let mut sums =
+        vec![assignments::Sums::default(); assignments::sheets(report.sim_count(), per_sheet)];
+    let (mut at, mut changes) = (0, 0);
+    report.each_sim_line(&mut |line| {
+        stats.add(line);
+        sums[at / per_sheet as usize].add(line);
+        changes += usize::from(line.changed());
+        at += 1;
+        Ok(())
+    })?;
 
     summary::write(workbook.add_worksheet(), report, options, &styles)?;
     statistics::write_plans(workbook.add_worksheet(), report, &stats, &styles)?;
     statistics::write_pools(workbook.add_worksheet(), report, &styles)?;
-    let per_sheet = options.rows_per_sheet.clamp(1, MAX_ROWS_PER_SHEET);
     let mut streamed = Vec::new();
-    assignments::write(&mut workbook, report, per_sheet, &styles, &mut streamed)?;
+    assignments::write(
+        &mut workbook,
+        report,
+        per_sheet,
+        &sums,
+        &styles,
+        &mut streamed,
+    )?;
     if report.optimization.is_some() {
-        assignments::write_changes(&mut workbook, report, per_sheet, &styles, &mut streamed)?;
+        assignments::write_changes(&mut workbook, changes, per_sheet, &styles, &mut streamed)?;
     }
     if !report.warnings.counts.is_empty() {
         diagnostics::write(workbook.add_worksheet(), report, &styles)?;

@@ -5,11 +5,9 @@ use rust_xlsxwriter::Worksheet;
 
 use super::style::{Styles, Totals};
 use super::{cell, formula, landscape, subtotal, Num, XlsxError};
-use std::io;
-
 use crate::cost::{PlanTotals, PoolTotals};
 use crate::fleet::PlanId;
-use crate::report::Report;
+use crate::report::{Report, SimLine};
 
 /// The bill summed per (communication plan, plan), now and after. SIMs without a
 /// communication plan form the last group.
@@ -17,38 +15,38 @@ pub(super) struct Aggregates {
     /// Group names: the fleet's communication plans, then "(none)" if any SIM has none.
     pub groups: Vec<String>,
     plans: usize,
+    /// The group of SIMs without a communication plan: after the fleet's.
+    none: usize,
     now: Vec<PlanTotals>,
     after: Option<Vec<PlanTotals>>,
 }
 
 impl Aggregates {
-    pub fn of(report: &Report<'_>) -> io::Result<Self> {
+    /// Nothing summed yet, for `report`'s fleet (its lines are [`Aggregates::add`]ed).
+    pub fn new(report: &Report<'_>) -> Self {
         let fleet = report.fleet;
         let plans = fleet.plans.len();
-        let none = fleet.comm_plans.len();
-        let cells = || vec![PlanTotals::default(); (none + 1) * plans];
-        let mut now = cells();
-        let mut after = report.optimization.map(|_| cells());
-        let mut without_comm_plan = false;
-        report.each_sim_line(&mut |line| {
-            let group = line.sim.comm_plan.map_or(none, |c| c.0 as usize);
-            without_comm_plan |= line.sim.comm_plan.is_none();
-            now[group * plans + line.current_plan.0 as usize].add_line(line.sim, &line.current);
-            if let Some(after) = &mut after {
-                after[group * plans + line.plan.0 as usize].add_line(line.sim, &line.charge);
-            }
-            Ok(())
-        })?;
-        let mut groups = fleet.comm_plans.clone();
-        if without_comm_plan {
-            groups.push("(none)".to_owned());
-        }
-        Ok(Aggregates {
-            groups,
+        let cells = || vec![PlanTotals::default(); (fleet.comm_plans.len() + 1) * plans];
+        Aggregates {
+            groups: fleet.comm_plans.clone(),
             plans,
-            now,
-            after,
-        })
+            none: fleet.comm_plans.len(),
+            now: cells(),
+            after: report.optimization.map(|_| cells()),
+        }
+    }
+
+    /// Counts one SIM's line in.
+    pub fn add(&mut self, line: &SimLine<'_>) {
+        let group = line.sim.comm_plan.map_or(self.none, |c| c.0 as usize);
+        if group == self.none && self.groups.len() == self.none {
+            self.groups.push("(none)".to_owned());
+        }
+        self.now[group * self.plans + line.current_plan.0 as usize]
+            .add_line(line.sim, &line.current);
+        if let Some(after) = &mut self.after {
+            after[group * self.plans + line.plan.0 as usize].add_line(line.sim, &line.charge);
+        }
     }
 
     /// The sides shown: now, and after an optimization.
